@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "knoxcall",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "knoxcall", targets: ["knoxcall"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(name: "KnoxCore"),
+        .target(name: "KnoxCrypto", dependencies: [
+            "KnoxCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "KnoxStore", dependencies: [
+            "KnoxCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "KnoxEngine", dependencies: [
+            "KnoxCore", "KnoxCrypto", "KnoxStore",
+            .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .target(name: "KnoxAPI", dependencies: [
+            "KnoxCore", "KnoxEngine",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "knoxcall", dependencies: [
+            "KnoxCore", "KnoxEngine", "KnoxAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .testTarget(name: "KnoxCoreTests", dependencies: ["KnoxCore"]),
+        .testTarget(name: "KnoxCryptoTests", dependencies: ["KnoxCrypto"]),
+        .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore"]),
+        .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine"]),
+        .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine"]),
+        .testTarget(name: "knoxcallTests", dependencies: ["knoxcall"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

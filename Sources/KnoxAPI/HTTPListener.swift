@@ -1,0 +1,160 @@
+import KnoxCore
+import KnoxEngine
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// An HTTP/1.1 listener that reads each request whole (up to 1 MiB) and hands it to an async handler.
+///
+/// Used by the management API; one connection is one task, and pipelined requests are answered in order.
+public final class HTTPListener: Sendable {
+    public typealias Handler = @Sendable (APIRequest) async -> APIResponse
+
+    public let address: ListenAddress
+    let name: String
+    let handler: Handler
+    let logger: Logger
+    let maxBodyBytes: Int
+    private let channel = Mutex<NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>?>(nil)
+    private let boundPort = Mutex<Int?>(nil)
+
+    public init(address: ListenAddress, name: String, maxBodyBytes: Int = ManagementAPI.maxBodyBytes, logger: Logger, handler: @escaping Handler) {
+        self.address = address
+        self.name = name
+        self.handler = handler
+        self.logger = logger
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// The port actually bound (differs from `address.port` when that is 0).
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    /// Binds the socket; returns the bound port.
+    @discardableResult
+    public func bind() async throws -> Int {
+        if let port { return port }
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(120)))
+                    try channel.pipeline.syncOperations.addHandler(CloseOnIdle())
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = server.channel.localAddress?.port ?? address.port
+        channel.withLock { $0 = server }
+        boundPort.withLock { $0 = port }
+        logger.info("listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)"])
+        return port
+    }
+
+    /// Accepts connections until the socket is closed.
+    public func serve() async throws {
+        try await bind()
+        guard let server = channel.withLock({ $0 }) else { return }
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serveConnection(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting connections.
+    public func close() {
+        channel.withLock { $0 }?.channel.close(promise: nil)
+    }
+
+    private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        let remote = connection.channel.remoteAddress?.ipAddress
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body: [UInt8] = []
+                for try await part in inbound {
+                    switch part {
+                    case .head(let h):
+                        head = h
+                        body = []
+                        if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                            try await write(Envelope.tooLarge(), version: h.version, keepAlive: false, to: outbound)
+                            return
+                        }
+                    case .body(let buffer):
+                        guard body.count + buffer.readableBytes <= maxBodyBytes else {
+                            try await write(Envelope.tooLarge(), version: head?.version ?? .http1_1, keepAlive: false, to: outbound)
+                            return
+                        }
+                        body.append(contentsOf: buffer.readableBytesView)
+                    case .end:
+                        guard let h = head else { continue }
+                        let (path, query) = APIRequest.split(target: h.uri)
+                        let request = APIRequest(
+                            method: h.method.rawValue, path: path, rawQuery: query,
+                            headers: h.headers.map { ($0.name, $0.value) }, body: body, remoteAddress: remote)
+                        var response = await handler(request)
+                        if h.method == .HEAD { response.body = [] }
+                        let keepAlive = h.isKeepAlive && !response.closeConnection
+                        try await write(response, version: h.version, keepAlive: keepAlive, to: outbound)
+                        if !keepAlive { return }
+                        head = nil
+                        body = []
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["listener": "\(name)", "error.type": "\(type(of: error))"])
+        }
+    }
+
+    private func write(
+        _ response: APIResponse, version: HTTPVersion, keepAlive: Bool,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var headers = HTTPHeaders()
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
+        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        try await outbound.write(.head(head))
+        if !response.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body)))) }
+        try await outbound.write(.end(nil))
+    }
+}
+
+/// Closes a connection that sent nothing for the idle timeout (a stalled or abandoned client).
+final class CloseOnIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
+
+/// Runs a listener as part of the service group; on graceful shutdown it stops accepting.
+public struct ListenerService: Service {
+    let listener: HTTPListener
+
+    public init(_ listener: HTTPListener) { self.listener = listener }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await listener.serve()
+        } onGracefulShutdown: {
+            listener.close()
+        }
+    }
+}

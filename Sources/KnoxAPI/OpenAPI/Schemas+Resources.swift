@@ -1,0 +1,141 @@
+import KnoxCore
+
+extension Schemas {
+    static let resources: [(String, JSONValue)] = [
+        (
+            "Client",
+            S.object(
+                [
+                    "id": S.uuid(), "tenant_id": S.uuid(), "name": S.string(), "type": S.string(values: ["user", "server"]),
+                    "ip_address": S.string("Canonical address or CIDR range"), "ip_notes": S.map(),
+                    "description": S.string(nullable: true), "enabled": S.boolean(), "collection_id": S.string(nullable: true),
+                    "created_by": S.string(nullable: true), "created_at": S.time(), "updated_at": S.time(),
+                    "agent_version": S.string(nullable: true), "agent_os": S.string(nullable: true),
+                    "agent_arch": S.string(nullable: true), "agent_hostname": S.string(nullable: true),
+                    "agent_last_seen": S.time(nullable: true), "agent_mode": S.string(nullable: true),
+                    "route_assignments": S.array(
+                        S.object(["route_id": S.uuid(), "route_name": S.string(), "environment_name": S.string()]),
+                        "Only on GET /v1/clients/{id}"),
+                ],
+                required: [
+                    "id", "tenant_id", "name", "type", "ip_address", "ip_notes", "description", "enabled",
+                    "collection_id", "created_by", "created_at", "updated_at",
+                ])
+        ),
+        (
+            "ClientInput",
+            S.object(
+                [
+                    "name": S.string(), "ip_address": S.string("IPv4/IPv6 address or CIDR range"),
+                    "type": S.string(values: ["user", "server"]), "ip_notes": S.map(nullable: true),
+                    "description": S.string(nullable: true), "enabled": S.boolean(), "collection_id": S.string(nullable: true),
+                ], required: [], closed: true, "name and ip_address are required on create")
+        ),
+        (
+            "Environment",
+            S.object([
+                "id": S.uuid(), "tenant_id": S.uuid(), "name": S.string(), "display_name": S.string(),
+                "description": S.string(nullable: true), "color": S.string(), "is_default": S.boolean(),
+                "sandbox": S.boolean(), "created_at": S.time(), "updated_at": S.time(),
+            ])
+        ),
+        (
+            "EnvironmentInput",
+            S.object(
+                [
+                    "name": S.string("^[a-z0-9_-]+$; permanent"), "display_name": S.string(),
+                    "description": S.string(nullable: true), "color": S.string("#rrggbb"), "is_default": S.boolean(),
+                ], required: [], closed: true, "name is required on create")
+        ),
+        ("ApiKey", apiKey(created: false)),
+        ("ApiKeyCreated", apiKey(created: true)),
+        (
+            "ApiKeyCreate",
+            S.object(
+                [
+                    "name": S.string(), "rate_limit_requests": S.integer(minimum: 1),
+                    "rate_limit_window_sec": S.integer(minimum: 1), "expires_in_days": S.integer(minimum: 1, maximum: 365),
+                    "expires_at": S.time(), "never_expires": S.boolean(),
+                    "role_ids": S.array(S.string("A seeded role id or slug")),
+                    "key_type": S.string(values: ["standard", "access_key", "test"]),
+                    "scopes": S.array(S.string("A permission such as routes:read"), nullable: false, "Access keys only"),
+                ], required: ["name"], closed: true)
+        ),
+        (
+            "Role",
+            S.object([
+                "id": S.uuid(), "name": S.string(), "slug": S.string(), "description": S.string(),
+                "applies_to": S.array(S.string()), "is_default": S.boolean(), "seeded": S.boolean(),
+            ])
+        ),
+        (
+            "Account",
+            S.object([
+                "id": S.uuid(), "slug": S.string(), "name": S.string(), "region": S.string(),
+                "subscription_plan": S.string(), "subscription_status": S.string(), "trial_start_at": S.time(nullable: true),
+                "trial_end_at": S.time(nullable: true), "subscription_current_period_start": S.time(nullable: true),
+                "subscription_current_period_end": S.time(nullable: true), "subscription_cancel_at": S.time(nullable: true),
+                "created_at": S.time(), "sandbox": S.boolean(), "mode": S.string(values: ["live", "test"]),
+            ])
+        ),
+        (
+            "AccountUsage",
+            S.object([
+                "billing_period": S.object([
+                    "year": S.integer(), "month": S.integer(), "start": S.time(), "end": S.time(),
+                ]),
+                "api_calls": S.object([
+                    "used": S.integer(), "limit": S.integer(nullable: true), "percentage": S.integer(),
+                ]),
+                "resources": S.map(), "plan": S.string(), "status": S.string(),
+            ])
+        ),
+    ]
+
+    static func apiKey(created: Bool) -> JSONValue {
+        var props: [(String, JSONValue)] = [
+            ("id", S.uuid()), ("key_id", S.string()), ("key_prefix", S.string("Everything before the secret part")),
+            ("key_type", S.string(values: ["standard", "test", "access_key"])), ("name", S.string()),
+            ("active", S.boolean()), ("revoked_at", S.time(nullable: true)), ("created_at", S.time()),
+            ("last_used_at", S.time(nullable: true)), ("expires_at", S.time(nullable: true)),
+            ("rate_limit_requests", S.integer(nullable: true)), ("rate_limit_window_sec", S.integer(nullable: true)),
+            ("role_ids", S.array(S.uuid())), ("scopes", S.array(S.string(), nullable: true)),
+            ("created_by", S.string(nullable: true)),
+        ]
+        if created {
+            props += [("api_key", S.string("The key; returned only here, once")), ("message", S.string())]
+        }
+        return object(props)
+    }
+
+    static let logs: [(String, JSONValue)] = [
+        (
+            "AuditLogEntry",
+            S.object([
+                "id": S.uuid(), "action": S.string("Dotted, e.g. route.created"), "resource_type": S.string(),
+                "resource_id": S.string(nullable: true), "details": S.map("Always carries sandbox; never a secret value"),
+                "ip_address": S.string(nullable: true), "actor": S.string("api_key:<id>, console or cli"),
+                "api_key_id": S.uuid(nullable: true), "created_at": S.time(), "details_redacted": S.boolean(),
+            ])
+        ),
+        (
+            "RequestLog",
+            S.object(
+                [
+                    "id": S.string("Decimal string"), "request_id": S.string(), "tenant_id": S.uuid(),
+                    "route_id": S.uuid(nullable: true), "matched_client_id": S.uuid(nullable: true),
+                    "identification_method": S.string(nullable: true), "method": S.string(),
+                    "status_code": S.integer(nullable: true), "src_ip": S.string(nullable: true),
+                    "environment": S.string(nullable: true), "sandbox": S.boolean(), "ts": S.time(), "path": S.string(),
+                    "latency_ms": S.integer(nullable: true), "upstream_latency_ms": S.integer(nullable: true),
+                    "upstream_host": S.string(nullable: true), "upstream_status": S.integer(nullable: true),
+                    "error": S.string(nullable: true), "rate_limited": S.boolean(), "signature_valid": S.boolean(nullable: true),
+                    "proxy_mode": S.string(), "client_origin": S.string(), "cursor": S.string(),
+                ],
+                required: [
+                    "id", "request_id", "tenant_id", "route_id", "method", "status_code", "environment", "sandbox", "ts",
+                    "path", "latency_ms", "upstream_host", "error", "rate_limited", "proxy_mode", "client_origin", "cursor",
+                ])
+        ),
+    ]
+}

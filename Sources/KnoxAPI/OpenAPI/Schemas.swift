@@ -1,0 +1,199 @@
+import KnoxCore
+
+/// The schema catalogue: one entry per wire shape (see `Wire` in the engine).
+enum Schemas {
+    static var all: JSONObject {
+        var o = JSONObject()
+        for (name, schema) in common + routes + secrets + resources + logs { o[name] = schema }
+        return o
+    }
+
+    static let settingsProperties: KeyValuePairs<String, JSONValue> = [
+        "target_base_url": S.string("http(s) base URL; the caller's path and query are appended", format: "uri"),
+        "inject_headers_json": S.map("Header name → value; values may hold {{secret:NAME}} / {{secret_id:UUID}}", stringValues: true),
+        "inject_body_json": S.map("Fields merged into a JSON request body; string values may hold placeholders"),
+        "injection_rules": S.array(["type": "object"], nullable: true, "Deprecated: only an empty array is accepted"),
+        "ip_allowlist": S.array(S.string("IPv4/IPv6 address or CIDR range"), nullable: true),
+        "require_signature": S.boolean(),
+        "signature_tolerance_sec": S.integer(minimum: 1, maximum: 86_400),
+        "signing_secret_id": S.uuid("The string secret that keys request signatures", nullable: true),
+        "rate_limit_enabled": S.boolean(),
+        "rate_limit_requests": S.integer(nullable: true, minimum: 1),
+        "rate_limit_window_sec": S.integer(nullable: true, minimum: 1),
+        "rate_limit_burst": S.integer(nullable: true, minimum: 1),
+        "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true),
+        "http_method_restrictions_enabled": S.boolean(),
+        "method_configs": S.array(["type": "object"], nullable: true, "Per-method overrides, each with a method"),
+        "use_method_specific_configs": S.boolean(),
+        "payload_structure": S.map("Structure of a sample body (values become type placeholders)", nullable: true),
+        "upstream_timeout_sec": S.integer(minimum: 1, maximum: 300),
+        "intercept_enabled": S.boolean(),
+    ]
+
+    static let common: [(String, JSONValue)] = [
+        ("Meta", S.object(["request_id": S.string()], required: ["request_id"])),
+        (
+            "PageMeta",
+            S.object([
+                "total": S.integer(), "page": S.integer(), "per_page": S.integer(), "total_pages": S.integer(),
+                "request_id": S.string(),
+            ])
+        ),
+        (
+            "FeedMeta",
+            S.object([
+                "next_cursor": S.string("Opaque; null when drained for now", nullable: true), "limit": S.integer(),
+                "delivery": S.string(values: ["at_least_once"]), "dedupe_on": S.string(), "watermark_seconds": S.integer(),
+                "request_id": S.string(),
+            ])
+        ),
+        (
+            "Error",
+            S.object([
+                "error": S.object(
+                    [
+                        "type": S.string(values: ErrorType.allCases.map(\.rawValue)), "message": S.string(),
+                        "request_id": S.string(), "field": S.string("The field, parameter or header at fault"),
+                    ], required: ["type", "message", "request_id"])
+            ])
+        ),
+        ("Deleted", S.object(["deleted": S.boolean()])),
+        ("Revoked", S.object(["revoked": S.boolean()])),
+        ("OpenAPIDocument", ["type": "object"]),
+    ]
+
+    static var routes: [(String, JSONValue)] {
+        var routeProps: [(String, JSONValue)] = [
+            ("id", S.uuid()), ("tenant_id", S.uuid()), ("name", S.string()), ("slug", S.string()), ("sandbox", S.boolean()),
+            ("base_environment", S.string()), ("enabled", S.boolean()), ("requires_clients", S.boolean()),
+            ("methods", S.array(S.string(), nullable: true, "Alias of allowed_methods")),
+        ]
+        for (k, v) in settingsProperties where k != "target_base_url" { routeProps.append((k, v)) }
+        routeProps += [
+            ("target_base_url", S.string(format: "uri", nullable: true)),
+            ("mtls_certificate_id", S.uuid(nullable: true)), ("egress_server_id", S.string(nullable: true)),
+            ("data_plane_node_id", S.string(nullable: true)), ("collection_id", S.string(nullable: true)),
+            ("favicon_url", S.string(nullable: true)), ("favicon_updated_at", S.time(nullable: true)),
+            ("favicon_data", S.string(nullable: true)), ("environment_override_count", S.integer()),
+            ("configured_environments", S.array(S.string())), ("created_at", S.time()), ("updated_at", S.time()),
+        ]
+        var envProps: [(String, JSONValue)] = [
+            ("id", S.uuid()), ("route_id", S.uuid()), ("environment_name", S.string()), ("is_base_environment", S.boolean()),
+        ]
+        for (k, v) in settingsProperties where k != "target_base_url" { envProps.append((k, v)) }
+        envProps += [
+            ("target_base_url", S.string(format: "uri", nullable: true)), ("egress_server_id", S.string(nullable: true)),
+            ("enabled", S.boolean()), ("requires_clients", S.boolean()), ("mtls_certificate_id", S.uuid(nullable: true)),
+            ("data_plane_node_id", S.string(nullable: true)),
+            ("overridden_fields", S.array(S.string(), "Fields this environment sets; the rest inherit the base")),
+            ("created_at", S.time()), ("updated_at", S.time()),
+        ]
+        var createProps: [(String, JSONValue)] = [
+            ("name", S.string()), ("slug", S.string("[a-z0-9-]{1,63}; derived from the name when omitted")),
+            ("base_environment", S.string()), ("enabled", S.boolean()), ("requires_clients", S.boolean()),
+            ("collection_id", S.string(nullable: true)), ("mtls_certificate_id", S.uuid(nullable: true)),
+            ("egress_server_id", S.string(nullable: true)), ("data_plane_node_id", S.string(nullable: true)),
+        ]
+        for (k, v) in settingsProperties { createProps.append((k, v)) }
+        let updateProps = createProps.filter { $0.0 != "base_environment" }
+        var envInputProps: [(String, JSONValue)] = [("enabled", S.boolean())]
+        for (k, v) in settingsProperties { envInputProps.append((k, v)) }
+        return [
+            ("Route", object(routeProps)),
+            ("RouteCreate", object(createProps, required: ["name", "target_base_url"], closed: true)),
+            ("RouteUpdate", object(updateProps, required: [], closed: true)),
+            ("RouteEnvironment", object(envProps)),
+            ("RouteEnvironmentInput", object(envInputProps, required: [], closed: true)),
+            (
+                "RouteClient",
+                S.object([
+                    "route_id": S.uuid(), "route_name": S.string(), "client_id": S.uuid(), "client_name": S.string(),
+                    "ip_address": S.string(), "client_enabled": S.boolean(), "environment_name": S.string(),
+                    "created_at": S.time(),
+                ])
+            ),
+            ("RouteClientInput", S.object(["environment": S.string()], required: [], closed: true)),
+            (
+                "RouteLogEntry",
+                S.object([
+                    "id": S.string("Decimal string"), "request_id": S.string(), "ts": S.time(), "src_ip": S.string(nullable: true),
+                    "method": S.string(), "path": S.string(), "status_code": S.integer(nullable: true),
+                    "latency_ms": S.integer(nullable: true), "upstream_latency_ms": S.integer(nullable: true),
+                    "upstream_host": S.string(nullable: true), "upstream_status": S.integer(nullable: true),
+                    "error": S.string(nullable: true), "environment": S.string(nullable: true), "rate_limited": S.boolean(),
+                    "signature_valid": S.boolean(nullable: true), "source_ip_country": S.string(nullable: true),
+                    "source_ip_city": S.string(nullable: true),
+                ])
+            ),
+        ]
+    }
+
+    static let secrets: [(String, JSONValue)] = [
+        (
+            "Secret",
+            S.object(
+                [
+                    "id": S.uuid(), "name": S.string(), "shortcode_name": S.string(), "base_environment": S.string(),
+                    "secret_type": S.string(values: ["string", "oauth2", "certificate"]),
+                    "description": S.string(nullable: true), "collection_id": S.string(nullable: true),
+                    "created_at": S.time(), "updated_at": S.time(), "expires_at": S.time(nullable: true),
+                    "strict_expiry_enforcement": S.boolean(), "environment_count": S.integer(),
+                    "environments": S.array(
+                        S.object([
+                            "environment_name": S.string(), "value_version": S.integer(minimum: 1), "updated_at": S.time(),
+                            "expires_at_override": S.time(nullable: true),
+                        ]), "Only on GET /v1/secrets/{id}"),
+                    "used_by": S.array(
+                        S.object([
+                            "route_id": S.uuid(), "route_name": S.string(), "environment": S.string(), "field": S.string(),
+                        ]), "Only on GET /v1/secrets/{id}"),
+                ],
+                required: [
+                    "id", "name", "shortcode_name", "base_environment", "secret_type", "description", "collection_id",
+                    "created_at", "updated_at", "expires_at", "strict_expiry_enforcement", "environment_count",
+                ], "Metadata only: a secret's value is never returned")
+        ),
+        (
+            "SecretCreate",
+            S.object(
+                [
+                    "name": S.string("Spaces become underscores, letters upper case"),
+                    "value": S.string("Write-only"),
+                    "secret_type": S.string(values: ["string", "api_key", "basic_auth", "custom", "oauth2", "certificate"]),
+                    "description": S.string(nullable: true), "environment": S.string(), "base_environment": S.string(),
+                    "collection_id": S.string(nullable: true), "expires_at": S.time(nullable: true),
+                    "strict_expiry_enforcement": S.boolean(),
+                ], required: ["name", "value"], closed: true)
+        ),
+        (
+            "SecretUpdate",
+            S.object(
+                [
+                    "name": S.string(), "description": S.string(nullable: true), "collection_id": S.string(nullable: true),
+                    "expires_at": S.time(nullable: true), "strict_expiry_enforcement": S.boolean(),
+                ], required: [], closed: true)
+        ),
+        ("SecretValueInput", S.object(["value": S.string("Write-only"), "environment": S.string()], required: ["value"], closed: true)),
+        (
+            "SecretValueResult",
+            S.object(["id": S.uuid(), "name": S.string(), "environment": S.string(), "value_version": S.integer(minimum: 1)])
+        ),
+        (
+            "SecretOAuthToken",
+            S.object([
+                "access_token": S.string(), "expires_at": S.time(nullable: true), "token_type": S.string(),
+                "connection_status": S.string(),
+            ])
+        ),
+    ]
+
+    static func object(_ props: [(String, JSONValue)], required: [String]? = nil, closed: Bool = false) -> JSONValue {
+        var p = JSONObject()
+        for (k, v) in props { p[k] = v }
+        var o: JSONObject = ["type": "object", "properties": .object(p)]
+        let req = required ?? p.keys
+        if !req.isEmpty { o["required"] = .array(req.map(JSONValue.string)) }
+        if closed { o["additionalProperties"] = false }
+        return .object(o)
+    }
+}

@@ -1,0 +1,76 @@
+/// The documented error types of the management API and the data plane, with their HTTP status.
+///
+/// The raw value is the wire `error.type`; it is stable and tests assert it, never message text.
+public enum ErrorType: String, Sendable, CaseIterable {
+    case authenticationRequired = "authentication_required"
+    case invalidApiKey = "invalid_api_key"
+    case wrongKeyType = "wrong_key_type"
+    case subscriptionInactive = "subscription_inactive"
+    case rateLimitExceeded = "rate_limit_exceeded"
+    case validationError = "validation_error"
+    case notFound = "not_found"
+    case conflict = "conflict"
+    case inUse = "in_use"
+    case planLimit = "plan_limit"
+    case internalError = "internal_error"
+    // Beyond the introduction page: named by the SDK, SPEC or HTTP itself.
+    case forbidden = "forbidden"
+    case privilegeEscalation = "privilege_escalation"
+    case methodNotAllowed = "method_not_allowed"
+    case payloadTooLarge = "payload_too_large"
+    case unsupportedMediaType = "unsupported_media_type"
+    case conflictingExpiryFields = "conflicting_expiry_fields"
+    case invalidExpiry = "invalid_expiry"
+    case invalidType = "invalid_type"
+    case dependencyUnavailable = "dependency_unavailable"
+
+    /// The HTTP status that goes with this type.
+    public var status: Int {
+        switch self {
+        case .authenticationRequired, .invalidApiKey: 401
+        case .wrongKeyType, .subscriptionInactive, .planLimit, .forbidden, .privilegeEscalation: 403
+        case .rateLimitExceeded: 429
+        case .validationError, .conflictingExpiryFields, .invalidExpiry, .invalidType: 400
+        case .notFound: 404
+        case .conflict, .inUse: 409
+        case .internalError: 500
+        case .methodNotAllowed: 405
+        case .payloadTooLarge: 413
+        case .unsupportedMediaType: 415
+        case .dependencyUnavailable: 503
+        }
+    }
+}
+
+/// An error a caller can act on: a documented type, a message that names the field at fault,
+/// and optionally the field itself.
+///
+/// Messages never contain secret values, keys or tokens; they may name a secret.
+public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let type: ErrorType
+    public let message: String
+    /// The request field, parameter or header the error is about, when there is one.
+    public let field: String?
+    /// Seconds the caller should wait (429 and 503).
+    public let retryAfter: Int?
+
+    public init(_ type: ErrorType, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
+        self.type = type
+        self.message = message
+        self.field = field
+        self.retryAfter = retryAfter
+    }
+
+    public var status: Int { type.status }
+    public var description: String { "\(type.rawValue): \(message)" }
+
+    /// A `validation_error` about one field; the message starts with the field's name.
+    public static func invalid(_ field: String, _ problem: String) -> ApiError {
+        ApiError(.validationError, "\(field): \(problem)", field: field)
+    }
+
+    /// A `not_found` for a resource kind ("Route", "Secret"…).
+    public static func notFound(_ resource: String) -> ApiError {
+        ApiError(.notFound, "\(resource) not found")
+    }
+}

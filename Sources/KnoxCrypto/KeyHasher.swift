@@ -1,0 +1,52 @@
+import Crypto
+import Foundation
+import KnoxCore
+
+/// Hashing and comparison of API keys and tokens: only hashes are stored, and comparisons take the same
+/// time whatever the inputs.
+public enum KeyHasher {
+    /// SHA-256 of the key text. Keys carry 256 random bits, so a fast hash suffices (no stretching needed).
+    public static func hash(_ keyText: String) -> [UInt8] {
+        Array(SHA256.hash(data: Data(keyText.utf8)))
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths.
+    public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<a.count { diff |= a[i] ^ b[i] }
+        return diff == 0
+    }
+
+    /// Lowercase hex of SHA-256 over `data`, for request fingerprints (idempotency).
+    public static func sha256Hex(_ data: [UInt8]) -> String {
+        SHA256.hash(data: data).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+/// HMAC-SHA256 request signatures as SPEC describes: lowercase hex over `timestamp + METHOD + path + body`.
+public enum RequestSignature {
+    /// The lowercase hex signature of one request.
+    public static func compute(secret: SecretValue, timestamp: String, method: String, pathWithQuery: String, body: [UInt8])
+        -> String
+    {
+        var message = Data(timestamp.utf8)
+        message.append(contentsOf: Array(method.utf8))
+        message.append(contentsOf: Array(pathWithQuery.utf8))
+        message.append(contentsOf: body)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.reveal().utf8)))
+        return mac.map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+    }
+
+    /// Whether `presented` matches the expected signature, compared in constant time.
+    public static func verify(
+        presented: String, secret: SecretValue, timestamp: String, method: String, pathWithQuery: String, body: [UInt8]
+    ) -> Bool {
+        let expected = compute(
+            secret: secret, timestamp: timestamp, method: method, pathWithQuery: pathWithQuery, body: body)
+        return KeyHasher.constantTimeEquals(Array(expected.utf8), Array(presented.lowercased().utf8))
+    }
+}

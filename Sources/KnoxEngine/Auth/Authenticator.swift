@@ -1,0 +1,60 @@
+import KnoxCore
+import KnoxCrypto
+
+/// A caller whose key was found, matched and is usable.
+public struct AuthenticatedCaller: Sendable {
+    public let key: ApiKey
+    public var actor: Actor { .apiKey(id: key.id, prefix: key.keyPrefix, permissions: key.permissions) }
+}
+
+extension Engine {
+    /// Checks a presented key against this mode's snapshot (no SQLite).
+    ///
+    /// No credential: `authentication_required`. A credential of the other mode: `wrong_key_type`. Anything
+    /// unknown, revoked, expired or mismatched: `invalid_api_key`, with the same message whichever it was.
+    public func authenticate(credential: String?) throws(ApiError) -> AuthenticatedCaller {
+        guard let credential, !credential.isEmpty else {
+            throw ApiError(
+                .authenticationRequired,
+                "No API key provided; send Authorization: Bearer <key> or x-api-key: <key>")
+        }
+        if let claimed = KeyCredential.claimedMode(of: credential), claimed != mode {
+            throw ApiError(
+                .wrongKeyType,
+                mode == .live
+                    ? "A test key cannot be used against production; use a tk_live_ or AKE key"
+                    : "A production key cannot be used against the sandbox; use a tk_test_ key")
+        }
+        let invalid = ApiError(.invalidApiKey, "The API key is invalid, revoked, or expired")
+        guard let presented = KeyCredential.parse(credential),
+            let key = snapshot.apiKeysByKeyId[presented.keyId], key.keyType == presented.kind
+        else { throw invalid }
+        let matches = KeyHasher.constantTimeEquals(KeyHasher.hash(credential), key.keyHash)
+        let now = clock.nowMillis()
+        guard matches, key.isUsable(at: now) else { throw invalid }
+        keyUsage.note(keyId: key.id, at: now)
+        return AuthenticatedCaller(key: key)
+    }
+
+    /// Takes one request from the caller's per-key budget.
+    public func takeRateLimit(_ caller: AuthenticatedCaller) -> RateLimitDecision {
+        let own = caller.key.rateLimitRequests.flatMap { requests in
+            caller.key.rateLimitWindowSec.map { RateLimitSetting(requests: requests, windowSec: $0) }
+        }
+        return keyLimiter.take(keyId: caller.key.id, limit: own, nowMillis: clock.nowMillis())
+    }
+
+    /// Writes pending `last_used_at` times (called periodically and at shutdown).
+    public func flushKeyUsage() async throws {
+        let pending = keyUsage.drain()
+        guard !pending.isEmpty else { return }
+        try await store.write { access in try access.touchApiKeys(pending) }
+    }
+
+    /// Requires `permission` of `actor`, else `forbidden`.
+    public func require(_ permission: String, _ actor: Actor) throws(ApiError) {
+        guard actor.permissions.allows(permission) else {
+            throw ApiError(.forbidden, "This API key lacks the \(permission) permission")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import KnoxCore
+import Synchronization
+
+/// The outcome of one rate-limit check, with what the `X-RateLimit-*` headers report.
+public struct RateLimitDecision: Sendable, Equatable {
+    public let allowed: Bool
+    public let limit: Int
+    public let remaining: Int
+    /// Unix seconds at which the bucket is full again.
+    public let resetAt: Int64
+    /// Seconds until one request is allowed (only when refused).
+    public let retryAfter: Int
+}
+
+/// A token bucket per API key for the management API: capacity `requests`, refilled evenly over `windowSec`.
+///
+/// The management API is not the hot path, so a lock around a dictionary is enough here.
+final class KeyRateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updatedMillis: Int64
+    }
+
+    private let defaultLimit: RateLimitSetting
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    init(defaultLimit: RateLimitSetting) {
+        self.defaultLimit = defaultLimit
+    }
+
+    /// Takes one token for `keyId` at `nowMillis`.
+    func take(keyId: String, limit: RateLimitSetting?, nowMillis: Int64) -> RateLimitDecision {
+        let setting = limit ?? defaultLimit
+        let capacity = Double(setting.requests)
+        let perMilli = capacity / Double(setting.windowSec * 1000)
+        return buckets.withLock { buckets in
+            var bucket = buckets[keyId] ?? Bucket(tokens: capacity, updatedMillis: nowMillis)
+            let elapsed = Double(max(0, nowMillis - bucket.updatedMillis))
+            bucket.tokens = min(capacity, bucket.tokens + elapsed * perMilli)
+            bucket.updatedMillis = nowMillis
+            let allowed = bucket.tokens >= 1
+            if allowed { bucket.tokens -= 1 }
+            buckets[keyId] = bucket
+            let untilFull = (capacity - bucket.tokens) / perMilli
+            let untilOne = allowed ? 0 : (1 - bucket.tokens) / perMilli
+            return RateLimitDecision(
+                allowed: allowed, limit: setting.requests, remaining: Int(bucket.tokens.rounded(.down)),
+                resetAt: (nowMillis + Int64(untilFull.rounded(.up))) / 1000 + (untilFull > 0 ? 1 : 0),
+                retryAfter: max(1, Int((untilOne / 1000).rounded(.up))))
+        }
+    }
+}
+
+/// Remembers when keys were used, so `last_used_at` is written in batches rather than once per request.
+final class KeyUsageRecorder: Sendable {
+    private let pending = Mutex<[String: Int64]>([:])
+
+    func note(keyId: String, at millis: Int64) {
+        pending.withLock { $0[keyId] = millis }
+    }
+
+    func drain() -> [String: Int64] {
+        pending.withLock { p in
+            defer { p = [:] }
+            return p
+        }
+    }
+}

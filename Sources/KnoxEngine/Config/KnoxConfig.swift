@@ -1,0 +1,167 @@
+import Foundation
+import KnoxCore
+import TOMLKit
+
+/// Settings from `<data>/config.toml` (all optional) and command-line flags.
+///
+/// ```toml
+/// [listen]
+/// live_api = "127.0.0.1:8700"
+/// test_api = "127.0.0.1:8701"
+/// live_proxy = "127.0.0.1:8800"
+/// test_proxy = "127.0.0.1:8801"
+///
+/// [limits]            # plan quotas per mode; absent = unlimited
+/// routes = 100
+///
+/// [management]        # default per-key rate limit of the management API
+/// rate_limit_requests = 1000
+/// rate_limit_window_sec = 60
+///
+/// [tenant]
+/// slug = "acme"
+/// name = "Acme Inc"
+/// ```
+public struct KnoxConfig: Sendable, Equatable {
+    public var liveAPI = ListenAddress(host: "127.0.0.1", port: 8700)
+    public var testAPI = ListenAddress(host: "127.0.0.1", port: 8701)
+    public var liveProxy = ListenAddress(host: "127.0.0.1", port: 8800)
+    public var testProxy = ListenAddress(host: "127.0.0.1", port: 8801)
+    public var limits = PlanLimits()
+    public var managementRateLimit = RateLimitSetting(requests: 1000, windowSec: 60)
+    public var tenantSlug = "local"
+    public var tenantName = "KnoxCall (self-hosted)"
+
+    public init() {}
+
+    public func apiAddress(_ mode: Mode) -> ListenAddress { mode == .live ? liveAPI : testAPI }
+    public func proxyAddress(_ mode: Mode) -> ListenAddress { mode == .live ? liveProxy : testProxy }
+}
+
+/// Per-tenant quotas; nil means unlimited.
+public struct PlanLimits: Sendable, Equatable {
+    public var routes: Int?
+    public var secrets: Int?
+    public var clients: Int?
+    public var environments: Int?
+    public var apiKeys: Int?
+
+    public init(routes: Int? = nil, secrets: Int? = nil, clients: Int? = nil, environments: Int? = nil, apiKeys: Int? = nil) {
+        self.routes = routes
+        self.secrets = secrets
+        self.clients = clients
+        self.environments = environments
+        self.apiKeys = apiKeys
+    }
+}
+
+/// `requests` per `windowSec`.
+public struct RateLimitSetting: Sendable, Equatable {
+    public var requests: Int
+    public var windowSec: Int
+
+    public init(requests: Int, windowSec: Int) {
+        self.requests = requests
+        self.windowSec = windowSec
+    }
+}
+
+/// A problem with `config.toml`: the key path at fault and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+extension KnoxConfig {
+    /// Reads `path` when it exists; the defaults otherwise.
+    public static func load(path: String) throws(ConfigError) -> KnoxConfig {
+        guard FileManager.default.fileExists(atPath: path) else { return KnoxConfig() }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, message: "cannot be read as UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses TOML text. Unknown tables and keys are errors, so a typo never silently falls back to a default.
+    public static func parse(_ text: String, file: String = "config.toml") throws(ConfigError) -> KnoxConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                file: file,
+                message: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        } catch {
+            throw ConfigError(file: file, message: "is not valid TOML")
+        }
+        do {
+            return try KnoxConfig(root: tomlToJSON(table).objectValue ?? JSONObject())
+        } catch {
+            throw ConfigError(file: file, message: error.message)
+        }
+    }
+
+    init(root: JSONObject) throws(ApiError) {
+        self.init()
+        let top = try FieldReader(root, allowed: ["listen", "limits", "management", "tenant"])
+        if let listen = try top.objectField("listen").value {
+            let r = try FieldReader(listen, allowed: ["live_api", "test_api", "live_proxy", "test_proxy"], prefix: "listen.")
+            func address(_ key: String, _ target: inout ListenAddress) throws(ApiError) {
+                guard let text = try r.string(key).value else { return }
+                guard let a = ListenAddress(text) else {
+                    throw ApiError.invalid(r.name(key), "expected host:port such as 127.0.0.1:8700 (got \"\(text)\")")
+                }
+                target = a
+            }
+            try address("live_api", &liveAPI)
+            try address("test_api", &testAPI)
+            try address("live_proxy", &liveProxy)
+            try address("test_proxy", &testProxy)
+        }
+        if let limitsTable = try top.objectField("limits").value {
+            let r = try FieldReader(
+                limitsTable, allowed: ["routes", "secrets", "clients", "environments", "api_keys"], prefix: "limits.")
+            limits.routes = try r.int("routes", in: 0...10_000_000).value
+            limits.secrets = try r.int("secrets", in: 0...10_000_000).value
+            limits.clients = try r.int("clients", in: 0...10_000_000).value
+            limits.environments = try r.int("environments", in: 1...10_000_000).value
+            limits.apiKeys = try r.int("api_keys", in: 1...10_000_000).value
+        }
+        if let management = try top.objectField("management").value {
+            let r = try FieldReader(
+                management, allowed: ["rate_limit_requests", "rate_limit_window_sec"], prefix: "management.")
+            if let v = try r.int("rate_limit_requests", in: 1...10_000_000).value { managementRateLimit.requests = v }
+            if let v = try r.int("rate_limit_window_sec", in: 1...86_400).value { managementRateLimit.windowSec = v }
+        }
+        if let tenant = try top.objectField("tenant").value {
+            let r = try FieldReader(tenant, allowed: ["slug", "name"], prefix: "tenant.")
+            if let slug = try r.string("slug").value {
+                guard Slug.isValid(slug), !slug.hasPrefix("-"), !slug.hasSuffix("-") else {
+                    throw ApiError.invalid("tenant.slug", "must be a DNS label: a-z, 0-9 and -, 1-63 characters")
+                }
+                tenantSlug = slug
+            }
+            if let name = try r.text("name", maxLength: 200).value { tenantName = name }
+        }
+    }
+}
+
+/// Converts a parsed TOML tree to JSON values so that one validator (`FieldReader`) checks both.
+func tomlToJSON(_ value: TOMLValueConvertible) -> JSONValue {
+    switch value.type {
+    case .table:
+        var object = JSONObject()
+        if let table = value.table {
+            for key in table.keys { object[key] = table[key].map(tomlToJSON) ?? .null }
+        }
+        return .object(object)
+    case .array:
+        return .array(value.array.map { $0.map(tomlToJSON) } ?? [])
+    case .string: return .string(value.string ?? "")
+    case .int: return .int(value.int ?? 0)
+    case .double: return .double(value.double ?? 0)
+    case .bool: return .bool(value.bool ?? false)
+    case .date, .time, .dateTime: return .string(value.tomlValue.debugDescription)
+    }
+}

@@ -1,0 +1,188 @@
+import KnoxCore
+import KnoxCrypto
+import KnoxStore
+
+extension Engine {
+    static let apiKeyCreateFields: Set<String> = [
+        "name", "rate_limit_requests", "rate_limit_window_sec", "expires_in_days", "expires_at", "never_expires",
+        "role_ids", "key_type", "scopes",
+    ]
+    static let defaultKeyLifetimeDays = 90
+
+    /// `POST /v1/api-keys` (also `knoxcall keys create`, with the CLI as actor). The key text is in the answer once
+    /// and nowhere else: only its hash is stored, and the audit row names only its public prefix.
+    public func createApiKey(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("api_keys:write", ctx.actor)
+        let mode = mode
+        return try await mutate(ctx, status: 201) { m in
+            let r = try FieldReader(body: body, allowed: Engine.apiKeyCreateFields)
+            let name = try r.requiredString("name", maxLength: 200)
+            let kind = try Engine.keyKind(r, mode: mode)
+            let (requests, window) = (
+                try r.int("rate_limit_requests", in: 1...10_000_000).value, try r.int("rate_limit_window_sec", in: 1...86_400).value
+            )
+            guard (requests == nil) == (window == nil) else {
+                throw ApiError.invalid(
+                    requests == nil ? "rate_limit_requests" : "rate_limit_window_sec",
+                    "rate_limit_requests and rate_limit_window_sec go together")
+            }
+            let expiresAt = try Engine.keyExpiry(r, kind: kind, now: m.now)
+            let roles = try Engine.keyRoles(r)
+            var scopes: [String]?
+            if kind == .accessKey {
+                guard roles.isEmpty else {
+                    throw ApiError.invalid("role_ids", "access keys (AKE) carry scopes instead of roles")
+                }
+                scopes = try Engine.keyScopes(r)
+            } else if r.has("scopes") {
+                throw ApiError.invalid("scopes", "only access keys (key_type access_key) carry scopes; use role_ids")
+            }
+            let requested = scopes.map { PermissionSet($0).grants } ?? roles.flatMap(\.grants)
+            if let missing = m.context.actor.permissions.firstUncovered(requested) {
+                throw ApiError(
+                    .privilegeEscalation, "A key cannot create a key with more privileges than its own: it lacks \(missing)")
+            }
+            try m.checkLimit(.apiKeys, m.limits.apiKeys, "API key")
+            let credential = KeyCredential.generate(kind)
+            let key = ApiKey(
+                id: Identifier.uuid(), keyId: credential.keyId, keyPrefix: credential.publicPrefix, keyType: kind,
+                name: name, keyHash: KeyHasher.hash(credential.text), createdAt: m.now, expiresAt: expiresAt,
+                rateLimitRequests: requests, rateLimitWindowSec: window, roleIds: roles.map(\.id), scopes: scopes,
+                createdBy: m.context.actor.auditLabel)
+            try m.access.insert(key)
+            try m.audit(
+                "api_key.created", "api_key", key.id,
+                [
+                    "name": .string(name), "key_prefix": .string(key.keyPrefix), "key_type": .string(kind.rawValue),
+                    "role_ids": .array(key.roleIds.map(JSONValue.string)),
+                ])
+            guard case .object(var o) = Wire.apiKey(key) else { return .null }
+            o["api_key"] = .string(credential.text)
+            o["message"] = "Store this key now: it is shown only once and cannot be recovered."
+            return .object(o)
+        }
+    }
+
+    /// `DELETE /v1/api-keys/:id`: the key stops working at once (the snapshot is swapped before the answer).
+    public func revokeApiKey(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("api_keys:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            guard let key = try m.access.apiKey(idOrKeyId: id) else { throw ApiError.notFound("API key") }
+            try m.access.revokeApiKey(id: key.id, at: m.now)
+            try m.audit(
+                "api_key.revoked", "api_key", key.id,
+                ["name": .string(key.name), "key_prefix": .string(key.keyPrefix), "already_revoked": .bool(!key.active)])
+            return ["revoked": true]
+        }
+    }
+
+    public static let apiKeySortKeys = ["created_at", "name", "last_used_at"]
+
+    /// `GET /v1/api-keys`: masked rows, never a key.
+    public func listApiKeys(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
+        try require("api_keys:read", actor)
+        _ = try QueryReader(query, allowed: pageParameters)
+        let request = try PageRequest.parse(query, sortable: Engine.apiKeySortKeys, defaultSort: "created_at", defaultOrder: .desc)
+        try await flushKeyUsage()
+        return try await self.query { try $0.apiKeys(request) }.map(Wire.apiKey)
+    }
+
+    /// `GET /v1/api-keys/:id`.
+    public func getApiKey(_ id: String, actor: Actor) async throws -> JSONValue {
+        try require("api_keys:read", actor)
+        guard let key = try await query({ try $0.apiKey(idOrKeyId: id) }) else { throw ApiError.notFound("API key") }
+        return Wire.apiKey(key)
+    }
+
+    /// `GET /v1/roles` (any valid key): the seeded key roles.
+    public func listRoles(_ query: [String: String]) throws -> Page<JSONValue> {
+        let q = try QueryReader(query, allowed: pageParameters.union(["subject_kind"]))
+        let request = try PageRequest.parse(query, sortable: ["name"], defaultSort: "name", defaultOrder: .asc)
+        let kind = try q.text("subject_kind")
+        if let kind, kind != "api_key", kind != "user" {
+            throw ApiError.invalid("subject_kind", "must be api_key or user (got \"\(kind.prefix(32))\")")
+        }
+        var roles = kind == "user" ? [] : Role.seeded
+        roles.sort { request.order == .asc ? $0.name < $1.name : $0.name > $1.name }
+        let slice = roles.dropFirst(request.offset).prefix(request.perPage)
+        return Page(items: slice.map(Wire.role), total: roles.count, request: request)
+    }
+
+    // MARK: - Helpers
+
+    static func keyKind(_ r: FieldReader, mode: Mode) throws(ApiError) -> ApiKey.Kind {
+        guard let raw = try r.string("key_type").value else { return mode == .live ? .standard : .test }
+        guard let kind = ApiKey.Kind(rawValue: raw) else {
+            throw ApiError.invalid("key_type", "must be standard, access_key or test (got \"\(raw.prefix(32))\")")
+        }
+        guard kind.mode == mode else {
+            throw ApiError.invalid(
+                "key_type",
+                mode == .live ? "test keys are made on the sandbox API" : "only test keys can be made on the sandbox API")
+        }
+        return kind
+    }
+
+    /// At most one of `expires_in_days`, `expires_at`, `never_expires`; none means 90 days.
+    static func keyExpiry(_ r: FieldReader, kind: ApiKey.Kind, now: Int64) throws(ApiError) -> Int64? {
+        let given = ["expires_in_days", "expires_at", "never_expires"].filter { r.has($0) }
+        guard given.count <= 1 else {
+            throw ApiError(
+                .conflictingExpiryFields, "Send at most one of expires_in_days, expires_at and never_expires",
+                field: given.joined(separator: ","))
+        }
+        let maxMillis = now + 365 * 86_400_000
+        switch given.first {
+        case "expires_in_days":
+            guard let days = r.object["expires_in_days"]?.intValue, (1...365).contains(days) else {
+                throw ApiError(.invalidExpiry, "expires_in_days must be a whole number from 1 to 365", field: "expires_in_days")
+            }
+            return now + Int64(days) * 86_400_000
+        case "expires_at":
+            guard let text = r.object["expires_at"]?.stringValue, let at = Timestamp.parse(text) else {
+                throw ApiError(.invalidExpiry, "expires_at must be an RFC 3339 time", field: "expires_at")
+            }
+            guard at > now, at <= maxMillis else {
+                throw ApiError(.invalidExpiry, "expires_at must be in the future and at most 365 days away", field: "expires_at")
+            }
+            return at
+        case "never_expires":
+            guard r.object["never_expires"] == .bool(true) else {
+                throw ApiError(.invalidExpiry, "never_expires can only be true; leave it out for the 90-day default", field: "never_expires")
+            }
+            guard kind != .accessKey else {
+                throw ApiError(.invalidExpiry, "access keys (AKE) always expire", field: "never_expires")
+            }
+            return nil
+        default:
+            return now + Int64(defaultKeyLifetimeDays) * 86_400_000
+        }
+    }
+
+    static func keyRoles(_ r: FieldReader) throws(ApiError) -> [Role] {
+        guard let ids = try r.stringArray("role_ids", maxCount: 10).value else { return [] }
+        var roles: [Role] = []
+        for (i, id) in ids.enumerated() {
+            guard let role = Role.seeded(matching: id) else {
+                throw ApiError(
+                    .forbidden, "role_ids[\(i)]: only the seeded key roles are accepted (see GET /v1/roles)",
+                    field: "role_ids[\(i)]")
+            }
+            if !roles.contains(role) { roles.append(role) }
+        }
+        return roles
+    }
+
+    static func keyScopes(_ r: FieldReader) throws(ApiError) -> [String] {
+        guard let scopes = try r.stringArray("scopes", maxCount: 50).value, !scopes.isEmpty else {
+            throw ApiError.invalid("scopes", "access keys need at least one scope, e.g. [\"routes:read\"]")
+        }
+        for (i, scope) in scopes.enumerated() {
+            guard let p = Permission(scope), Role.knownPermissions.contains(where: { Permission($0).map(p.covers) ?? false }) else {
+                throw ApiError.invalid(
+                    "scopes[\(i)]", "\"\(scope.prefix(64))\" is not a permission; known: \(Role.knownPermissions.joined(separator: ", "))")
+            }
+        }
+        return scopes
+    }
+}

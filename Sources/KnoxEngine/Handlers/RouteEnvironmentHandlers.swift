@@ -1,0 +1,104 @@
+import KnoxCore
+import KnoxStore
+
+extension Engine {
+    /// `PUT /v1/routes/:id/environments/:env`.
+    ///
+    /// For an override environment the body replaces the whole override (fields left out inherit the base). For the
+    /// route's base environment the body changes only the fields it carries, since the base must stay complete.
+    public func putRouteEnvironment(_ id: String, _ environment: String, _ body: JSONValue, _ ctx: RequestContext)
+        async throws -> MutationResult
+    {
+        try require("routes:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            let r = try FieldReader(body: body, allowed: RouteSettingsReader.fields.union(["enabled"]))
+            guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
+            _ = try m.existingEnvironment(environment, field: "environment")
+            var configs = try m.access.routeConfigs(routeId: route.id)
+            let isBase = environment == route.baseEnvironment
+            let existing = configs.firstIndex { $0.environmentName == environment }
+            var config =
+                existing.map { configs[$0] }
+                ?? RouteEnvironmentConfig(
+                    id: Identifier.uuid(), routeId: route.id, environmentName: environment,
+                    settings: isBase ? .baseDefaults : RouteSettings(), createdAt: m.now, updatedAt: m.now)
+            if !isBase { config.settings = RouteSettings() }
+            let reader = RouteSettingsReader(reader: r, isBase: isBase)
+            try reader.apply(to: &config.settings)
+            try reader.applyEnvironmentEnabled(to: &config.settings)
+            config.updatedAt = m.now
+            let base = isBase ? config.settings : (configs.first { $0.environmentName == route.baseEnvironment }?.settings ?? .baseDefaults)
+            try m.checkEffective(isBase ? base : base.overlaid(with: config.settings), environment: environment, isBase: isBase)
+            let refs = try m.secretRefs(in: config.settings)
+            try m.access.save(config)
+            try m.access.replaceSecretRefs(routeId: route.id, environment: environment, refs: refs)
+            if let i = existing { configs[i] = config } else { configs.append(config) }
+            try m.audit(
+                "route.environment_set", "route", route.id,
+                ["environment": .string(environment), "fields": .array(r.object.keys.map(JSONValue.string))])
+            return Wire.routeEnvironment(config, view: RouteView(route: route, configs: configs))
+        }
+    }
+
+    /// `DELETE /v1/routes/:id/environments/:env`: the environment falls back to the base configuration.
+    public func deleteRouteEnvironment(_ id: String, _ environment: String, _ ctx: RequestContext) async throws
+        -> MutationResult
+    {
+        try require("routes:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
+            guard environment != route.baseEnvironment else {
+                throw ApiError.invalid(
+                    "environment", "\(environment) is the route's base environment; its configuration cannot be removed")
+            }
+            guard try m.access.deleteRouteConfig(routeId: route.id, environment: environment) else {
+                throw ApiError.notFound("Environment config")
+            }
+            try m.access.replaceSecretRefs(routeId: route.id, environment: environment, refs: [])
+            try m.audit("route.environment_deleted", "route", route.id, ["environment": .string(environment)])
+            return ["deleted": true]
+        }
+    }
+
+    /// `PUT /v1/routes/:id/clients/:client_id` with `{"environment": …}` (default: the route's base environment).
+    public func assignClient(_ routeId: String, _ clientId: String, _ body: JSONValue?, _ ctx: RequestContext)
+        async throws -> MutationResult
+    {
+        try require("routes:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            let r = try FieldReader(body: body ?? .object(JSONObject()), allowed: ["environment"])
+            guard let route = try m.access.route(idOrSlug: routeId) else { throw ApiError.notFound("Route") }
+            guard let client = try m.access.client(id: clientId.lowercased()) else { throw ApiError.notFound("Client") }
+            let environment = try r.text("environment", maxLength: 63).value ?? route.baseEnvironment
+            _ = try m.existingEnvironment(environment, field: "environment")
+            let assignment = ClientAssignment(
+                routeId: route.id, clientId: client.id, environmentName: environment, createdAt: m.now)
+            if try !m.access.assignmentExists(assignment) { try m.access.insert(assignment) }
+            try m.audit(
+                "route.client_assigned", "route", route.id,
+                ["client_id": .string(client.id), "environment": .string(environment)])
+            let detail = try m.access.assignmentDetails(routeId: route.id, clientId: client.id)
+                .first { $0.assignment.environmentName == environment }
+            return detail.map(Wire.routeClient) ?? .null
+        }
+    }
+
+    /// `DELETE /v1/routes/:id/clients/:client_id` (environment from the body or `?environment=`, default base).
+    public func unassignClient(
+        _ routeId: String, _ clientId: String, environment: String?, _ body: JSONValue?, _ ctx: RequestContext
+    ) async throws -> MutationResult {
+        try require("routes:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            let r = try FieldReader(body: body ?? .object(JSONObject()), allowed: ["environment"])
+            guard let route = try m.access.route(idOrSlug: routeId) else { throw ApiError.notFound("Route") }
+            let env = try r.text("environment", maxLength: 63).value ?? environment ?? route.baseEnvironment
+            guard try m.access.deleteAssignment(routeId: route.id, clientId: clientId.lowercased(), environment: env) else {
+                throw ApiError(.notFound, "Client is not assigned to this route in environment \(env)")
+            }
+            try m.audit(
+                "route.client_unassigned", "route", route.id,
+                ["client_id": .string(clientId.lowercased()), "environment": .string(env)])
+            return ["deleted": true]
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import KnoxCore
+import KnoxStore
+
+extension Engine {
+    static let routeFieldsOnCreate: Set<String> = [
+        "name", "slug", "base_environment", "enabled", "requires_clients", "collection_id", "mtls_certificate_id",
+        "egress_server_id", "data_plane_node_id",
+    ]
+    static let routeFieldsOnUpdate: Set<String> = [
+        "name", "slug", "enabled", "requires_clients", "collection_id", "mtls_certificate_id", "egress_server_id",
+        "data_plane_node_id",
+    ]
+
+    /// `POST /v1/routes`.
+    public func createRoute(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("routes:write", ctx.actor)
+        let mode = mode
+        return try await mutate(ctx, status: 201) { m in
+            let r = try FieldReader(body: body, allowed: Engine.routeFieldsOnCreate.union(RouteSettingsReader.fields))
+            let name = try r.requiredString("name", maxLength: 200)
+            guard r.has("target_base_url") else { throw ApiError.invalid("target_base_url", "is required") }
+            let baseEnv = try r.text("base_environment", maxLength: 63).value ?? m.defaultEnvironmentName()
+            _ = try m.existingEnvironment(baseEnv, field: "base_environment")
+            var route = Route(
+                id: Identifier.uuid(), name: name, slug: "", baseEnvironment: baseEnv, createdAt: m.now, updatedAt: m.now)
+            try Engine.applyRouteFields(r, to: &route, m)
+            var settings = RouteSettings.baseDefaults
+            try RouteSettingsReader(reader: r, isBase: true).apply(to: &settings)
+            try m.checkEffective(settings, environment: baseEnv, isBase: true)
+            let refs = try m.secretRefs(in: settings)
+            try m.checkLimit(.routes, m.limits.routes, "route")
+            guard try !m.access.routeNameTaken(name) else {
+                throw ApiError(.conflict, "A route named \"\(name)\" already exists", field: "name")
+            }
+            if let slug = try r.text("slug", maxLength: 63).value {
+                guard Slug.isValid(slug) else {
+                    throw ApiError.invalid("slug", "must be 1-63 characters of a-z, 0-9 and -")
+                }
+                guard try !m.access.slugTaken(slug) else {
+                    throw ApiError(.conflict, "A route with slug \"\(slug)\" already exists", field: "slug")
+                }
+                route.slug = slug
+            } else {
+                route.slug = try Engine.freeSlug(Slug.derive(from: name), m.access)
+            }
+            let config = RouteEnvironmentConfig(
+                id: Identifier.uuid(), routeId: route.id, environmentName: baseEnv, settings: settings,
+                createdAt: m.now, updatedAt: m.now)
+            try m.access.insert(route)
+            try m.access.save(config)
+            try m.access.replaceSecretRefs(routeId: route.id, environment: baseEnv, refs: refs)
+            try m.audit("route.created", "route", route.id, ["name": .string(name), "slug": .string(route.slug)])
+            return Wire.route(RouteView(route: route, configs: [config]), tenantId: m.tenantId, mode: mode)
+        }
+    }
+
+    /// `PATCH /v1/routes/:id` (id or slug).
+    public func updateRoute(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("routes:write", ctx.actor)
+        let mode = mode
+        return try await mutate(ctx) { m in
+            let r = try FieldReader(body: body, allowed: Engine.routeFieldsOnUpdate.union(RouteSettingsReader.fields))
+            guard var route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
+            guard !r.object.isEmpty else {
+                throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
+            }
+            if let slug = try r.string("slug").value, slug != route.slug {
+                throw ApiError.invalid("slug", "cannot be changed once the route exists (it is \"\(route.slug)\")")
+            }
+            if let name = try r.text("name", maxLength: 200).value, name != route.name {
+                guard try !m.access.routeNameTaken(name, excluding: route.id) else {
+                    throw ApiError(.conflict, "A route named \"\(name)\" already exists", field: "name")
+                }
+                route.name = name
+            }
+            try Engine.applyRouteFields(r, to: &route, m)
+            var configs = try m.access.routeConfigs(routeId: route.id)
+            let baseIndex = configs.firstIndex { $0.environmentName == route.baseEnvironment }
+            var base =
+                baseIndex.map { configs[$0] }
+                ?? RouteEnvironmentConfig(
+                    id: Identifier.uuid(), routeId: route.id, environmentName: route.baseEnvironment,
+                    settings: .baseDefaults, createdAt: m.now, updatedAt: m.now)
+            try RouteSettingsReader(reader: r, isBase: true).apply(to: &base.settings)
+            base.updatedAt = m.now
+            try m.checkEffective(base.settings, environment: route.baseEnvironment, isBase: true)
+            for o in configs where o.environmentName != route.baseEnvironment {
+                try m.checkEffective(
+                    base.settings.overlaid(with: o.settings), environment: o.environmentName, isBase: false)
+            }
+            let refs = try m.secretRefs(in: base.settings)
+            route.updatedAt = m.now
+            try m.access.update(route)
+            try m.access.save(base)
+            try m.access.replaceSecretRefs(routeId: route.id, environment: route.baseEnvironment, refs: refs)
+            if let i = baseIndex { configs[i] = base } else { configs.insert(base, at: 0) }
+            try m.audit("route.updated", "route", route.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+            return Wire.route(RouteView(route: route, configs: configs), tenantId: m.tenantId, mode: mode)
+        }
+    }
+
+    /// `DELETE /v1/routes/:id`: the route, its environment configs and its client assignments.
+    public func deleteRoute(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("routes:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
+            try m.access.deleteRoute(id: route.id)
+            try m.audit("route.deleted", "route", route.id, ["name": .string(route.name), "slug": .string(route.slug)])
+            return ["deleted": true]
+        }
+    }
+
+    /// Route fields that are not per-environment settings.
+    static func applyRouteFields(_ r: FieldReader, to route: inout Route, _ m: Mutation) throws {
+        func flag(_ key: String, _ target: inout Bool) throws {
+            switch try r.bool(key) {
+            case .absent: break
+            case .null: throw ApiError.invalid(key, "must be true or false (got null)")
+            case .value(let v): target = v
+            }
+        }
+        try flag("enabled", &route.enabled)
+        try flag("requires_clients", &route.requiresClients)
+        try flag("intercept_enabled", &route.interceptEnabled)
+        func optionalID(_ key: String, _ target: inout String?) throws {
+            switch try r.string(key) {
+            case .absent: break
+            case .null: target = nil
+            case .value(let s):
+                let t = s.trimmingASCIIWhitespace()
+                guard !t.isEmpty, t.count <= 128, t.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                    throw ApiError.invalid(key, "must be an identifier of 1-128 printable characters")
+                }
+                target = t
+            }
+        }
+        try optionalID("collection_id", &route.collectionId)
+        try optionalID("egress_server_id", &route.egressServerId)
+        try optionalID("data_plane_node_id", &route.dataPlaneNodeId)
+        switch try r.uuid("mtls_certificate_id") {
+        case .absent: break
+        case .null: route.mtlsCertificateId = nil
+        case .value(let id):
+            guard let secret = try m.access.secret(id: id), secret.secretType == .certificate else {
+                throw ApiError.invalid("mtls_certificate_id", "no certificate secret with id \(id)")
+            }
+            route.mtlsCertificateId = id
+        }
+    }
+
+    /// `base`, or `base-2`, `base-3`… whichever is free.
+    static func freeSlug(_ base: String, _ access: StoreAccess) throws -> String {
+        if try !access.slugTaken(base) { return base }
+        var n = 2
+        while try access.slugTaken(Slug.numbered(base, n)) { n += 1 }
+        return Slug.numbered(base, n)
+    }
+}

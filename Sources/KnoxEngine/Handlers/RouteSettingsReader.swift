@@ -1,0 +1,258 @@
+import KnoxCore
+
+/// Reads the per-environment settings fields of a route body into `RouteSettings`, checking each one.
+///
+/// Absent fields leave the target untouched; `null` clears a field that may be empty (on an override row, that
+/// means "inherit the base value").
+struct RouteSettingsReader {
+    /// Every settings field a body may carry.
+    static let fields: Set<String> = [
+        "target_base_url", "inject_headers_json", "inject_body_json", "injection_rules", "ip_allowlist",
+        "require_signature", "signature_tolerance_sec", "signing_secret_id", "rate_limit_enabled",
+        "rate_limit_requests", "rate_limit_window_sec", "rate_limit_burst", "allowed_methods",
+        "http_method_restrictions_enabled", "method_configs", "use_method_specific_configs", "payload_structure",
+        "upstream_timeout_sec", "intercept_enabled",
+    ]
+
+    /// Fields a `method_configs` entry may carry besides `method`.
+    static let methodConfigFields: Set<String> = [
+        "method", "enabled", "target_url", "inject_headers_json", "inject_body_json", "require_signature",
+        "signature_tolerance_sec", "rate_limit_enabled", "rate_limit_requests", "rate_limit_window_sec",
+        "rate_limit_burst",
+    ]
+
+    /// Headers that describe the connection or the message framing; injecting them would corrupt the request.
+    static let forbiddenInjectedHeaders: Set<String> = [
+        "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer",
+        "upgrade", "expect",
+    ]
+
+    let reader: FieldReader
+    /// True for the base environment's row, where nothing may be left unset.
+    let isBase: Bool
+
+    func apply(to s: inout RouteSettings) throws(ApiError) {
+        switch try reader.string("target_base_url") {
+        case .absent: break
+        case .null:
+            if isBase { throw ApiError.invalid(reader.name("target_base_url"), "is required") }
+            s.targetBaseURL = nil
+        case .value(let text): s.targetBaseURL = try Self.upstreamURL(text, field: reader.name("target_base_url"))
+        }
+        if let rules = try reader.array("injection_rules").value, !rules.isEmpty {
+            throw ApiError.invalid(
+                reader.name("injection_rules"),
+                "is deprecated and was never applied; send an empty array or put {{secret:NAME}} / {{secret_id:UUID}} "
+                    + "placeholders in inject_headers_json, inject_body_json or the request body")
+        }
+        try clearable("inject_headers_json", &s.injectHeaders, base: JSONObject()) { o throws(ApiError) in
+            try Self.checkHeaders(o, field: reader.name("inject_headers_json"))
+        }
+        try clearable("inject_body_json", &s.injectBody, base: JSONObject()) { o throws(ApiError) in
+            try Self.checkBody(o, field: reader.name("inject_body_json"))
+        }
+        switch try reader.stringArray("ip_allowlist", maxCount: 1000) {
+        case .absent: break
+        case .null: s.ipAllowlist = isBase ? [] : nil
+        case .value(let list): s.ipAllowlist = try Self.ipList(list, field: reader.name("ip_allowlist"))
+        }
+        try flag("require_signature", &s.requireSignature)
+        try number("signature_tolerance_sec", &s.signatureToleranceSec, 1...86_400, base: 300)
+        switch try reader.uuid("signing_secret_id") {
+        case .absent: break
+        case .null: s.signingSecretId = nil
+        case .value(let id): s.signingSecretId = id
+        }
+        try flag("rate_limit_enabled", &s.rateLimitEnabled)
+        try optionalNumber("rate_limit_requests", &s.rateLimitRequests, 1...1_000_000_000)
+        try optionalNumber("rate_limit_window_sec", &s.rateLimitWindowSec, 1...31_536_000)
+        try optionalNumber("rate_limit_burst", &s.rateLimitBurst, 1...1_000_000_000)
+        switch try reader.stringArray("allowed_methods", maxCount: 16) {
+        case .absent: break
+        case .null: s.allowedMethods = nil
+        case .value(let list): s.allowedMethods = try Self.methods(list, field: reader.name("allowed_methods"))
+        }
+        try flag("http_method_restrictions_enabled", &s.httpMethodRestrictionsEnabled)
+        switch try reader.array("method_configs") {
+        case .absent: break
+        case .null: s.methodConfigs = nil
+        case .value(let items): s.methodConfigs = try Self.methodConfigs(items, field: reader.name("method_configs"))
+        }
+        try flag("use_method_specific_configs", &s.useMethodSpecificConfigs)
+        switch try reader.objectField("payload_structure") {
+        case .absent: break
+        case .null: s.payloadStructure = nil
+        case .value(let o): s.payloadStructure = Self.structure(of: o)
+        }
+        try number("upstream_timeout_sec", &s.upstreamTimeoutSec, 1...300, base: 30)
+        try flag("intercept_enabled", &s.interceptEnabled)
+    }
+
+    /// Applies the per-environment `enabled` switch (only override bodies carry it; a route's own `enabled` is
+    /// a route field).
+    func applyEnvironmentEnabled(to s: inout RouteSettings) throws(ApiError) {
+        try flag("enabled", &s.enabled)
+    }
+
+    // MARK: - Field kinds
+
+    private func flag(_ key: String, _ target: inout Bool?) throws(ApiError) {
+        switch try reader.bool(key) {
+        case .absent: break
+        case .null:
+            if isBase { throw ApiError.invalid(reader.name(key), "must be true or false (got null)") }
+            target = nil
+        case .value(let b): target = b
+        }
+    }
+
+    private func number(_ key: String, _ target: inout Int?, _ range: ClosedRange<Int>, base: Int) throws(ApiError) {
+        switch try reader.int(key, in: range) {
+        case .absent: break
+        case .null: target = isBase ? base : nil
+        case .value(let v): target = v
+        }
+    }
+
+    private func optionalNumber(_ key: String, _ target: inout Int?, _ range: ClosedRange<Int>) throws(ApiError) {
+        switch try reader.int(key, in: range) {
+        case .absent: break
+        case .null: target = nil
+        case .value(let v): target = v
+        }
+    }
+
+    private func clearable(
+        _ key: String, _ target: inout JSONObject?, base: JSONObject, check: (JSONObject) throws(ApiError) -> JSONObject
+    ) throws(ApiError) {
+        switch try reader.objectField(key) {
+        case .absent: break
+        case .null: target = isBase ? base : nil
+        case .value(let o): target = try check(o)
+        }
+    }
+
+    // MARK: - Checks shared with other readers
+
+    static func upstreamURL(_ text: String, field: String) throws(ApiError) -> String {
+        switch UpstreamURL.parse(text.trimmingASCIIWhitespace()) {
+        case .success(let url): return url.description
+        case .failure(let e): throw ApiError.invalid(field, e.reason)
+        }
+    }
+
+    static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 256
+            && name.utf8.allSatisfy { c in
+                (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+                    || "!#$%&'*+-.^_`|~".utf8.contains(c)
+            }
+    }
+
+    static func checkHeaders(_ o: JSONObject, field: String) throws(ApiError) -> JSONObject {
+        guard o.count <= 100 else { throw ApiError.invalid(field, "must have at most 100 headers") }
+        for (name, value) in o {
+            guard isToken(name) else { throw ApiError.invalid("\(field).\(name)", "is not a valid header name") }
+            guard !forbiddenInjectedHeaders.contains(name.lowercased()) else {
+                throw ApiError.invalid("\(field).\(name)", "cannot be injected: it controls the connection or message framing")
+            }
+            guard let text = value.stringValue else {
+                throw ApiError.invalid("\(field).\(name)", "must be a string (got \(value.typeName))")
+            }
+            guard !text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                throw ApiError.invalid("\(field).\(name)", "must not contain CR, LF or NUL")
+            }
+            guard text.utf8.count <= 8192 else { throw ApiError.invalid("\(field).\(name)", "must be at most 8192 bytes") }
+        }
+        return o
+    }
+
+    static func checkBody(_ o: JSONObject, field: String) throws(ApiError) -> JSONObject {
+        guard JSONValue.object(o).serialized().utf8.count <= 65_536 else {
+            throw ApiError.invalid(field, "must be at most 64 KiB as JSON")
+        }
+        return o
+    }
+
+    static func ipList(_ list: [String], field: String) throws(ApiError) -> [String] {
+        var out: [String] = []
+        for (i, text) in list.enumerated() {
+            let canonical = try ipRange(text, field: "\(field)[\(i)]")
+            if !out.contains(canonical) { out.append(canonical) }
+        }
+        return out
+    }
+
+    /// Parses one address or CIDR range into canonical text, or explains what is wrong.
+    static func ipRange(_ text: String, field: String) throws(ApiError) -> String {
+        switch IPRange.parse(text.trimmingASCIIWhitespace()) {
+        case .success(let range): return range.description
+        case .failure(.malformed):
+            throw ApiError.invalid(field, "\"\(text.prefix(64))\" is not an IPv4/IPv6 address or CIDR range")
+        case .failure(.hostBitsSet(let suggestion)):
+            throw ApiError.invalid(field, "\"\(text.prefix(64))\" has host bits set beyond its prefix; did you mean \(suggestion)?")
+        }
+    }
+
+    static func methods(_ list: [String], field: String) throws(ApiError) -> [String] {
+        guard !list.isEmpty else { throw ApiError.invalid(field, "must list at least one method, or be null for all") }
+        var out: [String] = []
+        for (i, m) in list.enumerated() {
+            let upper = m.uppercased()
+            guard HTTPMethodName.all.contains(upper) else {
+                throw ApiError.invalid("\(field)[\(i)]", "\"\(m.prefix(16))\" is not one of \(HTTPMethodName.all.joined(separator: ", "))")
+            }
+            if !out.contains(upper) { out.append(upper) }
+        }
+        return out
+    }
+
+    static func methodConfigs(_ items: [JSONValue], field: String) throws(ApiError) -> [JSONObject] {
+        var out: [JSONObject] = []
+        var seen: Set<String> = []
+        for (i, item) in items.enumerated() {
+            let path = "\(field)[\(i)]"
+            guard let o = item.objectValue else { throw ApiError.invalid(path, "must be an object (got \(item.typeName))") }
+            let r = try FieldReader(o, allowed: methodConfigFields, prefix: "\(path).")
+            let method = try r.requiredString("method", maxLength: 16).uppercased()
+            guard HTTPMethodName.all.contains(method) else {
+                throw ApiError.invalid("\(path).method", "\"\(method)\" is not one of \(HTTPMethodName.all.joined(separator: ", "))")
+            }
+            guard seen.insert(method).inserted else { throw ApiError.invalid("\(path).method", "\(method) appears twice") }
+            var normalized = o
+            normalized["method"] = .string(method)
+            if let url = try r.string("target_url").value {
+                normalized["target_url"] = .string(try upstreamURL(url, field: "\(path).target_url"))
+            }
+            if let h = try r.objectField("inject_headers_json").value {
+                _ = try checkHeaders(h, field: "\(path).inject_headers_json")
+            }
+            if let b = try r.objectField("inject_body_json").value { _ = try checkBody(b, field: "\(path).inject_body_json") }
+            _ = try r.bool("enabled")
+            _ = try r.bool("require_signature")
+            _ = try r.bool("rate_limit_enabled")
+            _ = try r.int("signature_tolerance_sec", in: 1...86_400)
+            _ = try r.int("rate_limit_requests", in: 1...1_000_000_000)
+            _ = try r.int("rate_limit_window_sec", in: 1...31_536_000)
+            _ = try r.int("rate_limit_burst", in: 1...1_000_000_000)
+            out.append(normalized)
+        }
+        return out
+    }
+
+    /// The structure of a sample body: same keys and nesting, values replaced by type placeholders, so that no
+    /// sample value (which may be sensitive) is kept.
+    static func structure(of o: JSONObject) -> JSONObject {
+        func walk(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .null: .null
+            case .bool: "<boolean>"
+            case .number: "<number>"
+            case .string: "<string>"
+            case .array(let items): .array(items.map(walk))
+            case .object(let inner): .object(JSONObject(pairs: inner.map { ($0.key, walk($0.value)) }))
+            }
+        }
+        return JSONObject(pairs: o.map { ($0.key, walk($0.value)) })
+    }
+}

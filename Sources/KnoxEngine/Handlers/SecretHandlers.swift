@@ -1,0 +1,237 @@
+import KnoxCore
+import KnoxCrypto
+import KnoxStore
+
+extension Engine {
+    static let secretCreateFields: Set<String> = [
+        "name", "value", "secret_type", "description", "environment", "base_environment", "collection_id",
+        "expires_at", "strict_expiry_enforcement",
+    ]
+    static let secretUpdateFields: Set<String> = [
+        "name", "description", "collection_id", "expires_at", "strict_expiry_enforcement",
+    ]
+
+    /// The SDK's names for a static value (`api_key`, `basic_auth`, `custom`) are stored as `string`.
+    static let stringSecretAliases: Set<String> = ["string", "api_key", "basic_auth", "custom"]
+
+    /// `POST /v1/secrets` (and `/v1/secrets/oauth2`, `/v1/secrets/certificate` with `forcedType`).
+    public func createSecret(_ body: JSONValue, forcedType: Secret.Kind? = nil, _ ctx: RequestContext) async throws
+        -> MutationResult
+    {
+        try require("secrets:write", ctx.actor)
+        // The type decides which fields are valid, so it is checked before anything else.
+        let requestedType = forcedType?.rawValue ?? body["secret_type"]?.stringValue ?? "string"
+        if let raw = body["secret_type"], raw.stringValue == nil, forcedType == nil, !raw.isNull {
+            throw ApiError.invalid("secret_type", "must be a string (got \(raw.typeName))")
+        }
+        switch requestedType {
+        case _ where Engine.stringSecretAliases.contains(requestedType): break
+        case "oauth2", "oauth2_token":
+            throw ApiError.invalid(
+                "secret_type", "oauth2 secrets are not available in this version yet; create a string secret holding the token")
+        case "certificate":
+            throw ApiError.invalid("secret_type", "certificate secrets are not available in this version yet")
+        default:
+            throw ApiError.invalid(
+                "secret_type", "must be string (or api_key, basic_auth, custom), oauth2 or certificate (got \"\(requestedType.prefix(32))\")")
+        }
+        let sealer = sealer
+        return try await mutate(ctx, status: 201) { m in
+            let r = try FieldReader(body: body, allowed: Engine.secretCreateFields)
+            let name = try Engine.secretName(try r.requiredString("name", maxLength: 200))
+            guard let value = try r.string("value").value else { throw ApiError.invalid("value", "is required") }
+            try Engine.checkSecretValue(value)
+            let valueEnv = try r.text("environment", maxLength: 63).value
+            let baseEnv = try r.text("base_environment", maxLength: 63).value ?? valueEnv ?? m.defaultEnvironmentName()
+            _ = try m.existingEnvironment(baseEnv, field: r.has("base_environment") ? "base_environment" : "environment")
+            let environment = valueEnv ?? baseEnv
+            _ = try m.existingEnvironment(environment, field: "environment")
+            var secret = Secret(id: Identifier.uuid(), name: name, baseEnvironment: baseEnv, createdAt: m.now, updatedAt: m.now)
+            try Engine.applySecretFields(r, to: &secret)
+            try m.checkLimit(.secrets, m.limits.secrets, "secret")
+            guard try m.access.secret(name: name) == nil else {
+                throw ApiError(.conflict, "A secret named \(name) already exists", field: "name")
+            }
+            try m.access.insert(secret)
+            let sealed = sealer.seal(SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
+            try m.access.save(
+                SealedSecretValue(secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: 1, updatedAt: m.now))
+            try m.audit("secret.created", "secret", secret.id, ["name": .string(name), "environment": .string(environment)])
+            return Wire.secret(secret, environmentCount: 1)
+        }
+    }
+
+    /// `PATCH /v1/secrets/:id`: metadata only; the value changes through `PUT /value`.
+    public func updateSecret(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("secrets:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            let r = try FieldReader(body: body, allowed: Engine.secretUpdateFields)
+            guard var secret = try Engine.findSecret(id, m.access) else { throw ApiError.notFound("Secret") }
+            guard !r.object.isEmpty else {
+                throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
+            }
+            if let raw = try r.text("name", maxLength: 200).value {
+                let name = try Engine.secretName(raw)
+                if name != secret.name {
+                    if let other = try m.access.secret(name: name), other.id != secret.id {
+                        throw ApiError(.conflict, "A secret named \(name) already exists", field: "name")
+                    }
+                    let byName = try m.access.secretUses(secretId: secret.id).filter(\.byName)
+                    if !byName.isEmpty {
+                        throw ApiError(
+                            .inUse,
+                            "Secret \(secret.name) is referenced by name in \(Engine.describeUses(byName)); "
+                                + "switch those to {{secret_id:\(secret.id)}} before renaming")
+                    }
+                    secret.name = name
+                }
+            }
+            try Engine.applySecretFields(r, to: &secret)
+            secret.updatedAt = m.now
+            try m.access.update(secret)
+            try m.audit("secret.updated", "secret", secret.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+            let count = try m.access.secretValues(secretId: secret.id).count
+            return Wire.secret(secret, environmentCount: count)
+        }
+    }
+
+    /// `PUT /v1/secrets/:id/value` with `{"value": …, "environment"?: …}` (or `?environment=`).
+    public func setSecretValue(_ id: String, environment queryEnv: String?, _ body: JSONValue, _ ctx: RequestContext)
+        async throws -> MutationResult
+    {
+        try require("secrets:write", ctx.actor)
+        let sealer = sealer
+        return try await mutate(ctx) { m in
+            let r = try FieldReader(body: body, allowed: ["value", "environment"])
+            guard let secret = try Engine.findSecret(id, m.access) else { throw ApiError.notFound("Secret") }
+            guard let value = try r.string("value").value else { throw ApiError.invalid("value", "is required") }
+            try Engine.checkSecretValue(value)
+            guard secret.secretType == .string else {
+                throw ApiError(.invalidType, "Only string secrets take a value; \(secret.name) is \(secret.secretType.rawValue)")
+            }
+            let environment = try r.text("environment", maxLength: 63).value ?? queryEnv ?? secret.baseEnvironment
+            _ = try m.existingEnvironment(environment, field: "environment")
+            let previous = try m.access.secretValues(secretId: secret.id).first { $0.environmentName == environment }
+            let version = (previous?.valueVersion ?? 0) + 1
+            let sealed = sealer.seal(SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
+            try m.access.save(
+                SealedSecretValue(
+                    secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: version, updatedAt: m.now))
+            try m.audit(
+                "secret.value_updated", "secret", secret.id,
+                ["name": .string(secret.name), "environment": .string(environment), "value_version": .int(version)])
+            return [
+                "id": .string(secret.id), "name": .string(secret.name), "environment": .string(environment),
+                "value_version": .int(version),
+            ]
+        }
+    }
+
+    /// `DELETE /v1/secrets/:id`: refused with `in_use` while any route refers to it.
+    public func deleteSecret(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+        try require("secrets:write", ctx.actor)
+        return try await mutate(ctx) { m in
+            guard let secret = try Engine.findSecret(id, m.access) else { throw ApiError.notFound("Secret") }
+            let uses = try m.access.secretUses(secretId: secret.id)
+            guard uses.isEmpty else {
+                throw ApiError(
+                    .inUse, "Secret \(secret.name) is used by \(Engine.describeUses(uses)); remove it from those routes first")
+            }
+            try m.access.deleteSecret(id: secret.id)
+            try m.audit("secret.deleted", "secret", secret.id, ["name": .string(secret.name)])
+            return ["deleted": true]
+        }
+    }
+
+    // MARK: - Reads
+
+    public static let secretSortKeys = ["created_at", "name", "base_environment"]
+
+    /// `GET /v1/secrets` (metadata only).
+    public func listSecrets(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
+        try require("secrets:read", actor)
+        _ = try QueryReader(query, allowed: pageParameters)
+        let request = try PageRequest.parse(query, sortable: Engine.secretSortKeys, defaultSort: "name", defaultOrder: .asc)
+        return try await self.query { access in
+            let counts = try access.secretValueCounts()
+            return try access.secrets(request).map { Wire.secret($0, environmentCount: counts[$0.id] ?? 0) }
+        }
+    }
+
+    /// `GET /v1/secrets/:id`: metadata, per-environment versions and the routes that use it.
+    public func getSecret(_ id: String, actor: Actor) async throws -> JSONValue {
+        try require("secrets:read", actor)
+        guard let json = try await query({ access -> JSONValue? in
+            guard let secret = try Engine.findSecret(id, access) else { return nil }
+            let values = try access.secretValues(secretId: secret.id)
+            return Wire.secret(
+                secret, environmentCount: values.count, values: values, uses: try access.secretUses(secretId: secret.id))
+        }) else { throw ApiError.notFound("Secret") }
+        return json
+    }
+
+    // MARK: - Helpers
+
+    static func findSecret(_ idOrName: String, _ access: StoreAccess) throws -> Secret? {
+        if Identifier.isUUID(idOrName) { return try access.secret(id: idOrName.lowercased()) }
+        return try SecretName.normalize(idOrName).flatMap { try access.secret(name: $0) }
+    }
+
+    static func secretName(_ raw: String) throws(ApiError) -> String {
+        guard let name = SecretName.normalize(raw) else {
+            throw ApiError.invalid("name", "must be 1-128 characters of letters, digits, spaces, _ . and -")
+        }
+        return name
+    }
+
+    static func checkSecretValue(_ value: String) throws(ApiError) {
+        guard !value.isEmpty else { throw ApiError.invalid("value", "must not be empty") }
+        guard value.utf8.count <= 65_536 else { throw ApiError.invalid("value", "must be at most 64 KiB") }
+    }
+
+    static func applySecretFields(_ r: FieldReader, to secret: inout Secret) throws(ApiError) {
+        switch try r.string("description") {
+        case .absent: break
+        case .null: secret.description = nil
+        case .value(let d):
+            guard d.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            secret.description = d.isEmpty ? nil : d
+        }
+        switch try r.string("collection_id") {
+        case .absent: break
+        case .null: secret.collectionId = nil
+        case .value(let c):
+            guard !c.isEmpty, c.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
+            secret.collectionId = c
+        }
+        switch try r.string("expires_at") {
+        case .absent: break
+        case .null: secret.expiresAt = nil
+        case .value(let t):
+            guard let millis = Timestamp.parse(t) else {
+                throw ApiError.invalid("expires_at", "must be an RFC 3339 time such as 2027-01-01T00:00:00Z")
+            }
+            secret.expiresAt = millis
+        }
+        if let strict = try r.bool("strict_expiry_enforcement").value { secret.strictExpiryEnforcement = strict }
+    }
+
+    static func describeUses(_ uses: [SecretUse]) -> String {
+        var seen: [String] = []
+        for use in uses {
+            let text = "route \"\(use.routeName)\" (\(use.environmentName): \(use.field))"
+            if !seen.contains(text) { seen.append(text) }
+        }
+        let shown = seen.prefix(5).joined(separator: ", ")
+        return seen.count > 5 ? "\(shown) and \(seen.count - 5) more" : shown
+    }
+}
+
+extension Engine {
+    /// `GET /v1/secrets/:id/oauth2/token`: only OAuth2 secrets have tokens, and none exist yet in this version.
+    public func secretOAuthToken(_ id: String, actor: Actor) async throws -> JSONValue {
+        try require("secrets:read", actor)
+        guard let secret = try await query({ try Engine.findSecret(id, $0) }) else { throw ApiError.notFound("Secret") }
+        throw ApiError(.invalidType, "Secret \(secret.name) is not an OAuth2 secret (it is \(secret.secretType.rawValue))")
+    }
+}

@@ -1,0 +1,78 @@
+import KnoxCore
+import KnoxStore
+
+extension Mutation {
+    /// Resolves every `{{secret:…}}` / `{{secret_id:…}}` placeholder in `settings` (and the signing secret) against
+    /// the secrets table. An unknown secret is a `validation_error` naming the field and the placeholder.
+    func secretRefs(in settings: RouteSettings, fieldPrefix: String = "")
+        throws -> [(field: String, secretId: String, byName: Bool)]
+    {
+        var refs: [(field: String, secretId: String, byName: Bool)] = []
+        for (path, text) in settings.templateStrings() {
+            let field = fieldPrefix + path
+            let occurrences: [TemplateOccurrence]
+            do {
+                occurrences = try SecretTemplate.scan(text)
+            } catch {
+                throw ApiError.invalid(
+                    field, "\(error.placeholder.prefix(80)) is not a valid placeholder; use {{secret:NAME}} or {{secret_id:UUID}}")
+            }
+            for occurrence in occurrences {
+                switch occurrence.reference {
+                case .name(let name):
+                    guard let secret = try access.secret(name: name) else {
+                        throw ApiError.invalid(field, "unknown secret \"\(name)\" in \(occurrence.reference)")
+                    }
+                    refs.append((field, secret.id, true))
+                case .id(let id):
+                    guard let secret = try access.secret(id: id) else {
+                        throw ApiError.invalid(field, "unknown secret id \(id) in \(occurrence.reference)")
+                    }
+                    refs.append((field, secret.id, false))
+                }
+            }
+        }
+        if let signing = settings.signingSecretId {
+            let field = fieldPrefix + "signing_secret_id"
+            guard let secret = try access.secret(id: signing) else {
+                throw ApiError.invalid(field, "unknown secret id \(signing)")
+            }
+            guard secret.secretType == .string else {
+                throw ApiError.invalid(field, "must name a string secret (\(secret.name) is \(secret.secretType.rawValue))")
+            }
+            refs.append((field, secret.id, false))
+        }
+        return refs
+    }
+
+    /// Checks the rules that span fields, on the settings that will apply in one environment.
+    func checkEffective(_ s: RouteSettings, environment: String, isBase: Bool) throws {
+        let prefix = isBase ? "" : "environments.\(environment)."
+        if s.targetBaseURL == nil { throw ApiError.invalid(prefix + "target_base_url", "is required") }
+        if s.requireSignature == true, s.signingSecretId == nil {
+            throw ApiError.invalid(
+                prefix + "signing_secret_id", "is required when require_signature is true (the string secret that keys the HMAC)")
+        }
+        if s.rateLimitEnabled == true {
+            if s.rateLimitRequests == nil {
+                throw ApiError.invalid(prefix + "rate_limit_requests", "is required when rate_limit_enabled is true")
+            }
+            if s.rateLimitWindowSec == nil {
+                throw ApiError.invalid(prefix + "rate_limit_window_sec", "is required when rate_limit_enabled is true")
+            }
+        }
+    }
+
+    /// The environment named `name`, or a `validation_error` on `field`.
+    func existingEnvironment(_ name: String, field: String) throws -> Environment {
+        guard let env = try access.environment(name), env.name == name else {
+            throw ApiError.invalid(field, "no environment named \"\(name.prefix(63))\"; create it with POST /v1/environments")
+        }
+        return env
+    }
+
+    /// The default environment's name (`production` unless another was made default).
+    func defaultEnvironmentName() throws -> String {
+        try access.environments().first(where: \.isDefault)?.name ?? Environment.production
+    }
+}

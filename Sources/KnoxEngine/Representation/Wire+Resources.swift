@@ -1,0 +1,183 @@
+import KnoxCore
+import KnoxStore
+
+extension Wire {
+    public static func environment(_ e: Environment, tenantId: String, mode: Mode) -> JSONValue {
+        [
+            "id": .string(e.id), "tenant_id": .string(tenantId), "name": .string(e.name),
+            "display_name": .string(e.displayName), "description": .string(e.description), "color": .string(e.color),
+            "is_default": .bool(e.isDefault), "sandbox": .bool(mode.isSandbox), "created_at": time(e.createdAt),
+            "updated_at": time(e.updatedAt),
+        ]
+    }
+
+    /// A secret's metadata. Its value never appears in any representation.
+    public static func secret(
+        _ s: Secret, environmentCount: Int, values: [SealedSecretValue]? = nil, uses: [SecretUse]? = nil
+    ) -> JSONValue {
+        var o = JSONObject()
+        o["id"] = .string(s.id)
+        o["name"] = .string(s.name)
+        o["shortcode_name"] = .string(s.name)
+        o["base_environment"] = .string(s.baseEnvironment)
+        o["secret_type"] = .string(s.secretType.rawValue)
+        o["description"] = .string(s.description)
+        o["collection_id"] = .string(s.collectionId)
+        o["created_at"] = time(s.createdAt)
+        o["updated_at"] = time(s.updatedAt)
+        o["expires_at"] = time(s.expiresAt)
+        o["strict_expiry_enforcement"] = .bool(s.strictExpiryEnforcement)
+        o["environment_count"] = .int(environmentCount)
+        if let values {
+            o["environments"] = .array(
+                values.map {
+                    [
+                        "environment_name": .string($0.environmentName), "value_version": .int($0.valueVersion),
+                        "updated_at": time($0.updatedAt), "expires_at_override": .null,
+                    ]
+                })
+        }
+        if let uses {
+            o["used_by"] = .array(
+                uses.map {
+                    [
+                        "route_id": .string($0.routeId), "route_name": .string($0.routeName),
+                        "environment": .string($0.environmentName), "field": .string($0.field),
+                    ]
+                })
+        }
+        return .object(o)
+    }
+
+    public static func client(
+        _ c: Client, tenantId: String, assignments: [AssignmentDetail]? = nil
+    ) -> JSONValue {
+        var o = JSONObject()
+        o["id"] = .string(c.id)
+        o["tenant_id"] = .string(tenantId)
+        o["name"] = .string(c.name)
+        o["type"] = .string(c.type.rawValue)
+        o["ip_address"] = .string(c.ipAddress)
+        o["ip_notes"] = .object(c.ipNotes)
+        o["description"] = .string(c.description)
+        o["enabled"] = .bool(c.enabled)
+        o["collection_id"] = .string(c.collectionId)
+        o["created_by"] = .string(c.createdBy)
+        o["created_at"] = time(c.createdAt)
+        o["updated_at"] = time(c.updatedAt)
+        for field in ["agent_version", "agent_os", "agent_arch", "agent_hostname", "agent_last_seen", "agent_mode"] {
+            o[field] = .null
+        }
+        if let assignments {
+            o["route_assignments"] = .array(
+                assignments.map {
+                    [
+                        "route_id": .string($0.assignment.routeId), "route_name": .string($0.routeName),
+                        "environment_name": .string($0.assignment.environmentName),
+                    ]
+                })
+        }
+        return .object(o)
+    }
+
+    /// One client assigned to a route (`GET /v1/routes/:id/clients`).
+    public static func routeClient(_ d: AssignmentDetail) -> JSONValue {
+        [
+            "route_id": .string(d.assignment.routeId), "route_name": .string(d.routeName),
+            "client_id": .string(d.client.id), "client_name": .string(d.client.name),
+            "ip_address": .string(d.client.ipAddress), "client_enabled": .bool(d.client.enabled),
+            "environment_name": .string(d.assignment.environmentName), "created_at": time(d.assignment.createdAt),
+        ]
+    }
+
+    /// An API key as listed: masked, never the key itself.
+    public static func apiKey(_ k: ApiKey) -> JSONValue {
+        var o = JSONObject()
+        o["id"] = .string(k.id)
+        o["key_id"] = .string(k.keyId)
+        o["key_prefix"] = .string(k.keyPrefix)
+        o["key_type"] = .string(k.keyType.rawValue)
+        o["name"] = .string(k.name)
+        o["active"] = .bool(k.active)
+        o["revoked_at"] = time(k.revokedAt)
+        o["created_at"] = time(k.createdAt)
+        o["last_used_at"] = time(k.lastUsedAt)
+        o["expires_at"] = time(k.expiresAt)
+        o["rate_limit_requests"] = .int(k.rateLimitRequests)
+        o["rate_limit_window_sec"] = .int(k.rateLimitWindowSec)
+        o["role_ids"] = strings(k.roleIds)
+        o["scopes"] = strings(k.scopes)
+        o["created_by"] = .string(k.createdBy)
+        return .object(o)
+    }
+
+    public static func role(_ r: Role) -> JSONValue {
+        [
+            "id": .string(r.id), "name": .string(r.name), "slug": .string(r.slug),
+            "description": .string(r.description), "applies_to": ["api_key"], "is_default": false, "seeded": true,
+        ]
+    }
+
+    public static func auditEntry(_ a: AuditEntry) -> JSONValue {
+        [
+            "id": .string(a.id), "action": .string(a.action), "resource_type": .string(a.resourceType),
+            "resource_id": .string(a.resourceId), "details": .object(a.details), "ip_address": .string(a.ipAddress),
+            "actor": .string(a.actor), "api_key_id": .string(a.apiKeyId), "created_at": time(a.createdAt),
+            "details_redacted": false,
+        ]
+    }
+
+    /// A row of `GET /v1/routes/:id/logs`.
+    public static func routeLog(_ e: RequestLogEntry) -> JSONValue {
+        var o = JSONObject()
+        o["id"] = .string(String(e.seq))
+        o["request_id"] = .string(e.requestId)
+        o["ts"] = time(e.ts)
+        o["src_ip"] = .string(e.srcIp)
+        o["method"] = .string(e.method)
+        o["path"] = .string(e.path)
+        o["status_code"] = .int(e.statusCode)
+        o["latency_ms"] = .int(e.latencyMs)
+        o["upstream_latency_ms"] = .int(e.upstreamLatencyMs)
+        o["upstream_host"] = .string(e.upstreamHost)
+        o["upstream_status"] = .int(e.upstreamStatus)
+        o["error"] = .string(e.error)
+        o["environment"] = .string(e.environment)
+        o["rate_limited"] = .bool(e.rateLimited)
+        o["signature_valid"] = .bool(e.signatureValid)
+        o["source_ip_country"] = .null
+        o["source_ip_city"] = .null
+        return .object(o)
+    }
+
+    /// A row of the tenant-wide feed `GET /v1/logs`.
+    public static func requestLog(_ e: RequestLogEntry, tenantId: String, mode: Mode, includeIdentity: Bool) -> JSONValue {
+        var o = JSONObject()
+        o["id"] = .string(String(e.seq))
+        o["request_id"] = .string(e.requestId)
+        o["tenant_id"] = .string(tenantId)
+        o["route_id"] = .string(e.routeId)
+        if includeIdentity {
+            o["matched_client_id"] = .string(e.matchedClientId)
+            o["identification_method"] = .string(e.identificationMethod)
+        }
+        o["method"] = .string(e.method)
+        o["status_code"] = .int(e.statusCode)
+        if includeIdentity { o["src_ip"] = .string(e.srcIp) }
+        o["environment"] = .string(e.environment)
+        o["sandbox"] = .bool(mode.isSandbox)
+        o["ts"] = time(e.ts)
+        o["path"] = .string(e.path)
+        o["latency_ms"] = .int(e.latencyMs)
+        o["upstream_latency_ms"] = .int(e.upstreamLatencyMs)
+        o["upstream_host"] = .string(e.upstreamHost)
+        o["upstream_status"] = .int(e.upstreamStatus)
+        o["error"] = .string(e.error)
+        o["rate_limited"] = .bool(e.rateLimited)
+        o["signature_valid"] = .bool(e.signatureValid)
+        o["proxy_mode"] = .string(e.proxyMode)
+        o["client_origin"] = .string(e.clientOrigin)
+        o["cursor"] = .string(String(e.seq))
+        return .object(o)
+    }
+}

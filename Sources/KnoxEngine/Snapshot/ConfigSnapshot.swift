@@ -1,0 +1,85 @@
+import Atomics
+import KnoxCore
+
+/// An immutable, versioned picture of one mode's configuration.
+///
+/// The data plane and the management API's authentication read only this, never SQLite. It is replaced as a whole
+/// (atomically) when the configuration version changes.
+public final class ConfigSnapshot: Sendable, AtomicReference {
+    /// The database's configuration version this snapshot was built from.
+    public let version: Int64
+    public let mode: Mode
+    public let tenantId: String
+    public let routes: [Route]
+    public let routesById: [String: RouteEntry]
+    public let routesBySlug: [String: RouteEntry]
+    public let environments: [String: Environment]
+    public let clients: [String: Client]
+    /// route id → environment → client ids.
+    public let assignments: [String: [String: Set<String>]]
+    public let secretsById: [String: Secret]
+    public let secretIdsByName: [String: String]
+    /// secret id → environment → sealed value.
+    public let sealedValues: [String: [String: SealedSecretValue]]
+    public let apiKeysByKeyId: [String: ApiKey]
+
+    public init(
+        version: Int64, mode: Mode, tenantId: String, routes: [Route], configs: [RouteEnvironmentConfig],
+        environments: [Environment], clients: [Client], assignments: [ClientAssignment], secrets: [Secret],
+        values: [SealedSecretValue], apiKeys: [ApiKey]
+    ) {
+        self.version = version
+        self.mode = mode
+        self.tenantId = tenantId
+        self.routes = routes
+        var configsByRoute: [String: [String: RouteEnvironmentConfig]] = [:]
+        for c in configs { configsByRoute[c.routeId, default: [:]][c.environmentName] = c }
+        var byId: [String: RouteEntry] = [:]
+        var bySlug: [String: RouteEntry] = [:]
+        for route in routes {
+            let entry = RouteEntry(route: route, configs: configsByRoute[route.id] ?? [:])
+            byId[route.id] = entry
+            bySlug[route.slug] = entry
+        }
+        routesById = byId
+        routesBySlug = bySlug
+        self.environments = Dictionary(environments.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var assigned: [String: [String: Set<String>]] = [:]
+        for a in assignments { assigned[a.routeId, default: [:]][a.environmentName, default: []].insert(a.clientId) }
+        self.assignments = assigned
+        secretsById = Dictionary(secrets.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        secretIdsByName = Dictionary(secrets.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        var sealed: [String: [String: SealedSecretValue]] = [:]
+        for v in values { sealed[v.secretId, default: [:]][v.environmentName] = v }
+        sealedValues = sealed
+        apiKeysByKeyId = Dictionary(apiKeys.map { ($0.keyId, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// A route by id or slug.
+    public func route(_ idOrSlug: String) -> RouteEntry? { routesById[idOrSlug] ?? routesBySlug[idOrSlug] }
+
+    /// A secret by reference.
+    public func secret(_ reference: SecretReference) -> Secret? {
+        switch reference {
+        case .id(let id): secretsById[id]
+        case .name(let name): secretIdsByName[name].flatMap { secretsById[$0] }
+        }
+    }
+}
+
+/// A route with its per-environment settings rows.
+public struct RouteEntry: Sendable {
+    public let route: Route
+    /// environment name → row (the base environment's row included).
+    public let configs: [String: RouteEnvironmentConfig]
+
+    /// The settings that apply in `environment`: the base row overlaid with that environment's override.
+    /// Nil when the environment is not configured for this route.
+    public func effectiveSettings(_ environment: String) -> RouteSettings? {
+        let base = configs[route.baseEnvironment]?.settings ?? RouteSettings.baseDefaults
+        if environment == route.baseEnvironment { return base }
+        guard let override = configs[environment] else { return nil }
+        return base.overlaid(with: override.settings)
+    }
+}

@@ -1,0 +1,65 @@
+import GRDB
+import KnoxCore
+
+/// Filters of the tenant-wide request log feed.
+public struct RequestLogFilter: Sendable, Equatable {
+    public var routeId: String?
+    public var statusCode: Int?
+
+    public init(routeId: String? = nil, statusCode: Int? = nil) {
+        self.routeId = routeId
+        self.statusCode = statusCode
+    }
+}
+
+extension StoreAccess {
+    public static let requestLogSortColumns = ["ts": "ts", "created_at": "ts", "status_code": "status_code", "latency_ms": "latency_ms"]
+
+    /// One route's log rows, newest first by default.
+    public func requestLogs(routeId: String, _ request: PageRequest) throws -> Page<RequestLogEntry> {
+        try page(
+            RequestLogEntry.self, from: "api_requests", where: ["route_id = ?"], arguments: [routeId],
+            request: request, sortColumns: Self.requestLogSortColumns, tiebreak: "seq")
+    }
+
+    /// Keyset feed: rows with `seq` above `after`, oldest first.
+    public func requestLogFeed(after: Int64, limit: Int, filter: RequestLogFilter) throws -> [RequestLogEntry] {
+        var conditions = ["seq > ?"]
+        var args: StatementArguments = [after]
+        if let routeId = filter.routeId { conditions.append("route_id = ?"); args += [routeId] }
+        if let status = filter.statusCode { conditions.append("status_code = ?"); args += [status] }
+        args += [limit]
+        return try RequestLogEntry.fetchAll(
+            db,
+            sql: "SELECT * FROM api_requests WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?",
+            arguments: args)
+    }
+
+    public func requestLog(requestId: String) throws -> RequestLogEntry? {
+        try RequestLogEntry.fetchOne(
+            db, sql: "SELECT * FROM api_requests WHERE request_id = ? ORDER BY seq DESC LIMIT 1", arguments: [requestId])
+    }
+
+    /// Number of log rows since `from` (epoch ms).
+    public func requestLogCount(since from: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_requests WHERE ts >= ?", arguments: [from]) ?? 0
+    }
+
+    /// Appends rows (the data plane's batching writer calls this).
+    public func insert(_ entries: [RequestLogEntry]) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO api_requests (request_id, route_id, ts, src_ip, method, path, status_code, latency_ms,
+                    upstream_latency_ms, upstream_host, upstream_status, error, environment, rate_limited,
+                    signature_valid, matched_client_id, identification_method, api_key_id, proxy_mode, client_origin)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for e in entries {
+            try statement.execute(arguments: [
+                e.requestId, e.routeId, e.ts, e.srcIp, e.method, e.path, e.statusCode, e.latencyMs,
+                e.upstreamLatencyMs, e.upstreamHost, e.upstreamStatus, e.error, e.environment, e.rateLimited,
+                e.signatureValid, e.matchedClientId, e.identificationMethod, e.apiKeyId, e.proxyMode, e.clientOrigin,
+            ])
+        }
+    }
+}

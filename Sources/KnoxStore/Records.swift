@@ -1,0 +1,259 @@
+import Foundation
+import GRDB
+import KnoxCore
+
+// One mapping a table: `init(row:)` reads a row, `encode(to:)` writes one. Column names are the API's field names.
+
+extension Environment: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "environments"
+
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], name: row["name"], displayName: row["display_name"], description: row["description"],
+            color: row["color"], isDefault: row["is_default"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["name"] = name
+        container["display_name"] = displayName
+        container["description"] = description
+        container["color"] = color
+        container["is_default"] = isDefault
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+}
+
+extension Route: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "routes"
+
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], name: row["name"], slug: row["slug"], enabled: row["enabled"],
+            requiresClients: row["requires_clients"], baseEnvironment: row["base_environment"],
+            collectionId: row["collection_id"], mtlsCertificateId: row["mtls_certificate_id"],
+            egressServerId: row["egress_server_id"], dataPlaneNodeId: row["data_plane_node_id"],
+            interceptEnabled: row["intercept_enabled"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["name"] = name
+        container["slug"] = slug
+        container["enabled"] = enabled
+        container["requires_clients"] = requiresClients
+        container["base_environment"] = baseEnvironment
+        container["collection_id"] = collectionId
+        container["mtls_certificate_id"] = mtlsCertificateId
+        container["egress_server_id"] = egressServerId
+        container["data_plane_node_id"] = dataPlaneNodeId
+        container["intercept_enabled"] = interceptEnabled
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+}
+
+extension RouteEnvironmentConfig: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "route_environment_configs"
+
+    public init(row: Row) throws {
+        var s = RouteSettings()
+        s.targetBaseURL = row["target_base_url"]
+        s.injectHeaders = jsonObject(row["inject_headers_json"])
+        s.injectBody = jsonObject(row["inject_body_json"])
+        s.ipAllowlist = jsonStrings(row["ip_allowlist"])
+        s.requireSignature = row["require_signature"]
+        s.signatureToleranceSec = row["signature_tolerance_sec"]
+        s.signingSecretId = row["signing_secret_id"]
+        s.rateLimitEnabled = row["rate_limit_enabled"]
+        s.rateLimitRequests = row["rate_limit_requests"]
+        s.rateLimitWindowSec = row["rate_limit_window_sec"]
+        s.rateLimitBurst = row["rate_limit_burst"]
+        s.allowedMethods = jsonStrings(row["allowed_methods"])
+        s.httpMethodRestrictionsEnabled = row["http_method_restrictions_enabled"]
+        s.methodConfigs = jsonObjects(row["method_configs"])
+        s.useMethodSpecificConfigs = row["use_method_specific_configs"]
+        s.payloadStructure = jsonObject(row["payload_structure"])
+        s.upstreamTimeoutSec = row["upstream_timeout_sec"]
+        s.enabled = row["enabled"]
+        s.interceptEnabled = row["intercept_enabled"]
+        self.init(
+            id: row["id"], routeId: row["route_id"], environmentName: row["environment_name"], settings: s,
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["route_id"] = routeId
+        container["environment_name"] = environmentName
+        container["target_base_url"] = settings.targetBaseURL
+        container["inject_headers_json"] = jsonText(settings.injectHeaders)
+        container["inject_body_json"] = jsonText(settings.injectBody)
+        container["ip_allowlist"] = jsonText(settings.ipAllowlist)
+        container["require_signature"] = settings.requireSignature
+        container["signature_tolerance_sec"] = settings.signatureToleranceSec
+        container["signing_secret_id"] = settings.signingSecretId
+        container["rate_limit_enabled"] = settings.rateLimitEnabled
+        container["rate_limit_requests"] = settings.rateLimitRequests
+        container["rate_limit_window_sec"] = settings.rateLimitWindowSec
+        container["rate_limit_burst"] = settings.rateLimitBurst
+        container["allowed_methods"] = jsonText(settings.allowedMethods)
+        container["http_method_restrictions_enabled"] = settings.httpMethodRestrictionsEnabled
+        container["method_configs"] = jsonText(settings.methodConfigs)
+        container["use_method_specific_configs"] = settings.useMethodSpecificConfigs
+        container["payload_structure"] = jsonText(settings.payloadStructure)
+        container["upstream_timeout_sec"] = settings.upstreamTimeoutSec
+        container["enabled"] = settings.enabled
+        container["intercept_enabled"] = settings.interceptEnabled
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+}
+
+extension Secret: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "secrets"
+
+    public init(row: Row) throws {
+        let kind: String = row["secret_type"]
+        self.init(
+            id: row["id"], name: row["name"], secretType: Secret.Kind(rawValue: kind) ?? .string,
+            baseEnvironment: row["base_environment"], description: row["description"],
+            collectionId: row["collection_id"], expiresAt: row["expires_at"],
+            strictExpiryEnforcement: row["strict_expiry_enforcement"], createdAt: row["created_at"],
+            updatedAt: row["updated_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["name"] = name
+        container["secret_type"] = secretType.rawValue
+        container["base_environment"] = baseEnvironment
+        container["description"] = description
+        container["collection_id"] = collectionId
+        container["expires_at"] = expiresAt
+        container["strict_expiry_enforcement"] = strictExpiryEnforcement
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+}
+
+extension SealedSecretValue: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "secret_values"
+
+    public init(row: Row) throws {
+        let data: Data = row["ciphertext"]
+        self.init(
+            secretId: row["secret_id"], environmentName: row["environment_name"], ciphertext: Array(data),
+            valueVersion: row["value_version"], updatedAt: row["updated_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["secret_id"] = secretId
+        container["environment_name"] = environmentName
+        container["ciphertext"] = Data(ciphertext)
+        container["value_version"] = valueVersion
+        container["updated_at"] = updatedAt
+    }
+}
+
+extension Client: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "clients"
+
+    public init(row: Row) throws {
+        let kind: String = row["type"]
+        self.init(
+            id: row["id"], name: row["name"], type: Client.Kind(rawValue: kind) ?? .server,
+            ipAddress: row["ip_address"], ipNotes: jsonObject(row["ip_notes"]) ?? JSONObject(),
+            description: row["description"], enabled: row["enabled"], collectionId: row["collection_id"],
+            createdBy: row["created_by"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["name"] = name
+        container["type"] = type.rawValue
+        container["ip_address"] = ipAddress
+        container["ip_notes"] = jsonText(ipNotes)
+        container["description"] = description
+        container["enabled"] = enabled
+        container["collection_id"] = collectionId
+        container["created_by"] = createdBy
+        container["created_at"] = createdAt
+        container["updated_at"] = updatedAt
+    }
+}
+
+extension ClientAssignment: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "route_clients"
+
+    public init(row: Row) throws {
+        self.init(
+            routeId: row["route_id"], clientId: row["client_id"], environmentName: row["environment_name"],
+            createdAt: row["created_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["route_id"] = routeId
+        container["client_id"] = clientId
+        container["environment_name"] = environmentName
+        container["created_at"] = createdAt
+    }
+}
+
+extension ApiKey: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "api_keys"
+
+    public init(row: Row) throws {
+        let kind: String = row["key_type"]
+        let hash: Data = row["key_hash"]
+        self.init(
+            id: row["id"], keyId: row["key_id"], keyPrefix: row["key_prefix"],
+            keyType: ApiKey.Kind(rawValue: kind) ?? .standard, name: row["name"], keyHash: Array(hash),
+            revokedAt: row["revoked_at"], createdAt: row["created_at"], lastUsedAt: row["last_used_at"],
+            expiresAt: row["expires_at"], rateLimitRequests: row["rate_limit_requests"],
+            rateLimitWindowSec: row["rate_limit_window_sec"], roleIds: jsonStrings(row["role_ids"]) ?? [],
+            scopes: jsonStrings(row["scopes"]), createdBy: row["created_by"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["key_id"] = keyId
+        container["key_prefix"] = keyPrefix
+        container["key_type"] = keyType.rawValue
+        container["name"] = name
+        container["key_hash"] = Data(keyHash)
+        container["revoked_at"] = revokedAt
+        container["created_at"] = createdAt
+        container["last_used_at"] = lastUsedAt
+        container["expires_at"] = expiresAt
+        container["rate_limit_requests"] = rateLimitRequests
+        container["rate_limit_window_sec"] = rateLimitWindowSec
+        container["role_ids"] = jsonText(roleIds)
+        container["scopes"] = jsonText(scopes)
+        container["created_by"] = createdBy
+    }
+}
+
+extension AuditEntry: FetchableRecord {
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], seq: row["seq"], action: row["action"], resourceType: row["resource_type"],
+            resourceId: row["resource_id"], details: jsonObject(row["details"]) ?? JSONObject(),
+            ipAddress: row["ip_address"], actor: row["actor"], apiKeyId: row["api_key_id"],
+            createdAt: row["created_at"])
+    }
+}
+
+extension RequestLogEntry: FetchableRecord {
+    public init(row: Row) throws {
+        self.init(
+            seq: row["seq"], requestId: row["request_id"], routeId: row["route_id"], ts: row["ts"],
+            srcIp: row["src_ip"], method: row["method"], path: row["path"], statusCode: row["status_code"],
+            latencyMs: row["latency_ms"], upstreamLatencyMs: row["upstream_latency_ms"],
+            upstreamHost: row["upstream_host"], upstreamStatus: row["upstream_status"], error: row["error"],
+            environment: row["environment"], rateLimited: row["rate_limited"], signatureValid: row["signature_valid"],
+            matchedClientId: row["matched_client_id"], identificationMethod: row["identification_method"],
+            apiKeyId: row["api_key_id"], proxyMode: row["proxy_mode"], clientOrigin: row["client_origin"])
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import GRDB
+import KnoxCore
+
+/// One mode's SQLite database: WAL, foreign keys on, synchronous=FULL, versioned migrations.
+///
+/// Every SQL statement of the product lives in this module. Callers work through `StoreAccess`, handed to them
+/// inside a read or a write transaction.
+public final class Store: Sendable {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Why the database could not be opened.
+    public struct OpenError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot open database \(path): \(reason)" }
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws(OpenError) {
+        self.path = path
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        // Another process (the CLI, a second console) may hold the write lock briefly.
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            // FULL: a transaction answered with a 2xx survives power loss, not just a process kill.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        // Created owner-only before SQLite opens it; the -wal and -shm files SQLite makes take the same mode.
+        let fd = open(path, O_RDWR | O_CREAT, 0o600)
+        guard fd >= 0 else {
+            throw OpenError(path: path, reason: String(cString: strerror(errno)))
+        }
+        close(fd)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Migrations.migrator().migrate(pool)
+        } catch {
+            throw OpenError(path: path, reason: Store.describe(error))
+        }
+    }
+
+    /// Runs `body` in a write transaction; it commits when `body` returns and rolls back when it throws.
+    public func write<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+        do {
+            return try await pool.write { db in try body(StoreAccess(db: db)) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            throw StoreBusy()
+        }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot of the database).
+    public func read<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+        try await pool.read { db in try body(StoreAccess(db: db)) }
+    }
+
+    /// Synchronous write, for start-up and the command line.
+    public func writeSync<T>(_ body: (StoreAccess) throws -> T) throws -> T {
+        try pool.write { db in try body(StoreAccess(db: db)) }
+    }
+
+    /// Synchronous read, for start-up and the command line.
+    public func readSync<T>(_ body: (StoreAccess) throws -> T) throws -> T {
+        try pool.read { db in try body(StoreAccess(db: db)) }
+    }
+
+    /// The configuration version, bumped by every configuration change in any process.
+    public func configVersion() throws -> Int64 {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT version FROM config_version WHERE id = 1") ?? 0 }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let db = error as? DatabaseError {
+            return db.message ?? "\(db.resultCode)"
+        }
+        return "\(error)"
+    }
+}
+
+/// The database stayed locked by another writer past the busy timeout.
+public struct StoreBusy: Error {}
+
+/// Typed access to the tables inside one transaction.
+public struct StoreAccess {
+    let db: Database
+
+    /// Reads a value of the `meta` table.
+    public func meta(_ key: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+    }
+
+    /// Writes a value of the `meta` table.
+    public func setMeta(_ key: String, _ value: String) throws {
+        try db.execute(
+            sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [key, value])
+    }
+
+    /// The configuration version.
+    public func configVersion() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT version FROM config_version WHERE id = 1") ?? 0
+    }
+
+    /// Bumps the configuration version; every configuration change calls this in its transaction.
+    @discardableResult
+    public func bumpConfigVersion() throws -> Int64 {
+        try db.execute(sql: "UPDATE config_version SET version = version + 1 WHERE id = 1")
+        return try configVersion()
+    }
+
+    /// Counts the rows of a table that `StoreTable` names.
+    public func count(_ table: StoreTable) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.rawValue)") ?? 0
+    }
+}
+
+/// Tables whose rows count against plan limits.
+public enum StoreTable: String, Sendable {
+    case routes
+    case secrets
+    case clients
+    case environments
+    case apiKeys = "api_keys"
+}
+
+// MARK: - Helpers shared by the record mappings
+
+extension JSONValue {
+    /// Parses a JSON column written by this module; nil for NULL.
+    static func column(_ text: String?) -> JSONValue? {
+        guard let text else { return nil }
+        return try? JSONValue.parse(text)
+    }
+}
+
+func jsonText(_ object: JSONObject?) -> String? { object.map { JSONValue.object($0).serialized() } }
+func jsonText(_ strings: [String]?) -> String? { strings.map { JSONValue.array($0.map(JSONValue.string)).serialized() } }
+func jsonText(_ objects: [JSONObject]?) -> String? { objects.map { JSONValue.array($0.map(JSONValue.object)).serialized() } }
+func jsonObject(_ text: String?) -> JSONObject? { JSONValue.column(text)?.objectValue }
+func jsonStrings(_ text: String?) -> [String]? { JSONValue.column(text)?.arrayValue?.compactMap(\.stringValue) }
+func jsonObjects(_ text: String?) -> [JSONObject]? { JSONValue.column(text)?.arrayValue?.compactMap(\.objectValue) }

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import KnoxCore
+import KnoxEngine
+import Logging
+
+/// `knoxcall keys …`: make the first key, list and revoke keys, straight on the database.
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke API keys.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct ModeOptions: ParsableArguments {
+        @Flag(help: "Act on the sandbox (Test) database instead of production (Live).")
+        var test = false
+        var mode: Mode { test ? .test : .live }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API key and print it once (the key alone on standard output).")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var modeOptions: ModeOptions
+        @Option(help: "A name for the key.") var name: String
+        @Option(help: "Role: admin (default), editor, infrastructure, read-only or invoke.") var role: String = "admin"
+        @Flag(help: "Make an AKE access key (production only) limited to --scope permissions.") var accessKey = false
+        @Option(name: .customLong("scope"), help: "A permission for an access key, e.g. routes:read (repeatable).")
+        var scopes: [String] = []
+        @Option(help: "Expire after this many days (1-365; default: never, 90 for access keys).")
+        var expiresInDays: Int?
+        @Flag(help: "Print the whole result as JSON (including the key, once).") var json = false
+
+        func validate() throws {
+            if accessKey && modeOptions.test { throw ValidationError("--access-key keys are production keys; drop --test") }
+            if !accessKey && !scopes.isEmpty { throw ValidationError("--scope goes with --access-key") }
+            if accessKey && scopes.isEmpty { throw ValidationError("--access-key needs at least one --scope") }
+            if !accessKey && Role.seeded(matching: role) == nil {
+                throw ValidationError(
+                    "--role must be one of \(Role.seeded.map(\.slug).joined(separator: ", ")) (got \"\(role)\")")
+            }
+            if let days = expiresInDays, !(1...365).contains(days) {
+                throw ValidationError("--expires-in-days must be from 1 to 365")
+            }
+        }
+
+        func run() async throws {
+            let logger = Logging.make(label: "knoxcall", level: .warning)
+            let engine = try Bootstrap.open(try data.directory(), modes: [modeOptions.mode], logger: logger)
+                .engine(modeOptions.mode)
+            var body: JSONObject = ["name": .string(name)]
+            if accessKey {
+                body["key_type"] = "access_key"
+                body["scopes"] = .array(scopes.map(JSONValue.string))
+                body["expires_in_days"] = .int(expiresInDays ?? 90)
+            } else {
+                body["role_ids"] = [.string(Role.seeded(matching: role)?.id ?? role)]
+                if let days = expiresInDays { body["expires_in_days"] = .int(days) } else { body["never_expires"] = true }
+            }
+            let result: MutationResult
+            do {
+                result = try await engine.createApiKey(.object(body), RequestContext(actor: .cli))
+            } catch let error as ApiError {
+                throw Failure(error.message)
+            }
+            if json {
+                print(result.data.prettySerialized())
+                return
+            }
+            let prefix = result.data["key_prefix"]?.stringValue ?? ""
+            let expires = result.data["expires_at"]?.stringValue ?? "never"
+            FileHandle.standardError.write(
+                Data(
+                    "Created \(engine.mode.displayName) API key \"\(name)\" (\(prefix)_…), expires: \(expires).\nStore it now; it is not shown again:\n"
+                        .utf8))
+            print(result.data["api_key"]?.stringValue ?? "")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List API keys (never the keys themselves).")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var modeOptions: ModeOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = Logging.make(label: "knoxcall", level: .warning)
+            let engine = try Bootstrap.open(try data.directory(), modes: [modeOptions.mode], logger: logger)
+                .engine(modeOptions.mode)
+            var rows: [JSONValue] = []
+            var page = 1
+            while true {
+                let result = try await engine.listApiKeys(["page": String(page), "per_page": "100", "order": "asc"], actor: .cli)
+                rows += result.items
+                if page >= result.totalPages { break }
+                page += 1
+            }
+            if json {
+                print(JSONValue.array(rows).prettySerialized())
+                return
+            }
+            print(Table.render(
+                header: ["ID", "KEY", "NAME", "TYPE", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
+                rows: rows.map { r in
+                    let status = r["active"]?.boolValue == true ? "active" : "revoked"
+                    return [
+                        r["id"]?.stringValue ?? "", (r["key_prefix"]?.stringValue ?? "") + "_…", r["name"]?.stringValue ?? "",
+                        r["key_type"]?.stringValue ?? "", status, r["created_at"]?.stringValue ?? "",
+                        r["last_used_at"]?.stringValue ?? "-", r["expires_at"]?.stringValue ?? "never",
+                    ]
+                }))
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an API key by its id or key id.")
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var modeOptions: ModeOptions
+        @Argument(help: "The key's id (from `keys list`) or its key id.") var id: String
+
+        func run() async throws {
+            let logger = Logging.make(label: "knoxcall", level: .warning)
+            let engine = try Bootstrap.open(try data.directory(), modes: [modeOptions.mode], logger: logger)
+                .engine(modeOptions.mode)
+            do {
+                _ = try await engine.revokeApiKey(id, RequestContext(actor: .cli))
+            } catch let error as ApiError {
+                throw Failure(error.message)
+            }
+            print("Revoked \(id). Running servers refuse it within a second.")
+        }
+    }
+}
+
+/// Plain column formatting for the command line.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
