@@ -48,12 +48,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // Shared by the test targets: temporary data directories, engines, a fixed clock, a raw HTTP client.
+        .target(
+            name: "KnoxTestSupport", dependencies: ["KnoxCore", "KnoxCrypto", "KnoxEngine"], path: "Tests/KnoxTestSupport"),
         .testTarget(name: "KnoxCoreTests", dependencies: ["KnoxCore"]),
         .testTarget(name: "KnoxCryptoTests", dependencies: ["KnoxCrypto"]),
-        .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore"]),
-        .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine"]),
-        .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine"]),
-        .testTarget(name: "knoxcallTests", dependencies: ["knoxcall"]),
+        .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),
+        .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxStore", "KnoxTestSupport"]),
+        .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxTestSupport"]),
+        .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

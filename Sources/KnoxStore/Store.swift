@@ -144,3 +144,8 @@ func jsonText(_ objects: [JSONObject]?) -> String? { objects.map { JSONValue.arr
 func jsonObject(_ text: String?) -> JSONObject? { JSONValue.column(text)?.objectValue }
 func jsonStrings(_ text: String?) -> [String]? { JSONValue.column(text)?.arrayValue?.compactMap(\.stringValue) }
 func jsonObjects(_ text: String?) -> [JSONObject]? { JSONValue.column(text)?.arrayValue?.compactMap(\.objectValue) }
+
+extension StoreAccess {
+    /// One text value from a read-only statement (for diagnostics and tests, e.g. `PRAGMA journal_mode`).
+    public func scalar(_ sql: String) throws -> String? { try String.fetchOne(db, sql: sql) }
+}

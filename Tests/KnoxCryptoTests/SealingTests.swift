@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+@testable import KnoxCore
+@testable import KnoxCrypto
+
+@Suite struct SealingTests {
+    let sealer = SecretSealer(masterKey: MasterKey.generate())
+
+    @Test func roundTrips() throws {
+        let sealed = sealer.seal(SecretValue("sk_live_abc"), tenantId: "t", secretId: "s", environment: "production")
+        #expect(try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "production").reveal() == "sk_live_abc")
+        #expect(!String(decoding: sealed, as: UTF8.self).contains("sk_live_abc"))
+        // A fresh nonce each time: the same plaintext never seals to the same bytes.
+        #expect(sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e")
+            != sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e"))
+    }
+
+    @Test func tamperedCiphertextFails() {
+        var sealed = sealer.seal(SecretValue("value"), tenantId: "t", secretId: "s", environment: "production")
+        for index in [0, 12, sealed.count - 1] {
+            var copy = sealed
+            copy[index] ^= 0x01
+            #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+                try sealer.open(copy, tenantId: "t", secretId: "s", environment: "production")
+            }
+        }
+        sealed.removeLast(20)
+        #expect(throws: SecretSealer.OpenError.self) { try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "production") }
+    }
+
+    @Test func movedCiphertextFails() {
+        let sealed = sealer.seal(SecretValue("value"), tenantId: "t", secretId: "s1", environment: "production")
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(sealed, tenantId: "t", secretId: "s2", environment: "production") }
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(sealed, tenantId: "t", secretId: "s1", environment: "staging") }
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(sealed, tenantId: "other", secretId: "s1", environment: "production") }
+    }
+
+    @Test func otherMasterKeyFails() {
+        let other = SecretSealer(masterKey: MasterKey.generate())
+        let sealed = sealer.seal(SecretValue("value"), tenantId: "t", secretId: "s", environment: "e")
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try other.open(sealed, tenantId: "t", secretId: "s", environment: "e") }
+        let check = sealer.makeKeyCheck(tenantId: "t")
+        #expect(sealer.verifyKeyCheck(check, tenantId: "t"))
+        #expect(!other.verifyKeyCheck(check, tenantId: "t"))
+        #expect(!sealer.verifyKeyCheck(check, tenantId: "u"))
+    }
+
+    @Test func masterKeyText() throws {
+        let key = MasterKey.generate()
+        let again = try MasterKey(base64: "  " + key.base64Encoded() + "\n")
+        let sealed = SecretSealer(masterKey: key).seal(SecretValue("v"), tenantId: "t", secretId: "s", environment: "e")
+        #expect(try SecretSealer(masterKey: again).open(sealed, tenantId: "t", secretId: "s", environment: "e").reveal() == "v")
+        #expect(throws: MasterKey.LoadError.notBase64) { try MasterKey(base64: "not base64!") }
+        #expect(throws: MasterKey.LoadError.wrongLength(16)) { try MasterKey(base64: Data(count: 16).base64EncodedString()) }
+    }
+
+    @Test func secretValueNeverPrints() {
+        let value = SecretValue("hunter2")
+        #expect("\(value)" == "‹redacted›")
+        #expect(String(reflecting: value) == "‹redacted›")
+        var dumped = ""
+        dump(value, to: &dumped)
+        #expect(!dumped.contains("hunter2"))
+    }
+
+    @Test func hashingAndComparison() {
+        #expect(KeyHasher.hash("a") != KeyHasher.hash("b"))
+        #expect(KeyHasher.hash("a").count == 32)
+        #expect(KeyHasher.constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        #expect(!KeyHasher.constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        #expect(!KeyHasher.constantTimeEquals([1, 2], [1, 2, 3]))
+        #expect(KeyHasher.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func requestSignatures() {
+        let secret = SecretValue("key")
+        let sig = RequestSignature.compute(secret: secret, timestamp: "1700000000", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8))
+        #expect(sig.count == 64)
+        #expect(RequestSignature.verify(presented: sig.uppercased(), secret: secret, timestamp: "1700000000", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8)))
+        #expect(!RequestSignature.verify(presented: sig, secret: secret, timestamp: "1700000001", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8)))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import KnoxCore
+import KnoxTestSupport
+import Testing
+
+@testable import KnoxStore
+
+@Suite struct StoreTests {
+    func withStore(_ body: (Store, TempDirectory) async throws -> Void) async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        try await body(try Store(path: dir.file("live.sqlite")), dir)
+    }
+
+    func seedEnvironment(_ store: Store) throws {
+        try store.writeSync { access in
+            try access.insert(
+                Environment(id: Identifier.uuid(), name: "production", displayName: "Production", isDefault: true, createdAt: 1, updatedAt: 1))
+        }
+    }
+
+    @Test func usesWALAndOwnerOnlyFile() async throws {
+        try await withStore { store, dir in
+            let mode = try store.readSync { try String.fetchOne($0, "PRAGMA journal_mode") }
+            #expect(mode == "wal")
+            let attributes = try FileManager.default.attributesOfItem(atPath: dir.file("live.sqlite"))
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test func enforcesForeignKeys() async throws {
+        try await withStore { store, _ in
+            // A route whose base environment does not exist is refused by the schema itself.
+            #expect(throws: (any Error).self) {
+                try store.writeSync { access in
+                    try access.insert(Route(id: "r", name: "n", slug: "s", baseEnvironment: "missing", createdAt: 1, updatedAt: 1))
+                }
+            }
+        }
+    }
+
+    @Test func referencedSecretCannotBeDeleted() async throws {
+        try await withStore { store, _ in
+            try seedEnvironment(store)
+            try store.writeSync { access in
+                try access.insert(Secret(id: "s1", name: "KEY", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
+                try access.insert(Route(id: "r1", name: "n", slug: "s", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
+                try access.replaceSecretRefs(routeId: "r1", environment: "production", refs: [("inject_headers_json.A", "s1", true)])
+            }
+            #expect(throws: (any Error).self) { try store.writeSync { try $0.deleteSecret(id: "s1") } }
+            #expect(try store.readSync { try $0.secretUses(secretId: "s1") }.map(\.routeName) == ["n"])
+            // Deleting the route releases the reference.
+            try store.writeSync { try $0.deleteRoute(id: "r1") }
+            try store.writeSync { try $0.deleteSecret(id: "s1") }
+            #expect(try store.readSync { try $0.secret(id: "s1") } == nil)
+        }
+    }
+
+    @Test func failedTransactionLeavesNothing() async throws {
+        try await withStore { store, _ in
+            try seedEnvironment(store)
+            let before = try store.configVersion()
+            #expect(throws: TestFailure.self) {
+                try store.writeSync { access in
+                    try access.insert(Route(id: "r1", name: "n", slug: "s", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
+                    try access.bumpConfigVersion()
+                    throw TestFailure("abort")
+                }
+            }
+            #expect(try store.readSync { try $0.allRoutes() }.isEmpty)
+            #expect(try store.configVersion() == before)
+        }
+    }
+
+    @Test func pagesAreStableAndCounted() async throws {
+        try await withStore { store, _ in
+            try seedEnvironment(store)
+            try store.writeSync { access in
+                for i in 0..<25 {
+                    try access.insert(
+                        Route(id: "r\(i)", name: "route \(i)", slug: "s\(i)", baseEnvironment: "production", createdAt: Int64(i % 3), updatedAt: 0))
+                }
+            }
+            var seen: [String] = []
+            for page in 1...3 {
+                let p = try store.readSync { try $0.routes(PageRequest(page: page, perPage: 10, sort: "created_at", order: .desc)) }
+                #expect(p.total == 25)
+                seen += p.items.map(\.id)
+            }
+            #expect(Set(seen).count == 25)
+            let beyond = try store.readSync { try $0.routes(PageRequest(page: 9, perPage: 10, sort: "name", order: .asc)) }
+            #expect(beyond.items.isEmpty && beyond.total == 25)
+        }
+    }
+
+    @Test func idempotencyEntriesExpire() async throws {
+        try await withStore { store, _ in
+            try store.writeSync { access in
+                try access.storeResponse(actor: "a", key: "k1", StoredResponse(fingerprint: "f", status: 201, response: "{}", requestId: "r1", createdAt: 100), expireBefore: 0)
+                try access.storeResponse(actor: "a", key: "k2", StoredResponse(fingerprint: "f", status: 201, response: "{}", requestId: "r2", createdAt: 200), expireBefore: 150)
+            }
+            #expect(try store.readSync { try $0.storedResponse(actor: "a", key: "k1", since: 0) } == nil)
+            #expect(try store.readSync { try $0.storedResponse(actor: "a", key: "k2", since: 0) }?.requestId == "r2")
+            #expect(try store.readSync { try $0.storedResponse(actor: "b", key: "k2", since: 0) } == nil)
+            #expect(try store.readSync { try $0.storedResponse(actor: "a", key: "k2", since: 201) } == nil)
+        }
+    }
+
+    @Test func requestLogFeed() async throws {
+        try await withStore { store, _ in
+            try store.writeSync { access in
+                try access.insert((0..<5).map { i in
+                    RequestLogEntry(requestId: "req_\(i)", routeId: i % 2 == 0 ? "a" : "b", ts: Int64(i), method: "GET", path: "/\(i)", statusCode: 200 + i)
+                })
+            }
+            let first = try store.readSync { try $0.requestLogFeed(after: 0, limit: 2, filter: RequestLogFilter()) }
+            #expect(first.map(\.requestId) == ["req_0", "req_1"])
+            let next = try store.readSync { try $0.requestLogFeed(after: first[1].seq, limit: 10, filter: RequestLogFilter(routeId: "a")) }
+            #expect(next.map(\.requestId) == ["req_2", "req_4"])
+            #expect(try store.readSync { try $0.requestLog(requestId: "req_3") }?.statusCode == 203)
+        }
+    }
+}
+
+extension String {
+    static func fetchOne(_ access: StoreAccess, _ sql: String) throws -> String? { try access.scalar(sql) }
+}

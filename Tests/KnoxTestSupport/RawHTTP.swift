@@ -1,0 +1,99 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A minimal blocking HTTP/1.1 client over a plain socket, for tests that care about the bytes on the wire
+/// (413 before the body is read, keep-alive, malformed requests).
+public struct RawHTTP {
+    public struct Response {
+        public let status: Int
+        public let headers: [(String, String)]
+        public let body: [UInt8]
+
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    let fd: Int32
+
+    public init(port: Int, host: String = "127.0.0.1") throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &addr.sin_addr)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            Glibc.close(fd)
+            throw TestFailure("connect to \(port) failed")
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    public func close() { _ = Glibc.close(fd) }
+
+    /// Sends raw bytes; returns false when the peer has closed.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    public func send(_ text: String) { send(Array(text.utf8)) }
+
+    /// Reads one response (Content-Length framed).
+    public func readResponse() throws -> Response {
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func fill() throws {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            guard n > 0 else { throw TestFailure("connection closed before a full response") }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        var headerEnd: Int?
+        while headerEnd == nil {
+            try fill()
+            if let r = buffer.indices.dropLast(3).first(where: {
+                buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
+            }) { headerEnd = r }
+        }
+        let end = headerEnd ?? 0
+        let lines = String(decoding: buffer[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+        var headers: [(String, String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+        while buffer.count < end + 4 + length { try fill() }
+        return Response(status: status, headers: headers, body: Array(buffer[(end + 4)..<(end + 4 + length)]))
+    }
+
+    /// One request on a fresh connection.
+    public static func request(
+        port: Int, method: String, path: String, headers: [String: String] = [:], body: String? = nil
+    ) throws -> Response {
+        let client = try RawHTTP(port: port)
+        defer { client.close() }
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (k, v) in headers { text += "\(k): \(v)\r\n" }
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + (body ?? "")
+        client.send(text)
+        return try client.readResponse()
+    }
+}
