@@ -80,6 +80,9 @@ public final class HTTPListener: Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
                 var body: [UInt8] = []
+                // After a 413 the rest of the body is read and dropped (up to a bound) before closing: closing with
+                // unread data would reset the connection and could destroy the 413 before the client reads it.
+                var discarded: Int?
                 for try await part in inbound {
                     switch part {
                     case .head(let h):
@@ -87,15 +90,23 @@ public final class HTTPListener: Sendable {
                         body = []
                         if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                             try await write(Envelope.tooLarge(), version: h.version, keepAlive: false, to: outbound)
-                            return
+                            discarded = 0
                         }
                     case .body(let buffer):
+                        if let d = discarded {
+                            discarded = d + buffer.readableBytes
+                            if d + buffer.readableBytes > Self.drainLimit { return }
+                            continue
+                        }
                         guard body.count + buffer.readableBytes <= maxBodyBytes else {
                             try await write(Envelope.tooLarge(), version: head?.version ?? .http1_1, keepAlive: false, to: outbound)
-                            return
+                            discarded = 0
+                            body = []
+                            continue
                         }
                         body.append(contentsOf: buffer.readableBytesView)
                     case .end:
+                        if discarded != nil { return }
                         guard let h = head else { continue }
                         let (path, query) = APIRequest.split(target: h.uri)
                         let request = APIRequest(
@@ -115,6 +126,9 @@ public final class HTTPListener: Sendable {
             logger.debug("connection ended", metadata: ["listener": "\(name)", "error.type": "\(type(of: error))"])
         }
     }
+
+    /// How much of an oversized body is read and dropped after the 413 before the connection is closed anyway.
+    static let drainLimit = 8 << 20
 
     private func write(
         _ response: APIResponse, version: HTTPVersion, keepAlive: Bool,

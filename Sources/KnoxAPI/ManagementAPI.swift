@@ -60,6 +60,10 @@ public struct ManagementAPI: Sendable {
         } catch let error as ApiError {
             if case .methodNotAllowed = error.type, let allow = error.field { extraHeaders.append(("Allow", allow)) }
             return Envelope.failure(error, requestId: requestId, headers: extraHeaders)
+        } catch is CancellationError {
+            return Envelope.failure(
+                ApiError(.dependencyUnavailable, "The server is shutting down; retry shortly", retryAfter: 1),
+                requestId: requestId, headers: extraHeaders)
         } catch {
             // Only the type is logged: an unexpected error's text could quote data from the request.
             logger.error(

@@ -21,7 +21,8 @@ struct Init: AsyncParsableCommand {
 
 /// `knoxcall openapi`: print the OpenAPI document (the committed openapi.json is this output).
 struct OpenAPI: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the management API's OpenAPI 3.1 document.")
+    static let configuration = CommandConfiguration(
+        commandName: "openapi", abstract: "Print the management API's OpenAPI 3.1 document.")
 
     func run() {
         print(OpenAPIDocument.document.prettySerialized())

@@ -6,8 +6,8 @@ import Glibc
 
 /// A minimal blocking HTTP/1.1 client over a plain socket, for tests that care about the bytes on the wire
 /// (413 before the body is read, keep-alive, malformed requests).
-public struct RawHTTP {
-    public struct Response {
+public final class RawHTTP {
+    public struct Response: Sendable {
         public let status: Int
         public let headers: [(String, String)]
         public let body: [UInt8]
@@ -19,6 +19,8 @@ public struct RawHTTP {
     }
 
     let fd: Int32
+    /// Bytes received but not yet consumed (a pipelined second response may arrive with the first).
+    private var buffer: [UInt8] = []
 
     public init(port: Int, host: String = "127.0.0.1") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -56,22 +58,19 @@ public struct RawHTTP {
 
     /// Reads one response (Content-Length framed).
     public func readResponse() throws -> Response {
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        func fill() throws {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            guard n > 0 else { throw TestFailure("connection closed before a full response") }
-            buffer.append(contentsOf: chunk[0..<n])
-        }
-        var headerEnd: Int?
-        while headerEnd == nil {
-            try fill()
-            if let r = buffer.indices.dropLast(3).first(where: {
+        func headerEnd() -> Int? {
+            guard buffer.count >= 4 else { return nil }
+            return (0...(buffer.count - 4)).first {
                 buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
-            }) { headerEnd = r }
+            }
         }
-        let end = headerEnd ?? 0
-        let lines = String(decoding: buffer[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        var end = headerEnd()
+        while end == nil {
+            try fill()
+            end = headerEnd()
+        }
+        let headerLength = end ?? 0
+        let lines = String(decoding: buffer[0..<headerLength], as: UTF8.self).components(separatedBy: "\r\n")
         let status = Int(lines[0].split(separator: " ")[1]) ?? 0
         var headers: [(String, String)] = []
         for line in lines.dropFirst() {
@@ -79,8 +78,18 @@ public struct RawHTTP {
             headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
-        while buffer.count < end + 4 + length { try fill() }
-        return Response(status: status, headers: headers, body: Array(buffer[(end + 4)..<(end + 4 + length)]))
+        while buffer.count < headerLength + 4 + length { try fill() }
+        let response = Response(
+            status: status, headers: headers, body: Array(buffer[(headerLength + 4)..<(headerLength + 4 + length)]))
+        buffer.removeFirst(headerLength + 4 + length)
+        return response
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &chunk, chunk.count, 0)
+        guard n > 0 else { throw TestFailure("connection closed before a full response") }
+        buffer.append(contentsOf: chunk[0..<n])
     }
 
     /// One request on a fresh connection.
@@ -95,5 +104,20 @@ public struct RawHTTP {
         text += "\r\n" + (body ?? "")
         client.send(text)
         return try client.readResponse()
+    }
+}
+
+/// Runs blocking work (sockets, processes) on its own thread, so it never holds one of the few threads of Swift's
+/// cooperative pool that the server under test needs to answer.
+public func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do {
+                continuation.resume(returning: try work())
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        thread.start()
     }
 }
