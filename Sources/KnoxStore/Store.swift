@@ -31,17 +31,17 @@ public final class Store: Sendable {
             // FULL: a transaction answered with a 2xx survives power loss, not just a process kill.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        // Created owner-only before SQLite opens it; the -wal and -shm files SQLite makes take the same mode.
-        let fd = open(path, O_RDWR | O_CREAT, 0o600)
-        guard fd >= 0 else {
-            throw OpenError(path: path, reason: String(cString: strerror(errno)))
-        }
-        close(fd)
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Migrations.migrator().migrate(pool)
         } catch {
             throw OpenError(path: path, reason: Store.describe(error))
+        }
+        // Owner-only files. chmod, never open()+close(): closing any descriptor of a database file drops every POSIX
+        // lock this process holds on it, after which another process may think it is the last user and delete the
+        // WAL under our feet (sqlite.org/howtocorrupt.html §2.2).
+        for suffix in ["", "-wal", "-shm"] {
+            chmod(path + suffix, 0o600)
         }
     }
 

@@ -22,6 +22,9 @@ public struct TempDirectory: Sendable {
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// A path that is not created (for "created on first start" checks).
+    public init(path: String) { self.path = path }
+
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 }

@@ -1,0 +1,142 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the built `knoxcall` executable, as an operator would.
+public enum Knoxcall {
+    /// The executable next to the test bundle (or `$KNOXCALL_BIN`).
+    public static var executable: String {
+        if let bin = ProcessInfo.processInfo.environment["KNOXCALL_BIN"] { return bin }
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return dir.appendingPathComponent("knoxcall").path
+    }
+
+    public struct Result: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs to completion and captures both streams.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws
+        -> Result
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["KNOXCALL_MASTER_KEY"] = nil
+        env["KNOXCALL_HOME"] = nil
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes before waiting, so a chatty process never blocks on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            throw TestFailure("knoxcall \(arguments.joined(separator: " ")) did not finish in \(timeout)s")
+        }
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A `knoxcall serve` process on ephemeral loopback ports.
+public final class ServerProcess: @unchecked Sendable {
+    public let process = Process()
+    public private(set) var livePort = 0
+    public private(set) var testPort = 0
+    private let outPipe = Pipe()
+    private let errPipe = Pipe()
+    private let lock = NSLock()
+    private var output = Data()
+
+    /// Starts the server and waits until both management listeners are bound.
+    public init(dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: Knoxcall.executable)
+        process.arguments = ["serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0"] + extraArguments
+        var env = ProcessInfo.processInfo.environment
+        env["KNOXCALL_MASTER_KEY"] = nil
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        for pipe in [outPipe, errPipe] {
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self, !data.isEmpty else { return }
+                self.lock.lock()
+                self.output.append(data)
+                self.lock.unlock()
+            }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let text = capturedOutput
+            if let live = Self.port(in: text, after: "Live management API: http://127.0.0.1:"),
+                let test = Self.port(in: text, after: "Test management API: http://127.0.0.1:")
+            {
+                livePort = live
+                testPort = test
+                return
+            }
+            if !process.isRunning { throw TestFailure("knoxcall serve exited: \(text)") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        process.terminate()
+        throw TestFailure("knoxcall serve did not report its ports: \(capturedOutput)")
+    }
+
+    /// Everything the process wrote to stdout and stderr so far.
+    public var capturedOutput: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    static func port(in text: String, after marker: String) -> Int? {
+        guard let range = text.range(of: marker) else { return nil }
+        return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// SIGTERM, then waits; returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    public func kill9() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { kill9() }
+}

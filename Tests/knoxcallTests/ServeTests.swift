@@ -1,0 +1,124 @@
+import Foundation
+import KnoxCore
+import KnoxTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct ServeTests {
+    func key(_ dir: TempDirectory, test: Bool = false) throws -> String {
+        let r = try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path] + (test ? ["--test"] : []))
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func servesBothModesAndStopsOnSIGTERM() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let liveKey = try key(dir)
+        let testKey = try key(dir, test: true)
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        let (live, test, wrong) = try await blocking {
+            (
+                try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/account", headers: ["x-api-key": liveKey]),
+                try RawHTTP.request(port: server.testPort, method: "GET", path: "/v1/account", headers: ["x-api-key": testKey]),
+                try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/account", headers: ["x-api-key": testKey])
+            )
+        }
+        #expect(try JSONValue.parse(live.body)["data"]?["sandbox"] == false)
+        #expect(try JSONValue.parse(test.body)["data"]?["sandbox"] == true)
+        #expect(wrong.status == 403)
+        #expect(server.stop() == 0)
+        #expect(!server.capturedOutput.contains(liveKey))
+    }
+
+    @Test func keysMadeByAnotherProcessWorkWithinASecond() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        _ = try key(dir)
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        defer { server.stop() }
+        let fresh = try key(dir)
+        try await Task.sleep(for: .milliseconds(1000))
+        let r = try await blocking {
+            try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(fresh)"])
+        }
+        #expect(r.status == 200)
+        let id = try #require(
+            try JSONValue.parse(try Knoxcall.run(["keys", "list", "--json", "--data-dir", dir.path]).stdout).arrayValue?
+                .first { $0["key_prefix"]?.stringValue.map { fresh.hasPrefix($0) } == true }?["id"]?.stringValue)
+        #expect(try Knoxcall.run(["keys", "revoke", id, "--data-dir", dir.path]).status == 0)
+        try await Task.sleep(for: .milliseconds(1000))
+        let revoked = try await blocking {
+            try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(fresh)"])
+        }
+        #expect(revoked.status == 401)
+    }
+
+    @Test func portInUseIsAClearError() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let first = try await blocking { try ServerProcess(dataDir: dir.path) }
+        defer { first.stop() }
+        let r = try Knoxcall.run(["serve", "--data-dir", dir.path, "--live-api", "127.0.0.1:\(first.livePort)", "--test-api", "127.0.0.1:0"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("cannot listen on 127.0.0.1:\(first.livePort) (Live management API)"))
+    }
+
+    /// `kill -9` while writes are in flight loses nothing that was answered with a 2xx.
+    @Test func killNineLosesNoAnsweredWrite() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let liveKey = try key(dir)
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        let port = server.livePort
+        let answered = try await blocking { () -> [String] in
+            let lock = NSLock()
+            nonisolated(unsafe) var names: [String] = []
+            let group = DispatchGroup()
+            for worker in 0..<4 {
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    for i in 0..<1000 {
+                        let name = "w\(worker)-\(i)"
+                        guard let r = try? RawHTTP.request(
+                            port: port, method: "POST", path: "/v1/clients",
+                            headers: ["Authorization": "Bearer \(liveKey)", "Content-Type": "application/json"],
+                            body: #"{"name":"\#(name)","ip_address":"10.0.0.1"}"#)
+                        else { return }
+                        if r.status == 201 {
+                            lock.lock()
+                            names.append(name)
+                            lock.unlock()
+                        }
+                    }
+                }.start()
+            }
+            Thread.sleep(forTimeInterval: 1.5)
+            server.kill9()
+            group.wait()
+            return names
+        }
+        #expect(answered.count > 20, "too few writes before the kill to mean anything")
+        let restarted = try await blocking { try ServerProcess(dataDir: dir.path) }
+        defer { restarted.stop() }
+        var stored: Set<String> = []
+        var page = 1
+        while true {
+            let current = page
+            let r = try await blocking {
+                try RawHTTP.request(
+                    port: restarted.livePort, method: "GET", path: "/v1/clients?per_page=100&page=\(current)",
+                    headers: ["Authorization": "Bearer \(liveKey)"])
+            }
+            let doc = try JSONValue.parse(r.body)
+            for row in doc["data"]?.arrayValue ?? [] { if let n = row["name"]?.stringValue { stored.insert(n) } }
+            if page >= (doc["meta"]?["total_pages"]?.intValue ?? 0) { break }
+            page += 1
+        }
+        let lost = Set(answered).subtracting(stored)
+        #expect(lost.isEmpty, "answered 201 but lost: \(lost.sorted().prefix(5))")
+    }
+}
