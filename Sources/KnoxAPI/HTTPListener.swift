@@ -20,6 +20,7 @@ public final class HTTPListener: Sendable {
     let maxBodyBytes: Int
     private let channel = Mutex<NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>?>(nil)
     private let boundPort = Mutex<Int?>(nil)
+    private let connections = ConnectionRegistry()
 
     public init(address: ListenAddress, name: String, maxBodyBytes: Int = ManagementAPI.maxBodyBytes, logger: Logger, handler: @escaping Handler) {
         self.address = address
@@ -69,13 +70,21 @@ public final class HTTPListener: Sendable {
         }
     }
 
-    /// Stops accepting connections.
+    /// Stops accepting connections, closes idle ones, and lets each busy one finish its current request (its answer
+    /// then carries `Connection: close`).
     public func close() {
         channel.withLock { $0 }?.channel.close(promise: nil)
+        connections.shutDown()
     }
 
     private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
         let remote = connection.channel.remoteAddress?.ipAddress
+        let id = ObjectIdentifier(connection.channel)
+        guard connections.register(id, connection.channel) else {
+            try? await connection.channel.close()
+            return
+        }
+        defer { connections.remove(id) }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
@@ -108,15 +117,18 @@ public final class HTTPListener: Sendable {
                     case .end:
                         if discarded != nil { return }
                         guard let h = head else { continue }
+                        connections.setBusy(id, true)
                         let (path, query) = APIRequest.split(target: h.uri)
                         let request = APIRequest(
                             method: h.method.rawValue, path: path, rawQuery: query,
                             headers: h.headers.map { ($0.name, $0.value) }, body: body, remoteAddress: remote)
                         var response = await handler(request)
                         if h.method == .HEAD { response.body = [] }
-                        let keepAlive = h.isKeepAlive && !response.closeConnection
+                        let keepAlive = h.isKeepAlive && !response.closeConnection && !connections.isShuttingDown
                         try await write(response, version: h.version, keepAlive: keepAlive, to: outbound)
                         if !keepAlive { return }
+                        // Idle again: a shutdown from now on closes this connection at once.
+                        guard connections.setBusy(id, false) else { return }
                         head = nil
                         body = []
                     }
@@ -142,6 +154,48 @@ public final class HTTPListener: Sendable {
         try await outbound.write(.head(head))
         if !response.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body)))) }
         try await outbound.write(.end(nil))
+    }
+}
+
+/// The open connections of a listener, so that a shutdown can close the idle ones and let busy ones finish.
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var channels: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+
+    var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    /// Registers a new connection; false when the listener is already shutting down.
+    func register(_ id: ObjectIdentifier, _ channel: any Channel) -> Bool {
+        state.withLock { s in
+            guard !s.shuttingDown else { return false }
+            s.channels[id] = (channel, false)
+            return true
+        }
+    }
+
+    func remove(_ id: ObjectIdentifier) {
+        _ = state.withLock { $0.channels.removeValue(forKey: id) }
+    }
+
+    /// Marks a connection busy or idle; returns false when it should close instead (shutdown, going idle).
+    @discardableResult
+    func setBusy(_ id: ObjectIdentifier, _ busy: Bool) -> Bool {
+        state.withLock { s in
+            s.channels[id]?.busy = busy
+            return !(s.shuttingDown && !busy)
+        }
+    }
+
+    func shutDown() {
+        let idle: [any Channel] = state.withLock { s in
+            s.shuttingDown = true
+            return s.channels.values.filter { !$0.busy }.map(\.channel)
+        }
+        for channel in idle { channel.close(promise: nil) }
     }
 }
 

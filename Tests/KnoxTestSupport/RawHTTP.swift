@@ -6,7 +6,7 @@ import Glibc
 
 /// A minimal blocking HTTP/1.1 client over a plain socket, for tests that care about the bytes on the wire
 /// (413 before the body is read, keep-alive, malformed requests).
-public final class RawHTTP {
+public final class RawHTTP: @unchecked Sendable {
     public struct Response: Sendable {
         public let status: Int
         public let headers: [(String, String)]
@@ -20,6 +20,7 @@ public final class RawHTTP {
 
     let fd: Int32
     /// Bytes received but not yet consumed (a pipelined second response may arrive with the first).
+    /// Used from one thread at a time (hence `@unchecked Sendable`).
     private var buffer: [UInt8] = []
 
     public init(port: Int, host: String = "127.0.0.1") throws {

@@ -33,6 +33,23 @@ import Glibc
         #expect(!server.capturedOutput.contains(liveKey))
     }
 
+    @Test func sigtermDoesNotWaitForIdleConnections() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let liveKey = try key(dir)
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        let client = try RawHTTP(port: server.livePort)
+        defer { client.close() }
+        let r = try await blocking {
+            client.send("GET /v1/account HTTP/1.1\r\nHost: x\r\nx-api-key: \(liveKey)\r\n\r\n")
+            return try client.readResponse()
+        }
+        #expect(r.status == 200)
+        let started = Date()
+        #expect(server.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 5, "an idle keep-alive connection held the shutdown up")
+    }
+
     @Test func keysMadeByAnotherProcessWorkWithinASecond() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }

@@ -1,0 +1,33 @@
+# KnoxCall (self-hosted). `make run` sets up and opens the product; `make test` runs every test.
+.PHONY: run setup build release test swift-test interop openapi clean
+
+run: setup release
+	.build/release/knoxcall
+
+setup:
+	scripts/setup.sh
+
+build:
+	swift build
+
+release:
+	swift build -c release --product knoxcall
+
+test: setup
+	swift build --build-tests
+	swift test --skip-build
+	scripts/interop.sh
+
+swift-test:
+	swift build --build-tests
+	swift test --skip-build
+
+interop:
+	scripts/interop.sh
+
+# Regenerates the committed OpenAPI document (a test fails when it is stale).
+openapi: build
+	.build/debug/knoxcall openapi > openapi.json
+
+clean:
+	rm -rf .build .venv-interop

@@ -1,0 +1,134 @@
+"""Interoperability suite: the published KnoxCall Python SDK (knoxcall 1.2.0, unmodified) against a real
+`knoxcall serve` on loopback.
+
+Every response the SDK receives is recorded, so that the leak test at the end can prove a planted secret value and
+the planted API keys never came back (beyond the one-time display of a new key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from knoxcall import KnoxCall
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("KNOXCALL_BIN", str(ROOT / ".build" / "debug" / "knoxcall"))
+
+# Planted values: they must never appear in any response, audit row, log line or database page.
+PLANTED_SECRET = "PLANTED-" + uuid.uuid4().hex
+
+
+class Recorder:
+    """Keeps the body of every response the SDK clients receive (and which request it answered)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.responses: list[tuple[str, str, int, str]] = []
+
+    async def hook(self, response: httpx.Response) -> None:
+        await response.aread()
+        with self.lock:
+            self.responses.append(
+                (response.request.method, str(response.request.url), response.status_code, response.text)
+            )
+
+
+RECORDER = Recorder()
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.stdout_path = data_dir.parent / "serve.stdout"
+        self.stderr_path = data_dir.parent / "serve.stderr"
+        self.live_key = self.cli("keys", "create", "--name", "interop-live").strip()
+        self.test_key = self.cli("keys", "create", "--name", "interop-test", "--test").strip()
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--data-dir", str(data_dir), "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0"],
+            stdout=open(self.stdout_path, "wb"),
+            stderr=open(self.stderr_path, "wb"),
+            env=self.env(),
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            text = self.stdout_path.read_text(errors="replace")
+            live = re.search(r"Live management API: http://127\.0\.0\.1:(\d+)", text)
+            test = re.search(r"Test management API: http://127\.0\.0\.1:(\d+)", text)
+            if live and test:
+                self.live_url = f"http://127.0.0.1:{live.group(1)}"
+                self.test_url = f"http://127.0.0.1:{test.group(1)}"
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError("knoxcall serve exited: " + self.stderr_path.read_text(errors="replace"))
+            time.sleep(0.05)
+        raise RuntimeError("knoxcall serve did not start")
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("KNOXCALL_MASTER_KEY", None)
+        env.pop("KNOXCALL_HOME", None)
+        return env
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            [BINARY, *args, "--data-dir", str(self.data_dir)], capture_output=True, text=True, env=self.env(), timeout=60
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"knoxcall {' '.join(args)} failed: {result.stderr}")
+        return result.stdout
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def output(self) -> str:
+        return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def server():
+    workdir = Path(tempfile.mkdtemp(prefix="knoxcall-interop-"))
+    srv = Server(workdir / "data")
+    yield srv
+    srv.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def make_client(base_url: str, api_key: str, **kwargs) -> KnoxCall:
+    """A sync SDK client whose transport records every response."""
+    http = httpx.AsyncClient(timeout=30.0, event_hooks={"response": [RECORDER.hook]})
+    kwargs.setdefault("retry_max_attempts", 1)
+    return KnoxCall(api_key=api_key, base_url=base_url, http=http, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def live(server):
+    client = make_client(server.live_url, server.live_key)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox(server):
+    client = make_client(server.test_url, server.test_key)
+    yield client
+    client.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
