@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,9 +43,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .target(name: "KnoxProxy", dependencies: [
+            "KnoxCore", "KnoxCrypto", "KnoxEngine",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "knoxcall", dependencies: [
-            "KnoxCore", "KnoxEngine", "KnoxAPI",
+            "KnoxCore", "KnoxEngine", "KnoxAPI", "KnoxProxy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -56,6 +69,7 @@ let package = Package(
         .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxTestSupport"]),
+        .testTarget(name: "KnoxProxyTests", dependencies: ["KnoxProxy", "KnoxEngine", "KnoxTestSupport"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

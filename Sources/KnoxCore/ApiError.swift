@@ -23,12 +23,29 @@ public enum ErrorType: String, Sendable, CaseIterable {
     case invalidExpiry = "invalid_expiry"
     case invalidType = "invalid_type"
     case dependencyUnavailable = "dependency_unavailable"
+    // The data plane's own (SPEC "Data plane").
+    case routeNotFound = "route_not_found"
+    case environmentNotConfigured = "environment_not_configured"
+    case environmentDisabled = "environment_disabled"
+    case ipNotAllowed = "ip_not_allowed"
+    case signatureMissing = "signature_missing"
+    case signatureExpired = "signature_expired"
+    case signatureInvalid = "signature_invalid"
+    case secretNotFound = "secret_not_found"
+    case secretUnusable = "secret_unusable"
+    case upstreamUnreachable = "upstream_unreachable"
+    case upstreamTimeout = "upstream_timeout"
 
     /// The HTTP status that goes with this type.
     public var status: Int {
         switch self {
-        case .authenticationRequired, .invalidApiKey: 401
-        case .wrongKeyType, .subscriptionInactive, .planLimit, .forbidden, .privilegeEscalation: 403
+        case .authenticationRequired, .invalidApiKey, .signatureMissing, .signatureExpired, .signatureInvalid: 401
+        case .wrongKeyType, .subscriptionInactive, .planLimit, .forbidden, .privilegeEscalation, .ipNotAllowed: 403
+        case .routeNotFound, .environmentNotConfigured, .environmentDisabled: 404
+        case .secretNotFound: 400
+        case .secretUnusable: 500
+        case .upstreamUnreachable: 502
+        case .upstreamTimeout: 504
         case .rateLimitExceeded: 429
         case .validationError, .conflictingExpiryFields, .invalidExpiry, .invalidType: 400
         case .notFound: 404

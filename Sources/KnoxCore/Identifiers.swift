@@ -3,7 +3,13 @@ public enum Identifier {
     /// A new random (version 4) UUID, lowercase.
     public static func uuid() -> String {
         var rng = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let high = rng.next() as UInt64
+        let low = rng.next() as UInt64
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<8 {
+            bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * i))
+            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (8 * i))
+        }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return format(bytes)

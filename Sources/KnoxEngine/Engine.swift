@@ -18,6 +18,10 @@ public final class Engine: Sendable {
     let snapshots: SnapshotHolder
     let keyLimiter: KeyRateLimiter
     let keyUsage: KeyUsageRecorder
+    let limiters = RateLimiterRegistry()
+    /// Where the data plane hands each finished request; the writer batches rows into this mode's database.
+    public let requestLog: RequestLogSink
+    let pendingLogRows = PendingLogRows()
     let logger: Logger
 
     /// The current configuration snapshot.
@@ -65,6 +69,7 @@ public final class Engine: Sendable {
                 assignments: [], secrets: [], values: [], apiKeys: []))
         keyLimiter = KeyRateLimiter(defaultLimit: config.managementRateLimit)
         keyUsage = KeyUsageRecorder()
+        requestLog = RequestLogSink()
     }
 
     /// First start: tenant id, master-key check and the `production` environment. Later starts: checks that the
@@ -131,13 +136,18 @@ public final class Engine: Sendable {
     public func reloadSnapshot() async throws {
         let mode = mode
         let tenantId = tenantId
-        let candidate = try await store.read { access in try Engine.buildSnapshot(access, mode: mode, tenantId: tenantId) }
+        let limiters = limiters
+        let candidate = try await store.read { access in
+            try Engine.buildSnapshot(access, mode: mode, tenantId: tenantId, limiters: limiters)
+        }
         snapshots.offer(candidate)
     }
 
     func reloadSnapshotSync() throws(EngineError) {
         do {
-            let candidate = try store.readSync { try Engine.buildSnapshot($0, mode: mode, tenantId: tenantId) }
+            let candidate = try store.readSync {
+                try Engine.buildSnapshot($0, mode: mode, tenantId: tenantId, limiters: limiters)
+            }
             snapshots.offer(candidate)
         } catch {
             throw EngineError(message: "cannot read configuration from \(store.path): \(error)")
@@ -153,12 +163,32 @@ public final class Engine: Sendable {
         return true
     }
 
-    static func buildSnapshot(_ access: StoreAccess, mode: Mode, tenantId: String) throws -> ConfigSnapshot {
+    static func buildSnapshot(_ access: StoreAccess, mode: Mode, tenantId: String, limiters: RateLimiterRegistry) throws
+        -> ConfigSnapshot
+    {
         ConfigSnapshot(
             version: try access.configVersion(), mode: mode, tenantId: tenantId, routes: try access.allRoutes(),
             configs: try access.allRouteConfigs(), environments: try access.environments(),
             clients: try access.allClients(), assignments: try access.allAssignments(), secrets: try access.allSecrets(),
-            values: try access.allSecretValues(), apiKeys: try access.allApiKeys())
+            values: try access.allSecretValues(), apiKeys: try access.allApiKeys()
+        ) { routeId, environment, settings in
+            guard let requests = settings.rateLimitRequests, let window = settings.rateLimitWindowSec else { return nil }
+            return limiters.limiter(
+                routeId: routeId, environment: environment, requests: requests, windowSec: window,
+                burst: settings.rateLimitBurst)
+        }
+    }
+
+    /// Opens one secret value for injection. The plaintext lives only as long as the caller holds it.
+    public func openSecret(_ reference: SecretReference, environment: String, in snapshot: ConfigSnapshot) -> SecretOpening {
+        guard let (secret, sealed) = snapshot.sealedValue(reference, environment: environment) else { return .notFound }
+        do {
+            let value = try sealer.open(
+                sealed.ciphertext, tenantId: tenantId, secretId: secret.id, environment: sealed.environmentName)
+            return .value(secret, value)
+        } catch {
+            return .unreadable(secret)
+        }
     }
 }
 

@@ -29,6 +29,10 @@ public struct KnoxConfig: Sendable, Equatable {
     public var testProxy = ListenAddress(host: "127.0.0.1", port: 8801)
     public var limits = PlanLimits()
     public var managementRateLimit = RateLimitSetting(requests: 1000, windowSec: 60)
+    /// Request-log rows older than this many days are deleted.
+    public var logRetentionDays = 30
+    /// Proxies whose `X-Forwarded-For` is believed (their own address is not the caller's).
+    public var trustedProxies: [IPRange] = []
     public var tenantSlug = "local"
     public var tenantName = "KnoxCall (self-hosted)"
 
@@ -104,7 +108,22 @@ extension KnoxConfig {
 
     init(root: JSONObject) throws(ApiError) {
         self.init()
-        let top = try FieldReader(root, allowed: ["listen", "limits", "management", "tenant"])
+        let top = try FieldReader(root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane"])
+        if let logs = try top.objectField("logs").value {
+            let r = try FieldReader(logs, allowed: ["retention_days"], prefix: "logs.")
+            if let days = try r.int("retention_days", in: 1...3650).value { logRetentionDays = days }
+        }
+        if let dataPlane = try top.objectField("data_plane").value {
+            let r = try FieldReader(dataPlane, allowed: ["trusted_proxies"], prefix: "data_plane.")
+            if let list = try r.stringArray("trusted_proxies", maxCount: 1000).value {
+                trustedProxies = try list.enumerated().map { i, text throws(ApiError) in
+                    guard let range = try? IPRange.parse(text).get() else {
+                        throw ApiError.invalid("data_plane.trusted_proxies[\(i)]", "\"\(text)\" is not an address or CIDR range")
+                    }
+                    return range
+                }
+            }
+        }
         if let listen = try top.objectField("listen").value {
             let r = try FieldReader(listen, allowed: ["live_api", "test_api", "live_proxy", "test_proxy"], prefix: "listen.")
             func address(_ key: String, _ target: inout ListenAddress) throws(ApiError) {

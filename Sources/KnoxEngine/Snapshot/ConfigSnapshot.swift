@@ -22,11 +22,17 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     /// secret id → environment → sealed value.
     public let sealedValues: [String: [String: SealedSecretValue]]
     public let apiKeysByKeyId: [String: ApiKey]
+    /// Route id → environment → what the data plane needs.
+    public let plans: [String: [String: RoutePlan]]
+    public let routeIdsByName: [String: String]
+    /// Enabled clients with their parsed address ranges, for identifying callers by source address.
+    public let clientRanges: [(client: Client, range: IPRange)]
 
     public init(
         version: Int64, mode: Mode, tenantId: String, routes: [Route], configs: [RouteEnvironmentConfig],
         environments: [Environment], clients: [Client], assignments: [ClientAssignment], secrets: [Secret],
-        values: [SealedSecretValue], apiKeys: [ApiKey]
+        values: [SealedSecretValue], apiKeys: [ApiKey],
+        limiter: (String, String, RouteSettings) -> RateLimiter? = { _, _, _ in nil }
     ) {
         self.version = version
         self.mode = mode
@@ -54,6 +60,51 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         for v in values { sealed[v.secretId, default: [:]][v.environmentName] = v }
         sealedValues = sealed
         apiKeysByKeyId = Dictionary(apiKeys.map { ($0.keyId, $0) }, uniquingKeysWith: { a, _ in a })
+        routeIdsByName = Dictionary(routes.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        let ranges: [(client: Client, range: IPRange)] = clients.compactMap { c in
+            guard c.enabled, let range = try? IPRange.parse(c.ipAddress).get() else { return nil }
+            return (c, range)
+        }
+        clientRanges = ranges
+        var plans: [String: [String: RoutePlan]] = [:]
+        for entry in byId.values {
+            for environment in entry.configs.keys {
+                guard let settings = entry.effectiveSettings(environment),
+                    let url = settings.targetBaseURL, let target = try? UpstreamURL.parse(url).get()
+                else { continue }
+                let assignedIds = assigned[entry.route.id]?[environment] ?? []
+                let assignedClients = ranges.filter { assignedIds.contains($0.client.id) }.map { (id: $0.client.id, range: $0.range) }
+                let rateLimiter = settings.rateLimitEnabled == true ? limiter(entry.route.id, environment, settings) : nil
+                plans[entry.route.id, default: [:]][environment] = RoutePlan(
+                    route: entry.route, environment: environment, settings: settings, target: target,
+                    limiter: rateLimiter, assignedClients: assignedClients)
+            }
+        }
+        self.plans = plans
+    }
+
+    /// Finds the plan for a route named by slug, id or (legacy) name, in `environment` (default: the route's base).
+    public func lookup(route key: String, environment: String?) -> RouteLookup {
+        guard let entry = routesBySlug[key] ?? routesById[key.lowercased()] ?? routeIdsByName[key].flatMap({ routesById[$0] })
+        else { return .routeNotFound }
+        guard entry.route.enabled else { return .routeDisabled }
+        let env = environment ?? entry.route.baseEnvironment
+        guard let plan = plans[entry.route.id]?[env] else { return .environmentNotConfigured }
+        guard plan.environmentEnabled else { return .environmentDisabled }
+        return .found(plan)
+    }
+
+    /// The first enabled client whose range holds `address`.
+    public func client(matching address: IPAddress) -> Client? {
+        clientRanges.first { $0.range.contains(address) }?.client
+    }
+
+    /// The sealed value of a secret that applies in `environment`: that environment's own value, else the value of
+    /// the secret's base environment. Returns the environment the value was sealed for (part of its associated data).
+    public func sealedValue(_ reference: SecretReference, environment: String) -> (secret: Secret, value: SealedSecretValue)? {
+        guard let secret = secret(reference), let values = sealedValues[secret.id] else { return nil }
+        guard let value = values[environment] ?? values[secret.baseEnvironment] else { return nil }
+        return (secret, value)
     }
 
     /// A route by id or slug.

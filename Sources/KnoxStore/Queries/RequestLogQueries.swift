@@ -45,6 +45,23 @@ extension StoreAccess {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_requests WHERE ts >= ?", arguments: [from]) ?? 0
     }
 
+    /// The highest row id written so far.
+    public func lastRequestLogSeq() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM api_requests") ?? 0
+    }
+
+    /// Deletes rows older than `cutoff` (epoch ms); returns how many.
+    public func deleteRequestLogs(before cutoff: Int64) throws -> Int {
+        try db.execute(sql: "DELETE FROM api_requests WHERE ts < ?", arguments: [cutoff])
+        return db.changesCount
+    }
+
+    /// Rows after `seq`, oldest first (for tailing the table when another process writes it).
+    public func requestLogsAfter(_ seq: Int64, limit: Int) throws -> [RequestLogEntry] {
+        try RequestLogEntry.fetchAll(
+            db, sql: "SELECT * FROM api_requests WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+    }
+
     /// Appends rows (the data plane's batching writer calls this).
     public func insert(_ entries: [RequestLogEntry]) throws {
         let statement = try db.cachedStatement(

@@ -1,0 +1,62 @@
+import Atomics
+import KnoxCore
+import Synchronization
+
+/// Where the data plane hands each finished request. Bounded and lock-free for producers: a full buffer drops the
+/// row and counts it, and never blocks a request. The log writer drains it into SQLite and fans rows out to
+/// subscribers (the console's log pane).
+public final class RequestLogSink: Sendable {
+    private let queue: BoundedQueue<RequestLogEntry>
+    private let droppedCount = ManagedAtomic<Int>(0)
+    private let acceptedCount = ManagedAtomic<Int>(0)
+    private let subscribers = Mutex<[Int: AsyncStream<[RequestLogEntry]>.Continuation]>([:])
+    private let nextSubscriber = ManagedAtomic<Int>(0)
+
+    public init(capacity: Int = 1 << 16) {
+        queue = BoundedQueue(capacity: capacity)
+    }
+
+    /// Hands one row over; false when the buffer was full (the row is counted as dropped).
+    @discardableResult
+    public func submit(_ entry: RequestLogEntry) -> Bool {
+        if queue.push(entry) {
+            acceptedCount.wrappingIncrement(ordering: .relaxed)
+            return true
+        }
+        droppedCount.wrappingIncrement(ordering: .relaxed)
+        return false
+    }
+
+    /// Rows dropped because the buffer was full, since start.
+    public var dropped: Int { droppedCount.load(ordering: .relaxed) }
+    /// Rows accepted, since start.
+    public var accepted: Int { acceptedCount.load(ordering: .relaxed) }
+
+    /// A cheap check whether anything is waiting (may be stale; used only to stop a drain loop).
+    var isEmptyHint: Bool { accepted == drainedCount.load(ordering: .relaxed) }
+    private let drainedCount = ManagedAtomic<Int>(0)
+
+    /// Takes up to `limit` rows (the writer only).
+    func drain(limit: Int) -> [RequestLogEntry] {
+        var out: [RequestLogEntry] = []
+        while out.count < limit, let entry = queue.pop() { out.append(entry) }
+        drainedCount.wrappingIncrement(by: out.count, ordering: .relaxed)
+        return out
+    }
+
+    /// New rows as they are stored, in batches, with their row ids.
+    public func subscribe() -> AsyncStream<[RequestLogEntry]> {
+        let id = nextSubscriber.wrappingIncrementThenLoad(ordering: .relaxed)
+        let (stream, continuation) = AsyncStream.makeStream(of: [RequestLogEntry].self, bufferingPolicy: .bufferingNewest(256))
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+        }
+        subscribers.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    func publish(_ batch: [RequestLogEntry]) {
+        let targets = subscribers.withLock { Array($0.values) }
+        for continuation in targets { continuation.yield(batch) }
+    }
+}

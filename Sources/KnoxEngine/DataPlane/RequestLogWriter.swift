@@ -1,0 +1,109 @@
+import KnoxCore
+import KnoxStore
+import Logging
+import ServiceLifecycle
+
+/// Batches request-log rows from the engines' sinks into their databases (one transaction per batch), trims rows
+/// older than the retention period, and reports dropped rows.
+public struct RequestLogWriter: Service {
+    let engines: [Engine]
+    let interval: Duration
+    let logger: Logger
+
+    public init(engines: [Engine], interval: Duration = .milliseconds(100), logger: Logger) {
+        self.engines = engines
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var lastTrim: [Mode: Int64] = [:]
+        var reportedDrops: [Mode: Int] = [:]
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            for engine in engines {
+                await engine.flushRequestLog(logger: logger)
+                let now = engine.clock.nowMillis()
+                if now - (lastTrim[engine.mode] ?? 0) > 3_600_000 {
+                    lastTrim[engine.mode] = now
+                    await engine.trimRequestLog(logger: logger)
+                }
+                let dropped = engine.requestLog.dropped
+                if dropped > reportedDrops[engine.mode, default: 0] {
+                    logger.warning(
+                        "request log rows dropped: buffer full",
+                        metadata: ["mode": "\(engine.mode.rawValue)", "dropped.total": "\(dropped)"])
+                    reportedDrops[engine.mode] = dropped
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+        for engine in engines { await engine.flushRequestLog(logger: logger) }
+    }
+}
+
+extension Engine {
+    /// Writes what the sink holds. On a busy database the rows stay pending and are retried on the next call.
+    public func flushRequestLog(logger: Logger? = nil) async {
+        var batch = pendingLogRows.take()
+        while true {
+            batch += requestLog.drain(limit: 5000 - batch.count)
+            guard !batch.isEmpty else { return }
+            let rows = batch
+            do {
+                var lastUse: [String: Int64] = [:]
+                for row in rows {
+                    if let key = row.apiKeyId { lastUse[key] = max(lastUse[key] ?? 0, row.ts) }
+                }
+                let used = lastUse
+                let stored = try await store.write { access -> [RequestLogEntry] in
+                    try access.insert(rows)
+                    // Data-plane keys' last use comes from their log rows, so the request path takes no lock for it.
+                    if !used.isEmpty { try access.touchApiKeys(used) }
+                    let last = try access.lastRequestLogSeq()
+                    let first = last - Int64(rows.count) + 1
+                    return rows.enumerated().map { i, row in
+                        var r = row
+                        r.seq = first + Int64(i)
+                        return r
+                    }
+                }
+                requestLog.publish(stored)
+            } catch {
+                pendingLogRows.keep(rows, limit: 100_000)
+                logger?.warning("request log write failed; will retry", metadata: ["mode": "\(mode.rawValue)"])
+                return
+            }
+            batch = []
+            if requestLog.isEmptyHint { return }
+        }
+    }
+
+    /// Deletes rows older than the retention period.
+    public func trimRequestLog(logger: Logger? = nil) async {
+        let cutoff = clock.nowMillis() - Int64(config.logRetentionDays) * 86_400_000
+        do {
+            let removed = try await store.write { try $0.deleteRequestLogs(before: cutoff) }
+            if removed > 0 {
+                logger?.info("request log trimmed", metadata: ["mode": "\(mode.rawValue)", "rows": "\(removed)"])
+            }
+        } catch {
+            logger?.warning("request log trim failed", metadata: ["mode": "\(mode.rawValue)"])
+        }
+    }
+}
+
+/// Rows that could not be written yet (database busy), bounded.
+final class PendingLogRows: Sendable {
+    private let rows = Mutex<[RequestLogEntry]>([])
+
+    func take() -> [RequestLogEntry] { rows.withLock { r in defer { r = [] }; return r } }
+
+    func keep(_ batch: [RequestLogEntry], limit: Int) {
+        rows.withLock { r in
+            r = batch + r
+            if r.count > limit { r.removeLast(r.count - limit) }
+        }
+    }
+}
+
+import Synchronization

@@ -1,0 +1,408 @@
+import KnoxCore
+import KnoxEngine
+import NIOCore
+import NIOHTTP1
+
+/// One request through the data plane, from its head to the log row. Confined to the downstream connection's event
+/// loop, which is also the loop of its upstream connection: nothing here is shared between threads.
+final class Exchange: @unchecked Sendable {
+    enum BodyMode {
+        /// The route or its placeholders need the whole body (≤ 1 MiB) before anything goes upstream.
+        case buffer
+        /// The body is forwarded as it arrives.
+        case stream
+        /// Refused: the rest of the body is read and dropped, then the refusal is sent.
+        case discard
+    }
+
+    unowned let handler: ProxyHandler
+    let context: ChannelHandlerContext
+    let head: HTTPRequestHead
+    let requestId: String
+    let startNanos: UInt64
+    let startMillis: Int64
+    let services: ProxyServices
+    let snapshot: ConfigSnapshot
+    let keepAlive: Bool
+    /// The target as the caller sent it, reduced to origin form.
+    let target: String
+
+    var trace = GateTrace()
+    var admission: Admission?
+    var refusal: Refusal?
+    var mode: BodyMode = .stream
+    var buffered: [UInt8] = []
+    /// Body parts that arrived before the upstream connection was ready.
+    var pendingParts: [HTTPClientRequestPart] = []
+    var requestEnded = false
+    var upstream: UpstreamConnection?
+    var upstreamRequestSent = false
+    var upstreamStartNanos: UInt64 = 0
+    var upstreamStatus: Int?
+    var responseStarted = false
+    var finished = false
+    var timeout: Scheduled<Void>?
+    var retried = false
+    /// The whole request body when it was held, so a stale pooled connection can be retried.
+    var replayableBody: [UInt8]?
+    var upstreamHeaders = HTTPHeaders()
+    var upstreamTarget = ""
+
+    init(handler: ProxyHandler, context: ChannelHandlerContext, head: HTTPRequestHead, services: ProxyServices) {
+        self.handler = handler
+        self.context = context
+        self.head = head
+        self.services = services
+        requestId = Identifier.requestID()
+        startNanos = services.monotonic.nowNanos()
+        startMillis = services.engine.clock.nowMillis()
+        snapshot = services.engine.snapshot
+        keepAlive = head.isKeepAlive
+        target = Exchange.originForm(head.uri)
+    }
+
+    /// `http://host/path?q` → `/path?q`; origin-form targets unchanged.
+    static func originForm(_ uri: String) -> String {
+        guard !uri.hasPrefix("/"), let scheme = uri.range(of: "://") else { return uri }
+        let rest = uri[scheme.upperBound...]
+        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        let path = String(rest[slash...])
+        return path.hasPrefix("?") ? "/" + path : path
+    }
+
+    var path: String { String(target.prefix { $0 != "?" }) }
+
+    // MARK: - Request side
+
+    /// Runs the head checks and decides how the body travels.
+    func begin(peer: IPAddress?) {
+        if let problem = Self.framingProblem(head) {
+            refuse(Refusal(.validationError, problem))
+            return
+        }
+        guard target.hasPrefix("/") else {
+            refuse(Refusal(.validationError, "The request target must be a path (got \(target.prefix(40)))"))
+            return
+        }
+        let gate = services.gate(snapshot)
+        switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: head.headers, peer: peer)) {
+        case .failure(let r):
+            refuse(r)
+        case .success(let a):
+            admission = a
+            trace = a.trace
+            let declared = head.headers.first(name: "content-length").flatMap(Int.init)
+            let hasBody = declared.map { $0 > 0 } ?? head.headers.contains(name: "transfer-encoding")
+            let kind = BodyKind(contentType: head.headers.first(name: "content-type"))
+            let bodyMethod = ["POST", "PUT", "PATCH"].contains(head.method.rawValue)
+            let mustHold = a.signature != nil || (bodyMethod && a.plan.injectBody != nil)
+            let wantHold = mustHold || (bodyMethod && hasBody && kind.isScanned)
+            if let declared, declared > ProxyServices.maxHeldBody, wantHold {
+                if mustHold {
+                    refuse(Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
+                    return
+                }
+                mode = .stream
+            } else {
+                mode = wantHold ? .buffer : .stream
+            }
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                handler.writeContinue(context)
+            }
+            if mode == .stream { startUpstream(body: nil, streaming: hasBody) }
+        }
+    }
+
+    /// Conflicting or malformed framing headers: such a request never reaches an upstream (request smuggling).
+    static func framingProblem(_ head: HTTPRequestHead) -> String? {
+        let lengths = head.headers[canonicalForm: "content-length"]
+        let encodings = head.headers[canonicalForm: "transfer-encoding"].map { $0.lowercased() }
+        if !lengths.isEmpty && !encodings.isEmpty { return "Content-Length and Transfer-Encoding together are not allowed" }
+        if Set(lengths).count > 1 { return "conflicting Content-Length headers" }
+        if let length = lengths.first, Int(length) == nil || (Int(length) ?? 0) < 0 { return "invalid Content-Length" }
+        if !encodings.isEmpty && encodings != ["chunked"] { return "only Transfer-Encoding: chunked is supported" }
+        return nil
+    }
+
+    func requestBody(_ buffer: ByteBuffer) {
+        switch mode {
+        case .discard:
+            return
+        case .buffer:
+            if buffered.count + buffer.readableBytes > ProxyServices.maxHeldBody {
+                if admission?.signature != nil || (admission?.plan.injectBody != nil) {
+                    refuse(Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
+                    buffered = []
+                    return
+                }
+                // Too large to look into: forward what was held and stream the rest untouched.
+                mode = .stream
+                let held = buffered
+                buffered = []
+                startUpstream(body: nil, streaming: true)
+                if !held.isEmpty { sendUpstream(.body(.byteBuffer(ByteBuffer(bytes: held)))) }
+                sendUpstream(.body(.byteBuffer(buffer)))
+                return
+            }
+            buffered.append(contentsOf: buffer.readableBytesView)
+        case .stream:
+            sendUpstream(.body(.byteBuffer(buffer)))
+        }
+    }
+
+    func requestEnd() {
+        requestEnded = true
+        switch mode {
+        case .discard:
+            sendRefusal()
+        case .buffer:
+            guard var a = admission else { return }
+            if let r = services.gate(snapshot).finish(&a, method: head.method.rawValue, target: target, body: buffered) {
+                trace = r.trace
+                refusal = r
+                mode = .discard
+                sendRefusal()
+                return
+            }
+            admission = a
+            trace = a.trace
+            let injector = services.injector(snapshot, a.plan)
+            do {
+                let body = try injector.body(buffered, contentType: head.headers.first(name: "content-type")) ?? buffered
+                buffered = []
+                startUpstream(body: body, streaming: false)
+            } catch {
+                refusal = error
+                mode = .discard
+                sendRefusal()
+            }
+        case .stream:
+            sendUpstream(.end(nil))
+        }
+    }
+
+    private func refuse(_ r: Refusal) {
+        var r = r
+        if r.trace.routeId == nil && r.trace.clientIP == nil { r.trace = trace }
+        trace = r.trace
+        refusal = r
+        mode = .discard
+        if requestEnded { sendRefusal() }
+    }
+
+    private func sendRefusal() {
+        guard let refusal, !finished, !responseStarted else { return }
+        responseStarted = true
+        handler.writeError(context, refusal, requestId: requestId, keepAlive: keepAlive)
+        finish(status: refusal.type.status, error: refusal.type.rawValue)
+    }
+
+    // MARK: - Upstream
+
+    /// Builds the upstream request and sends it over a pooled or new connection. `body` is the whole body when it was
+    /// held; otherwise body parts follow through `sendUpstream`.
+    private func startUpstream(body: [UInt8]?, streaming: Bool) {
+        guard let a = admission else { return }
+        let plan = a.plan
+        let injector = services.injector(snapshot, plan)
+        var injected: [(String, String)] = []
+        do {
+            for header in plan.injectHeaders {
+                injected.append((header.name, header.hasPlaceholders ? try injector.header(name: header.name, template: header.template) : header.template))
+            }
+        } catch {
+            refusal = error
+            mode = .discard
+            if requestEnded { sendRefusal() }
+            return
+        }
+        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
+        let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
+        let peerTrusted = services.isTrustedProxy(trace.clientIP, peer: handler.peer)
+        upstreamHeaders = HeaderRules.upstreamHeaders(
+            from: head.headers, target: plan.target, clientIP: handler.peer, peerIsTrustedProxy: peerTrusted,
+            requestId: requestId, injected: injected, consumedSignature: plan.requireSignature, bodyLength: length,
+            chunked: streaming && length == nil)
+        upstreamTarget = plan.target.basePath + target
+        replayableBody = body
+        if let body {
+            pendingParts = body.isEmpty ? [.end(nil)] : [.body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)]
+        }
+        connect()
+    }
+
+    private func connect() {
+        guard let plan = admission?.plan else { return }
+        handler.setReading(context, false)
+        let timeout = TimeAmount.seconds(Int64(min(plan.timeoutSec, 10)))
+        services.pool(for: context.eventLoop).acquire(plan.target, connectTimeout: timeout).whenComplete { result in
+            switch result {
+            case .success(let connection): self.connected(connection)
+            case .failure: self.fail(.upstreamUnreachable, "The upstream could not be reached")
+            }
+        }
+    }
+
+    private func connected(_ connection: UpstreamConnection) {
+        guard !finished, let plan = admission?.plan else {
+            services.pool(for: context.eventLoop).release(connection)
+            return
+        }
+        upstream = connection
+        connection.exchange = self
+        var requestHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: upstreamTarget, headers: upstreamHeaders)
+        requestHead.headers = upstreamHeaders
+        upstreamStartNanos = services.monotonic.nowNanos()
+        connection.channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+        upstreamRequestSent = true
+        let parts = pendingParts
+        pendingParts = []
+        for part in parts { connection.channel.write(part, promise: nil) }
+        connection.channel.flush()
+        timeout = context.eventLoop.scheduleTask(in: .seconds(Int64(plan.timeoutSec))) { [weak self] in
+            self?.timedOut()
+        }
+        handler.setReading(context, connection.channel.isWritable)
+    }
+
+    private func sendUpstream(_ part: HTTPClientRequestPart) {
+        guard !finished else { return }
+        if let connection = upstream {
+            connection.channel.writeAndFlush(part, promise: nil)
+            if !connection.channel.isWritable { handler.setReading(context, false) }
+        } else {
+            pendingParts.append(part)
+        }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        handler.setReading(context, writable)
+    }
+
+    func upstreamRead(_ part: HTTPClientResponsePart) {
+        guard !finished else { return }
+        switch part {
+        case .head(let responseHead):
+            if responseHead.status.code < 200 { return }  // 1xx: the final answer follows
+            timeout?.cancel()
+            timeout = nil
+            upstreamStatus = Int(responseHead.status.code)
+            responseStarted = true
+            let headers = HeaderRules.responseHeaders(
+                from: responseHead, requestId: requestId, rateLimit: admission?.rateLimitHeaders ?? [], keepAlive: keepAlive)
+            handler.writeResponseHead(
+                context, HTTPResponseHead(version: head.version, status: responseHead.status, headers: headers))
+        case .body(let buffer):
+            handler.writeResponseBody(context, buffer, upstream: upstream)
+        case .end:
+            let connection = upstream
+            upstream = nil
+            let reusable = connection.map { $0.channel.isActive } ?? false
+            handler.writeResponseEnd(context, keepAlive: keepAlive) { [weak self] in
+                guard let self else { return }
+                self.finish(status: self.upstreamStatus ?? 502, error: nil)
+            }
+            if let connection {
+                if reusable && requestEnded {
+                    services.pool(for: context.eventLoop).release(connection)
+                } else {
+                    connection.exchange = nil
+                    connection.channel.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    func upstreamReadComplete() {
+        if responseStarted { handler.flush(context) }
+    }
+
+    func upstreamClosed(_ connection: UpstreamConnection) {
+        guard upstream === connection, !finished else { return }
+        upstream = nil
+        if !responseStarted && connection.reused && !retried && (replayableBody != nil || !requestHasBody) {
+            // A pooled keep-alive connection the upstream had closed: try once more on a fresh one.
+            retried = true
+            if let body = replayableBody {
+                pendingParts = body.isEmpty ? [.end(nil)] : [.body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)]
+            } else {
+                pendingParts = [.end(nil)]
+            }
+            timeout?.cancel()
+            connect()
+            return
+        }
+        if responseStarted {
+            // Mid-answer: all the caller can be told is that the connection ended.
+            finish(status: upstreamStatus ?? 502, error: ErrorType.upstreamUnreachable.rawValue)
+            handler.abort(context)
+        } else {
+            fail(.upstreamUnreachable, "The upstream closed the connection before answering")
+        }
+    }
+
+    private var requestHasBody: Bool {
+        head.headers.first(name: "content-length").flatMap(Int.init).map { $0 > 0 } ?? head.headers.contains(name: "transfer-encoding")
+    }
+
+    private func timedOut() {
+        guard !finished, !responseStarted else { return }
+        fail(.upstreamTimeout, "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s")
+    }
+
+    private func fail(_ type: ErrorType, _ message: String) {
+        guard !finished else { return }
+        timeout?.cancel()
+        if let connection = upstream {
+            connection.exchange = nil
+            connection.channel.close(promise: nil)
+            upstream = nil
+        }
+        if responseStarted {
+            finish(status: upstreamStatus ?? type.status, error: type.rawValue)
+            handler.abort(context)
+            return
+        }
+        refusal = Refusal(type, message, trace: trace)
+        mode = .discard
+        if requestEnded {
+            sendRefusal()
+        } else {
+            // The rest of the body is read and dropped; the answer goes out at its end.
+            handler.setReading(context, true)
+        }
+    }
+
+    /// The downstream connection went away mid-exchange.
+    func downstreamClosed() {
+        guard !finished else { return }
+        timeout?.cancel()
+        if let connection = upstream {
+            connection.exchange = nil
+            connection.channel.close(promise: nil)
+            upstream = nil
+        }
+        finish(status: upstreamStatus ?? 499, error: "client_closed_request")
+    }
+
+    // MARK: - Log
+
+    private func finish(status: Int, error: String?) {
+        guard !finished else { return }
+        finished = true
+        timeout?.cancel()
+        let now = services.monotonic.nowNanos()
+        let origin = head.headers.first(name: "x-knoxcall-origin") == "sdk-intercept" ? "sdk_intercept" : "direct"
+        services.engine.requestLog.submit(
+            RequestLogEntry(
+                requestId: requestId, routeId: trace.routeId, ts: startMillis, srcIp: trace.clientIP?.description,
+                method: head.method.rawValue, path: String(path.prefix(2048)), statusCode: status,
+                latencyMs: Int((now - startNanos) / 1_000_000),
+                upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil ? Int((now - upstreamStartNanos) / 1_000_000) : nil,
+                upstreamHost: trace.upstreamHost, upstreamStatus: upstreamStatus, error: error,
+                environment: trace.environment, rateLimited: trace.rateLimited, signatureValid: trace.signatureValid,
+                matchedClientId: trace.matchedClientId, identificationMethod: trace.identificationMethod,
+                apiKeyId: trace.apiKeyId, proxyMode: "route", clientOrigin: origin))
+        handler.exchangeFinished(self)
+    }
+}

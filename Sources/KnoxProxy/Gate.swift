@@ -1,0 +1,225 @@
+import KnoxCore
+import KnoxCrypto
+import KnoxEngine
+import NIOHTTP1
+
+/// What the data plane knows about a request when its head arrives.
+struct RequestFacts {
+    let method: String
+    /// The request target as sent (`/users?x=1`); an absolute-form target is reduced to its path.
+    let target: String
+    let headers: HTTPHeaders
+    /// The address the connection comes from.
+    let peer: IPAddress?
+}
+
+/// Why a request was refused, with what the log row records.
+struct Refusal: Error {
+    let type: ErrorType
+    let message: String
+    var retryAfter: Int?
+    var rateLimitHeaders: [(String, String)] = []
+    var trace = GateTrace()
+
+    init(_ type: ErrorType, _ message: String, trace: GateTrace = GateTrace()) {
+        self.type = type
+        self.message = message
+        self.trace = trace
+    }
+}
+
+/// What the gate learned on the way, for the log row (filled in as the checks pass).
+struct GateTrace {
+    var clientIP: IPAddress?
+    var routeId: String?
+    var environment: String?
+    var apiKeyId: String?
+    var matchedClientId: String?
+    var identificationMethod: String?
+    var rateLimited = false
+    var signatureValid: Bool?
+    var upstreamHost: String?
+}
+
+/// A request that passed the checks that need only its head.
+struct Admission {
+    let plan: RoutePlan
+    var trace: GateTrace
+    /// Present when the route requires a signature: checked once the body is in, before the rate limit.
+    let signature: PendingSignature?
+    /// Rate-limit headers, once the limiter was consulted.
+    var rateLimitHeaders: [(String, String)] = []
+}
+
+/// A signature to verify when the body is complete.
+struct PendingSignature {
+    let timestamp: String
+    let signature: String
+    let secret: SecretValue
+}
+
+/// The data plane's checks, in SPEC's order: caller identified → route → clients rule → method → ip_allowlist →
+/// signature → rate limit. Pure apart from the clock and the engine's key lookup, so it is tested without sockets.
+struct Gate {
+    let engine: Engine
+    let snapshot: ConfigSnapshot
+    let trustedProxies: [IPRange]
+    let nowSeconds: Int64
+    let nowNanos: UInt64
+
+    /// Runs every check that needs only the head. A route requiring a signature leaves the rate limit for `finish`.
+    func admit(_ facts: RequestFacts) -> Result<Admission, Refusal> {
+        var trace = GateTrace()
+        trace.clientIP = clientAddress(facts)
+        // 1. Who is calling: a key or token of this side, or an enabled client's address. Opaque when unknown.
+        let keyHeader = facts.headers.first(name: "x-knoxcall-key")
+        let authorization = facts.headers.first(name: "authorization")
+        var identified = false
+        if let key = keyHeader {
+            do {
+                let caller = try engine.authenticate(credential: key, noteUsage: false)
+                trace.apiKeyId = caller.key.id
+                trace.identificationMethod = "api_key"
+                guard caller.key.permissions.allows("proxy:invoke") else {
+                    return .failure(Refusal(.forbidden, "This API key lacks the proxy:invoke permission", trace: trace))
+                }
+                identified = true
+            } catch {
+                return .failure(Refusal(error.type, error.type == .wrongKeyType ? error.message : "Unauthorized", trace: trace))
+            }
+        } else if let auth = authorization, let token = Self.knoxcallToken(auth) {
+            // OAuth access tokens (kc_…) plug in here when the OAuth issue lands; until then none is valid.
+            if let claimed = KeyCredential.claimedMode(of: token), claimed != engine.mode {
+                return .failure(Refusal(.wrongKeyType, "A token of the other mode cannot be used here", trace: trace))
+            }
+            return .failure(Refusal(.invalidApiKey, "Unauthorized", trace: trace))
+        }
+        let matchedClient = trace.clientIP.flatMap { snapshot.client(matching: $0) }
+        if !identified {
+            guard let client = matchedClient else {
+                return .failure(Refusal(.authenticationRequired, "Unauthorized", trace: trace))
+            }
+            trace.identificationMethod = "client_ip"
+            trace.matchedClientId = client.id
+        }
+        // 2. The route and environment.
+        guard let routeKey = facts.headers.first(name: "x-knoxcall-route"), !routeKey.isEmpty else {
+            return .failure(Refusal(.routeNotFound, "No route named: send x-knoxcall-route with a route slug or id", trace: trace))
+        }
+        let environment = facts.headers.first(name: "x-knoxcall-environment").flatMap { $0.isEmpty ? nil : $0 }
+        let plan: RoutePlan
+        switch snapshot.lookup(route: routeKey, environment: environment) {
+        case .found(let p): plan = p
+        case .routeNotFound:
+            return .failure(Refusal(.routeNotFound, "Route not found: \(routeKey.prefix(100))", trace: trace))
+        case .routeDisabled:
+            return .failure(Refusal(.routeNotFound, "Route is disabled: \(routeKey.prefix(100))", trace: trace))
+        case .environmentNotConfigured:
+            return .failure(
+                Refusal(.environmentNotConfigured, "Environment \(environment?.prefix(63) ?? "") is not configured for this route", trace: trace))
+        case .environmentDisabled:
+            return .failure(Refusal(.environmentDisabled, "Environment \(environment?.prefix(63) ?? "") is disabled for this route", trace: trace))
+        }
+        trace.routeId = plan.route.id
+        trace.environment = plan.environment
+        trace.upstreamHost = plan.target.host
+        // 3. Routes that require clients: the caller's address must belong to an assigned, enabled client.
+        if plan.route.requiresClients {
+            guard let ip = trace.clientIP, let assigned = plan.assignedClients.first(where: { $0.range.contains(ip) }) else {
+                return .failure(Refusal(.ipNotAllowed, "This address is not an authorized client of this route", trace: trace))
+            }
+            trace.matchedClientId = assigned.id
+        } else if let client = matchedClient, trace.matchedClientId == nil {
+            trace.matchedClientId = client.id
+        }
+        // 4. Method.
+        if let allowed = plan.allowedMethods, !allowed.contains(facts.method) {
+            return .failure(Refusal(.methodNotAllowed, "\(facts.method) is not allowed on this route", trace: trace))
+        }
+        // 5. Address allowlist.
+        if !plan.ipAllowlist.isEmpty {
+            guard let ip = trace.clientIP, plan.ipAllowlist.contains(where: { $0.contains(ip) }) else {
+                return .failure(Refusal(.ipNotAllowed, "This address is not on the route's allowlist", trace: trace))
+            }
+        }
+        // 6. Signature headers and clock window (the HMAC itself needs the body).
+        var pending: PendingSignature?
+        if plan.requireSignature {
+            guard let timestamp = facts.headers.first(name: "x-timestamp"), let signature = facts.headers.first(name: "x-signature") else {
+                trace.signatureValid = false
+                return .failure(Refusal(.signatureMissing, "X-Timestamp and X-Signature are required on this route", trace: trace))
+            }
+            guard let seconds = Int64(timestamp), abs(nowSeconds - seconds) <= Int64(plan.signatureToleranceSec) else {
+                trace.signatureValid = false
+                return .failure(
+                    Refusal(.signatureExpired, "X-Timestamp is outside the \(plan.signatureToleranceSec)s window", trace: trace))
+            }
+            guard let secretId = plan.signingSecretId,
+                case .value(_, let secret) = engine.openSecret(.id(secretId), environment: plan.environment, in: snapshot)
+            else {
+                return .failure(Refusal(.dependencyUnavailable, "The route's signing secret cannot be read", trace: trace))
+            }
+            pending = PendingSignature(timestamp: timestamp, signature: signature, secret: secret)
+        }
+        var admission = Admission(plan: plan, trace: trace, signature: pending)
+        if pending == nil {
+            if let refusal = takeRateLimit(&admission) { return .failure(refusal) }
+        }
+        return .success(admission)
+    }
+
+    /// The checks that need the body: the signature's HMAC, then the rate limit it was holding back.
+    func finish(_ admission: inout Admission, method: String, target: String, body: [UInt8]) -> Refusal? {
+        if let pending = admission.signature {
+            let valid = RequestSignature.verify(
+                presented: pending.signature, secret: pending.secret, timestamp: pending.timestamp, method: method,
+                pathWithQuery: target, body: body)
+            admission.trace.signatureValid = valid
+            guard valid else { return Refusal(.signatureInvalid, "X-Signature does not match the request", trace: admission.trace) }
+            return takeRateLimit(&admission)
+        }
+        return nil
+    }
+
+    private func takeRateLimit(_ admission: inout Admission) -> Refusal? {
+        guard let limiter = admission.plan.limiter else { return nil }
+        let decision = limiter.take(now: nowNanos)
+        let headers: [(String, String)] = [
+            ("X-RateLimit-Limit", String(limiter.burst)), ("X-RateLimit-Remaining", String(decision.remaining)),
+            ("X-RateLimit-Reset", String(nowSeconds + Int64((decision.resetNanos + 999_999_999) / 1_000_000_000))),
+        ]
+        admission.rateLimitHeaders = headers
+        guard decision.allowed else {
+            admission.trace.rateLimited = true
+            var refusal = Refusal(.rateLimitExceeded, "Rate limit exceeded for this route", trace: admission.trace)
+            refusal.retryAfter = max(1, Int((decision.retryAfterNanos + 999_999_999) / 1_000_000_000))
+            refusal.rateLimitHeaders = headers
+            return refusal
+        }
+        return nil
+    }
+
+    /// The caller's address: the peer, or — when the peer is a trusted proxy — the nearest untrusted address in its
+    /// `X-Forwarded-For`.
+    func clientAddress(_ facts: RequestFacts) -> IPAddress? {
+        guard let peer = facts.peer else { return nil }
+        guard !trustedProxies.isEmpty, trustedProxies.contains(where: { $0.contains(peer) }) else { return peer }
+        let chain = facts.headers[canonicalForm: "x-forwarded-for"].map { String($0).trimmingASCIIWhitespace() }
+        for hop in chain.reversed() {
+            guard let address = IPAddress(hop) else { return peer }
+            if !trustedProxies.contains(where: { $0.contains(address) }) { return address }
+        }
+        return peer
+    }
+
+    /// A KnoxCall OAuth token in `Authorization` (`Bearer kc_…`, `DPoP kc_…`), else nil: other bearer tokens belong to
+    /// the upstream and pass through.
+    static func knoxcallToken(_ authorization: String) -> String? {
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        let scheme = parts[0].lowercased()
+        let token = String(parts[1]).trimmingASCIIWhitespace()
+        guard scheme == "bearer" || scheme == "dpop", token.hasPrefix("kc_") else { return nil }
+        return token
+    }
+}

@@ -1,0 +1,154 @@
+import KnoxCore
+import KnoxEngine
+import NIOCore
+import NIOHTTP1
+
+/// The data plane's handler for one downstream connection: it runs each request's exchange and writes the answers.
+/// Confined to the connection's event loop.
+final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let services: ProxyServices
+    private(set) var peer: IPAddress?
+    private var current: Exchange?
+    private var reading = true
+    private var closed = false
+
+    init(services: ProxyServices) {
+        self.services = services
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        peer = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)?.unmapped
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let exchange = Exchange(handler: self, context: context, head: head, services: services)
+            current = exchange
+            exchange.begin(peer: peer)
+        case .body(let buffer):
+            current?.requestBody(buffer)
+        case .end:
+            current?.requestEnd()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        current?.downstreamClosed()
+        current = nil
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The caller drained what we wrote: let the upstream's answer flow again.
+        if context.channel.isWritable, let upstream = current?.upstream {
+            try? upstream.channel.syncOptions?.setOption(.autoRead, value: true)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard error is HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        // Malformed HTTP (bad chunking, conflicting framing, garbage): answered 400, logged, never forwarded.
+        let requestId = Identifier.requestID()
+        let head = current?.head
+        if let exchange = current, exchange.responseStarted {
+            exchange.downstreamClosed()
+            current = nil
+            context.close(promise: nil)
+            return
+        }
+        current?.finished = true
+        current = nil
+        services.engine.requestLog.submit(
+            RequestLogEntry(
+                requestId: requestId, ts: services.engine.clock.nowMillis(), srcIp: peer?.description,
+                method: head?.method.rawValue ?? "-", path: head.map { String(Exchange.originForm($0.uri).prefix { $0 != "?" }) } ?? "-",
+                statusCode: 400, latencyMs: 0, error: ErrorType.validationError.rawValue))
+        let refusal = Refusal(.validationError, "Malformed HTTP request")
+        writeError(context, refusal, requestId: requestId, keepAlive: false, version: head?.version ?? .http1_1)
+    }
+
+    // MARK: - Writing answers
+
+    func writeContinue(_ context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+    }
+
+    /// A KnoxCall answer (refusal or upstream failure) in the management API's error envelope.
+    func writeError(
+        _ context: ChannelHandlerContext, _ refusal: Refusal, requestId: String, keepAlive: Bool,
+        version: HTTPVersion = .http1_1
+    ) {
+        let body: JSONValue = [
+            "error": ["type": .string(refusal.type.rawValue), "message": .string(refusal.message), "request_id": .string(requestId)]
+        ]
+        let bytes = body.serializedBytes()
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(bytes.count))
+        headers.add(name: "X-Request-Id", value: requestId)
+        headers.add(name: "Cache-Control", value: "no-store")
+        for (name, value) in refusal.rateLimitHeaders { headers.add(name: name, value: value) }
+        if let retry = refusal.retryAfter { headers.add(name: "Retry-After", value: String(retry)) }
+        if refusal.type == .dependencyUnavailable { headers.add(name: "Retry-After", value: "1") }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: refusal.type.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
+        current = nil
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { context.close(promise: nil) }
+        }
+        setReading(context, true)
+    }
+
+    func writeResponseHead(_ context: ChannelHandlerContext, _ head: HTTPResponseHead) {
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeResponseBody(_ context: ChannelHandlerContext, _ buffer: ByteBuffer, upstream: UpstreamConnection?) {
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if !context.channel.isWritable, let upstream {
+            // The caller reads slower than the upstream sends: stop reading the upstream until it catches up.
+            context.flush()
+            try? upstream.channel.syncOptions?.setOption(.autoRead, value: false)
+        }
+    }
+
+    func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: @escaping () -> Void) {
+        current = nil
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            completed()
+            if !keepAlive { context.close(promise: nil) }
+        }
+        setReading(context, true)
+    }
+
+    func flush(_ context: ChannelHandlerContext) { context.flush() }
+
+    /// Ends the connection without a complete answer (the upstream failed mid-response).
+    func abort(_ context: ChannelHandlerContext) {
+        current = nil
+        context.close(promise: nil)
+    }
+
+    /// Turns reading from the caller on or off (request-body backpressure).
+    func setReading(_ context: ChannelHandlerContext, _ on: Bool) {
+        guard on != reading, !closed else { return }
+        reading = on
+        try? context.channel.syncOptions?.setOption(.autoRead, value: on)
+    }
+
+    func exchangeFinished(_ exchange: Exchange) {
+        if current === exchange { current = nil }
+    }
+}

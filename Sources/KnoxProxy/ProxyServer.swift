@@ -1,0 +1,84 @@
+import KnoxCore
+import KnoxEngine
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// One mode's data plane listener. Requests are handled start to finish on the event loop that accepted them.
+public final class ProxyServer: Sendable {
+    public let address: ListenAddress
+    let services: ProxyServices
+    let group: EventLoopGroup
+    let logger: Logger
+    private let channel = Mutex<Channel?>(nil)
+
+    /// `group` is the data plane's own event loop group (shared by both modes' proxies).
+    public init(engine: Engine, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
+                monotonic: any MonotonicClock = SystemMonotonicClock()) throws {
+        self.address = address
+        self.group = group
+        self.logger = logger
+        // System trust store; a failure here (no CA bundle) only disables https upstreams, with a clear 502.
+        let tls = try? NIOSSLContext(configuration: TLSConfiguration.makeClientConfiguration())
+        var loops: [EventLoop] = []
+        var iterator = group.makeIterator()
+        while let loop = iterator.next() { loops.append(loop) }
+        services = ProxyServices(engine: engine, loops: loops, tls: tls, monotonic: monotonic)
+    }
+
+    /// The port actually bound.
+    public var port: Int? { channel.withLock { $0?.localAddress?.port } }
+
+    @discardableResult
+    public func bind() async throws -> Int {
+        if let port { return port }
+        let services = services
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.autoRead, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(services: services))
+                }
+            }
+            .bind(host: address.host, port: address.port).get()
+        channel.withLock { $0 = server }
+        let port = server.localAddress?.port ?? address.port
+        logger.info("listening", metadata: ["listener": "\(services.engine.mode.rawValue)-proxy", "address": "\(address.host):\(port)"])
+        return port
+    }
+
+    /// Serves until `close()`.
+    public func run() async throws {
+        try await bind()
+        guard let server = channel.withLock({ $0 }) else { return }
+        try await server.closeFuture.get()
+    }
+
+    public func close() {
+        channel.withLock { $0 }?.close(promise: nil)
+    }
+}
+
+/// The data plane listener as a service of the process's group.
+public struct ProxyService: Service {
+    let server: ProxyServer
+
+    public init(_ server: ProxyServer) { self.server = server }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.run()
+        } onGracefulShutdown: {
+            server.close()
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import KnoxCore
+import KnoxEngine
+import NIOCore
+import NIOSSL
+
+/// What every exchange of one mode's data plane shares: the engine, clocks, per-loop connection pools, TLS.
+final class ProxyServices: Sendable {
+    /// Bodies held whole (for signatures, placeholders or inject_body_json) are at most this large.
+    static let maxHeldBody = 1 << 20
+
+    let engine: Engine
+    let monotonic: any MonotonicClock
+    let trustedProxies: [IPRange]
+    /// One pool per event loop of the data plane's group, fixed at start: looked up without a lock.
+    private let pools: [ObjectIdentifier: UpstreamPool]
+
+    init(engine: Engine, loops: [EventLoop], tls: NIOSSLContext?, monotonic: any MonotonicClock) {
+        self.engine = engine
+        self.monotonic = monotonic
+        trustedProxies = engine.config.trustedProxies
+        var pools: [ObjectIdentifier: UpstreamPool] = [:]
+        for loop in loops { pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, tls: tls) }
+        self.pools = pools
+    }
+
+    func pool(for loop: EventLoop) -> UpstreamPool {
+        // Every connection is accepted on one of `loops`, so its pool exists.
+        guard let pool = pools[ObjectIdentifier(loop)] else { preconditionFailure("event loop outside the data plane's group") }
+        return pool
+    }
+
+    func gate(_ snapshot: ConfigSnapshot) -> Gate {
+        Gate(
+            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies,
+            nowSeconds: engine.clock.nowMillis() / 1000, nowNanos: monotonic.nowNanos())
+    }
+
+    func injector(_ snapshot: ConfigSnapshot, _ plan: RoutePlan) -> Injector {
+        Injector(engine: engine, snapshot: snapshot, plan: plan, nowMillis: engine.clock.nowMillis())
+    }
+
+    /// Whether the connection's peer is a configured proxy (whose X-Forwarded-For is believed).
+    func isTrustedProxy(_ client: IPAddress?, peer: IPAddress?) -> Bool {
+        guard let peer else { return false }
+        return trustedProxies.contains { $0.contains(peer) }
+    }
+}

@@ -1,0 +1,148 @@
+import KnoxCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A keep-alive connection to an upstream, owned by one event loop.
+final class UpstreamConnection: @unchecked Sendable {
+    // Confined to its event loop: every access happens on `channel.eventLoop`.
+    let channel: Channel
+    let key: String
+    /// The exchange being served, nil while idle in the pool.
+    var exchange: Exchange?
+    /// True once a request went over this connection (a failure before its answer may be a stale keep-alive).
+    var reused = false
+
+    init(channel: Channel, key: String) {
+        self.channel = channel
+        self.key = key
+    }
+}
+
+/// Idle upstream connections of one event loop, by scheme/host/port. Only its loop touches it: no lock.
+final class UpstreamPool: @unchecked Sendable {
+    // Confined to `eventLoop`.
+    let eventLoop: EventLoop
+    let tls: NIOSSLContext?
+    private var idle: [String: [UpstreamConnection]] = [:]
+    static let maxIdlePerKey = 64
+
+    init(eventLoop: EventLoop, tls: NIOSSLContext?) {
+        self.eventLoop = eventLoop
+        self.tls = tls
+    }
+
+    static func key(_ target: UpstreamURL) -> String { "\(target.scheme)://\(target.host):\(target.port)" }
+
+    /// An idle connection for `target`, or a new one.
+    func acquire(_ target: UpstreamURL, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        let key = Self.key(target)
+        while var list = idle[key], let connection = list.popLast() {
+            idle[key] = list
+            if connection.channel.isActive {
+                connection.reused = true
+                return eventLoop.makeSucceededFuture(connection)
+            }
+        }
+        return connect(target, key: key, timeout: connectTimeout)
+    }
+
+    /// Returns a connection whose last exchange finished cleanly.
+    func release(_ connection: UpstreamConnection) {
+        connection.exchange = nil
+        guard connection.channel.isActive else { return }
+        var list = idle[connection.key] ?? []
+        guard list.count < Self.maxIdlePerKey else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        list.append(connection)
+        idle[connection.key] = list
+    }
+
+    /// Forgets a connection that closed while idle.
+    func remove(_ connection: UpstreamConnection) {
+        idle[connection.key]?.removeAll { $0 === connection }
+    }
+
+    private func connect(_ target: UpstreamURL, key: String, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        let tls = target.isTLS ? self.tls : nil
+        if target.isTLS && tls == nil {
+            return eventLoop.makeFailedFuture(ProxyFailure.tlsUnavailable)
+        }
+        let pool = self
+        let box = NIOLoopBoundBox<UpstreamConnection?>(nil, eventLoop: eventLoop)
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let connection = UpstreamConnection(channel: channel, key: key)
+                    box.value = connection
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(
+                            context: tls, serverHostname: IPAddress(target.host) == nil ? target.host : nil)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(connection: connection, pool: pool))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .flatMapThrowing { _ in
+                guard let connection = box.value else { throw ProxyFailure.connectFailed }
+                return connection
+            }
+    }
+}
+
+enum ProxyFailure: Error {
+    case tlsUnavailable
+    case connectFailed
+    case upstreamClosed
+}
+
+/// Feeds an upstream connection's response to the exchange it serves.
+final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
+    // Confined to the connection's event loop.
+    typealias InboundIn = HTTPClientResponsePart
+
+    let connection: UpstreamConnection
+    let pool: UpstreamPool
+
+    init(connection: UpstreamConnection, pool: UpstreamPool) {
+        self.connection = connection
+        self.pool = pool
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        guard let exchange = connection.exchange else {
+            // Bytes on an idle connection: the upstream is confused; do not reuse it.
+            context.close(promise: nil)
+            return
+        }
+        exchange.upstreamRead(part)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        connection.exchange?.upstreamReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection.exchange?.upstreamWritabilityChanged(context.channel.isWritable)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange = connection.exchange {
+            exchange.upstreamClosed(connection)
+        } else {
+            pool.remove(connection)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
