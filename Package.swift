@@ -63,7 +63,14 @@ let package = Package(
         ]),
         // Shared by the test targets: temporary data directories, engines, a fixed clock, a raw HTTP client.
         .target(
-            name: "KnoxTestSupport", dependencies: ["KnoxCore", "KnoxCrypto", "KnoxEngine"], path: "Tests/KnoxTestSupport"),
+            name: "KnoxTestSupport",
+            dependencies: [
+                "KnoxCore", "KnoxCrypto", "KnoxEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/KnoxTestSupport"),
         .testTarget(name: "KnoxCoreTests", dependencies: ["KnoxCore"]),
         .testTarget(name: "KnoxCryptoTests", dependencies: ["KnoxCrypto"]),
         .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),

@@ -1,22 +1,50 @@
 /// Resource identifiers: random UUIDs in lowercase text, as the reference pages show them.
 public enum Identifier {
     /// A new random (version 4) UUID, lowercase.
-    public static func uuid() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let high = rng.next() as UInt64
-        let low = rng.next() as UInt64
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 {
-            bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * i))
-            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (8 * i))
-        }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return format(bytes)
-    }
+    public static func uuid() -> String { format(prefix: "") }
 
     /// A request id, `req_` followed by a UUID.
-    public static func requestID() -> String { "req_" + uuid() }
+    public static func requestID() -> String { format(prefix: "req_") }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// `prefix` and a random UUID written straight into one string (the data plane makes one per request).
+    private static func format(prefix: StaticString) -> String {
+        var rng = SystemRandomNumberGenerator()
+        var high = rng.next() as UInt64
+        var low = rng.next() as UInt64
+        // Version 4, variant 10.
+        high = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        let prefixCount = prefix.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: prefixCount + 36) { buffer in
+            var i = 0
+            prefix.withUTF8Buffer { p in
+                for byte in p {
+                    buffer[i] = byte
+                    i += 1
+                }
+            }
+            func put(_ value: UInt64, nibbles: Int) {
+                var shift = (nibbles - 1) * 4
+                for _ in 0..<nibbles {
+                    buffer[i] = hexDigits[Int((value >> UInt64(shift)) & 0xF)]
+                    i += 1
+                    shift -= 4
+                }
+            }
+            put(high >> 32, nibbles: 8)
+            buffer[i] = UInt8(ascii: "-"); i += 1
+            put((high >> 16) & 0xFFFF, nibbles: 4)
+            buffer[i] = UInt8(ascii: "-"); i += 1
+            put(high & 0xFFFF, nibbles: 4)
+            buffer[i] = UInt8(ascii: "-"); i += 1
+            put(low >> 48, nibbles: 4)
+            buffer[i] = UInt8(ascii: "-"); i += 1
+            put(low & 0xFFFF_FFFF_FFFF, nibbles: 12)
+            return i
+        }
+    }
 
     /// Whether `text` is a UUID in 8-4-4-4-12 hex form (either case).
     public static func isUUID(_ text: String) -> Bool {
@@ -32,16 +60,6 @@ public enum Identifier {
         return true
     }
 
-    static func format(_ bytes: [UInt8]) -> String {
-        let hex = Array("0123456789abcdef")
-        var out = ""
-        for (i, byte) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append("-") }
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-        return out
-    }
 }
 
 /// Route slugs: `[a-z0-9-]{1,63}`, written once and never changed.

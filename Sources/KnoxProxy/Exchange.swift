@@ -84,7 +84,7 @@ final class Exchange: @unchecked Sendable {
             refuse(Refusal(.validationError, "The request target must be a path (got \(target.prefix(40)))"))
             return
         }
-        let gate = services.gate(snapshot)
+        let gate = services.gate(snapshot, nowMillis: startMillis)
         switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: head.headers, peer: peer)) {
         case .failure(let r):
             refuse(r)
@@ -157,7 +157,7 @@ final class Exchange: @unchecked Sendable {
             sendRefusal()
         case .buffer:
             guard var a = admission else { return }
-            if let r = services.gate(snapshot).finish(&a, method: head.method.rawValue, target: target, body: buffered) {
+            if let r = services.gate(snapshot, nowMillis: startMillis).finish(&a, method: head.method.rawValue, target: target, body: buffered) {
                 trace = r.trace
                 refusal = r
                 mode = .discard
@@ -166,7 +166,7 @@ final class Exchange: @unchecked Sendable {
             }
             admission = a
             trace = a.trace
-            let injector = services.injector(snapshot, a.plan)
+            let injector = services.injector(snapshot, a.plan, nowMillis: startMillis)
             do {
                 let body = try injector.body(buffered, contentType: head.headers.first(name: "content-type")) ?? buffered
                 buffered = []
@@ -204,7 +204,7 @@ final class Exchange: @unchecked Sendable {
     private func startUpstream(body: [UInt8]?, streaming: Bool) {
         guard let a = admission else { return }
         let plan = a.plan
-        let injector = services.injector(snapshot, plan)
+        let injector = services.injector(snapshot, plan, nowMillis: startMillis)
         var injected: [(String, String)] = []
         do {
             for header in plan.injectHeaders {
@@ -220,7 +220,8 @@ final class Exchange: @unchecked Sendable {
         let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
         let peerTrusted = services.isTrustedProxy(trace.clientIP, peer: handler.peer)
         upstreamHeaders = HeaderRules.upstreamHeaders(
-            from: head.headers, target: plan.target, clientIP: handler.peer, peerIsTrustedProxy: peerTrusted,
+            from: head.headers, target: plan.target, clientIP: handler.peer, clientText: handler.peerText,
+            peerIsTrustedProxy: peerTrusted,
             requestId: requestId, injected: injected, consumedSignature: plan.requireSignature, bodyLength: length,
             chunked: streaming && length == nil)
         upstreamTarget = plan.target.basePath + target
@@ -233,7 +234,9 @@ final class Exchange: @unchecked Sendable {
 
     private func connect() {
         guard let plan = admission?.plan else { return }
-        handler.setReading(context, false)
+        // Body parts that arrive before the connection are queued; stop reading so that queue stays small.
+        let streamingBody = replayableBody == nil && requestHasBody && !requestEnded
+        if streamingBody { handler.setReading(context, false) }
         let timeout = TimeAmount.seconds(Int64(min(plan.timeoutSec, 10)))
         services.pool(for: context.eventLoop).acquire(plan.target, connectTimeout: timeout).whenComplete { result in
             switch result {
@@ -262,7 +265,7 @@ final class Exchange: @unchecked Sendable {
         timeout = context.eventLoop.scheduleTask(in: .seconds(Int64(plan.timeoutSec))) { [weak self] in
             self?.timedOut()
         }
-        handler.setReading(context, connection.channel.isWritable)
+        if !requestEnded { handler.setReading(context, connection.channel.isWritable) }
     }
 
     private func sendUpstream(_ part: HTTPClientRequestPart) {
@@ -395,7 +398,8 @@ final class Exchange: @unchecked Sendable {
         let origin = head.headers.first(name: "x-knoxcall-origin") == "sdk-intercept" ? "sdk_intercept" : "direct"
         services.engine.requestLog.submit(
             RequestLogEntry(
-                requestId: requestId, routeId: trace.routeId, ts: startMillis, srcIp: trace.clientIP?.description,
+                requestId: requestId, routeId: trace.routeId, ts: startMillis,
+                srcIp: trace.clientIP == handler.peer ? handler.peerText : trace.clientIP?.description,
                 method: head.method.rawValue, path: String(path.prefix(2048)), statusCode: status,
                 latencyMs: Int((now - startNanos) / 1_000_000),
                 upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil ? Int((now - upstreamStartNanos) / 1_000_000) : nil,

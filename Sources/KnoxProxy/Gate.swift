@@ -64,8 +64,10 @@ struct Gate {
     let engine: Engine
     let snapshot: ConfigSnapshot
     let trustedProxies: [IPRange]
-    let nowSeconds: Int64
+    let nowMillis: Int64
     let nowNanos: UInt64
+
+    var nowSeconds: Int64 { nowMillis / 1000 }
 
     /// Runs every check that needs only the head. A route requiring a signature leaves the rate limit for `finish`.
     func admit(_ facts: RequestFacts) -> Result<Admission, Refusal> {
@@ -77,15 +79,15 @@ struct Gate {
         var identified = false
         if let key = keyHeader {
             do {
-                let caller = try engine.authenticate(credential: key, noteUsage: false)
+                let caller = try engine.authenticateInvoker(credential: key, snapshot: snapshot, nowMillis: nowMillis)
                 trace.apiKeyId = caller.key.id
                 trace.identificationMethod = "api_key"
-                guard caller.key.permissions.allows("proxy:invoke") else {
+                guard caller.canInvoke else {
                     return .failure(Refusal(.forbidden, "This API key lacks the proxy:invoke permission", trace: trace))
                 }
                 identified = true
             } catch {
-                return .failure(Refusal(error.type, error.type == .wrongKeyType ? error.message : "Unauthorized", trace: trace))
+                return .failure(Refusal(error.type, error.message, trace: trace))
             }
         } else if let auth = authorization, let token = Self.knoxcallToken(auth) {
             // OAuth access tokens (kc_…) plug in here when the OAuth issue lands; until then none is valid.

@@ -4,52 +4,76 @@ import NIOHTTP1
 /// Which headers cross the proxy, in each direction.
 enum HeaderRules {
     /// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the proxy sets itself.
-    static let hopByHop: Set<String> = [
+    static let hopByHop: [String] = [
         "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "content-length", "host", "expect",
     ]
+
+    /// ASCII case-insensitive equality against a lowercase name, without allocating.
+    @inline(__always)
+    static func same(_ name: String, _ lower: String) -> Bool {
+        var a = name.utf8.makeIterator()
+        var b = lower.utf8.makeIterator()
+        guard name.utf8.count == lower.utf8.count else { return false }
+        while let x = a.next(), let y = b.next() {
+            let folded = (x >= 65 && x <= 90) ? x | 0x20 : x
+            if folded != y { return false }
+        }
+        return true
+    }
+
+    static func isHopByHop(_ name: String) -> Bool { hopByHop.contains { same(name, $0) } }
+
+    /// Whether `name` starts with `x-knoxcall-` (any case).
+    static func isKnoxcallHeader(_ name: String) -> Bool {
+        let prefix = "x-knoxcall-".utf8
+        guard name.utf8.count > prefix.count else { return false }
+        for (x, y) in zip(name.utf8, prefix) {
+            let folded = (x >= 65 && x <= 90) ? x | 0x20 : x
+            if folded != y { return false }
+        }
+        return true
+    }
 
     /// The headers to send upstream: the caller's, minus hop-by-hop headers, KnoxCall's own headers and credentials,
     /// forwarding headers the caller is not trusted to set; plus Host, X-Forwarded-*, X-Request-Id and the injected
     /// headers (which replace any the caller sent under the same name).
     static func upstreamHeaders(
-        from request: HTTPHeaders, target: UpstreamURL, clientIP: IPAddress?, peerIsTrustedProxy: Bool,
+        from request: HTTPHeaders, target: UpstreamURL, clientIP: IPAddress?, clientText: String? = nil,
+        peerIsTrustedProxy: Bool,
         requestId: String, injected: [(String, String)], consumedSignature: Bool, bodyLength: Int?, chunked: Bool
     ) -> HTTPHeaders {
-        var named: Set<String> = []
-        for value in request[canonicalForm: "connection"] { named.insert(value.lowercased()) }
+        // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
+        let connectionNamed = request[canonicalForm: "connection"].map { $0.lowercased() }
+            .filter { !same($0, "keep-alive") && !same($0, "close") }
         var out = HTTPHeaders()
         out.reserveCapacity(request.count + injected.count + 4)
         out.add(name: "Host", value: target.hostHeader)
-        let injectedNames = Set(injected.map { $0.0.lowercased() })
         var forwardedFor: String?
         var forwardedProto: String?
         for (name, value) in request {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || named.contains(lower) || lower.hasPrefix("x-knoxcall-") || injectedNames.contains(lower) {
+            if isHopByHop(name) || isKnoxcallHeader(name) || injected.contains(where: { same(name, $0.0.lowercased()) }) {
                 continue
             }
-            switch lower {
-            case "x-forwarded-for":
+            if !connectionNamed.isEmpty, connectionNamed.contains(where: { same(name, $0) }) { continue }
+            if same(name, "x-forwarded-for") {
                 if peerIsTrustedProxy { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value }
                 continue
-            case "x-forwarded-proto":
+            }
+            if same(name, "x-forwarded-proto") {
                 if peerIsTrustedProxy { forwardedProto = value }
                 continue
-            case "forwarded", "x-request-id":
-                continue
-            case "authorization", "dpop":
-                // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
-                if lower == "dpop" || Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
-            case "x-timestamp", "x-signature":
-                if consumedSignature { continue }
-            default:
-                break
             }
+            if same(name, "forwarded") || same(name, "x-request-id") || same(name, "dpop") { continue }
+            if same(name, "authorization") {
+                // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
+                if Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
+            }
+            if consumedSignature && (same(name, "x-timestamp") || same(name, "x-signature")) { continue }
             out.add(name: name, value: value)
         }
         if let ip = clientIP {
-            out.add(name: "X-Forwarded-For", value: forwardedFor.map { "\($0), \(ip)" } ?? ip.description)
+            out.add(name: "X-Forwarded-For", value: forwardedFor.map { "\($0), \(ip)" } ?? (clientText ?? ip.description))
         }
         out.add(name: "X-Forwarded-Proto", value: forwardedProto ?? "http")
         out.add(name: "X-Request-Id", value: requestId)
@@ -72,19 +96,17 @@ enum HeaderRules {
     static func responseHeaders(
         from upstream: HTTPResponseHead, requestId: String, rateLimit: [(String, String)], keepAlive: Bool
     ) -> HTTPHeaders {
-        var named: Set<String> = []
-        for value in upstream.headers[canonicalForm: "connection"] { named.insert(value.lowercased()) }
+        let connectionNamed = upstream.headers[canonicalForm: "connection"].map { $0.lowercased() }
+            .filter { !same($0, "keep-alive") && !same($0, "close") }
         var out = HTTPHeaders()
         out.reserveCapacity(upstream.headers.count + 4 + rateLimit.count)
         for (name, value) in upstream.headers {
-            let lower = name.lowercased()
-            if lower == "content-length" {
+            if same(name, "content-length") {
                 out.add(name: name, value: value)
                 continue
             }
-            if hopByHop.contains(lower) || named.contains(lower) || lower == "x-request-id" || lower == "x-knox-upstream-status" {
-                continue
-            }
+            if isHopByHop(name) || same(name, "x-request-id") || same(name, "x-knox-upstream-status") { continue }
+            if !connectionNamed.isEmpty, connectionNamed.contains(where: { same(name, $0) }) { continue }
             out.add(name: name, value: value)
         }
         out.add(name: "X-Knox-Upstream-Status", value: String(upstream.status.code))

@@ -11,6 +11,8 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let services: ProxyServices
     private(set) var peer: IPAddress?
+    /// `peer` as text, computed once per connection (it goes into X-Forwarded-For and every log row).
+    private(set) var peerText: String?
     private var current: Exchange?
     private var reading = true
     private var closed = false
@@ -21,6 +23,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         peer = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)?.unmapped
+        peerText = peer?.description
         context.fireChannelActive()
     }
 
@@ -105,7 +108,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
         current = nil
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             if !keepAlive { context.close(promise: nil) }
         }
         setReading(context, true)
@@ -118,15 +121,16 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     func writeResponseBody(_ context: ChannelHandlerContext, _ buffer: ByteBuffer, upstream: UpstreamConnection?) {
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         if !context.channel.isWritable, let upstream {
-            // The caller reads slower than the upstream sends: stop reading the upstream until it catches up.
-            context.flush()
+            // The caller reads slower than the upstream sends: stop reading the upstream until it catches up. Stop
+            // first, then flush: the flush may make us writable again at once, and that event turns reading back on.
             try? upstream.channel.syncOptions?.setOption(.autoRead, value: false)
+            context.flush()
         }
     }
 
     func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: @escaping () -> Void) {
         current = nil
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             completed()
             if !keepAlive { context.close(promise: nil) }
         }

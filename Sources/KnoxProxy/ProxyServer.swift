@@ -44,8 +44,10 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // No outbound header validation: every header we write was either parsed by the HTTP decoder or
+                    // checked for CR/LF/NUL when configured and again when a secret was put into it.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: false)
+                        withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(services: services))
                 }
             }

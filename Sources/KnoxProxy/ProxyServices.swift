@@ -29,14 +29,14 @@ final class ProxyServices: Sendable {
         return pool
     }
 
-    func gate(_ snapshot: ConfigSnapshot) -> Gate {
+    func gate(_ snapshot: ConfigSnapshot, nowMillis: Int64) -> Gate {
         Gate(
-            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies,
-            nowSeconds: engine.clock.nowMillis() / 1000, nowNanos: monotonic.nowNanos())
+            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, nowMillis: nowMillis,
+            nowNanos: monotonic.nowNanos())
     }
 
-    func injector(_ snapshot: ConfigSnapshot, _ plan: RoutePlan) -> Injector {
-        Injector(engine: engine, snapshot: snapshot, plan: plan, nowMillis: engine.clock.nowMillis())
+    func injector(_ snapshot: ConfigSnapshot, _ plan: RoutePlan, nowMillis: Int64) -> Injector {
+        Injector(engine: engine, snapshot: snapshot, plan: plan, nowMillis: nowMillis)
     }
 
     /// Whether the connection's peer is a configured proxy (whose X-Forwarded-For is believed).

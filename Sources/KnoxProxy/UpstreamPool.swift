@@ -85,7 +85,8 @@ final class UpstreamPool: @unchecked Sendable {
                             context: tls, serverHostname: IPAddress(target.host) == nil ? target.host : nil)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(connection: connection, pool: pool))
                 }
             }

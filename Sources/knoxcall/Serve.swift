@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
             EngineMaintenance(engines: engines, logger: logger), RequestLogWriter(engines: engines, logger: logger),
         ]
         // The data plane has its own event loop threads, apart from the management API's.
-        let dataPlaneGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let dataPlaneGroup = MultiThreadedEventLoopGroup(numberOfThreads: AvailableCores.count)
         for mode in Mode.allCases {
             let api = ManagementAPI(engine: boot.engine(mode), logger: logger)
             let address = boot.config.apiAddress(mode)

@@ -66,6 +66,8 @@ public final class ServerProcess: @unchecked Sendable {
     public let process = Process()
     public private(set) var livePort = 0
     public private(set) var testPort = 0
+    public private(set) var liveProxyPort = 0
+    public private(set) var testProxyPort = 0
     private let outPipe = Pipe()
     private let errPipe = Pipe()
     private let lock = NSLock()
@@ -74,7 +76,11 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts the server and waits until both management listeners are bound.
     public init(dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Knoxcall.executable)
-        process.arguments = ["serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0"] + extraArguments
+        process.arguments =
+            [
+                "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0", "--live-proxy",
+                "127.0.0.1:0", "--test-proxy", "127.0.0.1:0",
+            ] + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["KNOXCALL_MASTER_KEY"] = nil
         for (k, v) in environment { env[k] = v }
@@ -95,10 +101,14 @@ public final class ServerProcess: @unchecked Sendable {
         while Date() < deadline {
             let text = capturedOutput
             if let live = Self.port(in: text, after: "Live management API: http://127.0.0.1:"),
-                let test = Self.port(in: text, after: "Test management API: http://127.0.0.1:")
+                let test = Self.port(in: text, after: "Test management API: http://127.0.0.1:"),
+                let liveProxy = Self.port(in: text, after: "Live data plane: http://127.0.0.1:"),
+                let testProxy = Self.port(in: text, after: "Test data plane: http://127.0.0.1:")
             {
                 livePort = live
                 testPort = test
+                liveProxyPort = liveProxy
+                testProxyPort = testProxy
                 return
             }
             if !process.isRunning { throw TestFailure("knoxcall serve exited: \(text)") }
@@ -118,6 +128,15 @@ public final class ServerProcess: @unchecked Sendable {
     static func port(in text: String, after marker: String) -> Int? {
         guard let range = text.range(of: marker) else { return nil }
         return Int(text[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// A line of /proc/<pid>/status in kB (`VmRSS`, `VmHWM`).
+    public func memoryKB(_ field: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+        }
+        return 0
     }
 
     /// SIGTERM, then waits; returns the exit status.

@@ -56,7 +56,10 @@ class Server:
         self.live_key = self.cli("keys", "create", "--name", "interop-live").strip()
         self.test_key = self.cli("keys", "create", "--name", "interop-test", "--test").strip()
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--data-dir", str(data_dir), "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0"],
+            [
+                BINARY, "serve", "--data-dir", str(data_dir), "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0",
+                "--live-proxy", "127.0.0.1:0", "--test-proxy", "127.0.0.1:0",
+            ],
             stdout=open(self.stdout_path, "wb"),
             stderr=open(self.stderr_path, "wb"),
             env=self.env(),
@@ -66,9 +69,13 @@ class Server:
             text = self.stdout_path.read_text(errors="replace")
             live = re.search(r"Live management API: http://127\.0\.0\.1:(\d+)", text)
             test = re.search(r"Test management API: http://127\.0\.0\.1:(\d+)", text)
-            if live and test:
+            live_proxy = re.search(r"Live data plane: http://127\.0\.0\.1:(\d+)", text)
+            test_proxy = re.search(r"Test data plane: http://127\.0\.0\.1:(\d+)", text)
+            if live and test and live_proxy and test_proxy:
                 self.live_url = f"http://127.0.0.1:{live.group(1)}"
                 self.test_url = f"http://127.0.0.1:{test.group(1)}"
+                self.live_proxy_url = f"http://127.0.0.1:{live_proxy.group(1)}"
+                self.test_proxy_url = f"http://127.0.0.1:{test_proxy.group(1)}"
                 return
             if self.process.poll() is not None:
                 raise RuntimeError("knoxcall serve exited: " + self.stderr_path.read_text(errors="replace"))
@@ -128,6 +135,52 @@ def sandbox(server):
     client = make_client(server.test_url, server.test_key)
     yield client
     client.close()
+
+
+class EchoUpstream:
+    """A real upstream on loopback that answers every request with what it received, as JSON."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json as _json
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self):
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                record = {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode("utf-8", "replace")}
+                received.append(record)
+                # Answers without echoing headers: what the upstream got is checked on `received`, and an answer
+                # carrying an injected credential back would be the upstream's leak, not KnoxCall's.
+                out = _json.dumps({"ok": True, "path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    echo = EchoUpstream()
+    yield echo
+    echo.stop()
 
 
 def unique(prefix: str) -> str:

@@ -73,10 +73,10 @@ def test_sandbox_is_isolated(live, sandbox):
     sandbox.routes.delete(route["id"])
 
 
-def test_logs_feed_is_empty_before_the_data_plane(server):
+def test_logs_feed_of_a_side_without_traffic_is_empty(server):
     async def run():
         http = httpx.AsyncClient(event_hooks={"response": [RECORDER.hook]})
-        async with KnoxCallAsync(api_key=server.live_key, base_url=server.live_url, http=http, retry_max_attempts=1) as client:
+        async with KnoxCallAsync(api_key=server.test_key, base_url=server.test_url, http=http, retry_max_attempts=1) as client:
             page = await client.logs.list(limit=10)
             assert page["data"] == []
             assert page["meta"]["next_cursor"] is None

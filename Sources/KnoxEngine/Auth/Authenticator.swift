@@ -37,6 +37,21 @@ extension Engine {
         return AuthenticatedCaller(key: key)
     }
 
+    /// The data plane's key check: the same rules as `authenticate`, against a given snapshot, without noting usage
+    /// (the log writer does that) and with the `proxy:invoke` permission read from the snapshot. No lock, no SQLite.
+    public func authenticateInvoker(credential: String, snapshot: ConfigSnapshot, nowMillis: Int64) throws(ApiError)
+        -> (key: ApiKey, canInvoke: Bool)
+    {
+        if let claimed = KeyCredential.claimedMode(of: credential), claimed != mode {
+            throw ApiError(.wrongKeyType, mode == .live ? "A test key cannot be used against production" : "A production key cannot be used against the sandbox")
+        }
+        guard let presented = KeyCredential.parse(credential), let key = snapshot.apiKeysByKeyId[presented.keyId],
+            key.keyType == presented.kind, KeyHasher.constantTimeEquals(KeyHasher.hash(credential), key.keyHash),
+            key.isUsable(at: nowMillis)
+        else { throw ApiError(.invalidApiKey, "Unauthorized") }
+        return (key, snapshot.invokingKeyIds.contains(key.keyId))
+    }
+
     /// Takes one request from the caller's per-key budget.
     public func takeRateLimit(_ caller: AuthenticatedCaller) -> RateLimitDecision {
         let own = caller.key.rateLimitRequests.flatMap { requests in

@@ -22,6 +22,8 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     /// secret id → environment → sealed value.
     public let sealedValues: [String: [String: SealedSecretValue]]
     public let apiKeysByKeyId: [String: ApiKey]
+    /// Key ids whose permissions include `proxy:invoke`, computed once per snapshot for the data plane.
+    public let invokingKeyIds: Set<String>
     /// Route id → environment → what the data plane needs.
     public let plans: [String: [String: RoutePlan]]
     public let routeIdsByName: [String: String]
@@ -60,6 +62,7 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         for v in values { sealed[v.secretId, default: [:]][v.environmentName] = v }
         sealedValues = sealed
         apiKeysByKeyId = Dictionary(apiKeys.map { ($0.keyId, $0) }, uniquingKeysWith: { a, _ in a })
+        invokingKeyIds = Set(apiKeys.filter { $0.permissions.allows(Permission("proxy", "invoke")) }.map(\.keyId))
         routeIdsByName = Dictionary(routes.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
         let ranges: [(client: Client, range: IPRange)] = clients.compactMap { c in
             guard c.enabled, let range = try? IPRange.parse(c.ipAddress).get() else { return nil }

@@ -1,0 +1,165 @@
+import Foundation
+import KnoxCore
+import KnoxCrypto
+import KnoxEngine
+import KnoxTestSupport
+import Testing
+
+@testable import KnoxProxy
+
+/// Every refusal, its type and status, and the order in which the checks run.
+@Suite struct ChecksTests {
+    @Test func callerMustBeIdentifiedBeforeAnythingElse() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        // Unknown route and no credential: the answer says nothing about the route.
+        let anonymous = try await p.call(route: "does-not-exist", key: "")
+        #expect(anonymous.status == 401)
+        #expect(anonymous.errorType == "authentication_required")
+        #expect(!anonymous.text.contains("does-not-exist"))
+        let bad = try await p.call(route: "r", key: "tk_live_aaaaaaaaaaaa_" + String(repeating: "b", count: 43))
+        #expect(bad.status == 401 && bad.errorType == "invalid_api_key")
+        let wrongSide = try await p.call(route: "r", key: "tk_test_aaaaaaaaaaaa_" + String(repeating: "b", count: 43))
+        #expect(wrongSide.status == 403 && wrongSide.errorType == "wrong_key_type")
+        let readOnly = try await p.engine.makeKey("ro", role: .readOnly)
+        let forbidden = try await p.call(route: "r", key: readOnly)
+        #expect(forbidden.status == 403 && forbidden.errorType == "forbidden")
+        let invoke = try await p.engine.makeKey("inv", role: .invoke)
+        #expect(try await p.call(route: "r", key: invoke).status == 200)
+        // None of these reached the upstream, and each left one log row.
+        #expect(p.upstream.requests.count == 1)
+        let logs = try await p.logs()
+        #expect(logs.map(\.statusCode) == [401, 401, 403, 403, 200])
+        #expect(logs.map(\.error) == ["authentication_required", "invalid_api_key", "wrong_key_type", "forbidden", nil])
+    }
+
+    @Test func routeAndEnvironmentErrors() async throws {
+        let p = try await ProxyFixture()
+        _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)
+        _ = try await p.engine.createEnvironment(json(#"{"name":"qa"}"#), console)
+        let r = try await p.route("R")
+        let id = try #require(r["id"]?.stringValue)
+        _ = try await p.engine.putRouteEnvironment(id, "qa", json(#"{"enabled":false}"#), console)
+        #expect(try await p.call(route: "missing").errorType == "route_not_found")
+        #expect(try await p.call(route: id).status == 200)  // by id
+        #expect(try await p.call(route: "R").status == 200)  // by (legacy) name
+        let notConfigured = try await p.call(route: "r", headers: ["x-knoxcall-environment": "staging"])
+        #expect(notConfigured.status == 404 && notConfigured.errorType == "environment_not_configured")
+        let disabled = try await p.call(route: "r", headers: ["x-knoxcall-environment": "qa"])
+        #expect(disabled.status == 404 && disabled.errorType == "environment_disabled")
+        _ = try await p.engine.updateRoute(id, json(#"{"enabled":false}"#), console)
+        let off = try await p.call(route: "r")
+        #expect(off.status == 404 && off.errorType == "route_not_found")
+    }
+
+    @Test func clientsRule() async throws {
+        let p = try await ProxyFixture()
+        let r = try await p.route("R", extra: #""requires_clients":true"#)
+        let rid = try #require(r["id"]?.stringValue)
+        // A key alone is not enough on a route that requires clients.
+        let noClient = try await p.call(route: "r")
+        #expect(noClient.status == 403 && noClient.errorType == "ip_not_allowed")
+        let other = try await p.engine.createClient(json(#"{"name":"elsewhere","ip_address":"10.0.0.0/8"}"#), console).data
+        _ = try await p.engine.assignClient(rid, other["id"]?.stringValue ?? "", nil, console)
+        #expect(try await p.call(route: "r").errorType == "ip_not_allowed")
+        let local = try await p.engine.createClient(json(#"{"name":"loopback","ip_address":"127.0.0.0/8"}"#), console).data
+        let cid = try #require(local["id"]?.stringValue)
+        _ = try await p.engine.assignClient(rid, cid, nil, console)
+        #expect(try await p.call(route: "r").status == 200)
+        // An assigned client is identified by its address alone, without a key.
+        let byAddress = try await p.call(route: "r", key: "")
+        #expect(byAddress.status == 200)
+        let logs = try await p.logs()
+        #expect(logs.last?.identificationMethod == "client_ip")
+        #expect(logs.last?.matchedClientId == cid)
+        // Disabling or removing the client applies to the very next request.
+        _ = try await p.engine.updateClient(cid, json(#"{"enabled":false}"#), console)
+        #expect(try await p.call(route: "r", key: "").status == 401)
+        #expect(try await p.call(route: "r").errorType == "ip_not_allowed")
+    }
+
+    @Test func methodAllowlistAndOrder() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("M", extra: #""allowed_methods":["GET"]"#)
+        #expect(try await p.call("GET", route: "m").status == 200)
+        let post = try await p.call("POST", route: "m", body: "")
+        #expect(post.status == 405 && post.errorType == "method_not_allowed")
+        try await p.route("A", extra: #""ip_allowlist":["10.0.0.0/8","::1"]"#)
+        let denied = try await p.call(route: "a")
+        #expect(denied.status == 403 && denied.errorType == "ip_not_allowed")
+        try await p.route("B", extra: #""ip_allowlist":["127.0.0.1"]"#)
+        #expect(try await p.call(route: "b").status == 200)
+        // Method is checked before the allowlist.
+        try await p.route("Both", extra: #""allowed_methods":["GET"],"ip_allowlist":["10.0.0.0/8"]"#)
+        #expect(try await p.call("DELETE", route: "both").errorType == "method_not_allowed")
+    }
+
+    func signed(_ p: ProxyFixture, secret: String, offset: Int64 = 0, method: String = "POST", path: String = "/pay?x=1", body: String,
+        tamper: Bool = false) async throws -> RawHTTP.Response
+    {
+        let timestamp = String(p.fixture.clock.nowMillis() / 1000 + offset)
+        var signature = RequestSignature.compute(
+            secret: SecretValue(secret), timestamp: timestamp, method: method, pathWithQuery: path, body: Array(body.utf8))
+        if tamper { signature = String(signature.reversed()) }
+        return try await p.call(
+            method, path, route: "s", headers: ["X-Timestamp": timestamp, "X-Signature": signature, "Content-Type": "application/json"],
+            body: body)
+    }
+
+    @Test func signatures() async throws {
+        let p = try await ProxyFixture()
+        let sid = try await p.secret("SIGNING", "signing-key")
+        try await p.route("S", extra: #""require_signature":true,"signing_secret_id":"\#(sid)","signature_tolerance_sec":60"#)
+        let ok = try await signed(p, secret: "signing-key", body: #"{"amount":5}"#)
+        #expect(ok.status == 200)
+        #expect(p.upstream.requests.first?.header("X-Signature") == nil)
+        #expect(try await signed(p, secret: "signing-key", offset: -61, body: "{}").errorType == "signature_expired")
+        #expect(try await signed(p, secret: "signing-key", offset: 61, body: "{}").errorType == "signature_expired")
+        #expect(try await signed(p, secret: "signing-key", offset: 59, body: "{}").status == 200)
+        #expect(try await signed(p, secret: "signing-key", body: "{}", tamper: true).errorType == "signature_invalid")
+        #expect(try await signed(p, secret: "other-key", body: "{}").errorType == "signature_invalid")
+        let missing = try await p.call("POST", "/pay", route: "s", body: "{}")
+        #expect(missing.status == 401 && missing.errorType == "signature_missing")
+        // GET with no body signs the empty body.
+        #expect(try await signed(p, secret: "signing-key", method: "GET", path: "/q", body: "").status == 200)
+        let logs = try await p.logs()
+        #expect(logs.map(\.signatureValid) == [true, false, false, true, false, false, false, true])
+        #expect(p.upstream.requests.count == 3)
+    }
+
+    @Test func signatureIsCheckedBeforeTheRateLimit() async throws {
+        let p = try await ProxyFixture()
+        let sid = try await p.secret("SIGNING", "k")
+        try await p.route(
+            "S", extra: #""require_signature":true,"signing_secret_id":"\#(sid)","rate_limit_enabled":true,"rate_limit_requests":1,"rate_limit_window_sec":3600"#)
+        // A bad signature does not spend the only token.
+        #expect(try await signed(p, secret: "wrong", body: "{}").errorType == "signature_invalid")
+        #expect(try await signed(p, secret: "k", body: "{}").status == 200)
+        let limited = try await signed(p, secret: "k", body: "{}")
+        #expect(limited.status == 429 && limited.errorType == "rate_limit_exceeded")
+        #expect(limited.header("Retry-After") != nil)
+    }
+
+    @Test func upstreamDownAndSlow() async throws {
+        let p = try await ProxyFixture()
+        _ = try await p.engine.createRoute(json(#"{"name":"Down","target_base_url":"http://127.0.0.1:1"}"#), console)
+        let down = try await p.call(route: "down")
+        #expect(down.status == 502 && down.errorType == "upstream_unreachable")
+        #expect(down.header("X-Knox-Upstream-Status") == nil)
+        try await p.route("Slow", extra: #""upstream_timeout_sec":1"#)
+        let started = Date()
+        let slow = try await p.call("GET", "/slow?ms=3000", route: "slow")
+        #expect(slow.status == 504 && slow.errorType == "upstream_timeout")
+        #expect(Date().timeIntervalSince(started) < 2.5)
+        let closing = try await p.call("GET", "/close", route: "slow")
+        #expect(closing.status == 502)
+        // The upstream's own statuses come back raw, with the header that says it answered.
+        let teapot = try await p.call("GET", "/status/418", route: "slow")
+        #expect(teapot.status == 418 && teapot.header("X-Knox-Upstream-Status") == "418")
+        let unauthorized = try await p.call("GET", "/status/401", route: "slow")
+        #expect(unauthorized.status == 401 && unauthorized.header("X-Knox-Upstream-Status") == "401")
+        let logs = try await p.logs()
+        #expect(logs.map(\.error) == ["upstream_unreachable", "upstream_timeout", "upstream_unreachable", nil, nil])
+        #expect(logs.suffix(2).map(\.upstreamStatus) == [418, 401])
+    }
+}

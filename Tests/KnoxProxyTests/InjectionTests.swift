@@ -1,0 +1,142 @@
+import Foundation
+import KnoxCore
+import KnoxEngine
+import KnoxTestSupport
+import Testing
+
+@testable import KnoxProxy
+
+@Suite struct InjectionTests {
+    @Test func injectsHeadersAndForwardsPathAndQueryVerbatim() async throws {
+        let p = try await ProxyFixture()
+        try await p.secret("UP_TOKEN", "token-123")
+        try await p.route("Echo", path: "/base/", extra: #""inject_headers_json":{"Authorization":"Bearer {{secret:UP_TOKEN}}","X-Static":"plain"}"#)
+        let r = try await p.call("GET", "/v1/users/42?expand=a%20b&x=1", route: "echo")
+        #expect(r.status == 200)
+        #expect(r.json["uri"] == "/base/v1/users/42?expand=a%20b&x=1")
+        #expect(r.echoedHeader("Authorization") == "Bearer token-123")
+        #expect(r.echoedHeader("X-Static") == "plain")
+        #expect(r.header("X-Knox-Upstream-Status") == "200")
+        #expect(r.header("X-Request-Id")?.hasPrefix("req_") == true)
+        #expect(r.echoedHeader("X-Request-Id") == r.header("X-Request-Id"))
+        #expect(r.header("X-Upstream") == "test")
+    }
+
+    @Test func injectedHeaderReplacesTheCallers() async throws {
+        let p = try await ProxyFixture()
+        try await p.secret("T", "server-side")
+        try await p.route("R", extra: #""inject_headers_json":{"Authorization":"Bearer {{secret:T}}"}"#)
+        let r = try await p.call(route: "r", headers: ["Authorization": "Bearer caller-side"])
+        #expect(r.echoedHeader("Authorization") == "Bearer server-side")
+    }
+
+    @Test func callersOwnUpstreamAuthorizationPassesThrough() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let r = try await p.call(route: "r", headers: ["Authorization": "Bearer upstream-token"])
+        #expect(r.echoedHeader("Authorization") == "Bearer upstream-token")
+    }
+
+    @Test func mergesInjectBodyAndResolvesCallerPlaceholders() async throws {
+        let p = try await ProxyFixture()
+        let id = try await p.secret("API KEY", #"va"lue"#)
+        try await p.route("R", extra: #""inject_body_json":{"auth":{"key":"{{secret:API_KEY}}"},"fixed":1}"#)
+        let r = try await p.call(
+            "POST", "/charge", route: "r", headers: ["Content-Type": "application/json"],
+            body: #"{"amount":100,"auth":{"user":"u"},"note":"by id {{secret_id:\#(id)}}"}"#)
+        #expect(r.status == 200)
+        let sent = json(r.json["body"]?.stringValue ?? "")
+        #expect(sent == json(#"{"amount":100,"auth":{"user":"u","key":"va\"lue"},"note":"by id va\"lue","fixed":1}"#))
+        #expect(r.echoedHeader("Content-Length") == String(Array((r.json["body"]?.stringValue ?? "").utf8).count))
+    }
+
+    @Test func formAndTextBodies() async throws {
+        let p = try await ProxyFixture()
+        try await p.secret("PW", "p@ss word&=")
+        try await p.route("R")
+        let form = try await p.call(
+            "POST", "/", route: "r", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+            body: "user=a&password=%7B%7Bsecret%3APW%7D%7D&x=1")
+        #expect(form.json["body"] == "user=a&password=p%40ss+word%26%3D&x=1")
+        let text = try await p.call("PUT", "/", route: "r", headers: ["Content-Type": "text/plain"], body: "secret is {{secret:PW}}.")
+        #expect(text.json["body"] == "secret is p@ss word&=.")
+        let opaque = try await p.call("POST", "/", route: "r", headers: ["Content-Type": "application/octet-stream"], body: "{{secret:PW}}")
+        #expect(opaque.json["body"] == "{{secret:PW}}")
+    }
+
+    @Test func unknownSecretInTheCallersBodyIs400() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let r = try await p.call("POST", "/", route: "r", headers: ["Content-Type": "application/json"], body: #"{"k":"{{secret:NOPE}}"}"#)
+        #expect(r.status == 400)
+        #expect(r.errorType == "secret_not_found")
+        #expect(p.upstream.requests.isEmpty)
+    }
+
+    @Test func environmentOverridesAndEnvironmentValuesWin() async throws {
+        let p = try await ProxyFixture()
+        _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)
+        let id = try await p.secret("TOKEN", "prod-value")
+        _ = try await p.engine.setSecretValue(id, environment: "staging", json(#"{"value":"staging-value"}"#), console)
+        let r = try await p.route("R", path: "/prod", extra: #""inject_headers_json":{"X-Token":"{{secret:TOKEN}}"}"#)
+        let rid = try #require(r["id"]?.stringValue)
+        _ = try await p.engine.putRouteEnvironment(
+            rid, "staging", json(#"{"target_base_url":"\#(p.upstream.url)/stage","inject_body_json":{"env":"stage"}}"#), console)
+        let prod = try await p.call(route: "r")
+        #expect(prod.json["uri"] == "/prod/")
+        #expect(prod.echoedHeader("X-Token") == "prod-value")
+        let staging = try await p.call("POST", "/x", route: "r", headers: ["x-knoxcall-environment": "staging", "Content-Type": "application/json"], body: "{}")
+        #expect(staging.json["uri"] == "/stage/x")
+        #expect(staging.echoedHeader("X-Token") == "staging-value")
+        #expect(json(staging.json["body"]?.stringValue ?? "") == json(#"{"env":"stage"}"#))
+        let logs = try await p.logs()
+        #expect(logs.map(\.environment) == ["production", "staging"])
+    }
+
+    @Test func rotationIsSeenOnTheNextRequest() async throws {
+        let p = try await ProxyFixture()
+        let id = try await p.secret("TOKEN", "v1")
+        try await p.route("R", extra: #""inject_headers_json":{"X-Token":"{{secret:TOKEN}}"}"#)
+        #expect(try await p.call(route: "r").echoedHeader("X-Token") == "v1")
+        _ = try await p.engine.setSecretValue(id, environment: nil, json(#"{"value":"v2"}"#), console)
+        #expect(try await p.call(route: "r").echoedHeader("X-Token") == "v2")
+    }
+
+    @Test func headerUnsafeSecretIsRefusedByName() async throws {
+        let p = try await ProxyFixture()
+        try await p.secret("MULTILINE", "line1\r\nX-Evil: 1")
+        try await p.route("R", extra: #""inject_headers_json":{"X-Token":"{{secret:MULTILINE}}"}"#)
+        let r = try await p.call(route: "r")
+        #expect(r.status == 500)
+        #expect(r.errorType == "secret_unusable")
+        #expect(r.text.contains("MULTILINE"))
+        #expect(!r.text.contains("line1"))
+        #expect(p.upstream.requests.isEmpty)
+    }
+
+    @Test func knoxcallCredentialsNeverReachTheUpstream() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let r = try await p.call(
+            route: "r",
+            headers: [
+                "x-knoxcall-environment": "production", "x-knoxcall-origin": "sdk-intercept", "X-Forwarded-For": "6.6.6.6",
+                "Connection": "keep-alive, X-Hop", "X-Hop": "drop me", "Proxy-Authorization": "Basic eA==",
+            ])
+        #expect(r.status == 200)
+        let upstream = try #require(p.upstream.requests.first)
+        for (name, value) in upstream.headers {
+            #expect(!name.lowercased().hasPrefix("x-knoxcall"), "\(name) reached the upstream")
+            #expect(!value.contains(p.key), "the key reached the upstream in \(name)")
+        }
+        #expect(upstream.header("X-Hop") == nil)
+        #expect(upstream.header("Proxy-Authorization") == nil)
+        #expect(upstream.header("X-Forwarded-For") == "127.0.0.1")  // the caller's own XFF is not trusted
+        #expect(upstream.header("X-Forwarded-Proto") == "http")
+        // A KnoxCall key sent as a bearer token is not forwarded either.
+        p.upstream.reset()
+        _ = try await p.call(route: "r", headers: ["Authorization": "Bearer \(p.key)"])
+        #expect(p.upstream.requests.first?.header("Authorization") == nil)
+        #expect(try await p.logs().last?.identificationMethod == "api_key")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import KnoxCore
+import KnoxTestSupport
+import Testing
+
+/// The data plane in the real binary.
+@Suite(.serialized) struct DataPlaneProcessTests {
+    func admin(_ dir: TempDirectory) throws -> String {
+        try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func post(_ port: Int, _ key: String, _ path: String, _ body: String) async throws -> RawHTTP.Response {
+        try await blocking {
+            try RawHTTP.request(
+                port: port, method: "POST", path: path,
+                headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"], body: body)
+        }
+    }
+
+    /// A 200 MiB upload streams through: the process's peak memory grows by less than 64 MiB.
+    @Test func largeUploadStreamsInBoundedMemory() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let key = try admin(dir)
+        let upstream = try TestUpstream()
+        defer { upstream.stop() }
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        defer { server.stop() }
+        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"Upload","target_base_url":"\#(upstream.url)"}"#).status == 201)
+        _ = try await blocking { try RawHTTP.request(port: server.liveProxyPort, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "upload"]) }
+        let before = server.memoryKB("VmHWM")
+        let total = 200 << 20
+        let port = server.liveProxyPort
+        let response = try await blocking { () -> RawHTTP.Response in
+            let client = try RawHTTP(port: port)
+            defer { client.close() }
+            client.send(
+                "POST /count HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: upload\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: \(total)\r\n\r\n")
+            let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
+            for _ in 0..<200 { guard client.send(chunk) else { break } }
+            return try client.readResponse()
+        }
+        #expect(response.status == 200)
+        #expect((try? JSONValue.parse(response.body))?["bytes"]?.intValue == total)
+        let after = server.memoryKB("VmHWM")
+        #expect(before > 0)
+        #expect(after - before < 64 * 1024, "peak RSS grew by \(after - before) kB")
+    }
+
+    /// A planted secret value never appears in the process's own output, whatever the traffic.
+    @Test func plantedSecretNeverInProcessOutput() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let key = try admin(dir)
+        let upstream = try TestUpstream()
+        defer { upstream.stop() }
+        let server = try await blocking { try ServerProcess(dataDir: dir.path, extraArguments: ["--log-level", "trace"]) }
+        let planted = "PLANTED-\(UUID().uuidString)"
+        #expect(try await post(server.livePort, key, "/v1/secrets", #"{"name":"PLANT","value":"\#(planted)"}"#).status == 201)
+        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"R","target_base_url":"\#(upstream.url)","inject_headers_json":{"X-S":"{{secret:PLANT}}"}}"#).status == 201)
+        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"Down","target_base_url":"http://127.0.0.1:1","inject_headers_json":{"X-S":"{{secret:PLANT}}"}}"#).status == 201)
+        let port = server.liveProxyPort
+        for route in ["r", "down", "missing"] {
+            _ = try await blocking { try RawHTTP.request(port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": route]) }
+        }
+        #expect(upstream.requests.first?.header("X-S") == planted)
+        server.stop()
+        #expect(!server.capturedOutput.contains(planted))
+        #expect(!server.capturedOutput.contains(String(key.split(separator: "_").last ?? "")))
+    }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Data-plane benchmark (issue 4). One run on loopback, same pinning for every arm:
+#   the proxy under test on core 1; wrk and the upstream (nginx `return 200`) on core 0.
+# Arms: (1) upstream direct, (2) nginx proxy_pass with upstream keep-alive, (3) KnoxCall plain route,
+#       (4) KnoxCall with a header injection, a rate limit too high to trigger, and request logging.
+# Prints requests/s and p50/p99 per arm, the ratios 3/2 and 4/2, and whether log rows = requests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-3}
+need=()
+command -v nginx >/dev/null || need+=(nginx)
+command -v wrk >/dev/null || need+=(wrk)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+swift build -c release --product knoxcall >/dev/null
+BIN=$(swift build -c release --show-bin-path)/knoxcall
+WORK=$(mktemp -d /tmp/knoxcall-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy; fastcgi_temp_path $WORK/fcgi;
+  uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
+  upstream origin { server 127.0.0.1:19500; keepalive 64; }
+  server { listen 127.0.0.1:19500; location / { default_type application/json; return 200 '{"ok":true,"service":"bench-upstream"}'; } }
+  server { listen 127.0.0.1:19501;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+NGINX
+# Upstream workers and the nginx proxy worker: pin by starting nginx on core 0, then moving the proxy worker.
+taskset -c 0 nginx -c "$WORK/nginx.conf"
+sleep 0.5
+
+export KNOXCALL_HOME="$WORK/data"
+KEY=$("$BIN" keys create --name bench 2>/dev/null)
+taskset -c 1 "$BIN" serve --live-api 127.0.0.1:19510 --test-api 127.0.0.1:19511 \
+  --live-proxy 127.0.0.1:19520 --test-proxy 127.0.0.1:19521 --log-level warning > "$WORK/serve.log" 2>&1 &
+for _ in $(seq 1 100); do grep -q "Test data plane" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
+api() { curl -sf -X "$1" "http://127.0.0.1:19510$2" -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" ${3:+-d "$3"} >/dev/null; }
+api POST /v1/secrets '{"name":"BENCH_TOKEN","value":"bench-secret-value"}'
+api POST /v1/routes '{"name":"plain","target_base_url":"http://127.0.0.1:19500"}'
+api POST /v1/routes '{"name":"featured","target_base_url":"http://127.0.0.1:19500","inject_headers_json":{"Authorization":"Bearer {{secret:BENCH_TOKEN}}"},"rate_limit_enabled":true,"rate_limit_requests":100000000,"rate_limit_window_sec":1}'
+
+# nginx has two workers: pin the one that serves :19501 alone on core 1 is not possible per port, so pin one
+# worker per core: worker 1 -> core 1 (proxy), worker 0 -> core 0 (upstream); nginx picks listeners per worker,
+# so instead run a dedicated single-worker nginx for the proxy arm.
+cat > "$WORK/nginx-proxy.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx-proxy.pid;
+error_log $WORK/error-proxy.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/body2; proxy_temp_path $WORK/proxy2; fastcgi_temp_path $WORK/fcgi2;
+  uwsgi_temp_path $WORK/uwsgi2; scgi_temp_path $WORK/scgi2;
+  upstream origin { server 127.0.0.1:19500; keepalive 64; }
+  server { listen 127.0.0.1:19502;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+NGINX
+taskset -c 1 nginx -c "$WORK/nginx-proxy.conf"
+sleep 0.3
+
+run() { # name url [headers...]
+  local name=$1 url=$2; shift 2
+  local args=()
+  for h in "$@"; do args+=(-H "$h"); done
+  taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${args[@]}" "$url" > "$WORK/$name.warm.txt" 2>&1 || true
+  taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" > "$WORK/$name.txt" 2>&1
+  local rps p50 p99 non2xx
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$name.txt"); non2xx=${non2xx:-0}
+  total=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
+  printf '%-36s %12s %10s %10s %8s\n' "$name" "$rps" "$p50" "$p99" "$non2xx"
+  local warm
+  warm=$(awk '/requests in/ {print $1}' "$WORK/$name.warm.txt")
+  echo $(( total + ${warm:-0} )) > "$WORK/$name.total"
+}
+printf '%-36s %12s %10s %10s %8s\n' "arm (wrk -t1 -c$CONNECTIONS -d${DURATION}s)" "requests/s" "p50" "p99" "non-2xx"
+run "1-upstream-direct" "http://127.0.0.1:19500/"
+run "2-nginx-proxy_pass" "http://127.0.0.1:19502/"
+BEFORE=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests" 2>/dev/null || echo 0)
+run "3-knoxcall-plain" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: plain"
+run "4-knoxcall-inject-ratelimit-log" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: featured"
+sleep 1.5
+ROWS=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests")
+SENT=$(( $(cat "$WORK/3-knoxcall-plain.total") + $(cat "$WORK/4-knoxcall-inject-ratelimit-log.total") ))
+python3 - "$WORK" <<PY
+import sys, re
+work = sys.argv[1]
+def rps(name):
+    for line in open(f"{work}/{name}.txt"):
+        if "Requests/sec" in line: return float(line.split()[1])
+def p99(name):
+    for line in open(f"{work}/{name}.txt"):
+        if line.strip().startswith("99%"):
+            v = line.split()[1]
+            m = re.match(r"([\d.]+)(us|ms|s)", v); x = float(m.group(1))
+            return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+n, k3, k4 = rps("2-nginx-proxy_pass"), rps("3-knoxcall-plain"), rps("4-knoxcall-inject-ratelimit-log")
+print(f"ratio 3/2 (plain / nginx):           {k3 / n:.2f}")
+print(f"ratio 4/2 (all features / nginx):    {k4 / n:.2f}")
+print(f"p99 4 / p99 nginx:                   {p99('4-knoxcall-inject-ratelimit-log') / p99('2-nginx-proxy_pass'):.2f}")
+PY
+DROPPED=$(grep -c "rows dropped" "$WORK/serve.log" || true)
+ROWS=$(( ROWS - BEFORE ))
+# wrk counts completed requests; a request cut off when a run ends is still served and logged, so rows may exceed
+# the count by at most the connections of the four runs.
+echo "log rows written: $ROWS; requests completed (arms 3 and 4, warm-ups included): $SENT; dropped-row warnings: $DROPPED"
+if [ "$ROWS" -ge "$SENT" ] && [ "$ROWS" -le $(( SENT + 4 * CONNECTIONS )) ] && [ "$DROPPED" -eq 0 ]; then
+  echo "log rows = requests: yes"
+else
+  echo "log rows = requests: NO"
+fi
