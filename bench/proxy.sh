@@ -21,7 +21,7 @@ fi
 swift build -c release --product knoxcall >/dev/null
 BIN=$(swift build -c release --show-bin-path)/knoxcall
 WORK=$(mktemp -d /tmp/knoxcall-bench.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; for c in nginx nginx-proxy; do [ -f "$WORK/$c.pid" ] && kill "$(cat "$WORK/$c.pid")" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 2;

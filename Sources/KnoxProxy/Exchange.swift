@@ -26,6 +26,7 @@ final class Exchange: @unchecked Sendable {
     let keepAlive: Bool
     /// The target as the caller sent it, reduced to origin form.
     let target: String
+    let known: KnownHeaders
 
     var trace = GateTrace()
     var admission: Admission?
@@ -41,7 +42,8 @@ final class Exchange: @unchecked Sendable {
     var upstreamStatus: Int?
     var responseStarted = false
     var finished = false
-    var timeout: Scheduled<Void>?
+    /// Monotonic nanoseconds by which the upstream must have answered (0: not waiting).
+    var deadlineNanos: UInt64 = 0
     var retried = false
     /// The whole request body when it was held, so a stale pooled connection can be retried.
     var replayableBody: [UInt8]?
@@ -53,12 +55,13 @@ final class Exchange: @unchecked Sendable {
         self.context = context
         self.head = head
         self.services = services
-        requestId = Identifier.requestID()
         startNanos = services.monotonic.nowNanos()
         startMillis = services.engine.clock.nowMillis()
+        requestId = Identifier.requestID(millis: startMillis, using: &handler.random)
         snapshot = services.engine.snapshot
         keepAlive = head.isKeepAlive
         target = Exchange.originForm(head.uri)
+        known = KnownHeaders(head.headers)
     }
 
     /// `http://host/path?q` → `/path?q`; origin-form targets unchanged.
@@ -70,13 +73,16 @@ final class Exchange: @unchecked Sendable {
         return path.hasPrefix("?") ? "/" + path : path
     }
 
-    var path: String { String(target.prefix { $0 != "?" }) }
+    var path: String {
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        return String(target[..<q])
+    }
 
     // MARK: - Request side
 
     /// Runs the head checks and decides how the body travels.
     func begin(peer: IPAddress?) {
-        if let problem = Self.framingProblem(head) {
+        if let problem = Self.framingProblem(known) {
             refuse(Refusal(.validationError, problem))
             return
         }
@@ -85,15 +91,15 @@ final class Exchange: @unchecked Sendable {
             return
         }
         let gate = services.gate(snapshot, nowMillis: startMillis)
-        switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: head.headers, peer: peer)) {
+        switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer)) {
         case .failure(let r):
             refuse(r)
         case .success(let a):
             admission = a
             trace = a.trace
-            let declared = head.headers.first(name: "content-length").flatMap(Int.init)
-            let hasBody = declared.map { $0 > 0 } ?? head.headers.contains(name: "transfer-encoding")
-            let kind = BodyKind(contentType: head.headers.first(name: "content-type"))
+            let declared = known.declaredLength
+            let hasBody = known.hasBody
+            let kind = BodyKind(contentType: known.contentType)
             let bodyMethod = ["POST", "PUT", "PATCH"].contains(head.method.rawValue)
             let mustHold = a.signature != nil || (bodyMethod && a.plan.injectBody != nil)
             let wantHold = mustHold || (bodyMethod && hasBody && kind.isScanned)
@@ -106,7 +112,7 @@ final class Exchange: @unchecked Sendable {
             } else {
                 mode = wantHold ? .buffer : .stream
             }
-            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            if let expect = known.expect, HeaderRules.same(expect, "100-continue") {
                 handler.writeContinue(context)
             }
             if mode == .stream { startUpstream(body: nil, streaming: hasBody) }
@@ -114,13 +120,16 @@ final class Exchange: @unchecked Sendable {
     }
 
     /// Conflicting or malformed framing headers: such a request never reaches an upstream (request smuggling).
-    static func framingProblem(_ head: HTTPRequestHead) -> String? {
-        let lengths = head.headers[canonicalForm: "content-length"]
-        let encodings = head.headers[canonicalForm: "transfer-encoding"].map { $0.lowercased() }
+    static func framingProblem(_ known: KnownHeaders) -> String? {
+        let lengths = known.contentLengths
+        let encodings = known.transferEncodings
+        if lengths.isEmpty && encodings.isEmpty { return nil }
         if !lengths.isEmpty && !encodings.isEmpty { return "Content-Length and Transfer-Encoding together are not allowed" }
         if Set(lengths).count > 1 { return "conflicting Content-Length headers" }
         if let length = lengths.first, Int(length) == nil || (Int(length) ?? 0) < 0 { return "invalid Content-Length" }
-        if !encodings.isEmpty && encodings != ["chunked"] { return "only Transfer-Encoding: chunked is supported" }
+        if !encodings.isEmpty && (encodings.count != 1 || !HeaderRules.same(encodings[0], "chunked")) {
+            return "only Transfer-Encoding: chunked is supported"
+        }
         return nil
     }
 
@@ -168,7 +177,7 @@ final class Exchange: @unchecked Sendable {
             trace = a.trace
             let injector = services.injector(snapshot, a.plan, nowMillis: startMillis)
             do {
-                let body = try injector.body(buffered, contentType: head.headers.first(name: "content-type")) ?? buffered
+                let body = try injector.body(buffered, contentType: known.contentType) ?? buffered
                 buffered = []
                 startUpstream(body: body, streaming: false)
             } catch {
@@ -216,14 +225,15 @@ final class Exchange: @unchecked Sendable {
             if requestEnded { sendRefusal() }
             return
         }
-        let declared = head.headers.first(name: "content-length").flatMap(Int.init)
+        let declared = known.declaredLength
         let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
         let peerTrusted = services.isTrustedProxy(trace.clientIP, peer: handler.peer)
         upstreamHeaders = HeaderRules.upstreamHeaders(
-            from: head.headers, target: plan.target, clientIP: handler.peer, clientText: handler.peerText,
+            from: head.headers, target: plan.target, hostHeader: plan.hostHeader, clientIP: handler.peer,
+            clientText: handler.peerText,
             peerIsTrustedProxy: peerTrusted,
             requestId: requestId, injected: injected, consumedSignature: plan.requireSignature, bodyLength: length,
-            chunked: streaming && length == nil)
+            chunked: streaming && length == nil, hasConnectionTokens: known.hasConnectionTokens)
         upstreamTarget = plan.target.basePath + target
         replayableBody = body
         if let body {
@@ -237,8 +247,13 @@ final class Exchange: @unchecked Sendable {
         // Body parts that arrive before the connection are queued; stop reading so that queue stays small.
         let streamingBody = replayableBody == nil && requestHasBody && !requestEnded
         if streamingBody { handler.setReading(context, false) }
+        let pool = services.pool(for: context.eventLoop)
+        if let idle = pool.takeIdle(plan.target) {
+            connected(idle)
+            return
+        }
         let timeout = TimeAmount.seconds(Int64(min(plan.timeoutSec, 10)))
-        services.pool(for: context.eventLoop).acquire(plan.target, connectTimeout: timeout).whenComplete { result in
+        pool.open(plan.target, connectTimeout: timeout).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection)
             case .failure: self.fail(.upstreamUnreachable, "The upstream could not be reached")
@@ -262,9 +277,8 @@ final class Exchange: @unchecked Sendable {
         pendingParts = []
         for part in parts { connection.channel.write(part, promise: nil) }
         connection.channel.flush()
-        timeout = context.eventLoop.scheduleTask(in: .seconds(Int64(plan.timeoutSec))) { [weak self] in
-            self?.timedOut()
-        }
+        deadlineNanos = NIODeadline.now().uptimeNanoseconds + UInt64(plan.timeoutSec) * 1_000_000_000
+        services.pool(for: context.eventLoop).watch(self)
         if !requestEnded { handler.setReading(context, connection.channel.isWritable) }
     }
 
@@ -287,8 +301,7 @@ final class Exchange: @unchecked Sendable {
         switch part {
         case .head(let responseHead):
             if responseHead.status.code < 200 { return }  // 1xx: the final answer follows
-            timeout?.cancel()
-            timeout = nil
+            deadlineNanos = 0
             upstreamStatus = Int(responseHead.status.code)
             responseStarted = true
             let headers = HeaderRules.responseHeaders(
@@ -331,7 +344,7 @@ final class Exchange: @unchecked Sendable {
             } else {
                 pendingParts = [.end(nil)]
             }
-            timeout?.cancel()
+            deadlineNanos = 0
             connect()
             return
         }
@@ -345,17 +358,20 @@ final class Exchange: @unchecked Sendable {
     }
 
     private var requestHasBody: Bool {
-        head.headers.first(name: "content-length").flatMap(Int.init).map { $0 > 0 } ?? head.headers.contains(name: "transfer-encoding")
+        known.hasBody
     }
 
-    private func timedOut() {
-        guard !finished, !responseStarted else { return }
+    /// Called by the loop's sweep; returns whether the exchange still waits on its upstream.
+    func checkDeadline(now: UInt64) -> Bool {
+        guard !finished, !responseStarted, deadlineNanos > 0 else { return false }
+        guard now >= deadlineNanos else { return true }
         fail(.upstreamTimeout, "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s")
+        return false
     }
 
     private func fail(_ type: ErrorType, _ message: String) {
         guard !finished else { return }
-        timeout?.cancel()
+        deadlineNanos = 0
         if let connection = upstream {
             connection.exchange = nil
             connection.channel.close(promise: nil)
@@ -379,7 +395,7 @@ final class Exchange: @unchecked Sendable {
     /// The downstream connection went away mid-exchange.
     func downstreamClosed() {
         guard !finished else { return }
-        timeout?.cancel()
+        deadlineNanos = 0
         if let connection = upstream {
             connection.exchange = nil
             connection.channel.close(promise: nil)
@@ -393,9 +409,9 @@ final class Exchange: @unchecked Sendable {
     private func finish(status: Int, error: String?) {
         guard !finished else { return }
         finished = true
-        timeout?.cancel()
+        deadlineNanos = 0
         let now = services.monotonic.nowNanos()
-        let origin = head.headers.first(name: "x-knoxcall-origin") == "sdk-intercept" ? "sdk_intercept" : "direct"
+        let origin = known.origin == "sdk-intercept" ? "sdk_intercept" : "direct"
         services.engine.requestLog.submit(
             RequestLogEntry(
                 requestId: requestId, routeId: trace.routeId, ts: startMillis,

@@ -8,7 +8,7 @@ struct RequestFacts {
     let method: String
     /// The request target as sent (`/users?x=1`); an absolute-form target is reduced to its path.
     let target: String
-    let headers: HTTPHeaders
+    let headers: KnownHeaders
     /// The address the connection comes from.
     let peer: IPAddress?
 }
@@ -74,8 +74,8 @@ struct Gate {
         var trace = GateTrace()
         trace.clientIP = clientAddress(facts)
         // 1. Who is calling: a key or token of this side, or an enabled client's address. Opaque when unknown.
-        let keyHeader = facts.headers.first(name: "x-knoxcall-key")
-        let authorization = facts.headers.first(name: "authorization")
+        let keyHeader = facts.headers.key
+        let authorization = facts.headers.authorization
         var identified = false
         if let key = keyHeader {
             do {
@@ -105,10 +105,10 @@ struct Gate {
             trace.matchedClientId = client.id
         }
         // 2. The route and environment.
-        guard let routeKey = facts.headers.first(name: "x-knoxcall-route"), !routeKey.isEmpty else {
+        guard let routeKey = facts.headers.route, !routeKey.isEmpty else {
             return .failure(Refusal(.routeNotFound, "No route named: send x-knoxcall-route with a route slug or id", trace: trace))
         }
-        let environment = facts.headers.first(name: "x-knoxcall-environment").flatMap { $0.isEmpty ? nil : $0 }
+        let environment = facts.headers.environment.flatMap { $0.isEmpty ? nil : $0 }
         let plan: RoutePlan
         switch snapshot.lookup(route: routeKey, environment: environment) {
         case .found(let p): plan = p
@@ -147,7 +147,7 @@ struct Gate {
         // 6. Signature headers and clock window (the HMAC itself needs the body).
         var pending: PendingSignature?
         if plan.requireSignature {
-            guard let timestamp = facts.headers.first(name: "x-timestamp"), let signature = facts.headers.first(name: "x-signature") else {
+            guard let timestamp = facts.headers.timestamp, let signature = facts.headers.signature else {
                 trace.signatureValid = false
                 return .failure(Refusal(.signatureMissing, "X-Timestamp and X-Signature are required on this route", trace: trace))
             }
@@ -206,7 +206,7 @@ struct Gate {
     func clientAddress(_ facts: RequestFacts) -> IPAddress? {
         guard let peer = facts.peer else { return nil }
         guard !trustedProxies.isEmpty, trustedProxies.contains(where: { $0.contains(peer) }) else { return peer }
-        let chain = facts.headers[canonicalForm: "x-forwarded-for"].map { String($0).trimmingASCIIWhitespace() }
+        let chain = facts.headers.forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingASCIIWhitespace() }
         for hop in chain.reversed() {
             guard let address = IPAddress(hop) else { return peer }
             if !trustedProxies.contains(where: { $0.contains(address) }) { return address }

@@ -39,16 +39,20 @@ enum HeaderRules {
     /// forwarding headers the caller is not trusted to set; plus Host, X-Forwarded-*, X-Request-Id and the injected
     /// headers (which replace any the caller sent under the same name).
     static func upstreamHeaders(
-        from request: HTTPHeaders, target: UpstreamURL, clientIP: IPAddress?, clientText: String? = nil,
+        from request: HTTPHeaders, target: UpstreamURL, hostHeader: String? = nil, clientIP: IPAddress?,
+        clientText: String? = nil,
         peerIsTrustedProxy: Bool,
-        requestId: String, injected: [(String, String)], consumedSignature: Bool, bodyLength: Int?, chunked: Bool
+        requestId: String, injected: [(String, String)], consumedSignature: Bool, bodyLength: Int?, chunked: Bool,
+        hasConnectionTokens: Bool = true
     ) -> HTTPHeaders {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
-        let connectionNamed = request[canonicalForm: "connection"].map { $0.lowercased() }
-            .filter { !same($0, "keep-alive") && !same($0, "close") }
+        let connectionNamed =
+            hasConnectionTokens
+            ? request[canonicalForm: "connection"].map { $0.lowercased() }.filter { !same($0, "keep-alive") && !same($0, "close") }
+            : []
         var out = HTTPHeaders()
         out.reserveCapacity(request.count + injected.count + 4)
-        out.add(name: "Host", value: target.hostHeader)
+        out.add(name: "Host", value: hostHeader ?? target.hostHeader)
         var forwardedFor: String?
         var forwardedProto: String?
         for (name, value) in request {

@@ -14,8 +14,13 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// `peer` as text, computed once per connection (it goes into X-Forwarded-For and every log row).
     private(set) var peerText: String?
     private var current: Exchange?
+    /// Parts of pipelined requests that arrived while an earlier answer was still being written; answered in order.
+    private var pipelined: [HTTPServerRequestPart] = []
     private var reading = true
     private var closed = false
+    private var closing = false
+    /// Request ids come from a fast generator seeded once per connection from the system's, not a syscall per request.
+    var random = FastRandom()
 
     init(services: ProxyServices) {
         self.services = services
@@ -28,7 +33,18 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !pipelined.isEmpty || (current?.requestEnded ?? false) {
+            // An earlier request's answer is still on its way: keep this one for later (HTTP/1.1 answers in order).
+            pipelined.append(part)
+            if pipelined.count > 64 { setReading(context, false) }
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             let exchange = Exchange(handler: self, context: context, head: head, services: services)
             current = exchange
@@ -38,6 +54,18 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             current?.requestEnd()
         }
+    }
+
+    /// Runs the pipelined parts that were waiting for the previous answer.
+    private func drainPipelined(_ context: ChannelHandlerContext) {
+        guard !closing else {
+            pipelined = []
+            return
+        }
+        while !pipelined.isEmpty && !(current?.requestEnded ?? false) {
+            handle(pipelined.removeFirst(), context: context)
+        }
+        if pipelined.count <= 64 { setReading(context, true) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -71,6 +99,8 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         current?.finished = true
         current = nil
+        pipelined = []
+        closing = true
         services.engine.requestLog.submit(
             RequestLogEntry(
                 requestId: requestId, ts: services.engine.clock.nowMillis(), srcIp: peer?.description,
@@ -108,10 +138,12 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
         current = nil
+        if !keepAlive { closing = true }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             if !keepAlive { context.close(promise: nil) }
         }
         setReading(context, true)
+        drainPipelined(context)
     }
 
     func writeResponseHead(_ context: ChannelHandlerContext, _ head: HTTPResponseHead) {
@@ -130,11 +162,13 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: @escaping () -> Void) {
         current = nil
+        if !keepAlive { closing = true }
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             completed()
             if !keepAlive { context.close(promise: nil) }
         }
         setReading(context, true)
+        drainPipelined(context)
     }
 
     func flush(_ context: ChannelHandlerContext) { context.flush() }
@@ -142,6 +176,8 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Ends the connection without a complete answer (the upstream failed mid-response).
     func abort(_ context: ChannelHandlerContext) {
         current = nil
+        closing = true
+        pipelined = []
         context.close(promise: nil)
     }
 

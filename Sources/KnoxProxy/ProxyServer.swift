@@ -46,8 +46,10 @@ public final class ProxyServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // No outbound header validation: every header we write was either parsed by the HTTP decoder or
                     // checked for CR/LF/NUL when configured and again when a secret was put into it.
+                    // No pipelining assistance either: ProxyHandler answers pipelined requests in order itself, without
+                    // turning reads off and on (two epoll_ctl calls per request).
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false)
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(services: services))
                 }
             }

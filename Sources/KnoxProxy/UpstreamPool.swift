@@ -35,17 +35,50 @@ final class UpstreamPool: @unchecked Sendable {
 
     static func key(_ target: UpstreamURL) -> String { "\(target.scheme)://\(target.host):\(target.port)" }
 
-    /// An idle connection for `target`, or a new one.
-    func acquire(_ target: UpstreamURL, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+    /// An idle keep-alive connection to `target`, if there is one (the common case: no future, no allocation).
+    func takeIdle(_ target: UpstreamURL) -> UpstreamConnection? {
         let key = Self.key(target)
         while var list = idle[key], let connection = list.popLast() {
             idle[key] = list
             if connection.channel.isActive {
                 connection.reused = true
-                return eventLoop.makeSucceededFuture(connection)
+                return connection
             }
         }
-        return connect(target, key: key, timeout: connectTimeout)
+        return nil
+    }
+
+    /// A new connection to `target`.
+    func open(_ target: UpstreamURL, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        connect(target, key: Self.key(target), timeout: connectTimeout)
+    }
+
+    // MARK: - Upstream deadlines
+
+    /// Exchanges waiting for an upstream answer. Checked every 200 ms by one repeating task per loop instead of one
+    /// scheduled timer per request.
+    private var waiting: [Exchange] = []
+    private var sweeping: RepeatedTask?
+
+    func watch(_ exchange: Exchange) {
+        waiting.append(exchange)
+        if sweeping == nil {
+            let pool = self
+            sweeping = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
+                pool.sweep()
+            }
+        }
+    }
+
+    private func sweep() {
+        guard !waiting.isEmpty else { return }
+        let now = NIODeadline.now().uptimeNanoseconds
+        var still: [Exchange] = []
+        still.reserveCapacity(waiting.count)
+        for exchange in waiting where exchange.checkDeadline(now: now) {
+            still.append(exchange)
+        }
+        waiting = still
     }
 
     /// Returns a connection whose last exchange finished cleanly.

@@ -8,6 +8,10 @@ enum Migrations {
         migrator.registerMigration("2026-11-22-v1-schema") { db in
             try db.execute(sql: v1)
         }
+        // Every index costs the request-log writer a B-tree insert per row; retention finds its cutoff by seq instead.
+        migrator.registerMigration("2026-11-22-v2-drop-request-log-ts-index") { db in
+            try db.execute(sql: "DROP INDEX IF EXISTS api_requests_ts")
+        }
         return migrator
     }
 

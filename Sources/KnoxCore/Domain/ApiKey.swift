@@ -114,27 +114,48 @@ public struct KeyCredential: Sendable, Equatable {
         return KeyCredential(kind: kind, keyId: id, secret: secret)
     }
 
-    /// Splits a presented key; nil when it has none of the known shapes.
+    /// Splits a presented key; nil when it has none of the known shapes. One pass over the bytes (the data plane
+    /// calls this for every request).
     public static func parse(_ text: String) -> KeyCredential? {
+        var text = text
+        text.makeContiguousUTF8()
+        return text.utf8.withContiguousStorageIfAvailable { parse(bytes: $0) } ?? nil
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> KeyCredential? {
         let kind: ApiKey.Kind
-        let rest: Substring
-        if text.hasPrefix("tk_live_") {
-            kind = .standard
-            rest = text.dropFirst(8)
-        } else if text.hasPrefix("tk_test_") {
-            kind = .test
-            rest = text.dropFirst(8)
-        } else if text.hasPrefix("AKE") {
+        let start: Int
+        if bytes.count > 8, bytes[0] == 0x74, bytes[1] == 0x6B, bytes[2] == 0x5F {  // "tk_"
+            if bytes[3] == 0x6C, bytes[4] == 0x69, bytes[5] == 0x76, bytes[6] == 0x65, bytes[7] == 0x5F {  // "live_"
+                kind = .standard
+            } else if bytes[3] == 0x74, bytes[4] == 0x65, bytes[5] == 0x73, bytes[6] == 0x74, bytes[7] == 0x5F {  // "test_"
+                kind = .test
+            } else {
+                return nil
+            }
+            start = 8
+        } else if bytes.count > 3, bytes[0] == 0x41, bytes[1] == 0x4B, bytes[2] == 0x45 {  // "AKE"
             kind = .accessKey
-            rest = text.dropFirst(3)
+            start = 3
         } else {
             return nil
         }
-        let parts = rest.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64, !parts[1].isEmpty, parts[1].count <= 256,
-            parts[0].utf8.allSatisfy({ isAlnum($0) }), parts[1].utf8.allSatisfy({ isAlnum($0) })
-        else { return nil }
-        return KeyCredential(kind: kind, keyId: String(parts[0]), secret: String(parts[1]))
+        var separator = -1
+        for i in start..<bytes.count {
+            let c = bytes[i]
+            if c == 0x5F {
+                guard separator < 0 else { return nil }
+                separator = i
+            } else if !isAlnum(c) {
+                return nil
+            }
+        }
+        let idLength = separator - start
+        let secretLength = bytes.count - separator - 1
+        guard separator > 0, (1...64).contains(idLength), (1...256).contains(secretLength) else { return nil }
+        let id = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<separator]), as: UTF8.self)
+        let secret = String(decoding: UnsafeBufferPointer(rebasing: bytes[(separator + 1)...]), as: UTF8.self)
+        return KeyCredential(kind: kind, keyId: id, secret: secret)
     }
 
     /// Which side a presented credential claims to belong to, from its prefix alone (`tk_live_`, `tk_test_`,

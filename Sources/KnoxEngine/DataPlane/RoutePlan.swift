@@ -7,6 +7,8 @@ public final class RoutePlan: Sendable {
     public let environment: String
     public let settings: RouteSettings
     public let target: UpstreamURL
+    /// `target.hostHeader`, computed once.
+    public let hostHeader: String
     /// Upper-case methods allowed; nil for all.
     public let allowedMethods: Set<String>?
     public let ipAllowlist: [IPRange]
@@ -29,6 +31,7 @@ public final class RoutePlan: Sendable {
         self.environment = environment
         settings = s
         self.target = target
+        hostHeader = target.hostHeader
         allowedMethods = s.allowedMethods.map(Set.init)
         ipAllowlist = (s.ipAllowlist ?? []).compactMap { try? IPRange.parse($0).get() }
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in

@@ -50,9 +50,29 @@ extension StoreAccess {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM api_requests") ?? 0
     }
 
-    /// Deletes rows older than `cutoff` (epoch ms); returns how many.
+    /// Deletes rows older than `cutoff` (epoch ms); returns how many. Rows are appended in time order, so the
+    /// boundary is found by a binary search over `seq` (rowid lookups) rather than an index on `ts`.
     public func deleteRequestLogs(before cutoff: Int64) throws -> Int {
-        try db.execute(sql: "DELETE FROM api_requests WHERE ts < ?", arguments: [cutoff])
+        guard var low = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM api_requests"),
+            var high = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM api_requests")
+        else { return 0 }
+        // Find the last seq whose row (or the nearest row after it) is older than the cutoff.
+        var boundary: Int64 = low - 1
+        while low <= high {
+            let mid = low + (high - low) / 2
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT seq, ts FROM api_requests WHERE seq >= ? ORDER BY seq LIMIT 1", arguments: [mid])
+            else { break }
+            let seq: Int64 = row["seq"]
+            let ts: Int64 = row["ts"]
+            if ts < cutoff {
+                boundary = seq
+                low = seq + 1
+            } else {
+                high = mid - 1
+            }
+        }
+        try db.execute(sql: "DELETE FROM api_requests WHERE seq <= ?", arguments: [boundary])
         return db.changesCount
     }
 
@@ -62,21 +82,38 @@ extension StoreAccess {
             db, sql: "SELECT * FROM api_requests WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
     }
 
-    /// Appends rows (the data plane's batching writer calls this).
+    private static let requestLogColumns = """
+        INSERT INTO api_requests (request_id, route_id, ts, src_ip, method, path, status_code, latency_ms,
+            upstream_latency_ms, upstream_host, upstream_status, error, environment, rate_limited,
+            signature_valid, matched_client_id, identification_method, api_key_id, proxy_mode, client_origin)
+        VALUES
+        """
+    private static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    /// Rows per multi-row INSERT (20 columns each, far below SQLite's variable limit).
+    private static let rowsPerStatement = 50
+    private static let multiRowSQL =
+        requestLogColumns + Array(repeating: rowPlaceholders, count: rowsPerStatement).joined(separator: ",")
+
+    /// Appends rows (the data plane's batching writer calls this), 50 rows per statement.
     public func insert(_ entries: [RequestLogEntry]) throws {
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO api_requests (request_id, route_id, ts, src_ip, method, path, status_code, latency_ms,
-                    upstream_latency_ms, upstream_host, upstream_status, error, environment, rate_limited,
-                    signature_valid, matched_client_id, identification_method, api_key_id, proxy_mode, client_origin)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        for e in entries {
-            try statement.execute(arguments: [
-                e.requestId, e.routeId, e.ts, e.srcIp, e.method, e.path, e.statusCode, e.latencyMs,
-                e.upstreamLatencyMs, e.upstreamHost, e.upstreamStatus, e.error, e.environment, e.rateLimited,
-                e.signatureValid, e.matchedClientId, e.identificationMethod, e.apiKeyId, e.proxyMode, e.clientOrigin,
-            ])
+        var index = 0
+        while index < entries.count {
+            let count = min(Self.rowsPerStatement, entries.count - index)
+            let statement =
+                count == Self.rowsPerStatement
+                ? try db.cachedStatement(sql: Self.multiRowSQL)
+                : try db.cachedStatement(sql: Self.requestLogColumns + Array(repeating: Self.rowPlaceholders, count: count).joined(separator: ","))
+            var values: [(any DatabaseValueConvertible)?] = []
+            values.reserveCapacity(count * 20)
+            for e in entries[index..<(index + count)] {
+                values += [
+                    e.requestId, e.routeId, e.ts, e.srcIp, e.method, e.path, e.statusCode, e.latencyMs,
+                    e.upstreamLatencyMs, e.upstreamHost, e.upstreamStatus, e.error, e.environment, e.rateLimited,
+                    e.signatureValid, e.matchedClientId, e.identificationMethod, e.apiKeyId, e.proxyMode, e.clientOrigin,
+                ] as [(any DatabaseValueConvertible)?]
+            }
+            try statement.execute(arguments: StatementArguments(values))
+            index += count
         }
     }
 }
