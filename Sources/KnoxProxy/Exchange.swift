@@ -217,7 +217,7 @@ final class Exchange: @unchecked Sendable {
         var injected: [(String, String)] = []
         do {
             for header in plan.injectHeaders {
-                injected.append((header.name, header.hasPlaceholders ? try injector.header(name: header.name, template: header.template) : header.template))
+                injected.append((header.name, try injector.header(header)))
             }
         } catch {
             refusal = error

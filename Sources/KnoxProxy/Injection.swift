@@ -29,30 +29,26 @@ struct Injector {
     }
 
     /// One injected header's value. A secret holding CR, LF or NUL is refused, naming the secret, never its value.
-    func header(name: String, template: String) throws(Refusal) -> String {
-        let occurrences: [TemplateOccurrence]
-        do {
-            occurrences = try SecretTemplate.scan(template)
-        } catch {
-            throw Refusal(.secretUnusable, "Header \(name) holds a malformed placeholder")
+    func header(_ header: InjectedHeader) throws(Refusal) -> String {
+        guard let pieces = header.pieces else {
+            throw Refusal(.secretUnusable, "Header \(header.name) holds a malformed placeholder")
         }
-        guard !occurrences.isEmpty else { return template }
-        var out: [UInt8] = []
-        let bytes = Array(template.utf8)
-        var cursor = 0
-        for occurrence in occurrences {
-            out += bytes[cursor..<occurrence.range.lowerBound]
-            let (secret, value) = try resolve(occurrence.reference, callerWrote: false)
-            guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
-                throw Refusal(
-                    .secretUnusable,
-                    "Secret \(secret?.name ?? "\(occurrence.reference)") contains CR, LF or NUL and cannot be injected into header \(name)")
+        if header.isStatic { return header.template }
+        var out = ""
+        for piece in pieces {
+            switch piece {
+            case .text(let text): out += text
+            case .secret(let reference):
+                let (secret, value) = try resolve(reference, callerWrote: false)
+                guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
+                    throw Refusal(
+                        .secretUnusable,
+                        "Secret \(secret?.name ?? "\(reference)") contains CR, LF or NUL and cannot be injected into header \(header.name)")
+                }
+                out += value
             }
-            out += Array(value.utf8)
-            cursor = occurrence.range.upperBound
         }
-        out += bytes[cursor...]
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// The body to send upstream: the caller's placeholders replaced (JSON, form or text bodies), then the route's

@@ -12,8 +12,8 @@ public final class RoutePlan: Sendable {
     /// Upper-case methods allowed; nil for all.
     public let allowedMethods: Set<String>?
     public let ipAllowlist: [IPRange]
-    /// Header name → template, in the order configured.
-    public let injectHeaders: [(name: String, template: String, hasPlaceholders: Bool)]
+    /// Header name → template, in the order configured, split once into literal text and secret references.
+    public let injectHeaders: [InjectedHeader]
     public let injectBody: JSONObject?
     public let requireSignature: Bool
     public let signingSecretId: String?
@@ -35,8 +35,7 @@ public final class RoutePlan: Sendable {
         allowedMethods = s.allowedMethods.map(Set.init)
         ipAllowlist = (s.ipAllowlist ?? []).compactMap { try? IPRange.parse($0).get() }
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
-            guard let text = value.stringValue else { return nil }
-            return (name, text, text.contains("{{"))
+            value.stringValue.map { InjectedHeader(name: name, template: $0) }
         }
         injectBody = (s.injectBody?.isEmpty ?? true) ? nil : s.injectBody
         requireSignature = s.requireSignature ?? false
@@ -56,4 +55,39 @@ public enum RouteLookup: Sendable {
     case routeDisabled
     case environmentNotConfigured
     case environmentDisabled
+}
+
+/// One injected header, pre-split: the request path only looks secrets up and joins the pieces.
+public struct InjectedHeader: Sendable {
+    public enum Piece: Sendable {
+        case text(String)
+        case secret(SecretReference)
+    }
+
+    public let name: String
+    public let template: String
+    /// Nil when the template held a malformed placeholder (refused when the route was saved, so only for old rows).
+    public let pieces: [Piece]?
+    public var isStatic: Bool { pieces.map { $0.allSatisfy { if case .text = $0 { true } else { false } } } ?? false }
+
+    init(name: String, template: String) {
+        self.name = name
+        self.template = template
+        guard let occurrences = try? SecretTemplate.scan(template) else {
+            pieces = nil
+            return
+        }
+        let bytes = Array(template.utf8)
+        var pieces: [Piece] = []
+        var cursor = 0
+        for occurrence in occurrences {
+            if occurrence.range.lowerBound > cursor {
+                pieces.append(.text(String(decoding: bytes[cursor..<occurrence.range.lowerBound], as: UTF8.self)))
+            }
+            pieces.append(.secret(occurrence.reference))
+            cursor = occurrence.range.upperBound
+        }
+        if cursor < bytes.count { pieces.append(.text(String(decoding: bytes[cursor...], as: UTF8.self))) }
+        self.pieces = pieces
+    }
 }
