@@ -57,8 +57,14 @@ let package = Package(
             // their properties cost ~2% of a core per request and guard against nothing here.
             .unsafeFlags(["-enforce-exclusivity=unchecked"])
         ]),
+        .systemLibrary(name: "CNCurses", providers: [.apt(["libncursesw5-dev"])]),
+        .target(name: "KnoxConsole", dependencies: [
+            "KnoxCore", "KnoxEngine", "CNCurses",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
         .executableTarget(name: "knoxcall", dependencies: [
-            "KnoxCore", "KnoxEngine", "KnoxAPI", "KnoxProxy",
+            "KnoxCore", "KnoxEngine", "KnoxAPI", "KnoxProxy", "KnoxConsole",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -81,6 +87,8 @@ let package = Package(
         .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxTestSupport"]),
         .testTarget(name: "KnoxProxyTests", dependencies: ["KnoxProxy", "KnoxEngine", "KnoxTestSupport"]),
+        .testTarget(
+            name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxTestSupport"], exclude: ["Goldens"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

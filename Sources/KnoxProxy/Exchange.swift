@@ -422,7 +422,8 @@ final class Exchange: @unchecked Sendable {
                 upstreamHost: trace.upstreamHost, upstreamStatus: upstreamStatus, error: error,
                 environment: trace.environment, rateLimited: trace.rateLimited, signatureValid: trace.signatureValid,
                 matchedClientId: trace.matchedClientId, identificationMethod: trace.identificationMethod,
-                apiKeyId: trace.apiKeyId, proxyMode: "route", clientOrigin: origin))
+                apiKeyId: trace.apiKeyId, proxyMode: "route", clientOrigin: origin,
+                requestHeaders: HeaderRules.loggable(head.headers)))
         handler.exchangeFinished(self)
     }
 }

@@ -95,6 +95,29 @@ enum HeaderRules {
         return parts.count == 2 ? String(parts[1]) : value
     }
 
+    /// Headers whose values are credentials: logged as `‹redacted›`.
+    static let credentialHeaders = [
+        "authorization", "proxy-authorization", "x-knoxcall-key", "x-api-key", "cookie", "dpop", "x-signature",
+        "x-knoxcall-agent-token", "x-amz-security-token",
+    ]
+
+    /// The caller's headers as `Name: value` lines for the log row (at most 4 KiB), credentials redacted: a header
+    /// named as a credential, or any value that holds a KnoxCall key or token.
+    static func loggable(_ headers: HTTPHeaders) -> String {
+        var out = ""
+        for (name, value) in headers {
+            let secret = credentialHeaders.contains { same(name, $0) } || value.contains("tk_live_")
+                || value.contains("tk_test_") || value.contains("kc_live_") || value.contains("kc_test_")
+                || KeyCredential.parse(value) != nil
+            out += name
+            out += ": "
+            out += secret ? "‹redacted›" : value
+            out += "\n"
+            if out.utf8.count > 4096 { return String(decoding: out.utf8.prefix(4096), as: UTF8.self) }
+        }
+        return out
+    }
+
     /// The upstream's response headers as the caller gets them: hop-by-hop headers removed (NIO frames the
     /// response), plus `X-Knox-Upstream-Status`, `X-Request-Id` and the rate-limit headers.
     static func responseHeaders(

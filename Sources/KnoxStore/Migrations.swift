@@ -12,6 +12,9 @@ enum Migrations {
         migrator.registerMigration("2026-11-22-v2-drop-request-log-ts-index") { db in
             try db.execute(sql: "DROP INDEX IF EXISTS api_requests_ts")
         }
+        migrator.registerMigration("2026-11-23-v3-request-log-headers") { db in
+            try db.execute(sql: "ALTER TABLE api_requests ADD COLUMN request_headers TEXT")
+        }
         return migrator
     }
 

@@ -254,6 +254,7 @@ extension RequestLogEntry: FetchableRecord {
             upstreamHost: row["upstream_host"], upstreamStatus: row["upstream_status"], error: row["error"],
             environment: row["environment"], rateLimited: row["rate_limited"], signatureValid: row["signature_valid"],
             matchedClientId: row["matched_client_id"], identificationMethod: row["identification_method"],
-            apiKeyId: row["api_key_id"], proxyMode: row["proxy_mode"], clientOrigin: row["client_origin"])
+            apiKeyId: row["api_key_id"], proxyMode: row["proxy_mode"], clientOrigin: row["client_origin"],
+            requestHeaders: row["request_headers"])
     }
 }

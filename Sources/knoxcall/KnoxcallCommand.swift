@@ -12,8 +12,8 @@ struct KnoxcallCommand: AsyncParsableCommand {
         commandName: "knoxcall",
         abstract: "Self-hosted KnoxCall: an API gateway that keeps upstream credentials encrypted and injects them.",
         version: "knoxcall \(version) (API \(apiVersionName))",
-        subcommands: [Serve.self, Keys.self, Init.self, OpenAPI.self, Version.self],
-        defaultSubcommand: Serve.self
+        subcommands: [ConsoleCommand.self, Serve.self, Keys.self, Init.self, OpenAPI.self, Version.self],
+        defaultSubcommand: ConsoleCommand.self
     )
 
     static let apiVersionName = "2026-08-05"

@@ -26,6 +26,9 @@ public struct RequestLogEntry: Sendable, Equatable {
     public var apiKeyId: String?
     public var proxyMode: String
     public var clientOrigin: String
+    /// The caller's request headers as `Name: value` lines, credentials replaced by `‹redacted›` (for the console's
+    /// request view). Never holds an injected header.
+    public var requestHeaders: String?
 
     public init(
         seq: Int64 = 0, requestId: String, routeId: String? = nil, ts: Int64, srcIp: String? = nil, method: String,
@@ -33,7 +36,7 @@ public struct RequestLogEntry: Sendable, Equatable {
         upstreamHost: String? = nil, upstreamStatus: Int? = nil, error: String? = nil, environment: String? = nil,
         rateLimited: Bool = false, signatureValid: Bool? = nil, matchedClientId: String? = nil,
         identificationMethod: String? = nil, apiKeyId: String? = nil, proxyMode: String = "route",
-        clientOrigin: String = "direct"
+        clientOrigin: String = "direct", requestHeaders: String? = nil
     ) {
         self.seq = seq
         self.requestId = requestId
@@ -56,5 +59,6 @@ public struct RequestLogEntry: Sendable, Equatable {
         self.apiKeyId = apiKeyId
         self.proxyMode = proxyMode
         self.clientOrigin = clientOrigin
+        self.requestHeaders = requestHeaders
     }
 }

@@ -21,6 +21,10 @@ import TOMLKit
 /// [tenant]
 /// slug = "acme"
 /// name = "Acme Inc"
+///
+/// [console]
+/// theme = "dark"      # dark, light, high-contrast, mono, or a file in <data>/themes
+/// mouse = true
 /// ```
 public struct KnoxConfig: Sendable, Equatable {
     public var liveAPI = ListenAddress(host: "127.0.0.1", port: 8700)
@@ -35,6 +39,9 @@ public struct KnoxConfig: Sendable, Equatable {
     public var trustedProxies: [IPRange] = []
     public var tenantSlug = "local"
     public var tenantName = "KnoxCall (self-hosted)"
+    /// The console's theme when no `--theme` flag is given (nil: the last one used, then dark).
+    public var consoleTheme: String?
+    public var consoleMouse = true
 
     public init() {}
 
@@ -74,6 +81,12 @@ public struct RateLimitSetting: Sendable, Equatable {
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let file: String
     public let message: String
+
+    public init(file: String, message: String) {
+        self.file = file
+        self.message = message
+    }
+
     public var description: String { "\(file): \(message)" }
 }
 
@@ -108,7 +121,17 @@ extension KnoxConfig {
 
     init(root: JSONObject) throws(ApiError) {
         self.init()
-        let top = try FieldReader(root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane"])
+        let top = try FieldReader(root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console"])
+        if let console = try top.objectField("console").value {
+            let r = try FieldReader(console, allowed: ["theme", "mouse"], prefix: "console.")
+            if let theme = try r.string("theme").value {
+                guard !theme.isEmpty, theme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                    throw ApiError.invalid("console.theme", "a theme name is letters, digits, - and _ (got \"\(theme)\")")
+                }
+                consoleTheme = theme
+            }
+            if let mouse = try r.bool("mouse").value { consoleMouse = mouse }
+        }
         if let logs = try top.objectField("logs").value {
             let r = try FieldReader(logs, allowed: ["retention_days"], prefix: "logs.")
             if let days = try r.int("retention_days", in: 1...3650).value { logRetentionDays = days }

@@ -76,3 +76,16 @@ extension Engine {
         return filter
     }
 }
+
+extension Engine {
+    /// Request-log rows written after `seq`, oldest first (the console tails the table this way when another
+    /// process serves the traffic).
+    public func requestLogs(after seq: Int64, limit: Int) async throws -> [RequestLogEntry] {
+        try await query { try $0.requestLogsAfter(seq, limit: limit) }
+    }
+
+    /// The highest request-log row id so far.
+    public func lastRequestLogSeq() async throws -> Int64 {
+        try await query { try $0.lastRequestLogSeq() }
+    }
+}

@@ -85,11 +85,12 @@ extension StoreAccess {
     private static let requestLogColumns = """
         INSERT INTO api_requests (request_id, route_id, ts, src_ip, method, path, status_code, latency_ms,
             upstream_latency_ms, upstream_host, upstream_status, error, environment, rate_limited,
-            signature_valid, matched_client_id, identification_method, api_key_id, proxy_mode, client_origin)
+            signature_valid, matched_client_id, identification_method, api_key_id, proxy_mode, client_origin,
+            request_headers)
         VALUES
         """
-    private static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    /// Rows per multi-row INSERT (20 columns each, far below SQLite's variable limit).
+    private static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    /// Rows per multi-row INSERT (21 columns each, far below SQLite's variable limit).
     private static let rowsPerStatement = 50
     private static let multiRowSQL =
         requestLogColumns + Array(repeating: rowPlaceholders, count: rowsPerStatement).joined(separator: ",")
@@ -104,12 +105,13 @@ extension StoreAccess {
                 ? try db.cachedStatement(sql: Self.multiRowSQL)
                 : try db.cachedStatement(sql: Self.requestLogColumns + Array(repeating: Self.rowPlaceholders, count: count).joined(separator: ","))
             var values: [(any DatabaseValueConvertible)?] = []
-            values.reserveCapacity(count * 20)
+            values.reserveCapacity(count * 21)
             for e in entries[index..<(index + count)] {
                 values += [
                     e.requestId, e.routeId, e.ts, e.srcIp, e.method, e.path, e.statusCode, e.latencyMs,
                     e.upstreamLatencyMs, e.upstreamHost, e.upstreamStatus, e.error, e.environment, e.rateLimited,
                     e.signatureValid, e.matchedClientId, e.identificationMethod, e.apiKeyId, e.proxyMode, e.clientOrigin,
+                    e.requestHeaders,
                 ] as [(any DatabaseValueConvertible)?]
             }
             try statement.execute(arguments: StatementArguments(values))

@@ -1,0 +1,128 @@
+import KnoxCore
+import KnoxEngine
+
+/// Turns the console's effects into calls on the engines' handlers (the same ones the REST API uses, so the console
+/// never writes SQL and never re-implements validation) and their results into events. Holds no terminal, so tests
+/// drive it with a real engine.
+public struct EngineBridge: Sendable {
+    public let engines: [Mode: Engine]
+
+    public init(engines: [Mode: Engine]) { self.engines = engines }
+
+    /// The rows of a list pane (nil for the log pane, which is fed by the log stream).
+    public func load(_ mode: Mode, _ pane: Pane) async -> ConsoleEvent? {
+        guard let engine = engines[mode], pane != .logs else { return nil }
+        do {
+            return .loaded(mode, pane, .success(try await Self.rows(engine, pane)))
+        } catch {
+            return .loaded(mode, pane, .failure(Self.failure(error)))
+        }
+    }
+
+    /// Up to 1,000 rows of a pane (10 pages of 100; the audit pane shows the newest 100).
+    static func rows(_ engine: Engine, _ pane: Pane) async throws -> [JSONValue] {
+        if pane == .environments { return try await engine.listEnvironments([:], actor: .console).arrayValue ?? [] }
+        var rows: [JSONValue] = []
+        for page in 1...10 {
+            let query = ["page": String(page), "per_page": "100"]
+            let result: KnoxCore.Page<JSONValue>
+            switch pane {
+            case .routes: result = try await engine.listRoutes(query, actor: .console)
+            case .secrets: result = try await engine.listSecrets(query, actor: .console)
+            case .clients: result = try await engine.listClients(query, actor: .console)
+            case .apiKeys: result = try await engine.listApiKeys(query, actor: .console)
+            case .audit: result = try await engine.listAuditLogs(query, actor: .console)
+            case .environments, .logs: return rows
+            }
+            rows += result.items
+            if page >= result.totalPages || pane == .audit { break }
+        }
+        return rows
+    }
+
+    /// The full resource behind a detail page (a route with its environments and assigned clients).
+    public func loadDetail(_ mode: Mode, _ pane: Pane, id: String) async -> ConsoleEvent? {
+        guard let engine = engines[mode] else { return nil }
+        let json: JSONValue?
+        switch pane {
+        case .routes:
+            if var route = try? await engine.getRoute(id, actor: .console).objectValue {
+                route["environments"] = try? await engine.routeEnvironments(id, actor: .console)
+                route["clients"] = try? await engine.routeClients(id, actor: .console)
+                json = .object(route)
+            } else {
+                json = nil
+            }
+        case .secrets: json = try? await engine.getSecret(id, actor: .console)
+        case .clients: json = try? await engine.getClient(id, actor: .console)
+        default: json = nil
+        }
+        return json.map { .detailLoaded(mode, pane, id: id, $0) }
+    }
+
+    /// Makes one change through the engine's handlers (one transaction with its audit row, actor `console`).
+    public func mutate(_ mode: Mode, _ mutation: ConsoleEffect.Mutation) async -> ConsoleEvent {
+        guard let engine = engines[mode] else {
+            return .mutated(mode, mutation, .failure(ConsoleFailure(type: "internal_error", message: "No \(mode.rawValue) engine", field: nil)))
+        }
+        let ctx = RequestContext(actor: .console)
+        do {
+            let answer: MutationResult
+            switch mutation {
+            case .create(let pane, let body):
+                switch pane {
+                case .routes: answer = try await engine.createRoute(.object(body), ctx)
+                case .secrets: answer = try await engine.createSecret(.object(body), ctx)
+                case .clients: answer = try await engine.createClient(.object(body), ctx)
+                case .environments: answer = try await engine.createEnvironment(.object(body), ctx)
+                case .apiKeys: answer = try await engine.createApiKey(.object(body), ctx)
+                case .logs, .audit: throw ApiError(.validationError, "Nothing to create here")
+                }
+            case .update(let pane, let id, let body):
+                switch pane {
+                case .routes: answer = try await engine.updateRoute(id, .object(body), ctx)
+                case .clients: answer = try await engine.updateClient(id, .object(body), ctx)
+                case .environments: answer = try await engine.updateEnvironment(id, .object(body), ctx)
+                case .secrets: answer = try await engine.updateSecret(id, .object(body), ctx)
+                default: throw ApiError(.validationError, "Nothing to change here")
+                }
+            case .delete(let pane, let id):
+                switch pane {
+                case .routes: answer = try await engine.deleteRoute(id, ctx)
+                case .secrets: answer = try await engine.deleteSecret(id, ctx)
+                case .clients: answer = try await engine.deleteClient(id, ctx)
+                case .environments: answer = try await engine.deleteEnvironment(id, ctx)
+                case .apiKeys: answer = try await engine.revokeApiKey(id, ctx)
+                default: throw ApiError(.validationError, "Nothing to delete here")
+                }
+            case .setSecretValue(let id, let body):
+                answer = try await engine.setSecretValue(id, environment: nil, .object(body), ctx)
+            case .putRouteEnvironment(let routeId, let environment, let body):
+                answer = try await engine.putRouteEnvironment(routeId, environment, .object(body), ctx)
+            case .assignClient(let routeId, let clientId, let body):
+                answer = try await engine.assignClient(routeId, clientId, .object(body), ctx)
+            }
+            return .mutated(mode, mutation, .success(answer.data))
+        } catch {
+            return .mutated(mode, mutation, .failure(Self.failure(error)))
+        }
+    }
+
+    /// What the forms offer (environments, secrets, clients) and the route names, from the current snapshot.
+    public func context(_ mode: Mode) -> ConsoleEvent? {
+        guard let engine = engines[mode] else { return nil }
+        let snapshot = engine.snapshot
+        var context = FormContext()
+        let environments = snapshot.environments.values.sorted { ($0.isDefault ? 0 : 1, $0.name) < ($1.isDefault ? 0 : 1, $1.name) }
+        context.environments = environments.map(\.name)
+        context.secrets = snapshot.secretsById.values.sorted { $0.name < $1.name }.map { ($0.name, $0.id) }
+        context.clients = snapshot.clients.values.sorted { $0.name < $1.name }.map { ($0.name, $0.id) }
+        let names = Dictionary(snapshot.routes.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return .context(mode, context, routeNames: names)
+    }
+
+    static func failure(_ error: Error) -> ConsoleFailure {
+        if let api = error as? ApiError { return ConsoleFailure(type: api.type.rawValue, message: api.message, field: api.field) }
+        return ConsoleFailure(type: "internal_error", message: "The engine could not do that: \(type(of: error))", field: nil)
+    }
+}
