@@ -57,6 +57,7 @@ public final class ConsoleApp: @unchecked Sendable {
 
     private func loop() {
         backend.start(theme: theme)
+        if !backend.colorCapable { backend.apply(effective(theme)) }
         defer { backend.stop() }
         let size = backend.size
         dispatch(.resize(width: size.width, height: size.height))
@@ -114,10 +115,17 @@ public final class ConsoleApp: @unchecked Sendable {
         execute(effects)
     }
 
+    /// Without colour (`NO_COLOR`, a monochrome terminal) every theme degrades to the mono theme's attributes, which
+    /// are drawn for that case (reverse header and banner, bold keys); colours otherwise degrade per colour.
+    private func effective(_ theme: Theme) -> Theme {
+        guard !backend.colorCapable else { return theme }
+        return (try? Theme.load("mono", directories: themeDirectories)) ?? Theme.fallback
+    }
+
     private func switchTheme(_ name: String) {
         do {
             theme = try Theme.load(name, directories: themeDirectories)
-            backend.apply(theme)
+            backend.apply(effective(theme))
         } catch {
             state.toast = Toast("Theme \(name): \(error.message)", .error)
         }

@@ -22,6 +22,9 @@ final class CursesBackend {
         utf8 = cn_locale_is_utf8() != 0
     }
 
+    /// Whether colours will be used (known once curses has started).
+    var colorCapable: Bool { useColor && (!started || has_colors()) }
+
     /// Enters curses mode. Crashes restore the terminal through signal handlers installed here.
     func start(theme: Theme) {
         guard !started else { return }
