@@ -20,6 +20,8 @@ public final class ConsoleApp: @unchecked Sendable {
     private var snapshotVersion: [Mode: Int64] = [:]
     private var recent: [Mode: [(ts: Int64, error: Bool)]] = [:]
     private var tasks: [Task<Void, Never>] = []
+    /// How the loop kept up (read after `run` returns; the benchmark reports it).
+    public private(set) var frames = FrameStats()
 
     public init(
         engines: [Mode: Engine], deployment: Deployment, preferencesPath: String, themeName: String?,
@@ -53,6 +55,8 @@ public final class ConsoleApp: @unchecked Sendable {
         for task in tasks { task.cancel() }
     }
 
+    private var pendingKey: Date?
+
     private func post(_ event: ConsoleEvent) { inbox.withLock { $0.append(event) } }
 
     private func loop() {
@@ -68,8 +72,11 @@ public final class ConsoleApp: @unchecked Sendable {
         var lastDraw = Date.distantPast
         var lastTick = Date()
         var lastPoll = Date()
+        let started = Date()
+        defer { frames.seconds = Date().timeIntervalSince(started) }
         while !state.quitting && !stopFlag.withLock({ $0 }) {
             if let input = backend.read() {
+                if pendingKey == nil { pendingKey = Date() }
                 switch input {
                 case .key(let key): dispatch(.key(key))
                 case .mouse(let action): dispatch(.mouse(action))
@@ -98,6 +105,9 @@ public final class ConsoleApp: @unchecked Sendable {
             }
             if dirty && now.timeIntervalSince(lastDraw) >= 1.0 / 30 {
                 backend.draw(Console.render(state, width: state.width, height: state.height))
+                let drawn = Date()
+                frames.record(at: drawn, keyLatency: pendingKey.map { drawn.timeIntervalSince($0) })
+                pendingKey = nil
                 lastDraw = now
                 dirty = false
             }
@@ -232,5 +242,41 @@ public final class ConsoleApp: @unchecked Sendable {
                 state = next
             }
         }
+    }
+}
+
+/// Redraw and input figures of one console run.
+public struct FrameStats: Sendable {
+    public var count = 0
+    public var seconds: Double = 0
+    /// The most frames drawn within one wall-clock second.
+    public var maxPerSecond = 0
+    /// Seconds from a key press to the frame that showed it.
+    public var keyLatencies: [Double] = []
+    private var currentSecond = 0
+    private var inCurrentSecond = 0
+
+    mutating func record(at time: Date, keyLatency: Double?) {
+        count += 1
+        let second = Int(time.timeIntervalSince1970)
+        if second != currentSecond {
+            currentSecond = second
+            inCurrentSecond = 0
+        }
+        inCurrentSecond += 1
+        maxPerSecond = max(maxPerSecond, inCurrentSecond)
+        if let keyLatency, keyLatencies.count < 100_000 { keyLatencies.append(keyLatency) }
+    }
+
+    /// One line for the log: frames, rate, and key-to-screen latency percentiles.
+    public var summary: String {
+        let sorted = keyLatencies.sorted()
+        func pct(_ p: Double) -> String {
+            guard !sorted.isEmpty else { return "-" }
+            return String(format: "%.1f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000)
+        }
+        let maximum = sorted.last.map { String(format: "%.1f ms", $0 * 1000) } ?? "-"
+        return "console frames: \(count) in \(String(format: "%.1f", seconds)) s (max \(maxPerSecond) in one second); "
+            + "keys: \(sorted.count), key to screen p50 \(pct(0.5)), p99 \(pct(0.99)), max \(maximum)"
     }
 }

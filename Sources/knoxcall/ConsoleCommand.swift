@@ -73,6 +73,7 @@ struct ConsoleCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: host.services, logger: logger))
         let engine = Task { try await group.run() }
         await app.run()
+        logger.info("\(app.frames.summary)")
         for source in sources { source.cancel() }
         await group.triggerGracefulShutdown()
         _ = await engine.result
