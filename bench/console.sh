@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-2000}
+FILTER=${FILTER:-}
 DURATION=${DURATION:-20}
 need=()
 command -v nginx >/dev/null || need+=(nginx)
@@ -23,7 +24,14 @@ swift build -c release --product knoxcall >/dev/null
 BIN=$(swift build -c release --show-bin-path)/knoxcall
 WORK=$(mktemp -d /tmp/knoxcall-console-bench.XXXXXX)
 SOCK="knoxcall-bench-$$"
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; rm -rf "$WORK"' EXIT
+cleanup() {
+  set +e
+  tmux -L "$SOCK" kill-server 2>/dev/null
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null
+  rm -rf "$WORK"
+  return 0
+}
+trap cleanup EXIT
 
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 1;
@@ -48,6 +56,8 @@ for _ in $(seq 1 100); do tmux -L "$SOCK" capture-pane -p -t kc | grep -q "1 Rou
 curl -sf -X POST http://127.0.0.1:19610/v1/routes -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
   -d '{"name":"bench","target_base_url":"http://127.0.0.1:19600"}' >/dev/null
 tmux -L "$SOCK" send-keys -t kc 4
+# FILTER=text runs the load with a free-text log filter typed in (every row is matched against it).
+if [ -n "${FILTER:-}" ]; then tmux -L "$SOCK" send-keys -t kc / "$FILTER" Enter; fi
 
 python3 - "$SOCK" "$KEY" "$RATE" "$DURATION" "$WORK" <<'PY'
 import asyncio, subprocess, sys, threading, time, statistics, sqlite3, re
@@ -127,4 +137,5 @@ print(f"keys:        {len(lat)} follow toggles under load, key to screen (tmux, 
 print(f"console:     {frames.split('console frames: ')[-1]}")
 print(f"rows:        answered {answered + failed}, in the database {rows}, in the log pane {shown} "
       f"-> {'no row lost' if rows == answered + failed == shown else 'MISMATCH'}")
+sys.exit(0 if rows == answered + failed == shown else 1)
 PY

@@ -75,7 +75,8 @@ public final class ConsoleApp: @unchecked Sendable {
         let started = Date()
         defer { frames.seconds = Date().timeIntervalSince(started) }
         while !state.quitting && !stopFlag.withLock({ $0 }) {
-            if let input = backend.read() {
+            // Right after a key, only drain what is already queued (a paste, fast typing); then draw at once.
+            if let input = backend.read(wait: pendingKey == nil) {
                 if pendingKey == nil { pendingKey = Date() }
                 switch input {
                 case .key(let key): dispatch(.key(key))
@@ -86,7 +87,6 @@ public final class ConsoleApp: @unchecked Sendable {
                     dispatch(.resize(width: s.width, height: s.height))
                 }
                 dirty = true
-                // Drain queued keys (a paste, fast typing) before drawing.
                 continue
             }
             let events = inbox.withLock { e in defer { e = [] }; return e }
@@ -103,7 +103,8 @@ public final class ConsoleApp: @unchecked Sendable {
                 lastPoll = now
                 pollConfiguration()
             }
-            if dirty && now.timeIntervalSince(lastDraw) >= 1.0 / 30 {
+            // Keys draw at once; everything else (log rows, ticks) coalesces to at most 30 frames a second.
+            if dirty && (pendingKey != nil || now.timeIntervalSince(lastDraw) >= 1.0 / 30) {
                 backend.draw(Console.render(state, width: state.width, height: state.height))
                 let drawn = Date()
                 frames.record(at: drawn, keyLatency: pendingKey.map { drawn.timeIntervalSince($0) })
@@ -119,8 +120,8 @@ public final class ConsoleApp: @unchecked Sendable {
             for row in rows { recent[mode, default: []].append((row.ts, row.error != nil || (row.statusCode ?? 0) >= 500)) }
         }
         let previousTheme = state.themeName
-        let (next, effects) = Console.reduce(state, event)
-        state = next
+        // The reducer works on the one copy of the state, in place (`reduce` is the same function over a copy).
+        let effects = Console.apply(&state, event)
         if state.themeName != previousTheme { switchTheme(state.themeName) }
         execute(effects)
     }

@@ -142,8 +142,14 @@ final class CursesBackend {
         case resize
     }
 
-    /// The next input, or nil after the short timeout (about 16 ms).
-    func read() -> Input? {
+    private var waiting = true
+
+    /// The next input, or nil after the short timeout (about 16 ms), or at once when `wait` is false.
+    func read(wait: Bool = true) -> Input? {
+        if wait != waiting {
+            waiting = wait
+            wtimeout(cn_stdscr(), wait ? 16 : 0)
+        }
         var wide: wint_t = 0
         let rc = wget_wch(cn_stdscr(), &wide)
         if rc == ERR { return nil }

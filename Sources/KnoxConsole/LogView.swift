@@ -6,9 +6,9 @@ enum LogView {
     static func draw(_ g: inout Grid, _ s: ConsoleState) {
         let log = s.log
         let names = s.routeNames[s.mode] ?? [:]
-        let rows = log.visible(routeNames: names)
-        var title = " Logs \(rows.count)"
-        if rows.count != log.rows.count { title += " of \(log.rows.count)" }
+        let count = log.visibleCount
+        var title = " Logs \(count)"
+        if count != log.rows.count { title += " of \(log.rows.count)" }
         title += log.follow ? " · following" : " · paused"
         if !log.follow && log.newWhilePaused > 0 { title += " ▼ \(log.newWhilePaused) new (G resumes)" }
         var filters: [String] = []
@@ -21,14 +21,14 @@ enum LogView {
         let columns = Columns.shown(.logs, width: g.width)
         let widths = Column.layout(columns, total: g.width - 2, custom: Columns.custom(s, .logs))
         Console.columnHeaders(&g, s, columns, widths)
-        if rows.isEmpty {
+        if count == 0 {
             g.put(log.rows.isEmpty ? "Waiting for requests on the data plane…" : "No request matches the filters", x: 2, y: Layout.firstRow + 1, role: .muted)
             return
         }
         for i in 0..<s.listHeight {
             let index = log.scroll + i
-            guard index < rows.count else { break }
-            let e = rows[index]
+            guard index < count else { break }
+            let e = log.visibleRow(index)
             let y = Layout.firstRow + i
             let selected = index == log.selection
             let statusRole: StyleRole

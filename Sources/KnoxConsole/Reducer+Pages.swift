@@ -80,9 +80,8 @@ extension Console {
 
     static func open(_ s: inout ConsoleState) -> [ConsoleEffect] {
         if s.pane == .logs {
-            let rows = s.log.visible(routeNames: s.routeNames[s.mode] ?? [:])
-            guard rows.indices.contains(s.log.selection) else { return [] }
-            let entry = rows[s.log.selection]
+            guard s.log.selection >= 0 && s.log.selection < s.log.visibleCount else { return [] }
+            let entry = s.log.visibleRow(s.log.selection)
             s.stack.append(.detail(DetailPage(
                 pane: .logs, id: entry.requestId, title: "\(entry.method) \(entry.path)",
                 lines: Details.logLines(entry, routeName: s.routeNames[s.mode]?[entry.routeId ?? ""]), row: .null)))
@@ -287,19 +286,8 @@ extension Console {
     // MARK: - Logs
 
     static func appendLogs(_ s: inout ConsoleState, mode: Mode, _ rows: [RequestLogEntry]) {
-        var log = s.logs[mode] ?? LogState()
-        let fresh = rows.filter { $0.seq > log.lastSeq }.sorted { $0.seq < $1.seq }
-        guard let last = fresh.last else { return }
-        log.lastSeq = last.seq
-        log.rows.append(contentsOf: fresh)
-        if log.rows.count > LogState.capacity {
-            let drop = log.rows.count - LogState.capacity
-            log.rows.removeFirst(drop)
-            log.selection = max(0, log.selection - drop)
-            log.scroll = max(0, log.scroll - drop)
-        }
-        if !log.follow { log.newWhilePaused += fresh.count }
-        s.logs[mode] = log
-        if mode == s.mode && s.pane == .logs && log.follow { move(&s, to: Int.max / 2) }
+        // In place: copying the log out of the dictionary would copy every kept row on each batch.
+        guard s.logs[mode, default: LogState()].append(rows) else { return }
+        if mode == s.mode && s.pane == .logs && s.log.follow { move(&s, to: Int.max / 2) }
     }
 }

@@ -45,6 +45,7 @@ public enum Console {
         case .context(let mode, let context, let names):
             s.context[mode] = context
             s.routeNames[mode] = names
+            s.logs[mode, default: LogState()].routeNames = names
             return []
         case .mutated(let mode, let mutation, let result):
             return mutated(&s, mode: mode, mutation, result)
@@ -214,7 +215,7 @@ public enum Console {
 
     static func rowCount(_ s: ConsoleState) -> Int {
         s.pane == .logs
-            ? s.log.visible(routeNames: s.routeNames[s.mode] ?? [:]).count : s.list(s.pane).visible(s.pane).count
+            ? s.log.visibleCount : s.list(s.pane).visible(s.pane).count
     }
 
     static func move(_ s: inout ConsoleState, by delta: Int) {

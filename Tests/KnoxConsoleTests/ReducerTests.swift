@@ -418,23 +418,23 @@ import Testing
 
     @Test func filtersByStatusMethodRouteAndText() {
         var d = Driver(Fixture.state(.live, pane: .logs, width: 120, height: 40))
-        let names = d.state.routeNames[.live] ?? [:]
         d.press(.char("s"))
         #expect(d.state.log.statusClass == 2)
-        #expect(d.state.log.visible(routeNames: names).allSatisfy { ($0.statusCode ?? 0) / 100 == 2 })
+        #expect(d.state.log.visible.count == d.state.log.rows.filter { ($0.statusCode ?? 0) / 100 == 2 }.count)
+        #expect(d.state.log.visible.allSatisfy { ($0.statusCode ?? 0) / 100 == 2 })
         d.press(.char("s"), .char("s"), .char("s"))
         #expect(d.state.log.statusClass == 5)
         #expect(d.screen().contains("5xx"))
-        #expect(d.state.log.visible(routeNames: names).allSatisfy { $0.error == "upstream_unreachable" })
+        #expect(d.state.log.visible.allSatisfy { $0.error == "upstream_unreachable" })
         d.press(.char("x"), .char("m"))
         #expect(d.state.log.method == "GET")
         d.press(.char("R"))
         let route = d.state.log.routeId
         #expect(route != nil)
-        #expect(d.state.log.visible(routeNames: names).allSatisfy { $0.method == "GET" && $0.routeId == route })
+        #expect(d.state.log.visible.allSatisfy { $0.method == "GET" && $0.routeId == route })
         d.press(.char("x"), .char("/"))
         d.type("items/17?")
-        #expect(d.state.log.visible(routeNames: names).map(\.seq) == [17])
+        #expect(d.state.log.visible.map(\.seq) == [17])
         #expect(d.screen().contains("/v1/items/17?page=2"))
     }
 
@@ -447,6 +447,44 @@ import Testing
         }
         #expect(screen.contains("‹redacted›"))
         #expect(screen.contains("GET /v1/items/40"))
+    }
+
+    /// The filtered view is kept incrementally; it must always equal filtering every kept row from scratch.
+    @Test func incrementalFilterEqualsAFullScan() {
+        var d = Driver(Fixture.state(.live, pane: .logs, width: 120, height: 40))
+        func scan() -> [Int64] {
+            let log = d.state.log
+            let needle = log.text.lowercased()
+            return log.rows.filter { row in
+                if let c = log.statusClass, (row.statusCode ?? 0) / 100 != c { return false }
+                if let m = log.method, row.method != m { return false }
+                let hay = "\(row.method) \(row.path) \(row.statusCode ?? 0) \(row.error ?? "") \(row.srcIp ?? "") "
+                    + (log.routeNames[row.routeId ?? ""] ?? "")
+                return needle.isEmpty || hay.lowercased().contains(needle)
+            }.map(\.seq)
+        }
+        d.press(.char("/"))
+        d.type("stripe")                  // a route name: matched through the route names
+        d.press(.enter)
+        #expect(d.state.log.visibleCount > 0)
+        #expect(d.state.log.visible.map(\.seq) == scan())
+        var seq: Int64 = 41
+        while seq < Int64(LogState.capacity) + 7_000 {   // arrivals, then trimming at the capacity
+            d.send(.logRows(.live, Fixture.logs(count: 3_000, from: seq)))
+            seq += 3_000
+            #expect(d.state.log.visible.map(\.seq) == scan())
+        }
+        d.press(.char("s"))               // 2xx on top of the text
+        #expect(d.state.log.visible.map(\.seq) == scan())
+        d.press(.char("/"))
+        d.type(" c")                      // a longer needle narrows
+        #expect(d.state.log.visible.map(\.seq) == scan())
+        d.press(.backspace, .backspace, .backspace)   // a shorter one widens again
+        #expect(d.state.log.text == "strip")
+        #expect(d.state.log.visible.map(\.seq) == scan())
+        d.press(.escape, .char("x"))
+        #expect(!d.state.log.isFiltered)
+        #expect(d.state.log.visibleCount == d.state.log.rows.count)
     }
 
     @Test func capacityBoundsMemoryButKeepsTheNewest() {
