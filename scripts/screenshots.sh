@@ -43,11 +43,12 @@ python3 - <<'PY' &
 import http.server, json
 class Upstream(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     def answer(self):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        status = 404 if self.path.startswith("/missing") else 500 if self.path.startswith("/fail") else 200
+        status = 404 if "/missing" in self.path else 500 if "/fail" in self.path else 200
         body = json.dumps({"ok": status == 200, "path": self.path}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -61,12 +62,13 @@ http.server.ThreadingHTTPServer(("127.0.0.1", 19700), Upstream).serve_forever()
 PY
 UPSTREAM_PID=$!
 
-export KNOXCALL_HOME="$WORK/data"
+# The data dir is ~/.knoxcall of a throwaway HOME, so the header shows what an operator sees by default.
+export KNOXCALL_HOME="$WORK/.knoxcall"
 LIVE_KEY=$("$BIN" keys create --name operator 2>/dev/null)
 TEST_KEY=$("$BIN" keys create --name sandbox --test 2>/dev/null)
-"$BIN" keys create --name "ci-deploy" --role read_only >/dev/null 2>&1 || "$BIN" keys create --name "ci-deploy" >/dev/null 2>&1
+"$BIN" keys create --name "ci-deploy" --role read-only >/dev/null
 tmux -L "$SOCK" -f /dev/null new-session -d -s kc -x "$COLS" -y "$ROWS" -e TERM=tmux-256color -e LANG=C.UTF-8 \
-  -e KNOXCALL_HOME="$KNOXCALL_HOME" "$BIN" console --theme "$THEME" --live-api 127.0.0.1:19710 \
+  -e HOME="$WORK" -e KNOXCALL_HOME="$KNOXCALL_HOME" "$BIN" console --theme "$THEME" --live-api 127.0.0.1:19710 \
   --test-api 127.0.0.1:19711 --live-proxy 127.0.0.1:19720 --test-proxy 127.0.0.1:19721
 for _ in $(seq 1 100); do tmux -L "$SOCK" capture-pane -p -t kc | grep -q "1 Routes" && break; sleep 0.1; done
 
@@ -114,7 +116,7 @@ sleep 1.5
 
 capture() { # capture NAME
   sleep 0.6
-  tmux -L "$SOCK" capture-pane -e -p -t kc > "$WORK/$1.ans"
+  tmux -L "$SOCK" capture-pane -e -N -p -t kc > "$WORK/$1.ans"
   SHOTS+=("$WORK/$1.ans")
 }
 keys() { tmux -L "$SOCK" send-keys -t kc "$@"; }
@@ -126,16 +128,17 @@ for mode in live test; do
     capture "$mode-$n-${names[$((n - 1))]}"
   done
   if [ "$mode" = live ]; then
-    keys 1 g Enter; capture "live-route-detail"; keys Escape
+    keys 1 G Enter; capture "live-route-detail"; keys Escape
     keys 4 g Enter; capture "live-log-detail"; keys Escape
     keys '?'; capture "live-help"; keys Escape
     keys t
+    sleep 4.5   # let the "Test mode" notice give the hint line back
   fi
 done
 keys t
 keys q
 mkdir -p "$OUT"
-.venv-shots/bin/python scripts/ansi_to_png.py --out "$OUT" "${SHOTS[@]}"
+.venv-shots/bin/python scripts/ansi_to_png.py --out "$OUT" --columns "$COLS" --rows "$ROWS" "${SHOTS[@]}"
 if grep -l -e sk_live_screenshot_only -e sk_test_screenshot_only -e sk-screenshot-only -e "$LIVE_KEY" "${SHOTS[@]}"; then
   echo "a secret value or key reached the screen" >&2
   exit 1
