@@ -114,4 +114,41 @@ public enum KeyTable {
             + first.compactMap { action in globals.first { $0.action == action } }
             + globals.filter { !first.contains($0.action) }
     }
+
+    /// The help screen's contents, section by section, generated from `bindings` (plus the pane numbers and the
+    /// keys of forms, which are handled by the form editor).
+    public static func helpSections() -> [(title: String?, keys: [(key: String, description: String)])] {
+        var sections: [(title: String?, keys: [(key: String, description: String)])] = [
+            (nil, [("1-7", "Open a pane: " + Pane.allCases.map { "\($0.rawValue) \($0.tab)" }.joined(separator: ", "))])
+        ]
+        for binding in bindings where binding.showInHelp {
+            let name: String
+            switch binding.scope {
+            case .lists: name = "Everywhere"
+            case .pane(let p): name = p.title
+            case .detail: name = "Details"
+            }
+            if sections.last?.title != name { sections.append((name, [])) }
+            sections[sections.count - 1].keys.append((binding.keyLabel, binding.description))
+        }
+        sections.append(("Forms", [
+            ("tab/↓ shift-tab/↑", "Next / previous field (Tab completes {{secret:…}})"),
+            ("←/→ space", "Change a choice or a switch"), ("enter", "Next field; new line in a text area"),
+            ("ctrl-s", "Save"), ("ctrl-u", "Clear the field"), ("esc", "Cancel (asks when there are changes)"),
+        ]))
+        return sections
+    }
+
+    /// The key table as Markdown, for the README (a test keeps the README's copy equal to this).
+    public static var markdown: String {
+        var out = "| where | key | does |\n|---|---|---|\n"
+        for section in helpSections() {
+            for (i, entry) in section.keys.enumerated() {
+                let key = entry.key.replacingOccurrences(of: "|", with: "\\|")
+                let does = entry.description.replacingOccurrences(of: "|", with: "\\|")
+                out += "| \(i == 0 ? section.title ?? "Panes" : "") | `\(key)` | \(does) |\n"
+            }
+        }
+        return out
+    }
 }

@@ -138,29 +138,10 @@ extension Console {
 
     static func help(_ g: inout Grid, _ s: ConsoleState, _ scroll: Int) {
         g.put(" Keys (Esc closes)", x: 0, y: Layout.titleRow, role: .paneTitle)
-        var lines: [(String, String, StyleRole)] = [
-            ("1-7", "Open a pane: " + Pane.allCases.map { "\($0.rawValue) \($0.tab)" }.joined(separator: ", "), .normal)
-        ]
-        var section = ""
-        for binding in KeyTable.bindings where binding.showInHelp {
-            let name: String
-            switch binding.scope {
-            case .lists: name = "Everywhere"
-            case .pane(let p): name = p.title
-            case .detail: name = "Details"
-            }
-            if name != section {
-                lines.append(("", name, .columnHeader))
-                section = name
-            }
-            lines.append((binding.keyLabel, binding.description, .normal))
-        }
-        lines.append(("", "Forms", .columnHeader))
-        for (k, d) in [("tab/↓ shift-tab/↑", "Next / previous field (Tab completes {{secret:…}})"),
-            ("←/→ space", "Change a choice or a switch"), ("enter", "Next field; new line in a text area"),
-            ("ctrl-s", "Save"), ("ctrl-u", "Clear the field"), ("esc", "Cancel (asks when there are changes)")]
-        {
-            lines.append((k, d, .normal))
+        var lines: [(String, String, StyleRole)] = []
+        for section in KeyTable.helpSections() {
+            if let title = section.title { lines.append(("", title, .columnHeader)) }
+            lines += section.keys.map { ($0.key, $0.description, .normal) }
         }
         // Descriptions wrap under themselves on a narrow screen.
         let textWidth = g.width - 22
