@@ -22,6 +22,7 @@ public struct ManagementAPI: Sendable {
 
     /// Answers one request. Never throws: every failure becomes an error envelope.
     public func handle(_ request: APIRequest) async -> APIResponse {
+        if let answer = await OAuthEndpoints(engine: engine, logger: logger).handle(request) { return answer }
         let requestId = Identifier.requestID()
         var extraHeaders: [(String, String)] = []
         do {

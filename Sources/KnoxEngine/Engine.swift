@@ -137,16 +137,18 @@ public final class Engine: Sendable {
         let mode = mode
         let tenantId = tenantId
         let limiters = limiters
+        let now = clock.nowMillis()
         let candidate = try await store.read { access in
-            try Engine.buildSnapshot(access, mode: mode, tenantId: tenantId, limiters: limiters)
+            try Engine.buildSnapshot(access, mode: mode, tenantId: tenantId, limiters: limiters, nowMillis: now)
         }
         snapshots.offer(candidate)
     }
 
     func reloadSnapshotSync() throws(EngineError) {
         do {
+            let now = clock.nowMillis()
             let candidate = try store.readSync {
-                try Engine.buildSnapshot($0, mode: mode, tenantId: tenantId, limiters: limiters)
+                try Engine.buildSnapshot($0, mode: mode, tenantId: tenantId, limiters: limiters, nowMillis: now)
             }
             snapshots.offer(candidate)
         } catch {
@@ -163,14 +165,17 @@ public final class Engine: Sendable {
         return true
     }
 
-    static func buildSnapshot(_ access: StoreAccess, mode: Mode, tenantId: String, limiters: RateLimiterRegistry) throws
+    static func buildSnapshot(
+        _ access: StoreAccess, mode: Mode, tenantId: String, limiters: RateLimiterRegistry, nowMillis: Int64
+    ) throws
         -> ConfigSnapshot
     {
         ConfigSnapshot(
             version: try access.configVersion(), mode: mode, tenantId: tenantId, routes: try access.allRoutes(),
             configs: try access.allRouteConfigs(), environments: try access.environments(),
             clients: try access.allClients(), assignments: try access.allAssignments(), secrets: try access.allSecrets(),
-            values: try access.allSecretValues(), apiKeys: try access.allApiKeys()
+            values: try access.allSecretValues(), apiKeys: try access.allApiKeys(),
+            tokens: try access.liveAccessTokens(at: nowMillis)
         ) { routeId, environment, settings in
             guard let requests = settings.rateLimitRequests, let window = settings.rateLimitWindowSec else { return nil }
             return limiters.limiter(

@@ -90,11 +90,19 @@ struct Gate {
                 return .failure(Refusal(error.type, error.message, trace: trace))
             }
         } else if let auth = authorization, let token = Self.knoxcallToken(auth) {
-            // OAuth access tokens (kc_…) plug in here when the OAuth issue lands; until then none is valid.
-            if let claimed = KeyCredential.claimedMode(of: token), claimed != engine.mode {
-                return .failure(Refusal(.wrongKeyType, "A token of the other mode cannot be used here", trace: trace))
+            // An OAuth access token: from the snapshot, like keys; its scope must include proxy:invoke.
+            do {
+                let caller = try engine.authenticateToken(token, snapshot: snapshot, nowMillis: nowMillis)
+                trace.apiKeyId = caller.key.id
+                trace.identificationMethod = "oauth_token"
+                guard PermissionSet(caller.token.scope).allows(Permission("proxy", "invoke")) else {
+                    return .failure(Refusal(.forbidden, "This token's scope lacks proxy:invoke", trace: trace))
+                }
+                identified = true
+            } catch {
+                let message = error.type == .wrongKeyType ? "A token of the other mode cannot be used here" : "Unauthorized"
+                return .failure(Refusal(error.type, message, trace: trace))
             }
-            return .failure(Refusal(.invalidApiKey, "Unauthorized", trace: trace))
         }
         let matchedClient = trace.clientIP.flatMap { snapshot.client(matching: $0) }
         if !identified {

@@ -15,8 +15,33 @@ enum Migrations {
         migrator.registerMigration("2026-11-23-v3-request-log-headers") { db in
             try db.execute(sql: "ALTER TABLE api_requests ADD COLUMN request_headers TEXT")
         }
+        migrator.registerMigration("2026-11-23-v4-oauth-tokens") { db in
+            try db.execute(sql: v4)
+        }
         return migrator
     }
+
+    /// OAuth tokens (issue 6): only hashes; a token dies with its key (ON DELETE CASCADE, and revocation is checked
+    /// against the key at every use).
+    static let v4 = """
+        CREATE TABLE oauth_tokens (
+            id TEXT PRIMARY KEY NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+            kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+            api_key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+            family_id TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            jkt TEXT,
+            grant_type TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            revoked_at INTEGER
+        );
+        CREATE INDEX oauth_tokens_key ON oauth_tokens(api_key_id);
+        CREATE INDEX oauth_tokens_family ON oauth_tokens(family_id);
+        CREATE INDEX oauth_tokens_live ON oauth_tokens(kind, expires_at) WHERE revoked_at IS NULL;
+        """
 
     // Invariants live in the schema: NOT NULL, UNIQUE, CHECK and foreign keys (enforced: foreign_keys=ON).
     // A secret referenced by a route cannot be deleted (route_secret_refs … ON DELETE RESTRICT).

@@ -258,3 +258,33 @@ extension RequestLogEntry: FetchableRecord {
             requestHeaders: row["request_headers"])
     }
 }
+
+extension OAuthToken: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "oauth_tokens"
+
+    public init(row: Row) throws {
+        let kind: String = row["kind"]
+        let scope: String = row["scope"]
+        self.init(
+            id: row["id"], tokenHash: row["token_hash"], kind: OAuthToken.Kind(rawValue: kind) ?? .access,
+            apiKeyId: row["api_key_id"], familyId: row["family_id"],
+            scope: scope.split(separator: " ").map(String.init), jkt: row["jkt"], grantType: row["grant_type"],
+            createdAt: row["created_at"], expiresAt: row["expires_at"], usedAt: row["used_at"],
+            revokedAt: row["revoked_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["token_hash"] = tokenHash
+        container["kind"] = kind.rawValue
+        container["api_key_id"] = apiKeyId
+        container["family_id"] = familyId
+        container["scope"] = scope.joined(separator: " ")
+        container["jkt"] = jkt
+        container["grant_type"] = grantType
+        container["created_at"] = createdAt
+        container["expires_at"] = expiresAt
+        container["used_at"] = usedAt
+        container["revoked_at"] = revokedAt
+    }
+}

@@ -33,6 +33,36 @@ import Testing
         #expect(logs.map(\.error) == ["authentication_required", "invalid_api_key", "wrong_key_type", "forbidden", nil])
     }
 
+    /// OAuth access tokens (`Authorization: Bearer kc_…`) work where keys do, with `proxy:invoke` in their scope, and
+    /// never reach the upstream.
+    @Test func oauthTokensIdentifyCallers() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let cut = p.key.lastIndex(of: "_")!
+        let client = try p.engine.authenticateClient(id: String(p.key[..<cut]), secret: String(p.key[p.key.index(after: cut)...]))
+        func mint(_ scope: String) async throws -> String {
+            let body = try await p.engine.issueAccessToken(
+                key: client, scope: try p.engine.grantedScope(scope, key: client), grantType: "client_credentials",
+                context: RequestContext(actor: .cli))
+            return body["access_token"]?.stringValue ?? ""
+        }
+        let invoker = try await mint("proxy:invoke")
+        let ok = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer \(invoker)"])
+        #expect(ok.status == 200)
+        #expect(p.upstream.requests.last?.header("authorization") == nil)
+        #expect(!(p.upstream.requests.last?.headers ?? []).contains { $0.1.contains(invoker) })
+        let reader = try await mint("routes:read")
+        let forbidden = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer \(reader)"])
+        #expect(forbidden.status == 403 && forbidden.errorType == "forbidden")
+        let otherSide = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer kc_test_" + String(repeating: "a", count: 43)])
+        #expect(otherSide.status == 403 && otherSide.errorType == "wrong_key_type")
+        let unknown = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer kc_live_" + String(repeating: "a", count: 43)])
+        #expect(unknown.status == 401 && unknown.errorType == "invalid_api_key")
+        let logs = try await p.logs()
+        #expect(logs.first?.identificationMethod == "oauth_token")
+        #expect(logs.map(\.statusCode) == [200, 403, 403, 401])
+    }
+
     @Test func routeAndEnvironmentErrors() async throws {
         let p = try await ProxyFixture()
         _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)

@@ -4,7 +4,17 @@ import KnoxCrypto
 /// A caller whose key was found, matched and is usable.
 public struct AuthenticatedCaller: Sendable {
     public let key: ApiKey
-    public var actor: Actor { .apiKey(id: key.id, prefix: key.keyPrefix, permissions: key.permissions) }
+    /// The OAuth access token presented instead of the key, if any: its scope bounds the key's permissions.
+    public var token: OAuthToken?
+
+    public init(key: ApiKey, token: OAuthToken? = nil) {
+        self.key = key
+        self.token = token
+    }
+
+    public var actor: Actor {
+        .apiKey(id: key.id, prefix: key.keyPrefix, permissions: token.map { PermissionSet($0.scope) } ?? key.permissions)
+    }
 }
 
 extension Engine {
@@ -17,6 +27,12 @@ extension Engine {
             throw ApiError(
                 .authenticationRequired,
                 "No API key provided; send Authorization: Bearer <key> or x-api-key: <key>")
+        }
+        if OAuthToken.claimedMode(of: credential) != nil {
+            let now = clock.nowMillis()
+            let (token, key) = try authenticateToken(credential, snapshot: snapshot, nowMillis: now)
+            if noteUsage { keyUsage.note(keyId: key.id, at: now) }
+            return AuthenticatedCaller(key: key, token: token)
         }
         if let claimed = KeyCredential.claimedMode(of: credential), claimed != mode {
             throw ApiError(

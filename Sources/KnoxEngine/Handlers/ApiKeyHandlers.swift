@@ -69,6 +69,7 @@ extension Engine {
         return try await mutate(ctx) { m in
             guard let key = try m.access.apiKey(idOrKeyId: id) else { throw ApiError.notFound("API key") }
             try m.access.revokeApiKey(id: key.id, at: m.now)
+            try m.access.revokeOAuthTokens(apiKeyId: key.id, at: m.now)
             try m.audit(
                 "api_key.revoked", "api_key", key.id,
                 ["name": .string(key.name), "key_prefix": .string(key.keyPrefix), "already_revoked": .bool(!key.active)])

@@ -22,6 +22,9 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     /// secret id → environment → sealed value.
     public let sealedValues: [String: [String: SealedSecretValue]]
     public let apiKeysByKeyId: [String: ApiKey]
+    public let apiKeysById: [String: ApiKey]
+    /// OAuth access tokens live when the snapshot was built, by the hex SHA-256 of their text.
+    public let tokensByHash: [String: OAuthToken]
     /// Key ids whose permissions include `proxy:invoke`, computed once per snapshot for the data plane.
     public let invokingKeyIds: Set<String>
     /// Route id → environment → what the data plane needs.
@@ -33,7 +36,7 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     public init(
         version: Int64, mode: Mode, tenantId: String, routes: [Route], configs: [RouteEnvironmentConfig],
         environments: [Environment], clients: [Client], assignments: [ClientAssignment], secrets: [Secret],
-        values: [SealedSecretValue], apiKeys: [ApiKey],
+        values: [SealedSecretValue], apiKeys: [ApiKey], tokens: [OAuthToken] = [],
         limiter: (String, String, RouteSettings) -> RateLimiter? = { _, _, _ in nil }
     ) {
         self.version = version
@@ -62,6 +65,8 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         for v in values { sealed[v.secretId, default: [:]][v.environmentName] = v }
         sealedValues = sealed
         apiKeysByKeyId = Dictionary(apiKeys.map { ($0.keyId, $0) }, uniquingKeysWith: { a, _ in a })
+        apiKeysById = Dictionary(apiKeys.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        tokensByHash = Dictionary(tokens.map { ($0.tokenHash, $0) }, uniquingKeysWith: { a, _ in a })
         invokingKeyIds = Set(apiKeys.filter { $0.permissions.allows(Permission("proxy", "invoke")) }.map(\.keyId))
         routeIdsByName = Dictionary(routes.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
         let ranges: [(client: Client, range: IPRange)] = clients.compactMap { c in

@@ -1,0 +1,51 @@
+import GRDB
+import KnoxCore
+
+extension StoreAccess {
+    public func insert(_ token: OAuthToken) throws { try token.insert(db) }
+
+    public func oauthToken(hash: String) throws -> OAuthToken? {
+        try OAuthToken.fetchOne(db, sql: "SELECT * FROM oauth_tokens WHERE token_hash = ?", arguments: [hash])
+    }
+
+    /// Access tokens that are neither revoked nor expired at `nowMillis` (the snapshot holds these).
+    public func liveAccessTokens(at nowMillis: Int64) throws -> [OAuthToken] {
+        try OAuthToken.fetchAll(
+            db, sql: "SELECT * FROM oauth_tokens WHERE kind = 'access' AND revoked_at IS NULL AND expires_at > ?",
+            arguments: [nowMillis])
+    }
+
+    /// Marks a refresh token spent; false when it already was (a concurrent redemption lost the race).
+    public func spendRefreshToken(id: String, at millis: Int64) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE oauth_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
+            arguments: [millis, id])
+        return db.changesCount == 1
+    }
+
+    public func revokeOAuthToken(id: String, at millis: Int64) throws {
+        try db.execute(
+            sql: "UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [millis, id])
+    }
+
+    /// Revokes every token of a family; returns how many were still live.
+    @discardableResult
+    public func revokeOAuthFamily(_ familyId: String, at millis: Int64) throws -> Int {
+        try db.execute(
+            sql: "UPDATE oauth_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+            arguments: [millis, familyId])
+        return db.changesCount
+    }
+
+    /// Revokes every token minted for a key (when the key is revoked).
+    public func revokeOAuthTokens(apiKeyId: String, at millis: Int64) throws {
+        try db.execute(
+            sql: "UPDATE oauth_tokens SET revoked_at = ? WHERE api_key_id = ? AND revoked_at IS NULL",
+            arguments: [millis, apiKeyId])
+    }
+
+    /// Deletes tokens that expired before `millis` (housekeeping; their families cannot be reused after that).
+    public func deleteOAuthTokens(expiredBefore millis: Int64) throws {
+        try db.execute(sql: "DELETE FROM oauth_tokens WHERE expires_at < ?", arguments: [millis])
+    }
+}

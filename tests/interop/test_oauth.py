@@ -1,0 +1,80 @@
+"""The SDK's OAuth path, unmodified: client_id/client_secret -> /oauth/token -> kc_ tokens on both faces."""
+
+import httpx
+import pytest
+
+from conftest import RECORDER, unique
+from knoxcall import KnoxCall
+
+
+def split(key: str) -> tuple[str, str]:
+    """SPEC: client_id is everything before the key's last '_', client_secret the rest."""
+    client_id, _, secret = key.rpartition("_")
+    return client_id, secret
+
+
+def oauth_client(base_url: str, key: str, **kwargs) -> KnoxCall:
+    client_id, secret = split(key)
+    http = httpx.AsyncClient(timeout=30.0, event_hooks={"response": [RECORDER.hook]})
+    return KnoxCall(client_id=client_id, client_secret=secret, base_url=base_url, http=http, retry_max_attempts=1, **kwargs)
+
+
+def test_client_credentials_mint_and_use_a_token(server, live):
+    client = oauth_client(server.live_url, server.live_key)
+    route = client.routes.create(name=unique("oauth made"), target_base_url="https://example.com")
+    assert route["slug"]
+    assert any(r["id"] == route["id"] for r in client.routes.list(per_page=100)["data"])
+    client.close()
+    # The SDK went through the token endpoint, and the change is on record as made by the key, with the issuance.
+    minted = [r for r in RECORDER.responses if r[1].endswith("/oauth/token")]
+    assert minted and minted[-1][2] == 200
+    assert '"access_token":"kc_live_' in minted[-1][3]
+    actions = [e["action"] for e in live.audit_logs.list(per_page=100)["data"]]
+    assert "oauth_token.issued" in actions
+
+
+def test_a_token_of_the_other_mode_is_refused(server):
+    client_id, secret = split(server.live_key)
+    answer = httpx.post(
+        server.live_url + "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    ).json()
+    token = answer["access_token"]
+    assert answer["token_type"] == "Bearer" and answer["expires_in"] == 3600
+    crossed = httpx.get(server.test_url + "/v1/routes", headers={"Authorization": f"Bearer {token}"})
+    assert crossed.status_code == 403 and crossed.json()["error"]["type"] == "wrong_key_type"
+    sandbox = oauth_client(server.test_url, server.test_key)
+    assert sandbox.routes.list()["data"] is not None
+    sandbox.close()
+    with pytest.raises(Exception) as refused:
+        wrong = oauth_client(server.live_url, server.test_key)
+        try:
+            wrong.routes.list()
+        finally:
+            wrong.close()
+    assert "invalid_client" in str(refused.value) or "test key" in str(refused.value)
+
+
+def test_sdk_data_plane_call_with_a_token(server, live, upstream):
+    route = live.routes.create(name=unique("oauth echo"), target_base_url=upstream.url)
+    client = oauth_client(server.live_url, server.live_key, proxy_base_url=server.live_proxy_url)
+    response = client.call(route["slug"], path="/ping")
+    assert response.status_code == 200
+    seen = upstream.received[-1]
+    assert not any("kc_live_" in value for value in seen["headers"].values())
+    client.close()
+
+
+def test_introspect_and_revoke(server):
+    client_id, secret = split(server.live_key)
+    token = httpx.post(
+        server.live_url + "/oauth/token", data={"grant_type": "client_credentials", "scope": "routes:read"},
+        auth=(client_id, secret),
+    ).json()["access_token"]
+    info = httpx.post(server.live_url + "/oauth/introspect", data={"token": token}, auth=(client_id, secret)).json()
+    assert info["active"] is True and info["scope"] == "routes:read" and info["client_id"] == client_id
+    assert httpx.post(server.live_url + "/oauth/revoke", data={"token": token}, auth=(client_id, secret)).status_code == 200
+    after = httpx.get(server.live_url + "/v1/routes", headers={"Authorization": f"Bearer {token}"})
+    assert after.status_code == 401
+    metadata = httpx.get(server.live_url + "/.well-known/oauth-authorization-server").json()
+    assert metadata["token_endpoint"] == server.live_url + "/oauth/token"
+    assert metadata["grant_types_supported"] == ["client_credentials"]
