@@ -76,6 +76,7 @@ let package = Package(
             name: "KnoxTestSupport",
             dependencies: [
                 "KnoxCore", "KnoxCrypto", "KnoxEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -25,11 +25,27 @@ public struct ManagementAPI: Sendable {
         if let answer = await OAuthEndpoints(engine: engine, logger: logger).handle(request) { return answer }
         let requestId = Identifier.requestID()
         var extraHeaders: [(String, String)] = []
+        // Every answer to a request that carried a DPoP proof brings the current server nonce (RFC 9449 §8.2).
+        if request.header("DPoP") != nil {
+            extraHeaders.append(("DPoP-Nonce", engine.dpop.currentNonce(nowMillis: engine.clock.nowMillis())))
+        }
         do {
             let (operation, parameters) = try route(request)
             var actor: Actor = .console
             if operation.requiresAuth {
-                let caller = try engine.authenticate(credential: credential(request))
+                let (scheme, presented) = try credential(request)
+                let caller = try engine.authenticate(credential: presented)
+                if let token = caller.token {
+                    do {
+                        try engine.checkTokenBinding(
+                            token: token, tokenText: presented ?? "", scheme: scheme, proofHeader: request.header("DPoP"),
+                            method: request.method, url: Self.requestURL(request), nowMillis: engine.clock.nowMillis())
+                    } catch {
+                        throw Self.apiError(error)
+                    }
+                } else if scheme == "dpop" {
+                    throw ApiError(.invalidDpopProof, "API keys are not DPoP-bound; send them with the Bearer scheme")
+                }
                 let decision = engine.takeRateLimit(caller)
                 extraHeaders += [
                     ("X-RateLimit-Limit", String(decision.limit)), ("X-RateLimit-Remaining", String(decision.remaining)),
@@ -60,6 +76,9 @@ public struct ManagementAPI: Sendable {
             return Envelope.success(result, requestId: requestId, headers: extraHeaders)
         } catch let error as ApiError {
             if case .methodNotAllowed = error.type, let allow = error.field { extraHeaders.append(("Allow", allow)) }
+            if error.type == .invalidDpopProof || error.type == .useDpopNonce {
+                extraHeaders.append(("WWW-Authenticate", "DPoP error=\"\(error.type.rawValue)\", algs=\"ES256\""))
+            }
             return Envelope.failure(error, requestId: requestId, headers: extraHeaders)
         } catch is CancellationError {
             return Envelope.failure(
@@ -100,17 +119,31 @@ public struct ManagementAPI: Sendable {
         throw ApiError(.notFound, "No such endpoint: \(request.method) \(request.path.prefix(200))")
     }
 
-    /// The key from `Authorization: Bearer …` or `x-api-key`.
-    func credential(_ request: APIRequest) throws(ApiError) -> String? {
+    /// The scheme (`bearer` or `dpop`) and the key or token from `Authorization`, or the key from `x-api-key`.
+    func credential(_ request: APIRequest) throws(ApiError) -> (scheme: String, value: String?) {
         if let auth = request.header("Authorization") {
             let parts = auth.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            let scheme = parts.first?.lowercased() ?? ""
+            guard parts.count == 2, scheme == "bearer" || scheme == "dpop" else {
                 throw ApiError(
-                    .authenticationRequired, "Authorization must be \"Bearer <API key>\"; the scheme given is not supported")
+                    .authenticationRequired,
+                    "Authorization must be \"Bearer <API key or token>\" or \"DPoP <token>\"; the scheme given is not supported")
             }
-            return String(parts[1]).trimmingASCIIWhitespace()
+            return (scheme, String(parts[1]).trimmingASCIIWhitespace())
         }
-        return request.header("x-api-key")?.trimmingASCIIWhitespace()
+        return ("bearer", request.header("x-api-key")?.trimmingASCIIWhitespace())
+    }
+
+    /// The URL a DPoP proof's `htu` must name: this listener as the client reached it, and the path.
+    static func requestURL(_ request: APIRequest) -> String {
+        "http://\(request.header("Host") ?? "127.0.0.1")\(request.path)"
+    }
+
+    static func apiError(_ refusal: DPoPRefusal) -> ApiError {
+        switch refusal {
+        case .invalid(let why): ApiError(.invalidDpopProof, "Invalid DPoP proof: \(why)")
+        case .useNonce: ApiError(.useDpopNonce, "Retry with the server nonce from the DPoP-Nonce header")
+        }
     }
 
     func parseBody(_ request: APIRequest, _ operation: Operation) throws(ApiError) -> JSONValue? {

@@ -17,6 +17,14 @@ struct OAuthEndpoints: Sendable {
         let path = request.path
         guard path.hasPrefix("/oauth/") || path == "/.well-known/oauth-authorization-server" else { return nil }
         let requestId = Identifier.requestID()
+        var response = await answer(request, path: path, requestId: requestId)
+        if request.header("DPoP") != nil {
+            response.headers.append(("DPoP-Nonce", engine.dpop.currentNonce(nowMillis: engine.clock.nowMillis())))
+        }
+        return response
+    }
+
+    private func answer(_ request: APIRequest, path: String, requestId: String) async -> APIResponse {
         do {
             switch path {
             case "/.well-known/oauth-authorization-server":
@@ -68,8 +76,25 @@ struct OAuthEndpoints: Sendable {
         }
         let key = try client(request, form)
         let scope = try engine.grantedScope(form["scope"], key: key)
+        // DPoP (RFC 9449): a proof binds the token to its key; a client set to require DPoP gets nothing without one.
+        var jkt: String?
+        if let proof = request.header("DPoP") {
+            do {
+                jkt = try engine.checkDPoP(
+                    proof, method: "POST", url: ManagementAPI.requestURL(request), accessToken: nil,
+                    nowMillis: engine.clock.nowMillis()
+                ).jkt
+            } catch {
+                switch error {
+                case .invalid(let why): throw OAuthError(400, "invalid_dpop_proof", "Invalid DPoP proof: \(why)")
+                case .useNonce: throw OAuthError(400, "use_dpop_nonce", "Retry with the server nonce from the DPoP-Nonce header")
+                }
+            }
+        } else if key.requireDpop {
+            throw OAuthError(400, "invalid_dpop_proof", "This client requires DPoP: send a DPoP proof with the token request")
+        }
         return try await engine.issueAccessToken(
-            key: key, scope: scope, grantType: grant, context: context(request, key, requestId))
+            key: key, scope: scope, grantType: grant, jkt: jkt, context: context(request, key, requestId))
     }
 
     // MARK: - Parts
@@ -145,6 +170,7 @@ struct OAuthEndpoints: Sendable {
         m["introspection_endpoint_auth_methods_supported"] = auth
         m["revocation_endpoint_auth_methods_supported"] = auth
         m["scopes_supported"] = .array(Role.knownPermissions.map(JSONValue.string))
+        m["dpop_signing_alg_values_supported"] = .array([.string("ES256")])
         m["service_documentation"] = .string("\(issuer)/v1/openapi.json")
         return m
     }

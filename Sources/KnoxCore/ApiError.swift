@@ -35,11 +35,15 @@ public enum ErrorType: String, Sendable, CaseIterable {
     case secretUnusable = "secret_unusable"
     case upstreamUnreachable = "upstream_unreachable"
     case upstreamTimeout = "upstream_timeout"
+    // OAuth DPoP (RFC 9449), on the management API and the data plane.
+    case invalidDpopProof = "invalid_dpop_proof"
+    case useDpopNonce = "use_dpop_nonce"
 
     /// The HTTP status that goes with this type.
     public var status: Int {
         switch self {
         case .authenticationRequired, .invalidApiKey, .signatureMissing, .signatureExpired, .signatureInvalid: 401
+        case .invalidDpopProof, .useDpopNonce: 401
         case .wrongKeyType, .subscriptionInactive, .planLimit, .forbidden, .privilegeEscalation, .ipNotAllowed: 403
         case .routeNotFound, .environmentNotConfigured, .environmentDisabled: 404
         case .secretNotFound: 400

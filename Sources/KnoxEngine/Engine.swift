@@ -19,6 +19,8 @@ public final class Engine: Sendable {
     let keyLimiter: KeyRateLimiter
     let keyUsage: KeyUsageRecorder
     let limiters = RateLimiterRegistry()
+    /// DPoP server nonces and the `jti` replay cache.
+    public let dpop = DPoPGuard()
     /// Where the data plane hands each finished request; the writer batches rows into this mode's database.
     public let requestLog: RequestLogSink
     let pendingLogRows = PendingLogRows()

@@ -91,10 +91,14 @@ final class Exchange: @unchecked Sendable {
             return
         }
         let gate = services.gate(snapshot, nowMillis: startMillis)
+        // A request with a DPoP proof gets the current server nonce back, whatever the answer (RFC 9449 §8.2).
+        let dpopNonce = known.dpop == nil ? nil : gate.engine.dpop.currentNonce(nowMillis: startMillis)
         switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer)) {
-        case .failure(let r):
+        case .failure(var r):
+            if let dpopNonce { r.headers.append(("DPoP-Nonce", dpopNonce)) }
             refuse(r)
-        case .success(let a):
+        case .success(var a):
+            a.dpopNonce = dpopNonce
             admission = a
             trace = a.trace
             let declared = known.declaredLength
@@ -305,7 +309,8 @@ final class Exchange: @unchecked Sendable {
             upstreamStatus = Int(responseHead.status.code)
             responseStarted = true
             let headers = HeaderRules.responseHeaders(
-                from: responseHead, requestId: requestId, rateLimit: admission?.rateLimitHeaders ?? [], keepAlive: keepAlive)
+                from: responseHead, requestId: requestId, rateLimit: (admission?.rateLimitHeaders ?? []) + (admission?.dpopNonce.map { [("DPoP-Nonce", $0)] } ?? []),
+                keepAlive: keepAlive)
             handler.writeResponseHead(
                 context, HTTPResponseHead(version: head.version, status: responseHead.status, headers: headers))
         case .body(let buffer):

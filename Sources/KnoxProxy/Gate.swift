@@ -18,7 +18,8 @@ struct Refusal: Error {
     let type: ErrorType
     let message: String
     var retryAfter: Int?
-    var rateLimitHeaders: [(String, String)] = []
+    /// Headers the refusal carries (rate-limit figures, DPoP challenges).
+    var headers: [(String, String)] = []
     var trace = GateTrace()
 
     init(_ type: ErrorType, _ message: String, trace: GateTrace = GateTrace()) {
@@ -49,6 +50,8 @@ struct Admission {
     let signature: PendingSignature?
     /// Rate-limit headers, once the limiter was consulted.
     var rateLimitHeaders: [(String, String)] = []
+    /// The DPoP server nonce, when the request carried a proof (sent back on every answer).
+    var dpopNonce: String?
 }
 
 /// A signature to verify when the body is complete.
@@ -89,12 +92,24 @@ struct Gate {
             } catch {
                 return .failure(Refusal(error.type, error.message, trace: trace))
             }
-        } else if let auth = authorization, let token = Self.knoxcallToken(auth) {
-            // An OAuth access token: from the snapshot, like keys; its scope must include proxy:invoke.
+        } else if let auth = authorization, let (scheme, token) = Self.knoxcallToken(auth) {
+            // An OAuth access token: from the snapshot, like keys; its scope must include proxy:invoke. A DPoP-bound
+            // token needs a proof by its key for this very request.
             do {
                 let caller = try engine.authenticateToken(token, snapshot: snapshot, nowMillis: nowMillis)
                 trace.apiKeyId = caller.key.id
                 trace.identificationMethod = "oauth_token"
+                do {
+                    try engine.checkTokenBinding(
+                        token: caller.token, tokenText: token, scheme: scheme, proofHeader: facts.headers.dpop,
+                        method: facts.method, url: "http://\(facts.headers.host ?? "127.0.0.1")\(facts.target)",
+                        nowMillis: nowMillis)
+                } catch {
+                    let type: ErrorType = error == .useNonce ? .useDpopNonce : .invalidDpopProof
+                    var refusal = Refusal(type, "Unauthorized", trace: trace)
+                    refusal.headers = [("WWW-Authenticate", "DPoP error=\"\(type.rawValue)\", algs=\"ES256\"")]
+                    return .failure(refusal)
+                }
                 guard PermissionSet(caller.token.scope).allows(Permission("proxy", "invoke")) else {
                     return .failure(Refusal(.forbidden, "This token's scope lacks proxy:invoke", trace: trace))
                 }
@@ -203,7 +218,7 @@ struct Gate {
             admission.trace.rateLimited = true
             var refusal = Refusal(.rateLimitExceeded, "Rate limit exceeded for this route", trace: admission.trace)
             refusal.retryAfter = max(1, Int((decision.retryAfterNanos + 999_999_999) / 1_000_000_000))
-            refusal.rateLimitHeaders = headers
+            refusal.headers = headers
             return refusal
         }
         return nil
@@ -224,12 +239,12 @@ struct Gate {
 
     /// A KnoxCall OAuth token in `Authorization` (`Bearer kc_…`, `DPoP kc_…`), else nil: other bearer tokens belong to
     /// the upstream and pass through.
-    static func knoxcallToken(_ authorization: String) -> String? {
+    static func knoxcallToken(_ authorization: String) -> (scheme: String, token: String)? {
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { return nil }
         let scheme = parts[0].lowercased()
         let token = String(parts[1]).trimmingASCIIWhitespace()
         guard scheme == "bearer" || scheme == "dpop", token.hasPrefix("kc_") else { return nil }
-        return token
+        return (scheme, token)
     }
 }

@@ -11,6 +11,9 @@ struct KnownHeaders {
     var contentType: String?
     var expect: String?
     var origin: String?
+    var host: String?
+    /// A DPoP proof (RFC 9449).
+    var dpop: String?
     /// Values of every `Content-Length` and `Transfer-Encoding` line (framing checks need them all).
     var contentLengths: [String] = []
     var transferEncodings: [String] = []
@@ -20,6 +23,8 @@ struct KnownHeaders {
     init(_ headers: HTTPHeaders) {
         for (name, value) in headers {
             switch name.utf8.count {
+            case 4 where HeaderRules.same(name, "host"): host = value
+            case 4 where HeaderRules.same(name, "dpop"): dpop = value
             case 6 where HeaderRules.same(name, "expect"): expect = value
             case 10 where HeaderRules.same(name, "connection"): hasConnectionTokens = true
             case 11 where HeaderRules.same(name, "x-timestamp"): timestamp = value

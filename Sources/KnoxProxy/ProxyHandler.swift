@@ -130,7 +130,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "Content-Length", value: String(bytes.count))
         headers.add(name: "X-Request-Id", value: requestId)
         headers.add(name: "Cache-Control", value: "no-store")
-        for (name, value) in refusal.rateLimitHeaders { headers.add(name: name, value: value) }
+        for (name, value) in refusal.headers { headers.add(name: name, value: value) }
         if let retry = refusal.retryAfter { headers.add(name: "Retry-After", value: String(retry)) }
         if refusal.type == .dependencyUnavailable { headers.add(name: "Retry-After", value: "1") }
         if !keepAlive { headers.add(name: "Connection", value: "close") }

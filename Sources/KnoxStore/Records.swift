@@ -213,7 +213,7 @@ extension ApiKey: FetchableRecord, PersistableRecord {
             revokedAt: row["revoked_at"], createdAt: row["created_at"], lastUsedAt: row["last_used_at"],
             expiresAt: row["expires_at"], rateLimitRequests: row["rate_limit_requests"],
             rateLimitWindowSec: row["rate_limit_window_sec"], roleIds: jsonStrings(row["role_ids"]) ?? [],
-            scopes: jsonStrings(row["scopes"]), createdBy: row["created_by"])
+            scopes: jsonStrings(row["scopes"]), createdBy: row["created_by"], requireDpop: row["require_dpop"] ?? false)
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -232,6 +232,7 @@ extension ApiKey: FetchableRecord, PersistableRecord {
         container["role_ids"] = jsonText(roleIds)
         container["scopes"] = jsonText(scopes)
         container["created_by"] = createdBy
+        container["require_dpop"] = requireDpop
     }
 }
 

@@ -28,6 +28,8 @@ struct Keys: AsyncParsableCommand {
         var scopes: [String] = []
         @Option(help: "Expire after this many days (1-365; default: never, 90 for access keys).")
         var expiresInDays: Int?
+        @Flag(help: "As an OAuth client, get tokens only with a DPoP proof (tokens bound to the proof's key).")
+        var requireDpop = false
         @Flag(help: "Print the whole result as JSON (including the key, once).") var json = false
 
         func validate() throws {
@@ -56,6 +58,7 @@ struct Keys: AsyncParsableCommand {
                 body["role_ids"] = [.string(Role.seeded(matching: role)?.id ?? role)]
                 if let days = expiresInDays { body["expires_in_days"] = .int(days) } else { body["never_expires"] = true }
             }
+            if requireDpop { body["require_dpop"] = true }
             let result: MutationResult
             do {
                 result = try await engine.createApiKey(.object(body), RequestContext(actor: .cli))

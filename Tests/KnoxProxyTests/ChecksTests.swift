@@ -63,6 +63,42 @@ import Testing
         #expect(logs.map(\.statusCode) == [200, 403, 403, 401])
     }
 
+    /// A DPoP-bound token on the data plane: only with a proof by its key for this request; refusals carry the
+    /// challenge, every answer the server nonce.
+    @Test func dpopBoundTokensOnTheDataPlane() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let cut = p.key.lastIndex(of: "_")!
+        let client = try p.engine.authenticateClient(id: String(p.key[..<cut]), secret: String(p.key[p.key.index(after: cut)...]))
+        let signer = DPoPSigner()
+        let token = try await p.engine.issueAccessToken(
+            key: client, scope: ["proxy:invoke"], grantType: "client_credentials", jkt: signer.thumbprint,
+            context: RequestContext(actor: .cli))["access_token"]?.stringValue ?? ""
+        let now = p.fixture.clock.nowMillis() / 1000
+        // RawHTTP sends "Host: 127.0.0.1"; the proof names that origin and the path, without the query.
+        let proof = signer.proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token)
+        let ok = try await p.call("GET", "/items?page=2", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": proof])
+        #expect(ok.status == 200)
+        #expect(ok.header("dpop-nonce") != nil)
+        #expect(p.upstream.requests.last?.header("dpop") == nil)   // the proof is KnoxCall's, not the upstream's
+        let replay = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": proof])
+        #expect(replay.status == 401 && replay.errorType == "invalid_dpop_proof")
+        #expect(replay.header("www-authenticate")?.contains("invalid_dpop_proof") == true)
+        #expect(replay.header("dpop-nonce") != nil)
+        let bearer = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "Bearer \(token)"])
+        #expect(bearer.status == 401 && bearer.errorType == "invalid_dpop_proof")
+        let otherKey = DPoPSigner().proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token)
+        let stolen = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": otherKey])
+        #expect(stolen.status == 401 && stolen.errorType == "invalid_dpop_proof")
+        #expect(p.upstream.requests.count == 1)
+        let nonce = ok.header("dpop-nonce") ?? ""
+        let withNonce = signer.proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token, nonce: nonce)
+        #expect(try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": withNonce]).status == 200)
+        let badNonce = signer.proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token, nonce: "stale")
+        let refused = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": badNonce])
+        #expect(refused.status == 401 && refused.header("www-authenticate")?.contains("use_dpop_nonce") == true)
+    }
+
     @Test func routeAndEnvironmentErrors() async throws {
         let p = try await ProxyFixture()
         _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)

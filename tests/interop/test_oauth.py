@@ -78,3 +78,37 @@ def test_introspect_and_revoke(server):
     metadata = httpx.get(server.live_url + "/.well-known/oauth-authorization-server").json()
     assert metadata["token_endpoint"] == server.live_url + "/oauth/token"
     assert metadata["grant_types_supported"] == ["client_credentials"]
+
+
+def test_dpop_always_binds_the_token_to_the_sdks_key(server, live, upstream):
+    import json
+
+    client = oauth_client(server.live_url, server.live_key, dpop="always", proxy_base_url=server.live_proxy_url)
+    assert client.routes.list()["data"] is not None
+    minted = [r for r in RECORDER.responses if r[1].endswith("/oauth/token")][-1]
+    answer = json.loads(minted[3])
+    assert answer["token_type"] == "DPoP"
+    # DPoP-bound calls work on both faces.
+    route = live.routes.create(name=unique("dpop echo"), target_base_url=upstream.url)
+    assert client.call(route["slug"], path="/dpop").status_code == 200
+    assert "dpop" not in {k.lower() for k in upstream.received[-1]["headers"]}
+    client.close()
+    # Without the SDK's private key the token is worthless: as a bearer token, or with a proof by another key.
+    stolen = httpx.get(server.live_url + "/v1/routes", headers={"Authorization": f"Bearer {answer['access_token']}"})
+    assert stolen.status_code == 401 and stolen.json()["error"]["type"] == "invalid_dpop_proof"
+    assert "DPoP" in stolen.headers["www-authenticate"]
+
+
+def test_auto_mode_upgrades_for_a_client_that_requires_dpop(server):
+    created = httpx.post(
+        server.live_url + "/v1/api-keys", headers={"Authorization": f"Bearer {server.live_key}"},
+        json={"name": unique("strict"), "require_dpop": True, "never_expires": True,
+              "role_ids": [r["id"] for r in httpx.get(server.live_url + "/v1/roles", headers={"Authorization": f"Bearer {server.live_key}"}).json()["data"] if r["slug"] == "admin"]},
+    ).json()["data"]
+    assert created["require_dpop"] is True
+    client = oauth_client(server.live_url, created["api_key"])  # dpop="auto"
+    assert client.routes.list()["data"] is not None
+    minted = [r for r in RECORDER.responses if r[1].endswith("/oauth/token")]
+    assert minted[-2][2] == 400 and "invalid_dpop_proof" in minted[-2][3]
+    assert minted[-1][2] == 200 and '"token_type":"DPoP"' in minted[-1][3]
+    client.close()

@@ -43,7 +43,7 @@ public enum OpenAPIDocument {
             "paths": .object(paths),
             "components": [
                 "securitySchemes": [
-                    "bearerAuth": ["type": "http", "scheme": "bearer", "description": "tk_live_…, tk_test_… or AKE… key"],
+                    "bearerAuth": ["type": "http", "scheme": "bearer", "description": "tk_live_…, tk_test_… or AKE… key, or a kc_live_…/kc_test_… OAuth access token (DPoP-bound tokens use the DPoP scheme with a DPoP proof header)"],
                     "apiKeyHeader": ["type": "apiKey", "in": "header", "name": "x-api-key"],
                 ],
                 "schemas": .object(Schemas.all),

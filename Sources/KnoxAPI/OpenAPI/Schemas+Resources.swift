@@ -59,6 +59,7 @@ extension Schemas {
                     "role_ids": S.array(S.string("A seeded role id or slug")),
                     "key_type": S.string(values: ["standard", "access_key", "test"]),
                     "scopes": S.array(S.string("A permission such as routes:read"), nullable: false, "Access keys only"),
+                    "require_dpop": S.boolean(),
                 ], required: ["name"], closed: true)
         ),
         (
@@ -101,6 +102,7 @@ extension Schemas {
             ("rate_limit_requests", S.integer(nullable: true)), ("rate_limit_window_sec", S.integer(nullable: true)),
             ("role_ids", S.array(S.uuid())), ("scopes", S.array(S.string(), nullable: true)),
             ("created_by", S.string(nullable: true)),
+            ("require_dpop", S.boolean()),
         ]
         if created {
             props += [("api_key", S.string("The key; returned only here, once")), ("message", S.string())]

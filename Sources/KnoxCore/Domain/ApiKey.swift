@@ -32,12 +32,14 @@ public struct ApiKey: Sendable, Equatable, Identifiable {
     public var scopes: [String]?
     /// Who made it: `cli`, `console`, or `api_key:<id>`.
     public var createdBy: String?
+    /// As an OAuth client: tokens only with a DPoP proof (bound to the proof's key).
+    public var requireDpop: Bool
 
     public init(
         id: String, keyId: String, keyPrefix: String, keyType: Kind, name: String, keyHash: [UInt8],
         revokedAt: Int64? = nil, createdAt: Int64, lastUsedAt: Int64? = nil, expiresAt: Int64? = nil,
         rateLimitRequests: Int? = nil, rateLimitWindowSec: Int? = nil, roleIds: [String] = [], scopes: [String]? = nil,
-        createdBy: String? = nil
+        createdBy: String? = nil, requireDpop: Bool = false
     ) {
         self.id = id
         self.keyId = keyId
@@ -54,6 +56,7 @@ public struct ApiKey: Sendable, Equatable, Identifiable {
         self.roleIds = roleIds
         self.scopes = scopes
         self.createdBy = createdBy
+        self.requireDpop = requireDpop
     }
 
     /// Not revoked (expiry is checked separately, against a clock).

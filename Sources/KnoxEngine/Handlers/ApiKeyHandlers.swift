@@ -5,7 +5,7 @@ import KnoxStore
 extension Engine {
     static let apiKeyCreateFields: Set<String> = [
         "name", "rate_limit_requests", "rate_limit_window_sec", "expires_in_days", "expires_at", "never_expires",
-        "role_ids", "key_type", "scopes",
+        "role_ids", "key_type", "scopes", "require_dpop",
     ]
     static let defaultKeyLifetimeDays = 90
 
@@ -48,7 +48,7 @@ extension Engine {
                 id: Identifier.uuid(), keyId: credential.keyId, keyPrefix: credential.publicPrefix, keyType: kind,
                 name: name, keyHash: KeyHasher.hash(credential.text), createdAt: m.now, expiresAt: expiresAt,
                 rateLimitRequests: requests, rateLimitWindowSec: window, roleIds: roles.map(\.id), scopes: scopes,
-                createdBy: m.context.actor.auditLabel)
+                createdBy: m.context.actor.auditLabel, requireDpop: try r.bool("require_dpop").value ?? false)
             try m.access.insert(key)
             try m.audit(
                 "api_key.created", "api_key", key.id,

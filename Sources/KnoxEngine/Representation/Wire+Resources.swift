@@ -108,6 +108,7 @@ extension Wire {
         o["role_ids"] = strings(k.roleIds)
         o["scopes"] = strings(k.scopes)
         o["created_by"] = .string(k.createdBy)
+        o["require_dpop"] = .bool(k.requireDpop)
         return .object(o)
     }
 
