@@ -10,7 +10,7 @@ struct OAuthEndpoints: Sendable {
     let engine: Engine
     let logger: Logger
 
-    static let grantTypes = ["client_credentials"]
+    static let grantTypes = ["client_credentials", "authorization_code", "refresh_token"]
 
     /// The answer when `request` is for the authorization server, else nil (it is then a `/v1` request).
     func handle(_ request: APIRequest) async -> APIResponse? {
@@ -30,6 +30,8 @@ struct OAuthEndpoints: Sendable {
             case "/.well-known/oauth-authorization-server":
                 try allow(request, "GET")
                 return json(200, metadata(request), requestId)
+            case "/oauth/authorize":
+                return try await authorize(request)
             case "/oauth/token":
                 try allow(request, "POST")
                 return json(200, try await token(request, requestId: requestId), requestId)
@@ -74,8 +76,8 @@ struct OAuthEndpoints: Sendable {
                 400, "unsupported_grant_type",
                 "grant_type \(grant.prefix(80)) is not supported here; supported: \(Self.grantTypes.joined(separator: ", "))")
         }
-        let key = try client(request, form)
-        let scope = try engine.grantedScope(form["scope"], key: key)
+        // Public clients (client_id alone) may redeem codes and refresh: PKCE and rotation protect those grants.
+        let key = try client(request, form, allowPublic: grant != "client_credentials")
         // DPoP (RFC 9449): a proof binds the token to its key; a client set to require DPoP gets nothing without one.
         var jkt: String?
         if let proof = request.header("DPoP") {
@@ -93,8 +95,83 @@ struct OAuthEndpoints: Sendable {
         } else if key.requireDpop {
             throw OAuthError(400, "invalid_dpop_proof", "This client requires DPoP: send a DPoP proof with the token request")
         }
-        return try await engine.issueAccessToken(
-            key: key, scope: scope, grantType: grant, jkt: jkt, context: context(request, key, requestId))
+        let ctx = context(request, key, requestId)
+        switch grant {
+        case "authorization_code":
+            guard let code = form["code"], !code.isEmpty else { throw OAuthError(400, "invalid_request", "code is required") }
+            return try await engine.redeemAuthorizationCode(
+                code: code, redirectUri: form["redirect_uri"], verifier: form["code_verifier"], client: key, jkt: jkt, context: ctx)
+        case "refresh_token":
+            guard let token = form["refresh_token"], !token.isEmpty else {
+                throw OAuthError(400, "invalid_request", "refresh_token is required")
+            }
+            return try await engine.refresh(token, client: key, scope: form["scope"], jkt: jkt, context: ctx)
+        default:
+            let scope = try engine.grantedScope(form["scope"], key: key)
+            return try await engine.issueAccessToken(key: key, scope: scope, grantType: grant, jkt: jkt, context: ctx)
+        }
+    }
+
+    // MARK: - Authorization endpoint and consent page
+
+    /// `GET /oauth/authorize?response_type=code&…` records the request and shows the consent page; the page polls
+    /// `GET /oauth/authorize?request=ID` until the operator decides (in the console, or on the page with an API key
+    /// that holds `api_keys:write`, `POST /oauth/authorize`), then sends the browser back to the client.
+    private func authorize(_ request: APIRequest) async throws -> APIResponse {
+        do {
+            let step: AuthorizationStep
+            switch request.method {
+            case "GET", "HEAD":
+                let q: [String: String]
+                do { q = try URLDecoding.query(request.rawQuery) } catch {
+                    throw AuthorizationPageError(message: "The request is malformed: \(error.message)")
+                }
+                if let id = q["request"], q.count == 1 {
+                    step = try await engine.collectAuthorization(id)
+                } else {
+                    step = try await engine.beginAuthorization(q, ipAddress: request.remoteAddress)
+                }
+            case "POST":
+                let form = try self.form(request)
+                guard let id = form["request"], let decision = form["decision"], ["approve", "deny"].contains(decision) else {
+                    throw AuthorizationPageError(message: "The decision form is incomplete.")
+                }
+                let approver: AuthenticatedCaller
+                do { approver = try engine.authenticate(credential: form["api_key"]) } catch {
+                    throw AuthorizationPageError(message: "That API key is not valid here: \(error.message)")
+                }
+                do {
+                    _ = try await engine.decideAuthorization(
+                        id, approve: decision == "approve",
+                        RequestContext(actor: approver.actor, ipAddress: request.remoteAddress))
+                } catch let error as ApiError {
+                    throw AuthorizationPageError(message: error.message)
+                }
+                step = try await engine.collectAuthorization(id)
+            default:
+                throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use GET")
+            }
+            switch step {
+            case .redirect(let location):
+                return APIResponse(
+                    status: 302, headers: [("Location", location), ("Cache-Control", "no-store"), ("Content-Length", "0")])
+            case .waiting(let record, let name):
+                return page(ConsentPage.waiting(record, clientName: name, mode: engine.mode))
+            }
+        } catch let error as AuthorizationPageError {
+            return page(ConsentPage.problem(error.message, mode: engine.mode), status: 400)
+        }
+    }
+
+    private func page(_ html: String, status: Int = 200) -> APIResponse {
+        APIResponse(
+            status: status,
+            headers: [
+                ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY"),
+                ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+                ("Referrer-Policy", "no-referrer"),
+            ],
+            body: Array(html.utf8))
     }
 
     // MARK: - Parts
@@ -118,10 +195,17 @@ struct OAuthEndpoints: Sendable {
         }
     }
 
-    /// Client authentication by HTTP Basic or by `client_id`/`client_secret` fields, never both (RFC 6749 §2.3).
-    private func client(_ request: APIRequest, _ form: [String: String]) throws(OAuthError) -> ApiKey {
+    /// Client authentication by HTTP Basic or by `client_id`/`client_secret` fields, never both (RFC 6749 §2.3). With
+    /// `allowPublic`, a `client_id` alone identifies a public client.
+    private func client(_ request: APIRequest, _ form: [String: String], allowPublic: Bool = false) throws(OAuthError) -> ApiKey {
         var id = form["client_id"]
         var secret = form["client_secret"]
+        if allowPublic, secret == nil, request.header("Authorization") == nil {
+            guard let key = engine.publicClient(id) else {
+                throw OAuthError(401, "invalid_client", "Client authentication failed: the client is unknown, revoked or expired")
+            }
+            return key
+        }
         if let authorization = request.header("Authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "basic" else {
@@ -160,13 +244,16 @@ struct OAuthEndpoints: Sendable {
         let issuer = "http://\(host)"
         var m = JSONObject()
         m["issuer"] = .string(issuer)
+        m["authorization_endpoint"] = .string("\(issuer)/oauth/authorize")
         m["token_endpoint"] = .string("\(issuer)/oauth/token")
         m["introspection_endpoint"] = .string("\(issuer)/oauth/introspect")
         m["revocation_endpoint"] = .string("\(issuer)/oauth/revoke")
         m["grant_types_supported"] = .array(Self.grantTypes.map(JSONValue.string))
-        m["response_types_supported"] = .array([])
+        m["response_types_supported"] = .array([.string("code")])
+        m["response_modes_supported"] = .array([.string("query")])
+        m["code_challenge_methods_supported"] = .array([.string("S256")])
         let auth: JSONValue = .array([.string("client_secret_basic"), .string("client_secret_post")])
-        m["token_endpoint_auth_methods_supported"] = auth
+        m["token_endpoint_auth_methods_supported"] = .array([.string("client_secret_basic"), .string("client_secret_post"), .string("none")])
         m["introspection_endpoint_auth_methods_supported"] = auth
         m["revocation_endpoint_auth_methods_supported"] = auth
         m["scopes_supported"] = .array(Role.knownPermissions.map(JSONValue.string))

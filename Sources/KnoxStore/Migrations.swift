@@ -22,8 +22,32 @@ enum Migrations {
             try db.execute(
                 sql: "ALTER TABLE api_keys ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0 CHECK (require_dpop IN (0, 1))")
         }
+        migrator.registerMigration("2026-11-23-v6-oauth-authorization-code") { db in
+            try db.execute(sql: v6)
+        }
         return migrator
     }
+
+    /// The authorization-code grant: redirect URIs per client (key), and authorization requests waiting for the
+    /// operator's decision. The code is stored only as a hash, once issued to the browser that asked.
+    static let v6 = """
+        ALTER TABLE api_keys ADD COLUMN redirect_uris TEXT;
+        CREATE TABLE oauth_authorizations (
+            id TEXT PRIMARY KEY NOT NULL,
+            api_key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+            redirect_uri TEXT NOT NULL,
+            state TEXT,
+            code_challenge TEXT NOT NULL CHECK (length(code_challenge) = 43),
+            scope TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'code_issued', 'redeemed')),
+            code_hash TEXT UNIQUE,
+            family_id TEXT,
+            decided_by TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX oauth_authorizations_status ON oauth_authorizations(status, expires_at);
+        """
 
     /// OAuth tokens (issue 6): only hashes; a token dies with its key (ON DELETE CASCADE, and revocation is checked
     /// against the key at every use).

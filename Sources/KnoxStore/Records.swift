@@ -213,7 +213,8 @@ extension ApiKey: FetchableRecord, PersistableRecord {
             revokedAt: row["revoked_at"], createdAt: row["created_at"], lastUsedAt: row["last_used_at"],
             expiresAt: row["expires_at"], rateLimitRequests: row["rate_limit_requests"],
             rateLimitWindowSec: row["rate_limit_window_sec"], roleIds: jsonStrings(row["role_ids"]) ?? [],
-            scopes: jsonStrings(row["scopes"]), createdBy: row["created_by"], requireDpop: row["require_dpop"] ?? false)
+            scopes: jsonStrings(row["scopes"]), createdBy: row["created_by"], requireDpop: row["require_dpop"] ?? false,
+            redirectUris: jsonStrings(row["redirect_uris"]) ?? [])
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -233,6 +234,7 @@ extension ApiKey: FetchableRecord, PersistableRecord {
         container["scopes"] = jsonText(scopes)
         container["created_by"] = createdBy
         container["require_dpop"] = requireDpop
+        container["redirect_uris"] = redirectUris.isEmpty ? nil : jsonText(redirectUris)
     }
 }
 
@@ -287,5 +289,35 @@ extension OAuthToken: FetchableRecord, PersistableRecord {
         container["expires_at"] = expiresAt
         container["used_at"] = usedAt
         container["revoked_at"] = revokedAt
+    }
+}
+
+extension OAuthAuthorization: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "oauth_authorizations"
+
+    public init(row: Row) throws {
+        let status: String = row["status"]
+        let scope: String = row["scope"]
+        self.init(
+            id: row["id"], apiKeyId: row["api_key_id"], redirectUri: row["redirect_uri"], state: row["state"],
+            codeChallenge: row["code_challenge"], scope: scope.split(separator: " ").map(String.init),
+            status: OAuthAuthorization.Status(rawValue: status) ?? .denied, codeHash: row["code_hash"],
+            familyId: row["family_id"], decidedBy: row["decided_by"], createdAt: row["created_at"],
+            expiresAt: row["expires_at"])
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["api_key_id"] = apiKeyId
+        container["redirect_uri"] = redirectUri
+        container["state"] = state
+        container["code_challenge"] = codeChallenge
+        container["scope"] = scope.joined(separator: " ")
+        container["status"] = status.rawValue
+        container["code_hash"] = codeHash
+        container["family_id"] = familyId
+        container["decided_by"] = decidedBy
+        container["created_at"] = createdAt
+        container["expires_at"] = expiresAt
     }
 }

@@ -30,6 +30,8 @@ struct Keys: AsyncParsableCommand {
         var expiresInDays: Int?
         @Flag(help: "As an OAuth client, get tokens only with a DPoP proof (tokens bound to the proof's key).")
         var requireDpop = false
+        @Option(name: .customLong("redirect-uri"), help: "An OAuth redirect URI for the authorization-code grant (repeatable).")
+        var redirectUris: [String] = []
         @Flag(help: "Print the whole result as JSON (including the key, once).") var json = false
 
         func validate() throws {
@@ -59,6 +61,7 @@ struct Keys: AsyncParsableCommand {
                 if let days = expiresInDays { body["expires_in_days"] = .int(days) } else { body["never_expires"] = true }
             }
             if requireDpop { body["require_dpop"] = true }
+            if !redirectUris.isEmpty { body["redirect_uris"] = .array(redirectUris.map(JSONValue.string)) }
             let result: MutationResult
             do {
                 result = try await engine.createApiKey(.object(body), RequestContext(actor: .cli))

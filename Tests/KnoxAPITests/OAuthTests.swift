@@ -199,13 +199,14 @@ import Testing
         #expect(r.status == 200)
         #expect(r.json["issuer"]?.stringValue == "http://127.0.0.1:8700")
         #expect(r.json["token_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/token")
-        #expect(r.json["grant_types_supported"] == [.string("client_credentials")])
+        #expect(r.json["grant_types_supported"] == [.string("client_credentials"), .string("authorization_code"), .string("refresh_token")])
+        #expect(r.json["code_challenge_methods_supported"] == [.string("S256")])
         #expect(r.json["revocation_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/revoke")
         #expect(r.json["introspection_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/introspect")
-        #expect(r.json["authorization_endpoint"] == nil)
+        #expect(r.json["authorization_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/authorize")
         #expect(r.json["scopes_supported"]?.arrayValue?.contains(.string("proxy:invoke")) == true)
         // Every endpoint it names answers (not 404).
-        for endpoint in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+        for endpoint in ["/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/authorize"] {
             #expect(await Self.oauth(api, endpoint, "").status != 404)
         }
     }

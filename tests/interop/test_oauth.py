@@ -77,7 +77,7 @@ def test_introspect_and_revoke(server):
     assert after.status_code == 401
     metadata = httpx.get(server.live_url + "/.well-known/oauth-authorization-server").json()
     assert metadata["token_endpoint"] == server.live_url + "/oauth/token"
-    assert metadata["grant_types_supported"] == ["client_credentials"]
+    assert metadata["grant_types_supported"] == ["client_credentials", "authorization_code", "refresh_token"]
 
 
 def test_dpop_always_binds_the_token_to_the_sdks_key(server, live, upstream):

@@ -60,6 +60,7 @@ extension Schemas {
                     "key_type": S.string(values: ["standard", "access_key", "test"]),
                     "scopes": S.array(S.string("A permission such as routes:read"), nullable: false, "Access keys only"),
                     "require_dpop": S.boolean(),
+                    "redirect_uris": S.array(S.string("https URI, or http to a loopback address"), nullable: false, "OAuth authorization-code redirect URIs"),
                 ], required: ["name"], closed: true)
         ),
         (
@@ -103,6 +104,7 @@ extension Schemas {
             ("role_ids", S.array(S.uuid())), ("scopes", S.array(S.string(), nullable: true)),
             ("created_by", S.string(nullable: true)),
             ("require_dpop", S.boolean()),
+            ("redirect_uris", S.array(S.string(), nullable: true)),
         ]
         if created {
             props += [("api_key", S.string("The key; returned only here, once")), ("message", S.string())]

@@ -34,12 +34,14 @@ public struct ApiKey: Sendable, Equatable, Identifiable {
     public var createdBy: String?
     /// As an OAuth client: tokens only with a DPoP proof (bound to the proof's key).
     public var requireDpop: Bool
+    /// As an OAuth client: the redirect URIs the authorization-code grant may send codes to (matched exactly).
+    public var redirectUris: [String]
 
     public init(
         id: String, keyId: String, keyPrefix: String, keyType: Kind, name: String, keyHash: [UInt8],
         revokedAt: Int64? = nil, createdAt: Int64, lastUsedAt: Int64? = nil, expiresAt: Int64? = nil,
         rateLimitRequests: Int? = nil, rateLimitWindowSec: Int? = nil, roleIds: [String] = [], scopes: [String]? = nil,
-        createdBy: String? = nil, requireDpop: Bool = false
+        createdBy: String? = nil, requireDpop: Bool = false, redirectUris: [String] = []
     ) {
         self.id = id
         self.keyId = keyId
@@ -57,6 +59,7 @@ public struct ApiKey: Sendable, Equatable, Identifiable {
         self.scopes = scopes
         self.createdBy = createdBy
         self.requireDpop = requireDpop
+        self.redirectUris = redirectUris
     }
 
     /// Not revoked (expiry is checked separately, against a clock).

@@ -5,7 +5,7 @@ import KnoxStore
 extension Engine {
     static let apiKeyCreateFields: Set<String> = [
         "name", "rate_limit_requests", "rate_limit_window_sec", "expires_in_days", "expires_at", "never_expires",
-        "role_ids", "key_type", "scopes", "require_dpop",
+        "role_ids", "key_type", "scopes", "require_dpop", "redirect_uris",
     ]
     static let defaultKeyLifetimeDays = 90
 
@@ -48,7 +48,8 @@ extension Engine {
                 id: Identifier.uuid(), keyId: credential.keyId, keyPrefix: credential.publicPrefix, keyType: kind,
                 name: name, keyHash: KeyHasher.hash(credential.text), createdAt: m.now, expiresAt: expiresAt,
                 rateLimitRequests: requests, rateLimitWindowSec: window, roleIds: roles.map(\.id), scopes: scopes,
-                createdBy: m.context.actor.auditLabel, requireDpop: try r.bool("require_dpop").value ?? false)
+                createdBy: m.context.actor.auditLabel, requireDpop: try r.bool("require_dpop").value ?? false,
+                redirectUris: try Engine.redirectURIs(r))
             try m.access.insert(key)
             try m.audit(
                 "api_key.created", "api_key", key.id,
@@ -172,6 +173,25 @@ extension Engine {
             if !roles.contains(role) { roles.append(role) }
         }
         return roles
+    }
+
+    /// OAuth redirect URIs: absolute, without fragment; `https`, or `http` only to a loopback host (RFC 8252 §7.3).
+    static func redirectURIs(_ r: FieldReader) throws(ApiError) -> [String] {
+        guard let uris = try r.stringArray("redirect_uris", maxCount: 10).value else { return [] }
+        for (i, uri) in uris.enumerated() {
+            let field = "redirect_uris[\(i)]"
+            guard uri.utf8.count <= 2000, !uri.contains("#"), !uri.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
+                throw ApiError.invalid(field, "must be an absolute URI without fragment or spaces")
+            }
+            guard let parsed = try? UpstreamURL.parse(uri.hasPrefix("http://") || uri.hasPrefix("https://") ? uri : "x").get() else {
+                throw ApiError.invalid(field, "must be an absolute http(s) URI")
+            }
+            let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(parsed.host.lowercased())
+            guard uri.hasPrefix("https://") || loopback else {
+                throw ApiError.invalid(field, "must use https, or http to a loopback address (127.0.0.1, [::1], localhost)")
+            }
+        }
+        return uris
     }
 
     static func keyScopes(_ r: FieldReader) throws(ApiError) -> [String] {

@@ -1,3 +1,4 @@
+import Foundation
 import KnoxCore
 import KnoxCrypto
 
@@ -27,6 +28,8 @@ public struct TokenIntrospection: Sendable {
 extension Engine {
     /// Access tokens live one hour (SPEC).
     public static let accessTokenLifetimeMillis: Int64 = 3_600_000
+    /// Refresh tokens (single use, rotated) live 30 days.
+    public static let refreshTokenLifetimeMillis: Int64 = 30 * 24 * 3_600_000
 
     /// OAuth client authentication: `client_id` and `client_secret` are an API key split at its last `_` (SPEC), so
     /// the client is the key put back together. Any failure is `invalid_client`, with one message whatever it was —
@@ -58,7 +61,7 @@ extension Engine {
         guard !names.isEmpty else { return own.grants.map(\.description) }
         var out: [String] = []
         for name in names where !out.contains(name) {
-            guard let permission = Permission(name) else {
+            guard let permission = Permission(name), Engine.isKnownScope(permission) else {
                 throw .invalidScope("Unknown scope \"\(name.prefix(64))\": scopes are permissions such as routes:read")
             }
             guard own.allows(permission) else {
@@ -69,37 +72,82 @@ extension Engine {
         return out
     }
 
+    /// A scope names a permission the product checks (wildcards allowed: `routes:*`, `*:read`, `*:*`).
+    static func isKnownScope(_ p: Permission) -> Bool {
+        Role.knownPermissions.contains { Permission($0).map { p.covers($0) } ?? false }
+    }
+
     /// Mints an access token for `key` (client credentials). The token row, its audit row and the configuration
     /// version commit together; the local snapshot holds the token before this returns, so it works at once.
     public func issueAccessToken(
         key: ApiKey, scope: [String], grantType: String, jkt: String? = nil, context: RequestContext
     ) async throws -> JSONObject {
         let mode = mode
-        let text = OAuthToken.generateText(.access, mode)
-        let lifetime = Self.accessTokenLifetimeMillis
+        let slug = config.tenantSlug
+        return try await mintResult(context) { m in
+            let pair = try Engine.mint(&m, mode: mode, key: key, scope: scope, jkt: jkt, grantType: grantType, family: nil, refresh: false)
+            return Engine.tokenResponse(pair, scope: scope, jkt: jkt, tenant: slug)
+        }
+    }
+
+    /// Runs a mutation whose answer (a token response) must not be kept anywhere: it is passed out of the transaction
+    /// in memory only, never stored for idempotent replay.
+    func mintResult(_ context: RequestContext, _ body: @Sendable @escaping (inout Mutation) throws -> JSONObject) async throws
+        -> JSONObject
+    {
+        let box = ResultBox()
         _ = try await mutate(context) { m in
-            let token = OAuthToken(
-                id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(text.utf8)), kind: .access, apiKeyId: key.id,
-                familyId: Identifier.uuid(), scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
-                expiresAt: m.now + lifetime)
-            try m.access.insert(token)
-            // Housekeeping in the same transaction: rows a day past expiry can no longer matter.
-            try m.access.deleteOAuthTokens(expiredBefore: m.now - 24 * 3_600_000)
-            try m.audit(
-                "oauth_token.issued", "oauth_token", token.id,
-                [
-                    "grant_type": .string(grantType), "scope": .string(scope.joined(separator: " ")),
-                    "api_key_id": .string(key.id), "dpop_bound": .bool(jkt != nil),
-                    "expires_at": .string(Timestamp.format(millis: token.expiresAt)),
-                ])
+            box.set(try body(&m))
             return .null
         }
+        return box.get()
+    }
+
+    /// Inserts an access token (and a refresh token when asked) for `key` inside a mutation, with its audit row.
+    /// Returns the texts; only their hashes are stored.
+    static func mint(
+        _ m: inout Mutation, mode: Mode, key: ApiKey, scope: [String], jkt: String?, grantType: String, family: String?,
+        refresh: Bool
+    ) throws -> (access: String, refresh: String?) {
+        let familyId = family ?? Identifier.uuid()
+        let accessText = OAuthToken.generateText(.access, mode)
+        let access = OAuthToken(
+            id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(accessText.utf8)), kind: .access, apiKeyId: key.id,
+            familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
+            expiresAt: m.now + accessTokenLifetimeMillis)
+        try m.access.insert(access)
+        var refreshText: String?
+        if refresh {
+            let text = OAuthToken.generateText(.refresh, mode)
+            try m.access.insert(
+                OAuthToken(
+                    id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(text.utf8)), kind: .refresh, apiKeyId: key.id,
+                    familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
+                    expiresAt: m.now + refreshTokenLifetimeMillis))
+            refreshText = text
+        }
+        // Housekeeping in the same transaction: rows a day past expiry can no longer matter.
+        try m.access.deleteOAuthTokens(expiredBefore: m.now - 24 * 3_600_000)
+        try m.audit(
+            "oauth_token.issued", "oauth_token", access.id,
+            [
+                "grant_type": .string(grantType), "scope": .string(scope.joined(separator: " ")),
+                "api_key_id": .string(key.id), "dpop_bound": .bool(jkt != nil), "family_id": .string(familyId),
+                "refresh_token": .bool(refresh), "expires_at": .string(Timestamp.format(millis: access.expiresAt)),
+            ])
+        return (accessText, refreshText)
+    }
+
+    static func tokenResponse(_ pair: (access: String, refresh: String?), scope: [String], jkt: String?, tenant: String)
+        -> JSONObject
+    {
         var body = JSONObject()
-        body["access_token"] = .string(text)
+        body["access_token"] = .string(pair.access)
         body["token_type"] = .string(jkt == nil ? "Bearer" : "DPoP")
-        body["expires_in"] = .int(Int(lifetime / 1000))
+        body["expires_in"] = .int(Int(accessTokenLifetimeMillis / 1000))
+        if let refresh = pair.refresh { body["refresh_token"] = .string(refresh) }
         body["scope"] = .string(scope.joined(separator: " "))
-        body["tenant"] = .string(config.tenantSlug)
+        body["tenant"] = .string(tenant)
         return body
     }
 
@@ -172,4 +220,12 @@ extension Engine {
             return .null
         }
     }
+}
+
+/// Carries a value out of a `@Sendable` transaction body.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = JSONObject()
+    func set(_ v: JSONObject) { lock.withLock { value = v } }
+    func get() -> JSONObject { lock.withLock { value } }
 }

@@ -109,6 +109,7 @@ extension Wire {
         o["scopes"] = strings(k.scopes)
         o["created_by"] = .string(k.createdBy)
         o["require_dpop"] = .bool(k.requireDpop)
+        o["redirect_uris"] = strings(k.redirectUris)
         return .object(o)
     }
 

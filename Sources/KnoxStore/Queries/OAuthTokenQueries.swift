@@ -49,3 +49,29 @@ extension StoreAccess {
         try db.execute(sql: "DELETE FROM oauth_tokens WHERE expires_at < ?", arguments: [millis])
     }
 }
+
+extension StoreAccess {
+    public func insert(_ authorization: OAuthAuthorization) throws { try authorization.insert(db) }
+
+    public func update(_ authorization: OAuthAuthorization) throws { try authorization.update(db) }
+
+    public func oauthAuthorization(id: String) throws -> OAuthAuthorization? {
+        try OAuthAuthorization.fetchOne(db, sql: "SELECT * FROM oauth_authorizations WHERE id = ?", arguments: [id])
+    }
+
+    public func oauthAuthorization(codeHash: String) throws -> OAuthAuthorization? {
+        try OAuthAuthorization.fetchOne(db, sql: "SELECT * FROM oauth_authorizations WHERE code_hash = ?", arguments: [codeHash])
+    }
+
+    /// Requests waiting for a decision, oldest first.
+    public func pendingOAuthAuthorizations(at nowMillis: Int64) throws -> [OAuthAuthorization] {
+        try OAuthAuthorization.fetchAll(
+            db, sql: "SELECT * FROM oauth_authorizations WHERE status = 'pending' AND expires_at > ? ORDER BY created_at, id",
+            arguments: [nowMillis])
+    }
+
+    /// Deletes requests that ended or expired a day ago (housekeeping).
+    public func deleteOAuthAuthorizations(expiredBefore millis: Int64) throws {
+        try db.execute(sql: "DELETE FROM oauth_authorizations WHERE expires_at < ?", arguments: [millis])
+    }
+}
