@@ -77,7 +77,9 @@ enum Columns {
             [
                 Column("NAME", 14, flexible: true, text("name")),
                 Column("KEY", 23) { ($0["key_prefix"]?.stringValue ?? "") + "_…" }, Column("TYPE", 10, text("key_type")),
-                Column("STATUS", 7) { $0["active"]?.boolValue == true ? "active" : "revoked" },
+                Column("STATUS", 7) { row in
+                    row["pending_authorization"]?.boolValue == true ? "pending" : row["active"]?.boolValue == true ? "active" : "revoked"
+                },
                 Column("EXPIRES", 10) { row in row["expires_at"]?.stringValue.map { String($0.prefix(10)) } ?? "never" },
             ]
         case .audit:

@@ -37,7 +37,23 @@ public struct EngineBridge: Sendable {
             rows += result.items
             if page >= result.totalPages || pane == .audit { break }
         }
+        if pane == .apiKeys { rows = try await pendingAuthorizationRows(engine) + rows }
         return rows
+    }
+
+    /// OAuth authorization requests waiting for the operator, as rows of the API keys pane (first, marked pending).
+    static func pendingAuthorizationRows(_ engine: Engine) async throws -> [JSONValue] {
+        let keys = engine.snapshot.apiKeysById
+        return try await engine.pendingAuthorizations().map { pending in
+            let r = pending.request
+            return [
+                "id": .string(r.id), "pending_authorization": true, "name": .string("\(pending.clientName) (authorization)"),
+                "key_prefix": .string(keys[r.apiKeyId]?.keyPrefix ?? ""), "key_type": "oauth request", "active": true,
+                "scope": .string(r.scope.joined(separator: " ")), "redirect_uri": .string(r.redirectUri),
+                "expires_at": .string(Timestamp.format(millis: r.expiresAt)),
+                "created_at": .string(Timestamp.format(millis: r.createdAt)),
+            ]
+        }
     }
 
     /// The full resource behind a detail page (a route with its environments and assigned clients).
@@ -101,6 +117,8 @@ public struct EngineBridge: Sendable {
                 answer = try await engine.putRouteEnvironment(routeId, environment, .object(body), ctx)
             case .assignClient(let routeId, let clientId, let body):
                 answer = try await engine.assignClient(routeId, clientId, .object(body), ctx)
+            case .decideAuthorization(let id, let approve):
+                answer = try await engine.decideAuthorization(id, approve: approve, ctx)
             }
             return .mutated(mode, mutation, .success(answer.data))
         } catch {

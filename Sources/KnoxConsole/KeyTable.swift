@@ -4,7 +4,7 @@ public enum Action: Sendable, Equatable {
     case nextPane, previousPane, pane(Pane), toggleMode
     case up, down, pageUp, pageDown, top, bottom
     case new, edit, delete, refresh
-    case setValue, overrideEnvironment, assignClient
+    case setValue, overrideEnvironment, assignClient, approveRequest, denyRequest
     case follow, cycleStatus, cycleMethod, cycleRoute, clearFilters
     case focusColumn(Int), resizeColumn(Int), resetColumns
 }
@@ -86,6 +86,8 @@ public enum KeyTable {
         Binding([.char("d")], "d", "delete", "Delete the environment", .delete, .pane(.environments)),
         Binding([.char("n")], "n", "new", "New API key (shown once)", .new, .pane(.apiKeys)),
         Binding([.char("d")], "d", "revoke", "Revoke the API key", .delete, .pane(.apiKeys)),
+        Binding([.char("A")], "A", "approve", "Approve the selected OAuth authorization request (STATUS pending)", .approveRequest, .pane(.apiKeys)),
+        Binding([.char("X")], "X", "deny", "Deny the selected OAuth authorization request", .denyRequest, .pane(.apiKeys)),
         Binding([.char("f")], "f", "follow", "Follow new requests / pause", .follow, .pane(.logs)),
         Binding([.char("s")], "s", "status", "Filter by status class (2xx…5xx)", .cycleStatus, .pane(.logs)),
         Binding([.char("m")], "m", "method", "Filter by method", .cycleMethod, .pane(.logs)),

@@ -211,8 +211,18 @@ extension Console {
         case (.environments, .new): form(.environment(id: nil))
         case (.environments, .edit): if let id { form(.environment(id: id), current) }
         case (.apiKeys, .new): form(.apiKey)
+        case (.apiKeys, .approveRequest), (.apiKeys, .denyRequest):
+            guard let id, current?["pending_authorization"]?.boolValue == true else {
+                s.toast = Toast("Select an OAuth authorization request (STATUS pending) first", .error)
+                return []
+            }
+            return [.mutate(s.mode, .decideAuthorization(id: id, approve: action == .approveRequest))]
         case (_, .delete):
             guard let id, s.pane != .logs, s.pane != .audit else { return [] }
+            if current?["pending_authorization"]?.boolValue == true {
+                s.toast = Toast("That is an authorization request: A approves it, X denies it", .error)
+                return []
+            }
             let verb = s.pane == .apiKeys ? "Revoke" : "Delete"
             let noun = s.pane.title.lowercased().hasSuffix("s") ? String(s.pane.title.lowercased().dropLast()) : s.pane.title.lowercased()
             let live = s.mode == .live
@@ -238,6 +248,7 @@ extension Console {
         case .create(let p, _), .update(let p, _, _), .delete(let p, _): pane = p
         case .setSecretValue: pane = .secrets
         case .putRouteEnvironment, .assignClient: pane = .routes
+        case .decideAuthorization: pane = .apiKeys
         }
         switch result {
         case .success(let data):
@@ -280,6 +291,8 @@ extension Console {
         case .setSecretValue: return "Stored the new value\(name) (version \(data["value_version"]?.intValue ?? 0))"
         case .putRouteEnvironment: return "Saved the override for \(data["environment_name"]?.stringValue ?? "")"
         case .assignClient: return "Assigned \(data["client_name"]?.stringValue ?? "the client")"
+        case .decideAuthorization(_, let approve):
+            return approve ? "Approved: the application receives its code" : "Denied the authorization request"
         }
     }
 

@@ -127,7 +127,8 @@ public enum Console {
             }
             move(&s, to: Int.max / 2)
         case .refresh: return [.load(s.mode, s.pane)]
-        case .new, .edit, .delete, .setValue, .overrideEnvironment, .assignClient: return edit(&s, action)
+        case .new, .edit, .delete, .setValue, .overrideEnvironment, .assignClient, .approveRequest, .denyRequest:
+            return edit(&s, action)
         case .follow:
             s.log.follow.toggle()
             if s.log.follow {

@@ -137,6 +137,8 @@ public enum ConsoleEffect: Sendable, Equatable {
         case setSecretValue(id: String, JSONObject)
         case putRouteEnvironment(routeId: String, environment: String, JSONObject)
         case assignClient(routeId: String, clientId: String, JSONObject)
+        /// Approve or deny a pending OAuth authorization request (authorization-code grant).
+        case decideAuthorization(id: String, approve: Bool)
     }
 }
 

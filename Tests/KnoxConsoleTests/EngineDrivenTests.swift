@@ -156,6 +156,47 @@ struct LiveDriver {
         #expect(try await engines[.live]!.listSecrets([:], actor: .console).items.count == 1)
     }
 
+    /// OAuth authorization requests (authorization-code grant) wait in the API keys pane; A approves, X denies.
+    @Test func pendingAuthorizationRequestsAreDecidedFromTheKeysPane() async throws {
+        let live = try #require(engines[.live])
+        let client = try await live.makeKey("Deploy bot", extra: ["redirect_uris": ["http://127.0.0.1:7777/cb"]])
+        let clientId = String(client[..<client.lastIndex(of: "_")!])
+        func ask() async throws -> String {
+            let step = try await live.beginAuthorization(
+                [
+                    "response_type": "code", "client_id": clientId, "redirect_uri": "http://127.0.0.1:7777/cb", "state": "s",
+                    "code_challenge": String(repeating: "A", count: 43), "code_challenge_method": "S256", "scope": "routes:read",
+                ], ipAddress: nil)
+            guard case .waiting(let record, _) = step else { throw TestFailure("not waiting: \(step)") }
+            return record.id
+        }
+        let first = try await ask()
+        var d = await LiveDriver(engines: engines)
+        await d.press(.char("6"))
+        #expect(d.screen.contains("Deploy bot (authorization)"))
+        #expect(d.screen.contains("pending"))
+        // The selected row is the request (pending rows come first); a key row is not decided.
+        await d.press(.char("j"), .char("A"))
+        #expect(d.screen.contains("Select an OAuth authorization request"))
+        await d.press(.char("g"), .char("A"))
+        #expect(d.screen.contains("Approved"))
+        #expect(!d.screen.contains("Deploy bot (authorization)"))
+        guard case .redirect(let location) = try await live.collectAuthorization(first) else {
+            throw TestFailure("the approved request did not go back to the client")
+        }
+        #expect(location.hasPrefix("http://127.0.0.1:7777/cb?code=kcc_"))
+        // Denied from the console: the application hears access_denied.
+        let second = try await ask()
+        await d.press(.char("r"), .char("g"), .char("X"))
+        guard case .redirect(let denied) = try await live.collectAuthorization(second) else {
+            throw TestFailure("the denied request did not go back to the client")
+        }
+        #expect(denied.contains("error=access_denied"))
+        // The audit log names the console as the one who decided.
+        let audit = try await live.listAuditLogs(["action": "oauth_authorization.approved"], actor: .console)
+        #expect(audit.items.first?["actor"]?.stringValue == "console")
+    }
+
     @Test func apiKeyIsShownOnceThenOnlyItsPrefix() async throws {
         var d = await LiveDriver(engines: engines)
         await d.press(.char("6"), .char("n"))
