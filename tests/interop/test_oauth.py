@@ -112,3 +112,58 @@ def test_auto_mode_upgrades_for_a_client_that_requires_dpop(server):
     assert minted[-2][2] == 400 and "invalid_dpop_proof" in minted[-2][3]
     assert minted[-1][2] == 200 and '"token_type":"DPoP"' in minted[-1][3]
     client.close()
+
+
+def test_metadata_parses_and_validates_with_authlib(server):
+    from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+
+    document = httpx.get(server.live_url + "/.well-known/oauth-authorization-server").json()
+    metadata = AuthorizationServerMetadata(document)
+    metadata.validate()  # RFC 8414 rules, as a standard OAuth library reads them
+    assert metadata["issuer"] == server.live_url
+    assert "S256" in metadata["code_challenge_methods_supported"]
+
+
+# authlib 1.9 warns that its httpx integration moves to "httpx2"; the integration itself is what is exercised here.
+@pytest.mark.filterwarnings("ignore:The httpx module is deprecated")
+def test_authorization_code_flow_with_pkce_using_authlib(server, live):
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    from authlib.common.security import generate_token
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    callback = "http://127.0.0.1:65000/callback"
+    created = httpx.post(
+        server.live_url + "/v1/api-keys", headers={"Authorization": f"Bearer {server.live_key}"},
+        json={"name": unique("cli login"), "never_expires": True, "redirect_uris": [callback],
+              "role_ids": ["5e3c1a40-0000-4000-8000-000000000002"]},
+    ).json()["data"]
+    client_id, _ = split(created["api_key"])
+    verifier = generate_token(64)
+    oauth = OAuth2Client(client_id=client_id, redirect_uri=callback, scope="routes:read", code_challenge_method="S256",
+                         token_endpoint_auth_method="none")
+    url, state = oauth.create_authorization_url(server.live_url + "/oauth/authorize", code_verifier=verifier)
+    # The browser: the consent page, approved on the page with a key that may manage keys.
+    page = httpx.get(url)
+    assert page.status_code == 200 and "cli login" in page.text
+    request_id = re.search(r'name="request" value="([^"]+)"', page.text).group(1)
+    approved = httpx.post(server.live_url + "/oauth/authorize",
+                          data={"request": request_id, "decision": "approve", "api_key": server.live_key})
+    assert approved.status_code == 302
+    location = approved.headers["location"]
+    assert location.startswith(callback) and parse_qs(urlsplit(location).query)["state"] == [state]
+    token = oauth.fetch_token(server.live_url + "/oauth/token", authorization_response=location, code_verifier=verifier)
+    assert token["access_token"].startswith("kc_live_") and token["refresh_token"].startswith("kcr_live_")
+    assert token["scope"] == "routes:read"
+    assert httpx.get(server.live_url + "/v1/routes", headers={"Authorization": f"Bearer {token['access_token']}"}).status_code == 200
+    # Rotation through the library, then the spent refresh token trips theft detection.
+    renewed = oauth.refresh_token(server.live_url + "/oauth/token", refresh_token=token["refresh_token"])
+    assert renewed["refresh_token"] != token["refresh_token"]
+    replay = httpx.post(server.live_url + "/oauth/token",
+                        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client_id})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    dead = httpx.get(server.live_url + "/v1/routes", headers={"Authorization": f"Bearer {renewed['access_token']}"})
+    assert dead.status_code == 401
+    assert any(e["action"] == "oauth_token.family_revoked" for e in live.audit_logs.list(per_page=50)["data"])
+    oauth.close()
