@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "KnoxCrypto", dependencies: [
             "KnoxCore",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
         .target(name: "KnoxStore", dependencies: [
             "KnoxCore",
@@ -77,6 +78,7 @@ let package = Package(
             dependencies: [
                 "KnoxCore", "KnoxCrypto", "KnoxEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -10,7 +10,7 @@ struct OAuthEndpoints: Sendable {
     let engine: Engine
     let logger: Logger
 
-    static let grantTypes = ["client_credentials", "authorization_code", "refresh_token"]
+    static let grantTypes = ["client_credentials", "authorization_code", "refresh_token", Engine.tokenExchangeGrant]
 
     /// The answer when `request` is for the authorization server, else nil (it is then a `/v1` request).
     func handle(_ request: APIRequest) async -> APIResponse? {
@@ -76,8 +76,6 @@ struct OAuthEndpoints: Sendable {
                 400, "unsupported_grant_type",
                 "grant_type \(grant.prefix(80)) is not supported here; supported: \(Self.grantTypes.joined(separator: ", "))")
         }
-        // Public clients (client_id alone) may redeem codes and refresh: PKCE and rotation protect those grants.
-        let key = try client(request, form, allowPublic: grant != "client_credentials")
         // DPoP (RFC 9449): a proof binds the token to its key; a client set to require DPoP gets nothing without one.
         var jkt: String?
         if let proof = request.header("DPoP") {
@@ -92,7 +90,14 @@ struct OAuthEndpoints: Sendable {
                 case .useNonce: throw OAuthError(400, "use_dpop_nonce", "Retry with the server nonce from the DPoP-Nonce header")
                 }
             }
-        } else if key.requireDpop {
+        }
+        // Workload identity: the assertion is the credential, there is no client.
+        if grant == Engine.tokenExchangeGrant {
+            return try await engine.exchangeToken(form, jkt: jkt, ipAddress: request.remoteAddress)
+        }
+        // Public clients (client_id alone) may redeem codes and refresh: PKCE and rotation protect those grants.
+        let key = try client(request, form, allowPublic: grant != "client_credentials")
+        if jkt == nil && key.requireDpop {
             throw OAuthError(400, "invalid_dpop_proof", "This client requires DPoP: send a DPoP proof with the token request")
         }
         let ctx = context(request, key, requestId)

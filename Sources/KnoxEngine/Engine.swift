@@ -21,6 +21,8 @@ public final class Engine: Sendable {
     let limiters = RateLimiterRegistry()
     /// DPoP server nonces and the `jti` replay cache.
     public let dpop = DPoPGuard()
+    /// Workload issuers' key sets fetched from their URLs.
+    let jwksCache = JWKSCache()
     /// Where the data plane hands each finished request; the writer batches rows into this mode's database.
     public let requestLog: RequestLogSink
     let pendingLogRows = PendingLogRows()

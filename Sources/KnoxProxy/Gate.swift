@@ -97,7 +97,7 @@ struct Gate {
             // token needs a proof by its key for this very request.
             do {
                 let caller = try engine.authenticateToken(token, snapshot: snapshot, nowMillis: nowMillis)
-                trace.apiKeyId = caller.key.id
+                trace.apiKeyId = caller.key?.id
                 trace.identificationMethod = "oauth_token"
                 do {
                     try engine.checkTokenBinding(

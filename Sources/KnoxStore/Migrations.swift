@@ -50,13 +50,15 @@ enum Migrations {
         """
 
     /// OAuth tokens (issue 6): only hashes; a token dies with its key (ON DELETE CASCADE, and revocation is checked
-    /// against the key at every use).
+    /// against the key at every use). Workload-identity tokens have no key: an issuer and a subject instead.
     static let v4 = """
         CREATE TABLE oauth_tokens (
             id TEXT PRIMARY KEY NOT NULL,
             token_hash TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
             kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
-            api_key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+            api_key_id TEXT REFERENCES api_keys(id) ON DELETE CASCADE,
+            subject TEXT,
+            issuer TEXT,
             family_id TEXT NOT NULL,
             scope TEXT NOT NULL,
             jkt TEXT,
@@ -64,11 +66,18 @@ enum Migrations {
             created_at INTEGER NOT NULL,
             expires_at INTEGER NOT NULL,
             used_at INTEGER,
-            revoked_at INTEGER
+            revoked_at INTEGER,
+            CHECK (api_key_id IS NOT NULL OR (subject IS NOT NULL AND issuer IS NOT NULL))
         );
         CREATE INDEX oauth_tokens_key ON oauth_tokens(api_key_id);
         CREATE INDEX oauth_tokens_family ON oauth_tokens(family_id);
         CREATE INDEX oauth_tokens_live ON oauth_tokens(kind, expires_at) WHERE revoked_at IS NULL;
+
+        -- Workload-identity assertions already exchanged (single use), kept until they expire.
+        CREATE TABLE oauth_used_assertions (
+            assertion_hash TEXT PRIMARY KEY NOT NULL CHECK (length(assertion_hash) = 64),
+            expires_at INTEGER NOT NULL
+        );
         """
 
     // Invariants live in the schema: NOT NULL, UNIQUE, CHECK and foreign keys (enforced: foreign_keys=ON).

@@ -273,7 +273,7 @@ extension OAuthToken: FetchableRecord, PersistableRecord {
             apiKeyId: row["api_key_id"], familyId: row["family_id"],
             scope: scope.split(separator: " ").map(String.init), jkt: row["jkt"], grantType: row["grant_type"],
             createdAt: row["created_at"], expiresAt: row["expires_at"], usedAt: row["used_at"],
-            revokedAt: row["revoked_at"])
+            revokedAt: row["revoked_at"], subject: row["subject"], issuer: row["issuer"])
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -281,6 +281,8 @@ extension OAuthToken: FetchableRecord, PersistableRecord {
         container["token_hash"] = tokenHash
         container["kind"] = kind.rawValue
         container["api_key_id"] = apiKeyId
+        container["subject"] = subject
+        container["issuer"] = issuer
         container["family_id"] = familyId
         container["scope"] = scope.joined(separator: " ")
         container["jkt"] = jkt

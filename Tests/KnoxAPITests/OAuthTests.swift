@@ -199,7 +199,10 @@ import Testing
         #expect(r.status == 200)
         #expect(r.json["issuer"]?.stringValue == "http://127.0.0.1:8700")
         #expect(r.json["token_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/token")
-        #expect(r.json["grant_types_supported"] == [.string("client_credentials"), .string("authorization_code"), .string("refresh_token")])
+        #expect(r.json["grant_types_supported"] == [
+            .string("client_credentials"), .string("authorization_code"), .string("refresh_token"),
+            .string("urn:ietf:params:oauth:grant-type:token-exchange"),
+        ])
         #expect(r.json["code_challenge_methods_supported"] == [.string("S256")])
         #expect(r.json["revocation_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/revoke")
         #expect(r.json["introspection_endpoint"]?.stringValue == "http://127.0.0.1:8700/oauth/introspect")

@@ -215,7 +215,7 @@ struct LiveDriver {
         #expect(d.screen.contains("deploy"))
         // The key works against the engine: it was really created.
         let auth = try engines[.live]!.authenticate(credential: reveal.key)
-        #expect(auth.key.name == "deploy")
+        #expect(auth.key?.name == "deploy")
         // In Test, keys are tk_test_.
         await d.press(.char("t"), .char("n"))
         await d.type("sandbox")

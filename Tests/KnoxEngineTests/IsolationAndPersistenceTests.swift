@@ -98,7 +98,7 @@ import Testing
         // Read-your-writes: the key works on the very next call, no reload needed.
         #expect(engine.snapshot.version == before + 1)
         let caller = try engine.authenticate(credential: key)
-        _ = try await engine.revokeApiKey(caller.key.id, console)
+        _ = try await engine.revokeApiKey(caller.key!.id, console)
         await expectApiError(.invalidApiKey) { try engine.authenticate(credential: key) }
     }
 }

@@ -18,7 +18,7 @@ import Testing
     @Test func keysAuthenticateUntilRevokedOrExpired() async throws {
         let key = try await engine.makeKey(role: .editor)
         let caller = try engine.authenticate(credential: key)
-        #expect(caller.key.roleIds == [Role.editor.id])
+        #expect(caller.key?.roleIds == [Role.editor.id])
         await expectApiError(.authenticationRequired) { try engine.authenticate(credential: nil) }
         await expectApiError(.authenticationRequired) { try engine.authenticate(credential: "") }
         await expectApiError(.invalidApiKey) { try engine.authenticate(credential: key + "x") }
@@ -26,7 +26,7 @@ import Testing
         let tampered = String(key.dropLast()) + (key.last == "A" ? "B" : "A")
         await expectApiError(.invalidApiKey) { try engine.authenticate(credential: tampered) }
         await expectApiError(.wrongKeyType) { try engine.authenticate(credential: "tk_test_abc_def") }
-        _ = try await engine.revokeApiKey(caller.key.id, console)
+        _ = try await engine.revokeApiKey(caller.key!.id, console)
         await expectApiError(.invalidApiKey) { try engine.authenticate(credential: key) }
 
         let expiring = try await engine.makeKey("short", extra: ["expires_in_days": 1])

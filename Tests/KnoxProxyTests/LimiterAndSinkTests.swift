@@ -76,14 +76,14 @@ import Testing
         let stream = engine.requestLog.subscribe()
         let now = fixture.clock.nowMillis()
         engine.requestLog.submit(RequestLogEntry(requestId: "old", ts: now - 40 * 86_400_000, method: "GET", path: "/"))
-        engine.requestLog.submit(RequestLogEntry(requestId: "new", ts: now, method: "GET", path: "/", apiKeyId: caller.key.id))
+        engine.requestLog.submit(RequestLogEntry(requestId: "new", ts: now, method: "GET", path: "/", apiKeyId: caller.key!.id))
         await engine.flushRequestLog()
         var iterator = stream.makeAsyncIterator()
         let batch = await iterator.next()
         #expect(batch?.map(\.requestId) == ["old", "new"])
         #expect(batch?.map(\.seq) == [1, 2])
         // The key's last use comes from its log row.
-        let listed = try await engine.getApiKey(caller.key.id, actor: .console)
+        let listed = try await engine.getApiKey(caller.key!.id, actor: .console)
         #expect(listed["last_used_at"] == .string(Timestamp.format(millis: now)))
         await engine.trimRequestLog()
         let left = try await engine.requestLogFeed([:], actor: .console).items.compactMap { $0["request_id"]?.stringValue }

@@ -48,6 +48,92 @@ class Recorder:
 RECORDER = Recorder()
 
 
+class OIDCIssuer:
+    """A workload-identity issuer on loopback, shaped like GitHub Actions' OIDC provider: `/jwks` serves its key set,
+    `/token?…&audience=…` (with the runner's request token) hands out RS256 ID tokens for `subject`."""
+
+    ISSUER = "https://token.actions.githubusercontent.com"
+    REQUEST_TOKEN = "gha-request-token-" + uuid.uuid4().hex
+    SUBJECT = "repo:acme/deploy:ref:refs/heads/main"
+
+    def __init__(self) -> None:
+        import base64
+        import http.server
+        import json as _json
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        numbers = key.public_key().public_numbers()
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        def b64int(value: int) -> str:
+            return b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+        jwks = _json.dumps({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+                                       "n": b64int(numbers.n), "e": b64int(numbers.e)}]}).encode()
+        issuer = self
+        self.issued: list[str] = []
+
+        def sign(claims: dict) -> str:
+            header = b64(_json.dumps({"alg": "RS256", "kid": "k1", "typ": "JWT"}).encode())
+            body = b64(_json.dumps(claims).encode())
+            signature = key.sign(f"{header}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+            return f"{header}.{body}.{b64(signature)}"
+
+        self.sign = sign
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                from urllib.parse import parse_qs, urlsplit
+
+                url = urlsplit(self.path)
+                if url.path == "/jwks":
+                    out = jwks
+                elif url.path == "/token" and self.headers.get("authorization") == f"Bearer {issuer.REQUEST_TOKEN}":
+                    now = int(time.time())
+                    audience = parse_qs(url.query).get("audience", ["?"])[0]
+                    token = sign({"iss": issuer.ISSUER, "sub": issuer.SUBJECT, "aud": audience, "iat": now,
+                                  "nbf": now, "exp": now + 300, "jti": uuid.uuid4().hex})
+                    issuer.issued.append(token)
+                    out = _json.dumps({"value": token}).encode()
+                else:
+                    self.send_response(404)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def config(self) -> str:
+        return (
+            "[[oauth.workload_issuers]]\n"
+            f'issuer = "{self.ISSUER}"\n'
+            'audience = "knoxcall:api"\n'
+            f'jwks_url = "{self.url}/jwks"\n'
+            f'subjects = {{ "{self.SUBJECT}" = "editor", "repo:acme/*" = "read-only" }}\n'
+        )
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+OIDC = OIDCIssuer()
+
+
 class Server:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -55,6 +141,8 @@ class Server:
         self.stderr_path = data_dir.parent / "serve.stderr"
         self.live_key = self.cli("keys", "create", "--name", "interop-live").strip()
         self.test_key = self.cli("keys", "create", "--name", "interop-test", "--test").strip()
+        # A trusted workload issuer (token exchange), with its key set fetched over loopback.
+        (data_dir / "config.toml").write_text(OIDC.config())
         self.process = subprocess.Popen(
             [
                 BINARY, "serve", "--data-dir", str(data_dir), "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0",
@@ -105,6 +193,11 @@ class Server:
 
     def output(self) -> str:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def oidc():
+    return OIDC
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,9 @@ def test_introspect_and_revoke(server):
     assert after.status_code == 401
     metadata = httpx.get(server.live_url + "/.well-known/oauth-authorization-server").json()
     assert metadata["token_endpoint"] == server.live_url + "/oauth/token"
-    assert metadata["grant_types_supported"] == ["client_credentials", "authorization_code", "refresh_token"]
+    assert metadata["grant_types_supported"] == [
+        "client_credentials", "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"
+    ]
 
 
 def test_dpop_always_binds_the_token_to_the_sdks_key(server, live, upstream):
@@ -167,3 +169,34 @@ def test_authorization_code_flow_with_pkce_using_authlib(server, live):
     assert dead.status_code == 401
     assert any(e["action"] == "oauth_token.family_revoked" for e in live.audit_logs.list(per_page=50)["data"])
     oauth.close()
+
+
+def test_sdk_workload_identity_from_github_actions(server, oidc, live, monkeypatch, tmp_path):
+    """The SDK, with no credentials, detects a GitHub Actions runner (the env vars point at the loopback issuer),
+    fetches an ID token and exchanges it (RFC 8693) for a KnoxCall token that carries the subject's role."""
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", oidc.url + "/token?v=1")
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", oidc.REQUEST_TOKEN)
+    monkeypatch.setenv("KNOXCALL_CREDENTIALS_FILE", str(tmp_path / "none.json"))
+    for name in ("KNOXCALL_ACCESS_TOKEN", "KNOXCALL_API_KEY", "KNOXCALL_CLIENT_ID", "KNOXCALL_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    http = httpx.AsyncClient(timeout=30.0, event_hooks={"response": [RECORDER.hook]})
+    client = KnoxCall(base_url=server.live_url, http=http, retry_max_attempts=1)
+    route = client.routes.create(name=unique("from ci"), target_base_url="https://example.com")
+    assert route["id"]
+    client.close()
+    exchanged = [r for r in RECORDER.responses if r[1].endswith("/oauth/token")][-1]
+    assert exchanged[2] == 200 and '"issued_token_type"' in exchanged[3]
+    audit = live.audit_logs.list(per_page=100)["data"]
+    assert any(e["action"] == "route.created" and e["actor"] == "workload:" + oidc.SUBJECT for e in audit)
+    # The assertion was single use; and an ID token for another audience is refused.
+    replay = httpx.post(server.live_url + "/oauth/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+        "subject_token": oidc.issued[-1], "audience": "knoxcall:api"})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    now = int(__import__("time").time())
+    other = oidc.sign({"iss": oidc.ISSUER, "sub": oidc.SUBJECT, "aud": "someone-else", "iat": now, "exp": now + 60})
+    refused = httpx.post(server.live_url + "/oauth/token", data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token", "subject_token": other})
+    assert refused.status_code == 400 and "aud" in refused.json()["error_description"]

@@ -6,6 +6,8 @@ public enum Actor: Sendable, Equatable {
     case console
     /// The operator at the command line (`knoxcall keys …`).
     case cli
+    /// A workload holding an OAuth token from a trusted OIDC issuer (token exchange), by its subject.
+    case workload(subject: String, permissions: PermissionSet)
 
     /// Stable text for the audit row's `actor` column.
     public var auditLabel: String {
@@ -13,6 +15,7 @@ public enum Actor: Sendable, Equatable {
         case .apiKey(let id, _, _): "api_key:\(id)"
         case .console: "console"
         case .cli: "cli"
+        case .workload(let subject, _): "workload:\(subject)"
         }
     }
 
@@ -23,6 +26,9 @@ public enum Actor: Sendable, Equatable {
 
     /// What the actor may do. Local operators (console, CLI) may do everything.
     public var permissions: PermissionSet {
-        if case .apiKey(_, _, let p) = self { p } else { .all }
+        switch self {
+        case .apiKey(_, _, let p), .workload(_, let p): p
+        case .console, .cli: .all
+        }
     }
 }

@@ -10,8 +10,12 @@ public struct OAuthToken: Sendable, Equatable, Identifiable {
     /// Hex SHA-256 of the token text.
     public var tokenHash: String
     public var kind: Kind
-    /// The API key (the OAuth client) the token was minted for; its permissions bound the token's.
-    public var apiKeyId: String
+    /// The API key (the OAuth client) the token was minted for; its permissions bound the token's. Nil for a
+    /// workload-identity token, which has an issuer and a subject instead.
+    public var apiKeyId: String?
+    /// The workload (`sub` of the exchanged assertion) and its issuer.
+    public var subject: String?
+    public var issuer: String?
     /// Tokens descending from one grant share a family; reusing a spent refresh token revokes the whole family.
     public var familyId: String
     /// Permission strings the token is limited to (a subset of the key's).
@@ -27,8 +31,9 @@ public struct OAuthToken: Sendable, Equatable, Identifiable {
     public var revokedAt: Int64?
 
     public init(
-        id: String, tokenHash: String, kind: Kind, apiKeyId: String, familyId: String, scope: [String], jkt: String?,
-        grantType: String, createdAt: Int64, expiresAt: Int64, usedAt: Int64? = nil, revokedAt: Int64? = nil
+        id: String, tokenHash: String, kind: Kind, apiKeyId: String?, familyId: String, scope: [String], jkt: String?,
+        grantType: String, createdAt: Int64, expiresAt: Int64, usedAt: Int64? = nil, revokedAt: Int64? = nil,
+        subject: String? = nil, issuer: String? = nil
     ) {
         self.id = id
         self.tokenHash = tokenHash
@@ -42,6 +47,8 @@ public struct OAuthToken: Sendable, Equatable, Identifiable {
         self.expiresAt = expiresAt
         self.usedAt = usedAt
         self.revokedAt = revokedAt
+        self.subject = subject
+        self.issuer = issuer
     }
 
     /// Neither revoked nor expired at `nowMillis` (a refresh token must also be unspent to be redeemed).

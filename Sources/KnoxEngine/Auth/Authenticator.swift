@@ -3,18 +3,23 @@ import KnoxCrypto
 
 /// A caller whose key was found, matched and is usable.
 public struct AuthenticatedCaller: Sendable {
-    public let key: ApiKey
+    /// The key, or the key the presented token was minted for; nil for a workload-identity token.
+    public let key: ApiKey?
     /// The OAuth access token presented instead of the key, if any: its scope bounds the key's permissions.
     public var token: OAuthToken?
 
-    public init(key: ApiKey, token: OAuthToken? = nil) {
+    public init(key: ApiKey?, token: OAuthToken? = nil) {
         self.key = key
         self.token = token
     }
 
     public var actor: Actor {
-        .apiKey(id: key.id, prefix: key.keyPrefix, permissions: token.map { PermissionSet($0.scope) } ?? key.permissions)
+        guard let key else { return .workload(subject: token?.subject ?? "", permissions: PermissionSet(token?.scope ?? [])) }
+        return .apiKey(id: key.id, prefix: key.keyPrefix, permissions: token.map { PermissionSet($0.scope) } ?? key.permissions)
     }
+
+    /// What the management API's per-caller rate limit counts against: the key, else the workload's token family.
+    var rateLimitId: String { key?.id ?? "workload:" + (token?.familyId ?? "") }
 }
 
 extension Engine {
@@ -31,7 +36,7 @@ extension Engine {
         if OAuthToken.claimedMode(of: credential) != nil {
             let now = clock.nowMillis()
             let (token, key) = try authenticateToken(credential, snapshot: snapshot, nowMillis: now)
-            if noteUsage { keyUsage.note(keyId: key.id, at: now) }
+            if noteUsage, let key { keyUsage.note(keyId: key.id, at: now) }
             return AuthenticatedCaller(key: key, token: token)
         }
         if let claimed = KeyCredential.claimedMode(of: credential), claimed != mode {
@@ -70,10 +75,10 @@ extension Engine {
 
     /// Takes one request from the caller's per-key budget.
     public func takeRateLimit(_ caller: AuthenticatedCaller) -> RateLimitDecision {
-        let own = caller.key.rateLimitRequests.flatMap { requests in
-            caller.key.rateLimitWindowSec.map { RateLimitSetting(requests: requests, windowSec: $0) }
+        let own = caller.key?.rateLimitRequests.flatMap { requests in
+            caller.key?.rateLimitWindowSec.map { RateLimitSetting(requests: requests, windowSec: $0) }
         }
-        return keyLimiter.take(keyId: caller.key.id, limit: own, nowMillis: clock.nowMillis())
+        return keyLimiter.take(keyId: caller.rateLimitId, limit: own, nowMillis: clock.nowMillis())
     }
 
     /// Writes pending `last_used_at` times (called periodically and at shutdown).

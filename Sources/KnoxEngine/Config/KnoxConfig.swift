@@ -25,6 +25,13 @@ import TOMLKit
 /// [console]
 /// theme = "dark"      # dark, light, high-contrast, mono, or a file in <data>/themes
 /// mouse = true
+///
+/// [[oauth.workload_issuers]]          # OIDC issuers whose ID tokens may be exchanged for KnoxCall tokens
+/// issuer = "https://token.actions.githubusercontent.com"
+/// audience = "knoxcall:api"           # the `aud` the ID token must carry
+/// jwks_file = "github-jwks.json"      # relative to the data dir; or jwks_url = "https://…"
+/// subjects = { "repo:acme/api:*" = "invoke", "repo:acme/deploy:ref:refs/heads/main" = "editor" }
+/// modes = ["live", "test"]            # default: both
 /// ```
 public struct KnoxConfig: Sendable, Equatable {
     public var liveAPI = ListenAddress(host: "127.0.0.1", port: 8700)
@@ -42,11 +49,54 @@ public struct KnoxConfig: Sendable, Equatable {
     /// The console's theme when no `--theme` flag is given (nil: the last one used, then dark).
     public var consoleTheme: String?
     public var consoleMouse = true
+    /// OIDC issuers trusted for the token-exchange grant (workload identity).
+    public var workloadIssuers: [WorkloadIssuer] = []
 
     public init() {}
 
     public func apiAddress(_ mode: Mode) -> ListenAddress { mode == .live ? liveAPI : testAPI }
     public func proxyAddress(_ mode: Mode) -> ListenAddress { mode == .live ? liveProxy : testProxy }
+}
+
+/// An OIDC issuer whose ID tokens a workload may exchange for a KnoxCall access token (RFC 8693).
+public struct WorkloadIssuer: Sendable, Equatable {
+    public var issuer: String
+    /// The audience the ID token must be issued for.
+    public var audience: String
+    /// The issuer's JSON Web Key Set: a file (relative paths are in the data dir) or an http(s) URL.
+    public var jwksFile: String?
+    public var jwksURL: String?
+    /// Subject patterns (exact, or a prefix ending in `*`) and the key role each is granted; the first match wins,
+    /// exact patterns before prefixes.
+    public var subjects: [SubjectRule]
+    public var modes: [Mode]
+
+    public init(issuer: String, audience: String, jwksFile: String? = nil, jwksURL: String? = nil, subjects: [SubjectRule],
+                modes: [Mode] = Mode.allCases) {
+        self.issuer = issuer
+        self.audience = audience
+        self.jwksFile = jwksFile
+        self.jwksURL = jwksURL
+        self.subjects = subjects
+        self.modes = modes
+    }
+
+    /// The role for `subject`, if any rule grants one.
+    public func role(for subject: String) -> Role? {
+        if let exact = subjects.first(where: { !$0.pattern.hasSuffix("*") && $0.pattern == subject }) { return exact.role }
+        let prefixes = subjects.filter { $0.pattern.hasSuffix("*") }.sorted { $0.pattern.count > $1.pattern.count }
+        return prefixes.first { subject.hasPrefix(String($0.pattern.dropLast())) }?.role
+    }
+}
+
+public struct SubjectRule: Sendable, Equatable {
+    public var pattern: String
+    public var role: Role
+
+    public init(pattern: String, role: Role) {
+        self.pattern = pattern
+        self.role = role
+    }
 }
 
 /// Per-tenant quotas; nil means unlimited.
@@ -121,7 +171,14 @@ extension KnoxConfig {
 
     init(root: JSONObject) throws(ApiError) {
         self.init()
-        let top = try FieldReader(root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console"])
+        let top = try FieldReader(
+            root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console", "oauth"])
+        if let oauth = try top.objectField("oauth").value {
+            let r = try FieldReader(oauth, allowed: ["workload_issuers"], prefix: "oauth.")
+            for (i, item) in (try r.array("workload_issuers").value ?? []).enumerated() {
+                workloadIssuers.append(try Self.workloadIssuer(item, index: i))
+            }
+        }
         if let console = try top.objectField("console").value {
             let r = try FieldReader(console, allowed: ["theme", "mouse"], prefix: "console.")
             if let theme = try r.string("theme").value {
@@ -186,6 +243,51 @@ extension KnoxConfig {
             }
             if let name = try r.text("name", maxLength: 200).value { tenantName = name }
         }
+    }
+}
+
+extension KnoxConfig {
+    static func workloadIssuer(_ item: JSONValue, index i: Int) throws(ApiError) -> WorkloadIssuer {
+        let prefix = "oauth.workload_issuers[\(i)]."
+        guard let object = item.objectValue else { throw ApiError.invalid("oauth.workload_issuers[\(i)]", "must be a table") }
+        let r = try FieldReader(
+            object, allowed: ["issuer", "audience", "jwks_file", "jwks_url", "subjects", "modes"], prefix: prefix)
+        guard let issuer = try r.string("issuer").value, !issuer.isEmpty else { throw ApiError.invalid(prefix + "issuer", "is required") }
+        guard let audience = try r.string("audience").value, !audience.isEmpty else {
+            throw ApiError.invalid(prefix + "audience", "is required (the aud the ID tokens carry, e.g. knoxcall:api)")
+        }
+        let file = try r.string("jwks_file").value
+        let url = try r.string("jwks_url").value
+        guard (file == nil) != (url == nil) else {
+            throw ApiError.invalid(prefix + "jwks_file", "give exactly one of jwks_file and jwks_url")
+        }
+        if let url {
+            guard let parsed = try? UpstreamURL.parse(url).get(),
+                url.hasPrefix("https://") || ["127.0.0.1", "localhost", "::1"].contains(parsed.host)
+            else { throw ApiError.invalid(prefix + "jwks_url", "must be an https URL (http only to a loopback address)") }
+        }
+        guard let subjectTable = try r.objectField("subjects").value, !subjectTable.isEmpty else {
+            throw ApiError.invalid(prefix + "subjects", "map at least one subject (or subject prefix ending in *) to a key role")
+        }
+        var rules: [SubjectRule] = []
+        for (pattern, value) in subjectTable {
+            guard let slug = value.stringValue, let role = Role.seeded(matching: slug) else {
+                throw ApiError.invalid(
+                    prefix + "subjects.\(pattern)", "must name a key role: \(Role.seeded.map(\.slug).joined(separator: ", "))")
+            }
+            guard !pattern.isEmpty, !pattern.dropLast().contains("*") else {
+                throw ApiError.invalid(prefix + "subjects.\(pattern)", "a pattern is a subject, or a prefix ending in a single *")
+            }
+            rules.append(SubjectRule(pattern: pattern, role: role))
+        }
+        var modes = Mode.allCases
+        if let names = try r.stringArray("modes", maxCount: 2).value {
+            modes = try names.map { name throws(ApiError) in
+                guard let mode = Mode(rawValue: name) else { throw ApiError.invalid(prefix + "modes", "entries are live or test") }
+                return mode
+            }
+        }
+        return WorkloadIssuer(issuer: issuer, audience: audience, jwksFile: file, jwksURL: url, subjects: rules, modes: modes)
     }
 }
 

@@ -46,11 +46,12 @@ extension Engine {
                     ? "A test key cannot obtain production tokens; use a tk_live_ or AKE key"
                     : "A production key cannot obtain sandbox tokens; use a tk_test_ key")
         }
-        do {
-            return try authenticate(credential: text).key
-        } catch {
-            throw .invalidClient("Client authentication failed: the client is unknown, revoked or expired")
-        }
+        let failed = OAuthError.invalidClient("Client authentication failed: the client is unknown, revoked or expired")
+        // Only a key is a client: a token split into "client_id" and "client_secret" is not.
+        guard OAuthToken.claimedMode(of: text) == nil, let caller = try? authenticate(credential: text),
+            caller.token == nil, let key = caller.key
+        else { throw failed }
+        return key
     }
 
     /// The permissions a token asks for: all of the key's when `requested` is empty, else exactly the listed ones,
@@ -106,35 +107,38 @@ extension Engine {
     /// Inserts an access token (and a refresh token when asked) for `key` inside a mutation, with its audit row.
     /// Returns the texts; only their hashes are stored.
     static func mint(
-        _ m: inout Mutation, mode: Mode, key: ApiKey, scope: [String], jkt: String?, grantType: String, family: String?,
-        refresh: Bool
+        _ m: inout Mutation, mode: Mode, key: ApiKey?, scope: [String], jkt: String?, grantType: String, family: String?,
+        refresh: Bool, subject: String? = nil, issuer: String? = nil, lifetimeMillis: Int64 = accessTokenLifetimeMillis
     ) throws -> (access: String, refresh: String?) {
         let familyId = family ?? Identifier.uuid()
         let accessText = OAuthToken.generateText(.access, mode)
         let access = OAuthToken(
-            id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(accessText.utf8)), kind: .access, apiKeyId: key.id,
+            id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(accessText.utf8)), kind: .access, apiKeyId: key?.id,
             familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
-            expiresAt: m.now + accessTokenLifetimeMillis)
+            expiresAt: m.now + lifetimeMillis, subject: subject, issuer: issuer)
         try m.access.insert(access)
         var refreshText: String?
         if refresh {
             let text = OAuthToken.generateText(.refresh, mode)
             try m.access.insert(
                 OAuthToken(
-                    id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(text.utf8)), kind: .refresh, apiKeyId: key.id,
+                    id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(text.utf8)), kind: .refresh, apiKeyId: key?.id,
                     familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
                     expiresAt: m.now + refreshTokenLifetimeMillis))
             refreshText = text
         }
         // Housekeeping in the same transaction: rows a day past expiry can no longer matter.
         try m.access.deleteOAuthTokens(expiredBefore: m.now - 24 * 3_600_000)
-        try m.audit(
-            "oauth_token.issued", "oauth_token", access.id,
-            [
-                "grant_type": .string(grantType), "scope": .string(scope.joined(separator: " ")),
-                "api_key_id": .string(key.id), "dpop_bound": .bool(jkt != nil), "family_id": .string(familyId),
-                "refresh_token": .bool(refresh), "expires_at": .string(Timestamp.format(millis: access.expiresAt)),
-            ])
+        var details: JSONObject = [
+            "grant_type": .string(grantType), "scope": .string(scope.joined(separator: " ")),
+            "api_key_id": .string(key?.id), "dpop_bound": .bool(jkt != nil), "family_id": .string(familyId),
+            "refresh_token": .bool(refresh), "expires_at": .string(Timestamp.format(millis: access.expiresAt)),
+        ]
+        if let subject, let issuer {
+            details["subject"] = .string(subject)
+            details["issuer"] = .string(issuer)
+        }
+        try m.audit("oauth_token.issued", "oauth_token", access.id, details)
         return (accessText, refreshText)
     }
 
@@ -155,7 +159,7 @@ extension Engine {
     /// mode is `wrong_key_type`; unknown, expired, revoked, or minted by a key that is no longer usable is
     /// `invalid_api_key`, with one message for all.
     public func authenticateToken(_ text: String, snapshot: ConfigSnapshot, nowMillis: Int64) throws(ApiError)
-        -> (token: OAuthToken, key: ApiKey)
+        -> (token: OAuthToken, key: ApiKey?)
     {
         if let claimed = OAuthToken.claimedMode(of: text), claimed != mode {
             throw ApiError(
@@ -167,8 +171,11 @@ extension Engine {
         let invalid = ApiError(.invalidApiKey, "The access token is invalid, revoked, or expired")
         guard text.hasPrefix(OAuthToken.prefix(.access, mode)),
             let token = snapshot.tokensByHash[KeyHasher.sha256Hex(Array(text.utf8))], token.kind == .access,
-            token.isActive(at: nowMillis), let key = snapshot.apiKeysById[token.apiKeyId], key.isUsable(at: nowMillis)
+            token.isActive(at: nowMillis)
         else { throw invalid }
+        // A workload token stands alone; a client's token lives only as long as its key.
+        guard let keyId = token.apiKeyId else { return (token, nil) }
+        guard let key = snapshot.apiKeysById[keyId], key.isUsable(at: nowMillis) else { throw invalid }
         return (token, key)
     }
 
@@ -181,17 +188,19 @@ extension Engine {
         guard let token = try await query({ try $0.oauthToken(hash: hash) }) else { return inactive }
         let now = clock.nowMillis()
         guard token.apiKeyId == caller.id || caller.permissions.allows("api_keys:read"),
-            token.isActive(at: now), token.kind == .access || token.usedAt == nil,
-            let key = snapshot.apiKeysById[token.apiKeyId], key.isUsable(at: now)
+            token.isActive(at: now), token.kind == .access || token.usedAt == nil
         else { return inactive }
+        let key = token.apiKeyId.flatMap { snapshot.apiKeysById[$0] }
+        if token.apiKeyId != nil && !(key?.isUsable(at: now) ?? false) { return inactive }
         var body = JSONObject()
         body["active"] = .bool(true)
         body["scope"] = .string(token.scope.joined(separator: " "))
-        body["client_id"] = .string(key.keyPrefix)
+        if let key { body["client_id"] = .string(key.keyPrefix) }
+        if let issuer = token.issuer { body["iss_subject_issuer"] = .string(issuer) }
         body["token_type"] = .string(token.kind == .refresh ? "refresh_token" : token.jkt == nil ? "Bearer" : "DPoP")
         body["exp"] = .int(Int(token.expiresAt / 1000))
         body["iat"] = .int(Int(token.createdAt / 1000))
-        body["sub"] = .string(key.id)
+        body["sub"] = .string(key?.id ?? token.subject ?? "")
         body["tenant"] = .string(config.tenantSlug)
         body["sandbox"] = .bool(mode.isSandbox)
         if let jkt = token.jkt { body["cnf"] = .object(["jkt": .string(jkt)]) }

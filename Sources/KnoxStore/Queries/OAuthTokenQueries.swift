@@ -75,3 +75,14 @@ extension StoreAccess {
         try db.execute(sql: "DELETE FROM oauth_authorizations WHERE expires_at < ?", arguments: [millis])
     }
 }
+
+extension StoreAccess {
+    /// Records a workload assertion as used; false when it already was (a replay).
+    public func useAssertion(hash: String, expiresAt: Int64, now: Int64) throws -> Bool {
+        try db.execute(sql: "DELETE FROM oauth_used_assertions WHERE expires_at < ?", arguments: [now])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO oauth_used_assertions (assertion_hash, expires_at) VALUES (?, ?)",
+            arguments: [hash, expiresAt])
+        return db.changesCount == 1
+    }
+}
