@@ -152,6 +152,8 @@ import Testing
         #expect(stolen.status == 400 && stolen.json["error"]?.stringValue == "invalid_grant")
         #expect(await api.call("GET", "/v1/routes", key: access3).status == 401)
         #expect(await refresh(refresh3).status == 400)
+        let refreshed = await api.call("GET", "/v1/audit-logs?action=oauth_token.refreshed")
+        #expect(refreshed.json["data"]?.arrayValue?.count == 2)
         let audit = await api.call("GET", "/v1/audit-logs?action=oauth_token.family_revoked")
         let row = try #require(audit.json["data"]?.arrayValue?.first)
         #expect(row["details"]?["reason"]?.stringValue == "refresh_token_reuse")

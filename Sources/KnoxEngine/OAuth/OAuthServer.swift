@@ -138,7 +138,7 @@ extension Engine {
             details["subject"] = .string(subject)
             details["issuer"] = .string(issuer)
         }
-        try m.audit("oauth_token.issued", "oauth_token", access.id, details)
+        try m.audit(grantType == "refresh_token" ? "oauth_token.refreshed" : "oauth_token.issued", "oauth_token", access.id, details)
         return (accessText, refreshText)
     }
 
