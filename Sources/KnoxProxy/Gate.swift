@@ -244,7 +244,8 @@ struct Gate {
         guard parts.count == 2 else { return nil }
         let scheme = parts[0].lowercased()
         let token = String(parts[1]).trimmingASCIIWhitespace()
-        guard scheme == "bearer" || scheme == "dpop", token.hasPrefix("kc_") else { return nil }
+        // Refresh tokens (`kcr_`) are KnoxCall's too: refused here, and never forwarded as the caller's own credential.
+        guard scheme == "bearer" || scheme == "dpop", token.hasPrefix("kc_") || token.hasPrefix("kcr_") else { return nil }
         return (scheme, token)
     }
 }

@@ -95,6 +95,29 @@ enum HeaderRules {
         return parts.count == 2 ? String(parts[1]) : value
     }
 
+    static let credentialMarkers: [[UInt8]] = ["tk_live_", "tk_test_", "kc_live_", "kc_test_", "kcr_live_", "kcr_test_"]
+        .map { Array($0.utf8) }
+
+    /// Whether `value` holds a KnoxCall key or token anywhere (`tk_live_`, `kc_test_`, `kcr_live_`, …). A byte scan:
+    /// Foundation's `contains` bridged every header of every request through NSString.
+    static func holdsKnoxCallCredential(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            guard bytes.count >= 8 else { return false }
+            for i in 0...(bytes.count - 8) where bytes[i] == UInt8(ascii: "t") || bytes[i] == UInt8(ascii: "k") {
+                for marker in credentialMarkers where i + marker.count <= bytes.count {
+                    var match = true
+                    for j in 0..<marker.count where bytes[i + j] != marker[j] {
+                        match = false
+                        break
+                    }
+                    if match { return true }
+                }
+            }
+            return false
+        }
+    }
+
     /// Headers whose values are credentials: logged as `‹redacted›`.
     static let credentialHeaders = [
         "authorization", "proxy-authorization", "x-knoxcall-key", "x-api-key", "cookie", "dpop", "x-signature",
@@ -106,8 +129,7 @@ enum HeaderRules {
     static func loggable(_ headers: HTTPHeaders) -> String {
         var out = ""
         for (name, value) in headers {
-            let secret = credentialHeaders.contains { same(name, $0) } || value.contains("tk_live_")
-                || value.contains("tk_test_") || value.contains("kc_live_") || value.contains("kc_test_")
+            let secret = credentialHeaders.contains { same(name, $0) } || holdsKnoxCallCredential(value)
                 || KeyCredential.parse(value) != nil
             out += name
             out += ": "

@@ -38,8 +38,7 @@ final class UpstreamPool: @unchecked Sendable {
     /// An idle keep-alive connection to `target`, if there is one (the common case: no future, no allocation).
     func takeIdle(_ target: UpstreamURL) -> UpstreamConnection? {
         let key = Self.key(target)
-        while var list = idle[key], let connection = list.popLast() {
-            idle[key] = list
+        while let connection = idle[key]?.popLast() {  // in place, no copy of the list
             if connection.channel.isActive {
                 connection.reused = true
                 return connection
@@ -85,13 +84,12 @@ final class UpstreamPool: @unchecked Sendable {
     func release(_ connection: UpstreamConnection) {
         connection.exchange = nil
         guard connection.channel.isActive else { return }
-        var list = idle[connection.key] ?? []
-        guard list.count < Self.maxIdlePerKey else {
+        guard (idle[connection.key]?.count ?? 0) < Self.maxIdlePerKey else {
             connection.channel.close(promise: nil)
             return
         }
-        list.append(connection)
-        idle[connection.key] = list
+        // In place: copying the list out and back would allocate on every request.
+        idle[connection.key, default: []].append(connection)
     }
 
     /// Forgets a connection that closed while idle.

@@ -58,9 +58,16 @@ import Testing
         #expect(otherSide.status == 403 && otherSide.errorType == "wrong_key_type")
         let unknown = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer kc_live_" + String(repeating: "a", count: 43)])
         #expect(unknown.status == 401 && unknown.errorType == "invalid_api_key")
+        // A refresh token is a KnoxCall credential: refused, and with a key it is still never forwarded.
+        let refresh = "kcr_live_" + String(repeating: "r", count: 43)
+        let asBearer = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer \(refresh)"])
+        #expect(asBearer.status == 401 && asBearer.errorType == "invalid_api_key")
+        let withKey = try await p.call(route: "r", headers: ["Authorization": "Bearer \(refresh)"])
+        #expect(withKey.status == 200)
+        #expect(!(p.upstream.requests.last?.headers ?? []).contains { $0.1.contains(refresh) })
         let logs = try await p.logs()
         #expect(logs.first?.identificationMethod == "oauth_token")
-        #expect(logs.map(\.statusCode) == [200, 403, 403, 401])
+        #expect(logs.map(\.statusCode) == [200, 403, 403, 401, 401, 200])
     }
 
     /// A DPoP-bound token on the data plane: only with a proof by its key for this request; refusals carry the
