@@ -67,6 +67,7 @@ export KNOXCALL_HOME="$WORK/.knoxcall"
 LIVE_KEY=$("$BIN" keys create --name operator 2>/dev/null)
 TEST_KEY=$("$BIN" keys create --name sandbox --test 2>/dev/null)
 "$BIN" keys create --name "ci-deploy" --role read-only >/dev/null
+CLI_KEY=$("$BIN" keys create --name "CLI login" --redirect-uri http://127.0.0.1:8976/callback 2>/dev/null)
 tmux -L "$SOCK" -f /dev/null new-session -d -s kc -x "$COLS" -y "$ROWS" -e TERM=tmux-256color -e LANG=C.UTF-8 \
   -e HOME="$WORK" -e KNOXCALL_HOME="$KNOXCALL_HOME" "$BIN" console --theme "$THEME" --live-api 127.0.0.1:19710 \
   --test-api 127.0.0.1:19711 --live-proxy 127.0.0.1:19720 --test-proxy 127.0.0.1:19721
@@ -104,6 +105,9 @@ done
 call 19720 "$LIVE_KEY" openai GET /fail/models
 call 19720 "$LIVE_KEY" sms POST /messages
 call 19720 "not-a-key" payment-gateway GET /charges
+
+# An OAuth authorization request waiting for the operator (listed in the API keys pane).
+curl -s -o /dev/null "http://127.0.0.1:19710/oauth/authorize?response_type=code&client_id=${CLI_KEY%_*}&redirect_uri=http%3A%2F%2F127.0.0.1%3A8976%2Fcallback&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&scope=routes%3Aread"
 
 # Test: the sandbox has its own, different configuration.
 api 19711 "$TEST_KEY" POST /v1/secrets '{"name":"Stripe API Key","value":"sk_test_screenshot_only"}'
