@@ -42,3 +42,24 @@ def test_nothing_leaked(server, live, sandbox):
         assert PLANTED_SECRET.encode() not in data, f"secret value in {path}"
         for key in planted_keys:
             assert secret_part(key).encode() not in data, f"API key in {path}"
+
+
+def test_oauth_tokens_never_leaked(server):
+    """Every OAuth token the SDK obtained appears once, in its own token response: never in another answer, the
+    server's output or the databases (only hashes are stored)."""
+    import json
+
+    minted = []
+    for method, url, status, body in RECORDER.responses:
+        if url.endswith("/oauth/token") and status == 200:
+            answer = json.loads(body)
+            minted += [answer[k] for k in ("access_token", "refresh_token") if answer.get(k)]
+    assert len(minted) >= 3, "the suite minted too few tokens for this check to mean anything"
+    output = server.output()
+    databases = [open(path, "rb").read() for path in glob.glob(str(server.data_dir / "*.sqlite*"))]
+    for token in minted:
+        shown = [url for _, url, _, body in RECORDER.responses if token in body]
+        assert len(shown) == 1, "a token was shown in more than its own token response"
+        assert token not in output
+        for data in databases:
+            assert token.encode() not in data
