@@ -41,7 +41,7 @@ public struct ManagementAPI: Sendable {
                             token: token, tokenText: presented ?? "", scheme: scheme, proofHeader: request.header("DPoP"),
                             method: request.method, url: Self.requestURL(request), nowMillis: engine.clock.nowMillis())
                     } catch {
-                        throw Self.apiError(error)
+                        throw error.apiError
                     }
                 } else if scheme == "dpop" {
                     throw ApiError(.invalidDpopProof, "API keys are not DPoP-bound; send them with the Bearer scheme")
@@ -77,7 +77,7 @@ public struct ManagementAPI: Sendable {
         } catch let error as ApiError {
             if case .methodNotAllowed = error.type, let allow = error.field { extraHeaders.append(("Allow", allow)) }
             if error.type == .invalidDpopProof || error.type == .useDpopNonce {
-                extraHeaders.append(("WWW-Authenticate", "DPoP error=\"\(error.type.rawValue)\", algs=\"ES256\""))
+                extraHeaders.append(("WWW-Authenticate", DPoPRefusal.challenge(error.type)))
             }
             return Envelope.failure(error, requestId: requestId, headers: extraHeaders)
         } catch is CancellationError {
@@ -139,12 +139,6 @@ public struct ManagementAPI: Sendable {
         "http://\(request.header("Host") ?? "127.0.0.1")\(request.path)"
     }
 
-    static func apiError(_ refusal: DPoPRefusal) -> ApiError {
-        switch refusal {
-        case .invalid(let why): ApiError(.invalidDpopProof, "Invalid DPoP proof: \(why)")
-        case .useNonce: ApiError(.useDpopNonce, "Retry with the server nonce from the DPoP-Nonce header")
-        }
-    }
 
     func parseBody(_ request: APIRequest, _ operation: Operation) throws(ApiError) -> JSONValue? {
         guard operation.body != .none else { return nil }

@@ -54,7 +54,7 @@ struct OAuthEndpoints: Sendable {
         } catch let error as OAuthError {
             var response = json(error.status, ["error": .string(error.error), "error_description": .string(error.description)], requestId)
             if error.status == 401 { response.headers.append(("WWW-Authenticate", "Basic realm=\"knoxcall\"")) }
-            if error.status == 405 { response.headers.append(("Allow", error.description.components(separatedBy: " ").last ?? "POST")) }
+            if let allow = error.allow { response.headers.append(("Allow", allow)) }
             return response
         } catch let error as ApiError where error.type == .dependencyUnavailable {
             return json(503, ["error": .string("temporarily_unavailable"), "error_description": .string(error.message)], requestId)
@@ -85,10 +85,7 @@ struct OAuthEndpoints: Sendable {
                     nowMillis: engine.clock.nowMillis()
                 ).jkt
             } catch {
-                switch error {
-                case .invalid(let why): throw OAuthError(400, "invalid_dpop_proof", "Invalid DPoP proof: \(why)")
-                case .useNonce: throw OAuthError(400, "use_dpop_nonce", "Retry with the server nonce from the DPoP-Nonce header")
-                }
+                throw error.oauthError
             }
         }
         // Workload identity: the assertion is the credential, there is no client.
@@ -154,7 +151,7 @@ struct OAuthEndpoints: Sendable {
                 }
                 step = try await engine.collectAuthorization(id)
             default:
-                throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use GET")
+                throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use GET or POST", allow: "GET, POST")
             }
             switch step {
             case .redirect(let location):
@@ -183,7 +180,7 @@ struct OAuthEndpoints: Sendable {
 
     private func allow(_ request: APIRequest, _ method: String) throws(OAuthError) {
         guard request.method == method || (method == "GET" && request.method == "HEAD") else {
-            throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use \(method)")
+            throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use \(method)", allow: method)
         }
     }
 

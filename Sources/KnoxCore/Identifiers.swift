@@ -6,6 +6,14 @@ public enum Identifier {
         return format(prefix: "", using: &rng)
     }
 
+    static let base62 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+
+    /// `count` random base-62 characters (5.95 bits each), for secrets: key secrets, tokens, codes.
+    public static func randomBase62(_ count: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(decoding: (0..<count).map { _ in base62.randomElement(using: &rng) ?? 65 }, as: UTF8.self)
+    }
+
     /// A request id, `req_` followed by a UUID.
     public static func requestID() -> String {
         var rng = SystemRandomNumberGenerator()

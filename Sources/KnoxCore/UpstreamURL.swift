@@ -8,6 +8,8 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
     public let basePath: String
 
     public var isTLS: Bool { scheme == "https" }
+    /// The host is this machine by name or address: plain http is acceptable only there (RFC 8252 §7.3).
+    public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host.lowercased()) }
     /// `host` or `host:port` as a `Host` header carries it (IPv6 in brackets).
     public var hostHeader: String {
         let h = host.contains(":") ? "[\(host)]" : host

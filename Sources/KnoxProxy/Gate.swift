@@ -105,9 +105,8 @@ struct Gate {
                         method: facts.method, url: "http://\(facts.headers.host ?? "127.0.0.1")\(facts.target)",
                         nowMillis: nowMillis)
                 } catch {
-                    let type: ErrorType = error == .useNonce ? .useDpopNonce : .invalidDpopProof
-                    var refusal = Refusal(type, "Unauthorized", trace: trace)
-                    refusal.headers = [("WWW-Authenticate", "DPoP error=\"\(type.rawValue)\", algs=\"ES256\"")]
+                    var refusal = Refusal(error.type, "Unauthorized", trace: trace)
+                    refusal.headers = [("WWW-Authenticate", DPoPRefusal.challenge(error.type))]
                     return .failure(refusal)
                 }
                 guard PermissionSet(caller.token.scope).allows(Permission("proxy", "invoke")) else {

@@ -102,7 +102,6 @@ public struct KeyCredential: Sendable, Equatable {
     public static let secretLength = 43
     static let lowerAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
     static let upperAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
-    static let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
 
     public init(kind: ApiKey.Kind, keyId: String, secret: String) {
         self.kind = kind
@@ -115,9 +114,7 @@ public struct KeyCredential: Sendable, Equatable {
         var rng = SystemRandomNumberGenerator()
         let idAlphabet = kind == .accessKey ? upperAlphabet : lowerAlphabet
         let id = String(decoding: (0..<idLength).map { _ in idAlphabet.randomElement(using: &rng) ?? 97 }, as: UTF8.self)
-        let secret = String(
-            decoding: (0..<secretLength).map { _ in secretAlphabet.randomElement(using: &rng) ?? 65 }, as: UTF8.self)
-        return KeyCredential(kind: kind, keyId: id, secret: secret)
+        return KeyCredential(kind: kind, keyId: id, secret: Identifier.randomBase62(secretLength))
     }
 
     /// Splits a presented key; nil when it has none of the known shapes. One pass over the bytes (the data plane

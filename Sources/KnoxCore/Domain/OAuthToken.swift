@@ -61,10 +61,7 @@ public struct OAuthToken: Sendable, Equatable, Identifiable {
 
     /// A new random token text of `kind` for `mode`: the prefix and 43 base-62 characters (just over 256 bits).
     public static func generateText(_ kind: Kind, _ mode: Mode) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
-        var rng = SystemRandomNumberGenerator()
-        let body = String(decoding: (0..<43).map { _ in alphabet.randomElement(using: &rng) ?? 65 }, as: UTF8.self)
-        return prefix(kind, mode) + body
+        prefix(kind, mode) + Identifier.randomBase62(43)
     }
 
     /// The mode a token's text claims by its prefix, if it looks like a KnoxCall token at all.

@@ -262,9 +262,7 @@ extension KnoxConfig {
             throw ApiError.invalid(prefix + "jwks_file", "give exactly one of jwks_file and jwks_url")
         }
         if let url {
-            guard let parsed = try? UpstreamURL.parse(url).get(),
-                url.hasPrefix("https://") || ["127.0.0.1", "localhost", "::1"].contains(parsed.host)
-            else { throw ApiError.invalid(prefix + "jwks_url", "must be an https URL (http only to a loopback address)") }
+            guard let parsed = try? UpstreamURL.parse(url).get(), parsed.isTLS || parsed.isLoopback else { throw ApiError.invalid(prefix + "jwks_url", "must be an https URL (http only to a loopback address)") }
         }
         guard let subjectTable = try r.objectField("subjects").value, !subjectTable.isEmpty else {
             throw ApiError.invalid(prefix + "subjects", "map at least one subject (or subject prefix ending in *) to a key role")

@@ -183,11 +183,10 @@ extension Engine {
             guard uri.utf8.count <= 2000, !uri.contains("#"), !uri.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
                 throw ApiError.invalid(field, "must be an absolute URI without fragment or spaces")
             }
-            guard let parsed = try? UpstreamURL.parse(uri.hasPrefix("http://") || uri.hasPrefix("https://") ? uri : "x").get() else {
+            guard let parsed = try? UpstreamURL.parse(uri).get() else {
                 throw ApiError.invalid(field, "must be an absolute http(s) URI")
             }
-            let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(parsed.host.lowercased())
-            guard uri.hasPrefix("https://") || loopback else {
+            guard parsed.isTLS || parsed.isLoopback else {
                 throw ApiError.invalid(field, "must use https, or http to a loopback address (127.0.0.1, [::1], localhost)")
             }
         }
@@ -199,7 +198,7 @@ extension Engine {
             throw ApiError.invalid("scopes", "access keys need at least one scope, e.g. [\"routes:read\"]")
         }
         for (i, scope) in scopes.enumerated() {
-            guard let p = Permission(scope), Role.knownPermissions.contains(where: { Permission($0).map(p.covers) ?? false }) else {
+            guard let p = Permission(scope), Engine.isKnownScope(p) else {
                 throw ApiError.invalid(
                     "scopes[\(i)]", "\"\(scope.prefix(64))\" is not a permission; known: \(Role.knownPermissions.joined(separator: ", "))")
             }

@@ -59,7 +59,7 @@ extension Engine {
             return back(error.error, error.description)
         }
         let lifetime = Self.authorizationRequestLifetimeMillis
-        let id = Identifier.uuid() + Identifier.uuid().replacingOccurrences(of: "-", with: "").prefix(8)
+        let id = Identifier.randomBase62(32)
         let record = OAuthAuthorization(
             id: id, apiKeyId: key.id, redirectUri: redirect, state: state, codeChallenge: challenge, scope: scope,
             status: .pending, createdAt: clock.nowMillis(), expiresAt: clock.nowMillis() + lifetime)
@@ -118,7 +118,7 @@ extension Engine {
         case .codeIssued, .redeemed:
             throw AuthorizationPageError(message: "This authorization request is complete; start again from the application.")
         case .approved:
-            let code = "kcc_" + Identifier.uuid().replacingOccurrences(of: "-", with: "") + Identifier.uuid().replacingOccurrences(of: "-", with: "")
+            let code = "kcc_" + Identifier.randomBase62(43)
             let lifetime = Self.authorizationCodeLifetimeMillis
             _ = try await mutate(RequestContext(actor: .console)) { m in
                 guard var current = try m.access.oauthAuthorization(id: id), current.status == .approved else {
@@ -146,8 +146,7 @@ extension Engine {
         let hash = KeyHasher.sha256Hex(Array(code.utf8))
         let mode = mode
         let slug = config.tenantSlug
-        let reuse = ResultBox()
-        let answer = try await mintResult(context) { m in
+        let outcome: MintOutcome = try await mintResult(context) { m in
             guard var record = try m.access.oauthAuthorization(codeHash: hash), record.apiKeyId == client.id else {
                 throw OAuthError(400, "invalid_grant", "The authorization code is invalid")
             }
@@ -159,8 +158,8 @@ extension Engine {
                         ["reason": .string("authorization_code_reuse"), "security_event": .bool(true), "tokens": .int(count),
                          "api_key_id": .string(client.id)])
                 }
-                reuse.set(["reuse": .bool(true)])
-                return [:]
+                return .refused(
+                    OAuthError(400, "invalid_grant", "The authorization code was already used; the tokens minted from it are revoked"))
             }
             guard record.status == .codeIssued, record.expiresAt > m.now else {
                 throw OAuthError(400, "invalid_grant", "The authorization code has expired")
@@ -178,12 +177,9 @@ extension Engine {
             try m.access.update(record)
             let pair = try Engine.mint(
                 &m, mode: mode, key: client, scope: record.scope, jkt: jkt, grantType: "authorization_code", family: family, refresh: true)
-            return Engine.tokenResponse(pair, scope: record.scope, jkt: jkt, tenant: slug)
+            return .issued(Engine.tokenResponse(pair, scope: record.scope, jkt: jkt, tenant: slug))
         }
-        if reuse.get()["reuse"] != nil {
-            throw OAuthError(400, "invalid_grant", "The authorization code was already used; the tokens minted from it are revoked")
-        }
-        return answer
+        return try outcome.tokens()
     }
 
     /// `grant_type=refresh_token`: single use, rotated in the same family. A refresh token presented twice revokes
@@ -194,8 +190,7 @@ extension Engine {
         let hash = KeyHasher.sha256Hex(Array(text.utf8))
         let mode = mode
         let slug = config.tenantSlug
-        let reuse = ResultBox()
-        let answer = try await mintResult(context) { m in
+        let outcome: MintOutcome = try await mintResult(context) { m in
             guard let token = try m.access.oauthToken(hash: hash), token.kind == .refresh, token.apiKeyId == client.id else {
                 throw OAuthError(400, "invalid_grant", "The refresh token is invalid")
             }
@@ -205,8 +200,8 @@ extension Engine {
                     "oauth_token.family_revoked", "oauth_token", token.id,
                     ["reason": .string("refresh_token_reuse"), "security_event": .bool(true), "tokens": .int(count),
                      "family_id": .string(token.familyId), "api_key_id": .string(client.id)])
-                reuse.set(["reuse": .bool(true)])
-                return [:]
+                return .refused(
+                    OAuthError(400, "invalid_grant", "The refresh token was already used; every token of its family is revoked"))
             }
             guard token.isActive(at: m.now) else { throw OAuthError(400, "invalid_grant", "The refresh token has expired or was revoked") }
             if let bound = token.jkt, bound != jkt {
@@ -227,12 +222,9 @@ extension Engine {
             let pair = try Engine.mint(
                 &m, mode: mode, key: client, scope: scope, jkt: token.jkt ?? jkt, grantType: "refresh_token",
                 family: token.familyId, refresh: true)
-            return Engine.tokenResponse(pair, scope: scope, jkt: token.jkt ?? jkt, tenant: slug)
+            return .issued(Engine.tokenResponse(pair, scope: scope, jkt: token.jkt ?? jkt, tenant: slug))
         }
-        if reuse.get()["reuse"] != nil {
-            throw OAuthError(400, "invalid_grant", "The refresh token was already used; every token of its family is revoked")
-        }
-        return answer
+        return try outcome.tokens()
     }
 
     static func isUnreserved(_ c: UInt8) -> Bool {

@@ -37,6 +37,25 @@ public enum DPoPRefusal: Error, Sendable, Equatable {
     case invalid(String)
     /// The proof carries a nonce that is not current: retry with the one in `DPoP-Nonce`.
     case useNonce
+
+    /// The error type, for `/v1` and the data plane (401) and, as `error`, for the token endpoint (400).
+    public var type: ErrorType { self == .useNonce ? .useDpopNonce : .invalidDpopProof }
+
+    public var message: String {
+        switch self {
+        case .invalid(let why): "Invalid DPoP proof: \(why)"
+        case .useNonce: "Retry with the server nonce from the DPoP-Nonce header"
+        }
+    }
+
+    /// As a resource server answers it (RFC 9449 §7.1): the envelope error and its challenge header.
+    public var apiError: ApiError { ApiError(type, message) }
+
+    /// As the authorization server answers it (RFC 9449 §5): an OAuth error with status 400.
+    public var oauthError: OAuthError { OAuthError(400, type.rawValue, message) }
+
+    /// `WWW-Authenticate` for a 401 of `type`.
+    public static func challenge(_ type: ErrorType) -> String { "DPoP error=\"\(type.rawValue)\", algs=\"ES256\"" }
 }
 
 extension Engine {

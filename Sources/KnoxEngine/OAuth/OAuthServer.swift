@@ -1,17 +1,20 @@
-import Foundation
 import KnoxCore
 import KnoxCrypto
+import Synchronization
 
 /// An OAuth error as RFC 6749 §5.2 shapes it: `{"error", "error_description"}` with its HTTP status.
 public struct OAuthError: Error, Sendable, Equatable {
     public let status: Int
     public let error: String
     public let description: String
+    /// The methods an endpoint takes, for the `Allow` header of a 405.
+    public let allow: String?
 
-    public init(_ status: Int, _ error: String, _ description: String) {
+    public init(_ status: Int, _ error: String, _ description: String, allow: String? = nil) {
         self.status = status
         self.error = error
         self.description = description
+        self.allow = allow
     }
 
     static func invalidRequest(_ description: String) -> OAuthError { OAuthError(400, "invalid_request", description) }
@@ -93,29 +96,32 @@ extension Engine {
 
     /// Runs a mutation whose answer (a token response) must not be kept anywhere: it is passed out of the transaction
     /// in memory only, never stored for idempotent replay.
-    func mintResult(_ context: RequestContext, _ body: @Sendable @escaping (inout Mutation) throws -> JSONObject) async throws
-        -> JSONObject
+    func mintResult<T: Sendable>(_ context: RequestContext, _ body: @Sendable @escaping (inout Mutation) throws -> T)
+        async throws -> T
     {
-        let box = ResultBox()
+        let result = TransactionResult<T>()
         _ = try await mutate(context) { m in
-            box.set(try body(&m))
+            result.value.withLock { $0 = nil }
+            let value = try body(&m)
+            result.value.withLock { $0 = value }
             return .null
         }
-        return box.get()
+        guard let value = result.value.withLock({ $0 }) else { throw OAuthError(500, "server_error", "The token was not issued") }
+        return value
     }
 
     /// Inserts an access token (and a refresh token when asked) for `key` inside a mutation, with its audit row.
     /// Returns the texts; only their hashes are stored.
     static func mint(
         _ m: inout Mutation, mode: Mode, key: ApiKey?, scope: [String], jkt: String?, grantType: String, family: String?,
-        refresh: Bool, subject: String? = nil, issuer: String? = nil, lifetimeMillis: Int64 = accessTokenLifetimeMillis
+        refresh: Bool, subject: String? = nil, issuer: String? = nil
     ) throws -> (access: String, refresh: String?) {
         let familyId = family ?? Identifier.uuid()
         let accessText = OAuthToken.generateText(.access, mode)
         let access = OAuthToken(
             id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(accessText.utf8)), kind: .access, apiKeyId: key?.id,
             familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
-            expiresAt: m.now + lifetimeMillis, subject: subject, issuer: issuer)
+            expiresAt: m.now + accessTokenLifetimeMillis, subject: subject, issuer: issuer)
         try m.access.insert(access)
         var refreshText: String?
         if refresh {
@@ -196,7 +202,7 @@ extension Engine {
         body["active"] = .bool(true)
         body["scope"] = .string(token.scope.joined(separator: " "))
         if let key { body["client_id"] = .string(key.keyPrefix) }
-        if let issuer = token.issuer { body["iss_subject_issuer"] = .string(issuer) }
+        if let issuer = token.issuer { body["subject_issuer"] = .string(issuer) }
         body["token_type"] = .string(token.kind == .refresh ? "refresh_token" : token.jkt == nil ? "Bearer" : "DPoP")
         body["exp"] = .int(Int(token.expiresAt / 1000))
         body["iat"] = .int(Int(token.createdAt / 1000))
@@ -231,10 +237,21 @@ extension Engine {
     }
 }
 
-/// Carries a value out of a `@Sendable` transaction body.
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = JSONObject()
-    func set(_ v: JSONObject) { lock.withLock { value = v } }
-    func get() -> JSONObject { lock.withLock { value } }
+/// Carries a value out of a `@Sendable` transaction body (which may run more than once when the store retries).
+final class TransactionResult<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
+}
+
+/// What a token transaction decided: tokens, or a refusal that must still commit what it did (revoking a family
+/// when a spent code or refresh token comes back).
+enum MintOutcome: Sendable {
+    case issued(JSONObject)
+    case refused(OAuthError)
+
+    func tokens() throws(OAuthError) -> JSONObject {
+        switch self {
+        case .issued(let body): return body
+        case .refused(let error): throw error
+        }
+    }
 }
