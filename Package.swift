@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "knoxcall", targets: ["knoxcall"]),
+        .executable(name: "bench-forwarder", targets: ["bench-forwarder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "KnoxStore", dependencies: [
             "KnoxCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "KnoxEngine", dependencies: [
             "KnoxCore", "KnoxCrypto", "KnoxStore",
@@ -72,6 +74,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // bench/proxy.sh's yardstick: a bare SwiftNIO forwarder (no KnoxCall code), measured next to nginx and KnoxCall.
+        .executableTarget(
+            name: "bench-forwarder",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/forwarder"),
         // Shared by the test targets: temporary data directories, engines, a fixed clock, a raw HTTP client.
         .target(
             name: "KnoxTestSupport",

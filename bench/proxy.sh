@@ -2,8 +2,10 @@
 # Data-plane benchmark (issue 4). One run on loopback, same pinning for every arm:
 #   the proxy under test on core 1; wrk and the upstream (nginx `return 200`) on core 0.
 # Arms: (1) upstream direct, (2) nginx proxy_pass with upstream keep-alive, (3) KnoxCall plain route,
-#       (4) KnoxCall with a header injection, a rate limit too high to trigger, and request logging.
-# Prints requests/s and p50/p99 per arm, the ratios 3/2 and 4/2, and whether log rows = requests.
+#       (4) KnoxCall with a header injection, a rate limit too high to trigger, and request logging,
+#       (5) the issue's yardstick: a bare SwiftNIO forwarder (bench/forwarder, one keep-alive upstream channel per
+#           downstream connection, same event loop, no KnoxCall code), pinned like the proxies.
+# Prints requests/s and p50/p99 per arm, the ratios 3/2, 4/2, 5/2 and 4/5, and whether log rows = requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -19,7 +21,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 swift build -c release --product knoxcall >/dev/null
+swift build -c release --product bench-forwarder >/dev/null
 BIN=$(swift build -c release --show-bin-path)/knoxcall
+FORWARDER=$(swift build -c release --show-bin-path)/bench-forwarder
 WORK=$(mktemp -d /tmp/knoxcall-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; for c in nginx nginx-proxy; do [ -f "$WORK/$c.pid" ] && kill "$(cat "$WORK/$c.pid")" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
@@ -95,6 +99,9 @@ run "2-nginx-proxy_pass" "http://127.0.0.1:19502/"
 BEFORE=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests" 2>/dev/null || echo 0)
 run "3-knoxcall-plain" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: plain"
 run "4-knoxcall-inject-ratelimit-log" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: featured"
+taskset -c 1 "$FORWARDER" 19530 19500 > "$WORK/forwarder.log" 2>&1 &
+for _ in $(seq 1 50); do grep -q forwarding "$WORK/forwarder.log" 2>/dev/null && break; sleep 0.1; done
+run "5-bare-swiftnio-forwarder" "http://127.0.0.1:19530/"
 sleep 1.5
 ROWS=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests")
 SENT=$(( $(cat "$WORK/3-knoxcall-plain.total") + $(cat "$WORK/4-knoxcall-inject-ratelimit-log.total") ))
@@ -111,8 +118,11 @@ def p99(name):
             m = re.match(r"([\d.]+)(us|ms|s)", v); x = float(m.group(1))
             return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
 n, k3, k4 = rps("2-nginx-proxy_pass"), rps("3-knoxcall-plain"), rps("4-knoxcall-inject-ratelimit-log")
+bare = rps("5-bare-swiftnio-forwarder")
 print(f"ratio 3/2 (plain / nginx):           {k3 / n:.2f}")
 print(f"ratio 4/2 (all features / nginx):    {k4 / n:.2f}")
+print(f"ratio 5/2 (bare forwarder / nginx):  {bare / n:.2f}")
+print(f"ratio 4/5 (all features / bare):     {k4 / bare:.2f}")
 print(f"p99 4 / p99 nginx:                   {p99('4-knoxcall-inject-ratelimit-log') / p99('2-nginx-proxy_pass'):.2f}")
 PY
 DROPPED=$(grep -c "rows dropped" "$WORK/serve.log" || true)

@@ -7,7 +7,24 @@ import KnoxCore
 public enum KeyHasher {
     /// SHA-256 of the key text. Keys carry 256 random bits, so a fast hash suffices (no stretching needed).
     public static func hash(_ keyText: String) -> [UInt8] {
-        Array(SHA256.hash(data: Data(keyText.utf8)))
+        Array(digest(keyText))
+    }
+
+    /// Whether `keyText` hashes to `stored`, compared in constant time. The data plane checks a key on every request:
+    /// this hashes the text in place, without the copies `hash` makes.
+    public static func matches(_ keyText: String, hash stored: [UInt8]) -> Bool {
+        let computed = digest(keyText)
+        return computed.withUnsafeBytes { bytes in
+            guard bytes.count == stored.count else { return false }
+            var diff: UInt8 = 0
+            for i in 0..<bytes.count { diff |= bytes[i] ^ stored[i] }
+            return diff == 0
+        }
+    }
+
+    private static func digest(_ keyText: String) -> SHA256.Digest {
+        var text = keyText
+        return text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
     }
 
     /// Compares two byte strings in time that depends only on their lengths.

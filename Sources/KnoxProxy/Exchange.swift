@@ -308,20 +308,17 @@ final class Exchange: @unchecked Sendable {
             deadlineNanos = 0
             upstreamStatus = Int(responseHead.status.code)
             responseStarted = true
-            let headers = HeaderRules.responseHeaders(
-                from: responseHead, requestId: requestId, rateLimit: (admission?.rateLimitHeaders ?? []) + (admission?.dpopNonce.map { [("DPoP-Nonce", $0)] } ?? []),
-                keepAlive: keepAlive)
             handler.writeResponseHead(
-                context, HTTPResponseHead(version: head.version, status: responseHead.status, headers: headers))
+                context, responseHead, request: head, requestId: requestId, extra: admission?.rateLimitHeaders ?? [],
+                extra2: admission?.dpopNonce.map { [("DPoP-Nonce", $0)] } ?? [], keepAlive: keepAlive)
         case .body(let buffer):
             handler.writeResponseBody(context, buffer, upstream: upstream)
         case .end:
             let connection = upstream
             upstream = nil
             let reusable = connection.map { $0.channel.isActive } ?? false
-            handler.writeResponseEnd(context, keepAlive: keepAlive) { [weak self] in
-                guard let self else { return }
-                self.finish(status: self.upstreamStatus ?? 502, error: nil)
+            handler.writeResponseEnd(context, keepAlive: keepAlive) {
+                finish(status: upstreamStatus ?? 502, error: nil)
             }
             if let connection {
                 if reusable && requestEnded {

@@ -22,7 +22,23 @@ enum HeaderRules {
         return true
     }
 
-    static func isHopByHop(_ name: String) -> Bool { hopByHop.contains { same(name, $0) } }
+    /// Whether `name` is in `hopByHop`. Every header of every request and answer passes here, so the length picks
+    /// the candidates before any byte is compared.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return same(name, "te")
+        case 4: return same(name, "host")
+        case 6: return same(name, "expect")
+        case 7: return same(name, "upgrade") || same(name, "trailer")
+        case 10: return same(name, "connection") || same(name, "keep-alive")
+        case 14: return same(name, "content-length")
+        case 16: return same(name, "proxy-connection")
+        case 17: return same(name, "transfer-encoding")
+        case 18: return same(name, "proxy-authenticate")
+        case 19: return same(name, "proxy-authorization")
+        default: return false
+        }
+    }
 
     /// Whether `name` starts with `x-knoxcall-` (any case).
     static func isKnoxcallHeader(_ name: String) -> Bool {
@@ -50,13 +66,14 @@ enum HeaderRules {
             hasConnectionTokens
             ? request[canonicalForm: "connection"].map { $0.lowercased() }.filter { !same($0, "keep-alive") && !same($0, "close") }
             : []
+        let injectedNames = injected.isEmpty ? [] : injected.map { $0.0.lowercased() }
         var out = HTTPHeaders()
         out.reserveCapacity(request.count + injected.count + 4)
         out.add(name: "Host", value: hostHeader ?? target.hostHeader)
         var forwardedFor: String?
         var forwardedProto: String?
         for (name, value) in request {
-            if isHopByHop(name) || isKnoxcallHeader(name) || injected.contains(where: { same(name, $0.0.lowercased()) }) {
+            if isHopByHop(name) || isKnoxcallHeader(name) || injectedNames.contains(where: { same(name, $0) }) {
                 continue
             }
             if !connectionNamed.isEmpty, connectionNamed.contains(where: { same(name, $0) }) { continue }
@@ -127,41 +144,20 @@ enum HeaderRules {
     /// The caller's headers as `Name: value` lines for the log row (at most 4 KiB), credentials redacted: a header
     /// named as a credential, or any value that holds a KnoxCall key or token.
     static func loggable(_ headers: HTTPHeaders) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         for (name, value) in headers {
             let secret = credentialHeaders.contains { same(name, $0) } || holdsKnoxCallCredential(value)
                 || KeyCredential.parse(value) != nil
-            out += name
-            out += ": "
-            out += secret ? "‹redacted›" : value
-            out += "\n"
-            if out.utf8.count > 4096 { return String(decoding: out.utf8.prefix(4096), as: UTF8.self) }
+            out.append(contentsOf: name.utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: " "))
+            if secret { out.append(contentsOf: redacted) } else { out.append(contentsOf: value.utf8) }
+            out.append(UInt8(ascii: "\n"))
+            if out.count > 4096 { return String(decoding: out.prefix(4096), as: UTF8.self) }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// The upstream's response headers as the caller gets them: hop-by-hop headers removed (NIO frames the
-    /// response), plus `X-Knox-Upstream-Status`, `X-Request-Id` and the rate-limit headers.
-    static func responseHeaders(
-        from upstream: HTTPResponseHead, requestId: String, rateLimit: [(String, String)], keepAlive: Bool
-    ) -> HTTPHeaders {
-        let connectionNamed = upstream.headers[canonicalForm: "connection"].map { $0.lowercased() }
-            .filter { !same($0, "keep-alive") && !same($0, "close") }
-        var out = HTTPHeaders()
-        out.reserveCapacity(upstream.headers.count + 4 + rateLimit.count)
-        for (name, value) in upstream.headers {
-            if same(name, "content-length") {
-                out.add(name: name, value: value)
-                continue
-            }
-            if isHopByHop(name) || same(name, "x-request-id") || same(name, "x-knox-upstream-status") { continue }
-            if !connectionNamed.isEmpty, connectionNamed.contains(where: { same(name, $0) }) { continue }
-            out.add(name: name, value: value)
-        }
-        out.add(name: "X-Knox-Upstream-Status", value: String(upstream.status.code))
-        out.add(name: "X-Request-Id", value: requestId)
-        for (name, value) in rateLimit { out.add(name: name, value: value) }
-        if !keepAlive { out.add(name: "Connection", value: "close") }
-        return out
-    }
+    private static let redacted = Array("‹redacted›".utf8)
 }

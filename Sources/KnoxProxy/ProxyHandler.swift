@@ -7,7 +7,7 @@ import NIOHTTP1
 /// Confined to the connection's event loop.
 final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     let services: ProxyServices
     private(set) var peer: IPAddress?
@@ -19,6 +19,10 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     private var reading = true
     private var closed = false
     private var closing = false
+    /// How the body of the answer being written is delimited (set by its head).
+    private var framing: ResponseFraming = .length
+    /// The answer being written ends the connection (HTTP/1.0 caller, body without a length).
+    private var closeAfterAnswer = false
     /// Request ids come from a fast generator seeded once per connection from the system's, not a syscall per request.
     var random = FastRandom()
 
@@ -113,7 +117,9 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     // MARK: - Writing answers
 
     func writeContinue(_ context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+        var out = context.channel.allocator.buffer(capacity: 32)
+        out.writeStaticString(ResponseWriter.continueLine)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     /// A KnoxCall answer (refusal or upstream failure) in the management API's error envelope.
@@ -124,34 +130,61 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         let body: JSONValue = [
             "error": ["type": .string(refusal.type.rawValue), "message": .string(refusal.message), "request_id": .string(requestId)]
         ]
-        let bytes = body.serializedBytes()
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(bytes.count))
-        headers.add(name: "X-Request-Id", value: requestId)
-        headers.add(name: "Cache-Control", value: "no-store")
-        for (name, value) in refusal.headers { headers.add(name: name, value: value) }
-        if let retry = refusal.retryAfter { headers.add(name: "Retry-After", value: String(retry)) }
-        if refusal.type == .dependencyUnavailable { headers.add(name: "Retry-After", value: "1") }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: refusal.type.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json; charset=utf-8"), ("X-Request-Id", requestId), ("Cache-Control", "no-store"),
+        ]
+        headers += refusal.headers
+        if let retry = refusal.retryAfter { headers.append(("Retry-After", String(retry))) }
+        if refusal.type == .dependencyUnavailable { headers.append(("Retry-After", "1")) }
+        var out = context.channel.allocator.buffer(capacity: 512)
+        ResponseWriter.complete(
+            version: version, status: HTTPResponseStatus(statusCode: refusal.type.status), headers: headers,
+            body: body.serializedBytes(), keepAlive: keepAlive, into: &out)
         current = nil
-        if !keepAlive { closing = true }
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            if !keepAlive { context.close(promise: nil) }
+        if !keepAlive {
+            closing = true
+            context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
         setReading(context, true)
         drainPipelined(context)
     }
 
-    func writeResponseHead(_ context: ChannelHandlerContext, _ head: HTTPResponseHead) {
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    /// The head of an upstream's answer, as the caller gets it.
+    func writeResponseHead(
+        _ context: ChannelHandlerContext, _ upstream: HTTPResponseHead, request: HTTPRequestHead, requestId: String,
+        extra: [(String, String)], extra2: [(String, String)], keepAlive: Bool
+    ) {
+        var out = context.channel.allocator.buffer(capacity: 256 + upstream.headers.count * 48)
+        framing = ResponseWriter.head(
+            upstream, version: request.version, requestMethod: request.method, requestId: requestId, extra: extra,
+            extra2: extra2, keepAlive: keepAlive, into: &out)
+        closeAfterAnswer = framing == .close
+        context.write(wrapOutboundOut(out), promise: nil)
     }
 
     func writeResponseBody(_ context: ChannelHandlerContext, _ buffer: ByteBuffer, upstream: UpstreamConnection?) {
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        switch framing {
+        case .none:
+            return
+        case .length, .close:
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        case .chunked:
+            guard buffer.readableBytes > 0 else { return }  // a zero-size chunk would end the body
+            var prefix = context.channel.allocator.buffer(capacity: 12)
+            ResponseWriter.chunkPrefix(buffer.readableBytes, into: &prefix)
+            if buffer.readableBytes <= 4096 {
+                // Small parts: one buffer, one iovec.
+                prefix.writeImmutableBuffer(buffer)
+                prefix.writeStaticString("\r\n")
+                context.write(wrapOutboundOut(prefix), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(prefix), promise: nil)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+            }
+        }
         if !context.channel.isWritable, let upstream {
             // The caller reads slower than the upstream sends: stop reading the upstream until it catches up. Stop
             // first, then flush: the flush may make us writable again at once, and that event turns reading back on.
@@ -160,13 +193,22 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: @escaping () -> Void) {
+    /// Ends the answer. `completed` runs once the end is handed to the socket (a flush writes at once when the socket
+    /// takes it), without a promise and a callback per request.
+    func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: () -> Void) {
         current = nil
-        if !keepAlive { closing = true }
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            completed()
-            if !keepAlive { context.close(promise: nil) }
+        if framing == .chunked {
+            context.write(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil)
         }
+        if keepAlive && !closeAfterAnswer {
+            context.flush()
+        } else {
+            closing = true
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+        framing = .length
+        closeAfterAnswer = false
+        completed()
         setReading(context, true)
         drainPipelined(context)
     }

@@ -44,12 +44,13 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // No outbound header validation: every header we write was either parsed by the HTTP decoder or
-                    // checked for CR/LF/NUL when configured and again when a secret was put into it.
-                    // No pipelining assistance either: ProxyHandler answers pipelined requests in order itself, without
-                    // turning reads off and on (two epoll_ctl calls per request).
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    // Only the request decoder: ProxyHandler writes its answers as bytes (ResponseWriter), copying the
+                    // upstream's header lines once instead of rebuilding them for HTTPResponseEncoder. Every header
+                    // written was either parsed by an HTTP decoder or checked for CR/LF/NUL when configured and again
+                    // when a secret was put into it. No pipelining assistance either: ProxyHandler answers pipelined
+                    // requests in order itself, without turning reads off and on (two epoll_ctl calls per request).
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(services: services))
                 }
             }

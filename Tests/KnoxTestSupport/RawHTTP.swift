@@ -57,14 +57,10 @@ public final class RawHTTP: @unchecked Sendable {
 
     public func send(_ text: String) { send(Array(text.utf8)) }
 
-    /// Reads one response (Content-Length framed).
-    public func readResponse() throws -> Response {
-        func headerEnd() -> Int? {
-            guard buffer.count >= 4 else { return nil }
-            return (0...(buffer.count - 4)).first {
-                buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
-            }
-        }
+    /// Reads one response: framed by Content-Length, by chunked coding (decoded strictly: a malformed chunk fails the
+    /// read), or by the connection's end when it has neither. `bodiless` is for answers that never carry a body
+    /// (to HEAD, 204, 304), whatever their headers advertise.
+    public func readResponse(bodiless: Bool = false) throws -> Response {
         var end = headerEnd()
         while end == nil {
             try fill()
@@ -78,19 +74,80 @@ public final class RawHTTP: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        let length = Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
-        while buffer.count < headerLength + 4 + length { try fill() }
-        let response = Response(
-            status: status, headers: headers, body: Array(buffer[(headerLength + 4)..<(headerLength + 4 + length)]))
-        buffer.removeFirst(headerLength + 4 + length)
+        buffer.removeFirst(headerLength + 4)
+        func value(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+        if bodiless {
+            return Response(status: status, headers: headers, body: [])
+        }
+        if value("transfer-encoding")?.lowercased() == "chunked" {
+            return Response(status: status, headers: headers, body: try readChunked())
+        }
+        guard let lengthText = value("content-length") else {
+            while try fill(allowEnd: true) {}
+            defer { buffer = [] }
+            return Response(status: status, headers: headers, body: buffer)
+        }
+        let length = Int(lengthText) ?? 0
+        while buffer.count < length { try fill() }
+        let response = Response(status: status, headers: headers, body: Array(buffer[0..<length]))
+        buffer.removeFirst(length)
         return response
     }
 
-    private func fill() throws {
+    private func headerEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        return (0...(buffer.count - 4)).first {
+            buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
+        }
+    }
+
+    /// One CRLF-terminated line, without the CRLF.
+    private func readLine() throws -> [UInt8] {
+        while true {
+            if buffer.count >= 2, let i = (0..<(buffer.count - 1)).first(where: { buffer[$0] == 13 && buffer[$0 + 1] == 10 }) {
+                let line = Array(buffer[0..<i])
+                buffer.removeFirst(i + 2)
+                return line
+            }
+            try fill()
+        }
+    }
+
+    private func readChunked() throws -> [UInt8] {
+        var body: [UInt8] = []
+        while true {
+            let sizeLine = String(decoding: try readLine(), as: UTF8.self)
+            guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0 else {
+                throw TestFailure("malformed chunk size line: \(sizeLine)")
+            }
+            if size == 0 {
+                while try !readLine().isEmpty {}  // trailers, then the empty line
+                return body
+            }
+            while buffer.count < size + 2 { try fill() }
+            body += buffer[0..<size]
+            guard buffer[size] == 13, buffer[size + 1] == 10 else { throw TestFailure("chunk data not followed by CRLF") }
+            buffer.removeFirst(size + 2)
+        }
+    }
+
+    /// Whether the peer has closed the connection (waits up to `seconds` for bytes or the end).
+    public func peerClosed(within seconds: Int = 5) -> Bool {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK)) == 0
+    }
+
+    /// Reads more bytes. At the connection's end: false when `allowEnd`, else an error.
+    @discardableResult
+    private func fill(allowEnd: Bool = false) throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = recv(fd, &chunk, chunk.count, 0)
+        if n == 0 && allowEnd { return false }
         guard n > 0 else { throw TestFailure("connection closed before a full response") }
         buffer.append(contentsOf: chunk[0..<n])
+        return true
     }
 
     /// One request on a fresh connection.

@@ -11,6 +11,7 @@ import Synchronization
 /// - `/close` closes the connection without answering
 /// - `/status/N` answers status N
 /// - `/big?bytes=N` streams N bytes
+/// - `/chunked?parts=N` answers N parts (`part-0;part-1;…`) without a length, so in chunked coding
 /// - `/count` reads the body without keeping it and answers `{"bytes": n}`
 /// - anything else echoes `{"method","uri","headers","body"}` as JSON
 public final class TestUpstream: Sendable {
@@ -146,6 +147,17 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }
+        if path.hasSuffix("/chunked") {
+            let parts = query(h.uri, "parts") ?? 3
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain")
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))), promise: nil)
+            for i in 0..<parts {
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part-\(i);")))), promise: nil)
+            }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
         if path.hasSuffix("/count") {
             send(context, h, status: .ok, body: Array(#"{"bytes":\#(counted)}"#.utf8))
             return
@@ -165,7 +177,9 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "X-Upstream", value: "test")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+        if status.mayHaveResponseBody && h.method != .HEAD {  // 204 and 304 answers have no body
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+        }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

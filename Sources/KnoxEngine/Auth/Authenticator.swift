@@ -50,7 +50,7 @@ extension Engine {
         guard let presented = KeyCredential.parse(credential),
             let key = snapshot.apiKeysByKeyId[presented.keyId], key.keyType == presented.kind
         else { throw invalid }
-        let matches = KeyHasher.constantTimeEquals(KeyHasher.hash(credential), key.keyHash)
+        let matches = KeyHasher.matches(credential, hash: key.keyHash)
         let now = clock.nowMillis()
         guard matches, key.isUsable(at: now) else { throw invalid }
         // The data plane does not note usage here (no lock on its path): the log writer does, from the log rows.
@@ -67,7 +67,7 @@ extension Engine {
             throw ApiError(.wrongKeyType, mode == .live ? "A test key cannot be used against production" : "A production key cannot be used against the sandbox")
         }
         guard let presented = KeyCredential.parse(credential), let key = snapshot.apiKeysByKeyId[presented.keyId],
-            key.keyType == presented.kind, KeyHasher.constantTimeEquals(KeyHasher.hash(credential), key.keyHash),
+            key.keyType == presented.kind, KeyHasher.matches(credential, hash: key.keyHash),
             key.isUsable(at: nowMillis)
         else { throw ApiError(.invalidApiKey, "Unauthorized") }
         return (key, snapshot.invokingKeyIds.contains(key.keyId))

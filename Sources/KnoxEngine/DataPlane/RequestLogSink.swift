@@ -55,6 +55,9 @@ public final class RequestLogSink: Sendable {
         return stream
     }
 
+    /// Whether anyone subscribed. May be stale by one batch; the console also tails the table, so nothing is missed.
+    var hasSubscribers: Bool { !subscribers.withLock { $0.isEmpty } }
+
     func publish(_ batch: [RequestLogEntry]) {
         let targets = subscribers.withLock { Array($0.values) }
         for continuation in targets { continuation.yield(batch) }

@@ -10,7 +10,7 @@ public struct RequestLogWriter: Service {
     let interval: Duration
     let logger: Logger
 
-    public init(engines: [Engine], interval: Duration = .milliseconds(100), logger: Logger) {
+    public init(engines: [Engine], interval: Duration = .milliseconds(10), logger: Logger) {
         self.engines = engines
         self.interval = interval
         self.logger = logger
@@ -55,10 +55,13 @@ extension Engine {
                     if let key = row.apiKeyId { lastUse[key] = max(lastUse[key] ?? 0, row.ts) }
                 }
                 let used = lastUse
+                // Row ids are only needed by subscribers (the console's log pane); without one, no copy of the batch.
+                let numbered = requestLog.hasSubscribers
                 let stored = try await store.write { access -> [RequestLogEntry] in
                     try access.insert(rows)
                     // Data-plane keys' last use comes from their log rows, so the request path takes no lock for it.
                     if !used.isEmpty { try access.touchApiKeys(used) }
+                    guard numbered else { return [] }
                     let last = try access.lastRequestLogSeq()
                     let first = last - Int64(rows.count) + 1
                     return rows.enumerated().map { i, row in
@@ -67,7 +70,7 @@ extension Engine {
                         return r
                     }
                 }
-                requestLog.publish(stored)
+                if numbered { requestLog.publish(stored) }
             } catch {
                 pendingLogRows.keep(rows, limit: 100_000)
                 logger?.warning("request log write failed; will retry", metadata: ["mode": "\(mode.rawValue)"])
