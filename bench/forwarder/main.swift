@@ -109,6 +109,7 @@ let server = try ServerBootstrap(group: group)
         }
     }
     .bind(host: "127.0.0.1", port: listenPort).wait()
-print("forwarding 127.0.0.1:\(listenPort) -> 127.0.0.1:\(upstreamPort)")
-fflush(stdout)
+// Straight to fd 1, unbuffered: bench/proxy.sh waits for this line.
+let ready = "forwarding 127.0.0.1:\(listenPort) -> 127.0.0.1:\(upstreamPort)\n"
+_ = ready.withCString { write(1, $0, strlen($0)) }
 try server.closeFuture.wait()
