@@ -125,3 +125,36 @@ import Testing
 extension String {
     static func fetchOne(_ access: StoreAccess, _ sql: String) throws -> String? { try access.scalar(sql) }
 }
+
+@Suite struct RequestLogInsertTests {
+    /// The writer binds values straight into SQLite from one shared buffer per statement: every field of every row
+    /// comes back as written, across full 50-row statements and a shorter last one; empty text stays empty (not NULL),
+    /// absent values stay NULL, and multi-byte text keeps its bytes.
+    @Test func everyFieldRoundTrips() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let rows = (0..<123).map { i in
+            RequestLogEntry(
+                requestId: "req_\(i)", routeId: i % 3 == 0 ? nil : "rte_\(i % 5)", ts: 1_700_000_000_000 + Int64(i),
+                srcIp: i % 4 == 0 ? nil : "10.0.0.\(i % 250)", method: ["GET", "POST", "DELETE"][i % 3],
+                path: i % 7 == 0 ? "" : "/v1/ünïcødé/\(i)?q=✓", statusCode: i % 11 == 0 ? nil : 200 + i % 300,
+                latencyMs: i, upstreamLatencyMs: i % 2 == 0 ? nil : i / 2, upstreamHost: i % 2 == 0 ? nil : "api.example.test",
+                upstreamStatus: i % 5 == 0 ? nil : 201, error: i % 6 == 0 ? "rate_limited" : nil,
+                environment: i % 9 == 0 ? "" : "production", rateLimited: i % 6 == 0,
+                signatureValid: i % 3 == 0 ? nil : i % 2 == 0, matchedClientId: i % 8 == 0 ? "cli_\(i)" : nil,
+                identificationMethod: i % 8 == 0 ? "client_ip" : "api_key", apiKeyId: i % 8 == 0 ? nil : "key_\(i % 4)",
+                proxyMode: "route", clientOrigin: i % 10 == 0 ? "sdk_intercept" : "direct",
+                requestHeaders: i % 4 == 1 ? nil : "Accept: */*\nX-Note: " + String(repeating: "é", count: i))
+        }
+        try await store.write { try $0.insert(rows) }
+        let stored = try await store.read { try $0.requestLogsAfter(0, limit: 1000) }
+        #expect(stored.count == rows.count)
+        for (i, (written, read)) in zip(rows, stored).enumerated() {
+            var expected = written
+            expected.seq = read.seq
+            #expect(read == expected, "row \(i)")
+        }
+        #expect(stored.map(\.seq) == Array(stored[0].seq..<(stored[0].seq + Int64(rows.count))))
+    }
+}
