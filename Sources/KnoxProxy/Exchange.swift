@@ -44,6 +44,8 @@ final class Exchange: @unchecked Sendable {
     var finished = false
     /// Monotonic nanoseconds by which the upstream must have answered (0: not waiting).
     var deadlineNanos: UInt64 = 0
+    /// Where this exchange sits in its pool's list of exchanges waiting for an answer (-1: not listed).
+    var watchSlot = -1
     var retried = false
     /// The whole request body when it was held, so a stale pooled connection can be retried.
     var replayableBody: [UInt8]?
@@ -305,7 +307,7 @@ final class Exchange: @unchecked Sendable {
         switch part {
         case .head(let responseHead):
             if responseHead.status.code < 200 { return }  // 1xx: the final answer follows
-            deadlineNanos = 0
+            stopWaiting()
             upstreamStatus = Int(responseHead.status.code)
             responseStarted = true
             handler.writeResponseHead(
@@ -346,7 +348,7 @@ final class Exchange: @unchecked Sendable {
             } else {
                 pendingParts = [.end(nil)]
             }
-            deadlineNanos = 0
+            stopWaiting()
             connect()
             return
         }
@@ -363,17 +365,21 @@ final class Exchange: @unchecked Sendable {
         known.hasBody
     }
 
-    /// Called by the loop's sweep; returns whether the exchange still waits on its upstream.
-    func checkDeadline(now: UInt64) -> Bool {
-        guard !finished, !responseStarted, deadlineNanos > 0 else { return false }
-        guard now >= deadlineNanos else { return true }
+    /// Called by the loop's sweep once `deadlineNanos` has passed.
+    func deadlinePassed() {
+        guard !finished, !responseStarted, deadlineNanos > 0 else { return }
         fail(.upstreamTimeout, "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s")
-        return false
+    }
+
+    /// No longer waiting for the upstream's answer: off the pool's deadline list.
+    private func stopWaiting() {
+        deadlineNanos = 0
+        if watchSlot >= 0 { services.pool(for: context.eventLoop).unwatch(self) }
     }
 
     private func fail(_ type: ErrorType, _ message: String) {
         guard !finished else { return }
-        deadlineNanos = 0
+        stopWaiting()
         if let connection = upstream {
             connection.exchange = nil
             connection.channel.close(promise: nil)
@@ -397,7 +403,7 @@ final class Exchange: @unchecked Sendable {
     /// The downstream connection went away mid-exchange.
     func downstreamClosed() {
         guard !finished else { return }
-        deadlineNanos = 0
+        stopWaiting()
         if let connection = upstream {
             connection.exchange = nil
             connection.channel.close(promise: nil)
@@ -411,7 +417,7 @@ final class Exchange: @unchecked Sendable {
     private func finish(status: Int, error: String?) {
         guard !finished else { return }
         finished = true
-        deadlineNanos = 0
+        stopWaiting()
         let now = services.monotonic.nowNanos()
         let origin = known.origin == "sdk-intercept" ? "sdk_intercept" : "direct"
         services.engine.requestLog.submit(

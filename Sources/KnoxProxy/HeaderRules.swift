@@ -40,6 +40,40 @@ enum HeaderRules {
         }
     }
 
+    /// Whether a `Connection` value names headers (anything besides `keep-alive` and `close`), which then become
+    /// hop-by-hop too. A byte scan: the usual `keep-alive` costs no list of tokens.
+    static func connectionNamesHeaders(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var a = start
+                var b = end
+                while a < b && (bytes[a] == 32 || bytes[a] == 9) { a += 1 }
+                while b > a && (bytes[b - 1] == 32 || bytes[b - 1] == 9) { b -= 1 }
+                if a < b {
+                    let token = UnsafeBufferPointer(rebasing: bytes[a..<b])
+                    if !equalsLower(token, "keep-alive") && !equalsLower(token, "close") { return true }
+                }
+                start = end + 1
+            }
+            return false
+        }
+    }
+
+    private static func equalsLower(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { expected in
+            for i in 0..<bytes.count {
+                let x = bytes[i]
+                if ((x >= 65 && x <= 90) ? x | 0x20 : x) != expected[i] { return false }
+            }
+            return true
+        }
+    }
+
     /// Whether `name` starts with `x-knoxcall-` (any case).
     static func isKnoxcallHeader(_ name: String) -> Bool {
         let prefix = "x-knoxcall-".utf8

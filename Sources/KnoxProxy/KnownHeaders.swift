@@ -18,6 +18,7 @@ struct KnownHeaders {
     var contentLengths: [String] = []
     var transferEncodings: [String] = []
     var forwardedFor: [String] = []
+    /// A `Connection` header names other headers (which are then not forwarded).
     var hasConnectionTokens = false
 
     init(_ headers: HTTPHeaders) {
@@ -26,7 +27,8 @@ struct KnownHeaders {
             case 4 where HeaderRules.same(name, "host"): host = value
             case 4 where HeaderRules.same(name, "dpop"): dpop = value
             case 6 where HeaderRules.same(name, "expect"): expect = value
-            case 10 where HeaderRules.same(name, "connection"): hasConnectionTokens = true
+            case 10 where HeaderRules.same(name, "connection"):
+                if HeaderRules.connectionNamesHeaders(value) { hasConnectionTokens = true }
             case 11 where HeaderRules.same(name, "x-timestamp"): timestamp = value
             case 11 where HeaderRules.same(name, "x-signature"): signature = value
             case 12 where HeaderRules.same(name, "content-type"): contentType = value

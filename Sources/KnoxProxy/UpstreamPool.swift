@@ -55,11 +55,14 @@ final class UpstreamPool: @unchecked Sendable {
     // MARK: - Upstream deadlines
 
     /// Exchanges waiting for an upstream answer. Checked every 200 ms by one repeating task per loop instead of one
-    /// scheduled timer per request.
+    /// scheduled timer per request. Each exchange knows its slot, so leaving the list is a swap with the last one:
+    /// a finished exchange is released at once, not kept until the next sweep.
     private var waiting: [Exchange] = []
     private var sweeping: RepeatedTask?
 
     func watch(_ exchange: Exchange) {
+        guard exchange.watchSlot < 0 else { return }
+        exchange.watchSlot = waiting.count
         waiting.append(exchange)
         if sweeping == nil {
             let pool = self
@@ -69,15 +72,23 @@ final class UpstreamPool: @unchecked Sendable {
         }
     }
 
+    func unwatch(_ exchange: Exchange) {
+        let slot = exchange.watchSlot
+        guard slot >= 0, slot < waiting.count, waiting[slot] === exchange else { return }
+        exchange.watchSlot = -1
+        let last = waiting.removeLast()
+        if slot < waiting.count {
+            waiting[slot] = last
+            last.watchSlot = slot
+        }
+    }
+
     private func sweep() {
         guard !waiting.isEmpty else { return }
         let now = NIODeadline.now().uptimeNanoseconds
-        var still: [Exchange] = []
-        still.reserveCapacity(waiting.count)
-        for exchange in waiting where exchange.checkDeadline(now: now) {
-            still.append(exchange)
-        }
-        waiting = still
+        // Collected first: failing an exchange takes it off the list being read.
+        let expired = waiting.filter { $0.deadlineNanos > 0 && now >= $0.deadlineNanos }
+        for exchange in expired { exchange.deadlinePassed() }
     }
 
     /// Returns a connection whose last exchange finished cleanly.

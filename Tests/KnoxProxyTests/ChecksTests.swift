@@ -235,4 +235,26 @@ import Testing
         #expect(logs.map(\.error) == ["upstream_unreachable", "upstream_timeout", "upstream_unreachable", nil, nil])
         #expect(logs.suffix(2).map(\.upstreamStatus) == [418, 401])
     }
+
+    /// Timeouts are checked per exchange among many in flight: slow and quick requests interleaved on one loop, each
+    /// gets its own outcome (the deadline list drops exchanges as they are answered).
+    @Test func timeoutsAmongManyExchangesInFlight() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("Slow", extra: #""upstream_timeout_sec":1"#)
+        let statuses = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for i in 0..<12 {
+                group.addTask {
+                    let path = i % 2 == 0 ? "/slow?ms=2500" : "/slow?ms=\(50 * i)"
+                    return (i, try await p.call("GET", path, route: "slow").status)
+                }
+            }
+            var out: [Int: Int] = [:]
+            for try await (i, status) in group { out[i] = status }
+            return out
+        }
+        for i in 0..<12 { #expect(statuses[i] == (i % 2 == 0 ? 504 : 200), "request \(i)") }
+        let logs = try await p.logs()
+        #expect(logs.filter { $0.error == "upstream_timeout" }.count == 6)
+        #expect(logs.filter { $0.statusCode == 200 }.count == 6)
+    }
 }

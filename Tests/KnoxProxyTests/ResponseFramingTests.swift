@@ -102,6 +102,27 @@ import Testing
         }
     }
 
+    @Test func theUpstreamsHopByHopHeadersStayOnItsHop() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let r = try await p.call("GET", "/hop", route: "r")
+        #expect(r.status == 200)
+        #expect(r.text == "ok")
+        #expect(r.header("X-Stays") == "yes")
+        #expect(r.header("X-Up-Hop") == nil)
+        #expect(r.header("Keep-Alive") == nil)
+        #expect(r.header("Connection") == "close")  // the caller asked to close (RawHTTP.request does)
+    }
+
+    @Test func connectionValuesThatNameHeadersAreTold() {
+        for value in ["keep-alive", "close", "Keep-Alive", " close ", "keep-alive, close", "", " , ", "CLOSE,\tkeep-alive"] {
+            #expect(!HeaderRules.connectionNamesHeaders(value), "\(value)")
+        }
+        for value in ["X-Hop", "keep-alive, X-Hop", "close,x", "keep-alives", "upgrade", " ,te"] {
+            #expect(HeaderRules.connectionNamesHeaders(value), "\(value)")
+        }
+    }
+
     @Test func hopByHopHeadersAreRecognisedByNameInAnyCase() {
         for name in HeaderRules.hopByHop {
             #expect(HeaderRules.isHopByHop(name))

@@ -11,6 +11,7 @@ import Synchronization
 /// - `/close` closes the connection without answering
 /// - `/status/N` answers status N
 /// - `/big?bytes=N` streams N bytes
+/// - `/hop` answers with `Connection: keep-alive, X-Up-Hop`, `X-Up-Hop`, `Keep-Alive` and `X-Stays`
 /// - `/chunked?parts=N` answers N parts (`part-0;part-1;…`) without a length, so in chunked coding
 /// - `/count` reads the body without keeping it and answers `{"bytes": n}`
 /// - anything else echoes `{"method","uri","headers","body"}` as JSON
@@ -144,6 +145,18 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.write(wrapOutboundOut(.body(.byteBuffer(chunk.getSlice(at: 0, length: n) ?? chunk))), promise: nil)
                 remaining -= n
             }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        if path.hasSuffix("/hop") {
+            var headers = HTTPHeaders()
+            headers.add(name: "Connection", value: "keep-alive, X-Up-Hop")
+            headers.add(name: "X-Up-Hop", value: "hop-only")
+            headers.add(name: "Keep-Alive", value: "timeout=5")
+            headers.add(name: "X-Stays", value: "yes")
+            headers.add(name: "Content-Length", value: "2")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }
