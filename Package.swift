@@ -96,7 +96,8 @@ let package = Package(
             ],
             path: "Tests/KnoxTestSupport"),
         .testTarget(name: "KnoxCoreTests", dependencies: ["KnoxCore"]),
-        .testTarget(name: "KnoxCryptoTests", dependencies: ["KnoxCrypto"]),
+        .testTarget(
+            name: "KnoxCryptoTests", dependencies: ["KnoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxTestSupport"]),

@@ -41,13 +41,13 @@ public struct SecretSealer: Sendable {
         let aad = Self.associatedData(tenantId: tenantId, secretId: secretId, environment: environment)
         let box: AES.GCM.SealedBox
         do {
-            box = try AES.GCM.SealedBox(combined: Data(sealed))
+            box = try AES.GCM.SealedBox(combined: sealed)
         } catch {
             throw .malformed
         }
         do {
             let plain = try AES.GCM.open(box, using: key, authenticating: aad)
-            guard let text = String(data: plain, encoding: .utf8) else { throw OpenError.malformed }
+            guard let text = String(validating: plain, as: UTF8.self) else { throw OpenError.malformed }
             return SecretValue(text)
         } catch {
             throw .authenticationFailed
@@ -72,8 +72,17 @@ public struct SecretSealer: Sendable {
         return plain == Data("knoxcall".utf8)
     }
 
-    static func associatedData(tenantId: String, secretId: String, environment: String) -> Data {
+    static func associatedData(tenantId: String, secretId: String, environment: String) -> [UInt8] {
         // NUL separators: none of the three parts can contain NUL, so the encoding is unambiguous.
-        Data("knoxcall/secret/v1\u{0}\(tenantId)\u{0}\(secretId)\u{0}\(environment)".utf8)
+        var aad: [UInt8] = []
+        aad.reserveCapacity(20 + tenantId.utf8.count + secretId.utf8.count + environment.utf8.count)
+        aad.append(contentsOf: "knoxcall/secret/v1".utf8)
+        aad.append(0)
+        aad.append(contentsOf: tenantId.utf8)
+        aad.append(0)
+        aad.append(contentsOf: secretId.utf8)
+        aad.append(0)
+        aad.append(contentsOf: environment.utf8)
+        return aad
     }
 }

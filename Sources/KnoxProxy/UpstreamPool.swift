@@ -127,8 +127,15 @@ final class UpstreamPool: @unchecked Sendable {
                             context: tls, serverHostname: IPAddress(target.host) == nil ? target.host : nil)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false)
+                    // The exchange sets Content-Length or Transfer-Encoding itself (HeaderRules.upstreamHeaders), so
+                    // the encoder's own framing pass, which looks the headers up and copies them, is off. No outbound
+                    // header validation: every header written was parsed by the HTTP decoder or checked when configured.
+                    var encoding = HTTPRequestEncoder.Configuration()
+                    encoding.automaticallySetFramingHeaders = false
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTPRequestEncoder(configuration: encoding),
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError)),
+                    ])
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(connection: connection, pool: pool))
                 }
             }

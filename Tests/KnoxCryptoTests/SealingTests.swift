@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -62,6 +63,29 @@ import Testing
         var dumped = ""
         dump(value, to: &dumped)
         #expect(!dumped.contains("hunter2"))
+    }
+
+    /// The associated data's bytes are part of every stored ciphertext: a value sealed under the documented layout
+    /// (`knoxcall/secret/v1`, NUL, tenant, NUL, secret id, NUL, environment) must keep opening.
+    @Test func associatedDataLayoutIsStable() throws {
+        let master = MasterKey.generate()
+        let key = master.subkey("knoxcall secret values v1")
+        let aad = Data("knoxcall/secret/v1\u{0}tenant-1\u{0}sec_42\u{0}production".utf8)
+        let box = try AES.GCM.seal(Data("stored before".utf8), using: key, authenticating: aad)
+        let sealed = try #require(box.combined.map(Array.init))
+        let opened = try SecretSealer(masterKey: master).open(sealed, tenantId: "tenant-1", secretId: "sec_42", environment: "production")
+        #expect(opened.reveal() == "stored before")
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+            try SecretSealer(masterKey: master).open(sealed, tenantId: "tenant-1", secretId: "sec_4", environment: "2production")
+        }
+    }
+
+    @Test func keyMatchingHashesInPlace() {
+        let stored = KeyHasher.hash("tk_live_abc_def")
+        #expect(KeyHasher.matches("tk_live_abc_def", hash: stored))
+        #expect(!KeyHasher.matches("tk_live_abc_deg", hash: stored))
+        #expect(!KeyHasher.matches("", hash: stored))
+        #expect(!KeyHasher.matches("tk_live_abc_def", hash: Array(stored.dropLast())))
     }
 
     @Test func hashingAndComparison() {
