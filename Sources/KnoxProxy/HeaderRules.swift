@@ -9,15 +9,23 @@ enum HeaderRules {
         "transfer-encoding", "upgrade", "content-length", "host", "expect",
     ]
 
-    /// ASCII case-insensitive equality against a lowercase name, without allocating.
+    /// ASCII case-insensitive equality against a lowercase name, without allocating. Called several times for every
+    /// header of every request and answer: lengths first, then one pass over contiguous bytes.
     @inline(__always)
     static func same(_ name: String, _ lower: String) -> Bool {
-        var a = name.utf8.makeIterator()
-        var b = lower.utf8.makeIterator()
         guard name.utf8.count == lower.utf8.count else { return false }
-        while let x = a.next(), let y = b.next() {
-            let folded = (x >= 65 && x <= 90) ? x | 0x20 : x
-            if folded != y { return false }
+        let fast = name.utf8.withContiguousStorageIfAvailable { a in
+            lower.utf8.withContiguousStorageIfAvailable { b in equalFolded(a, b) }
+        }
+        if let fast, let result = fast { return result }
+        return zip(name.utf8, lower.utf8).allSatisfy { x, y in ((x >= 65 && x <= 90) ? x | 0x20 : x) == y }
+    }
+
+    @inline(__always)
+    private static func equalFolded(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<a.count {
+            let x = a[i]
+            if ((x >= 65 && x <= 90) ? x | 0x20 : x) != b[i] { return false }
         }
         return true
     }
@@ -76,13 +84,13 @@ enum HeaderRules {
 
     /// Whether `name` starts with `x-knoxcall-` (any case).
     static func isKnoxcallHeader(_ name: String) -> Bool {
-        let prefix = "x-knoxcall-".utf8
-        guard name.utf8.count > prefix.count else { return false }
-        for (x, y) in zip(name.utf8, prefix) {
-            let folded = (x >= 65 && x <= 90) ? x | 0x20 : x
-            if folded != y { return false }
+        let prefix = "x-knoxcall-"
+        guard name.utf8.count > 11 else { return false }
+        let fast = name.utf8.withContiguousStorageIfAvailable { a in
+            prefix.utf8.withContiguousStorageIfAvailable { b in equalFolded(UnsafeBufferPointer(rebasing: a[0..<11]), b) }
         }
-        return true
+        if let fast, let result = fast { return result }
+        return zip(name.utf8, prefix.utf8).allSatisfy { x, y in ((x >= 65 && x <= 90) ? x | 0x20 : x) == y }
     }
 
     /// The headers to send upstream: the caller's, minus hop-by-hop headers, KnoxCall's own headers and credentials,

@@ -123,6 +123,22 @@ import Testing
         }
     }
 
+    @Test func headerNamesCompareWithoutCase() {
+        #expect(HeaderRules.same("Content-Length", "content-length"))
+        #expect(HeaderRules.same("CONTENT-LENGTH", "content-length"))
+        #expect(HeaderRules.same("", ""))
+        #expect(!HeaderRules.same("Content-Lengtx", "content-length"))
+        #expect(!HeaderRules.same("Content-Length ", "content-length"))
+        #expect(!HeaderRules.same("", "te"))
+        #expect(!HeaderRules.same("[", "{"))  // only A-Z fold
+        #expect(!HeaderRules.same("é", "e"))
+        #expect(HeaderRules.isKnoxcallHeader("X-KnoxCall-Route"))
+        #expect(HeaderRules.isKnoxcallHeader("x-knoxcall-anything-at-all-and-quite-long"))
+        #expect(!HeaderRules.isKnoxcallHeader("x-knoxcall-"))
+        #expect(!HeaderRules.isKnoxcallHeader("x-knoxcal-route"))
+        #expect(!HeaderRules.isKnoxcallHeader("route"))
+    }
+
     @Test func hopByHopHeadersAreRecognisedByNameInAnyCase() {
         for name in HeaderRules.hopByHop {
             #expect(HeaderRules.isHopByHop(name))
