@@ -39,6 +39,7 @@ public final class RequestLogSink: Sendable {
     /// Takes up to `limit` rows (the writer only).
     func drain(limit: Int) -> [RequestLogEntry] {
         var out: [RequestLogEntry] = []
+        out.reserveCapacity(min(limit, 1024))
         while out.count < limit, let entry = queue.pop() { out.append(entry) }
         drainedCount.wrappingIncrement(by: out.count, ordering: .relaxed)
         return out
