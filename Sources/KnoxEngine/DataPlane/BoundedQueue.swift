@@ -58,8 +58,7 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         let cell = dequeuePosition & mask
         let sequence = sequences[cell].load(ordering: .acquiring)
         guard sequence == dequeuePosition + 1 else { return nil }
-        let element = slots[cell]
-        slots[cell] = nil
+        let element = slots[cell].take()  // moved out: no copy of the element, no release of the slot's
         sequences[cell].store(dequeuePosition + mask + 1, ordering: .releasing)
         dequeuePosition += 1
         return element
