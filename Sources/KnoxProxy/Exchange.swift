@@ -311,8 +311,8 @@ final class Exchange: @unchecked Sendable {
             upstreamStatus = Int(responseHead.status.code)
             responseStarted = true
             handler.writeResponseHead(
-                context, responseHead, request: head, requestId: requestId, extra: admission?.rateLimitHeaders ?? [],
-                extra2: admission?.dpopNonce.map { [("DPoP-Nonce", $0)] } ?? [], keepAlive: keepAlive)
+                context, responseHead, request: head, requestId: requestId, rateLimit: admission?.rateLimitHeaders ?? [],
+                dpopNonce: admission?.dpopNonce, keepAlive: keepAlive)
         case .body(let buffer):
             handler.writeResponseBody(context, buffer, upstream: upstream)
         case .end:

@@ -154,12 +154,12 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The head of an upstream's answer, as the caller gets it.
     func writeResponseHead(
         _ context: ChannelHandlerContext, _ upstream: HTTPResponseHead, request: HTTPRequestHead, requestId: String,
-        extra: [(String, String)], extra2: [(String, String)], keepAlive: Bool
+        rateLimit: [(String, String)], dpopNonce: String?, keepAlive: Bool
     ) {
         var out = context.channel.allocator.buffer(capacity: 256 + upstream.headers.count * 48)
         framing = ResponseWriter.head(
-            upstream, version: request.version, requestMethod: request.method, requestId: requestId, extra: extra,
-            extra2: extra2, keepAlive: keepAlive, into: &out)
+            upstream, version: request.version, requestMethod: request.method, requestId: requestId,
+            rateLimit: rateLimit, dpopNonce: dpopNonce, keepAlive: keepAlive, into: &out)
         closeAfterAnswer = framing == .close
         context.write(wrapOutboundOut(out), promise: nil)
     }

@@ -39,6 +39,27 @@ import Testing
         #expect(logs.filter(\.rateLimited).count == 150)
     }
 
+    /// The limiter's figures ride on the upstream's own answers too, not only on 429s.
+    @Test func rateLimitHeadersOnForwardedAnswers() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("Limited", extra: #""rate_limit_enabled":true,"rate_limit_requests":3,"rate_limit_window_sec":3600"#)
+        for remaining in [2, 1, 0] {
+            let r = try await p.call("GET", "/", route: "limited")
+            #expect(r.status == 200)
+            #expect(r.header("X-Knox-Upstream-Status") == "200")
+            #expect(r.header("X-RateLimit-Limit") == "3")
+            #expect(r.header("X-RateLimit-Remaining") == String(remaining))
+            // Unix seconds by the engine's clock (the fixture's is fixed), at most one window ahead.
+            let reset = Int64(r.header("X-RateLimit-Reset") ?? "") ?? 0
+            let now = p.engine.clock.nowMillis() / 1000
+            #expect(reset > now && reset <= now + 3600)
+        }
+        let refused = try await p.call("GET", "/", route: "limited")
+        #expect(refused.status == 429)
+        #expect(refused.header("X-Knox-Upstream-Status") == nil)
+        #expect(Int(refused.header("Retry-After") ?? "") ?? 0 > 0)
+    }
+
     @Test(arguments: [
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",

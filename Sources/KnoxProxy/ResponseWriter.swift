@@ -16,10 +16,10 @@ enum ResponseFraming {
 
 enum ResponseWriter {
     /// The status line, the upstream's headers minus hop-by-hop ones, then KnoxCall's (`X-Knox-Upstream-Status`,
-    /// `X-Request-Id`, `extra`) and the framing; returns how the body must travel.
+    /// `X-Request-Id`, the rate-limit headers, `DPoP-Nonce`) and the framing; returns how the body must travel.
     static func head(
         _ upstream: HTTPResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, requestId: String,
-        extra: [(String, String)], extra2: [(String, String)], keepAlive: Bool, into out: inout ByteBuffer
+        rateLimit: [(String, String)], dpopNonce: String?, keepAlive: Bool, into out: inout ByteBuffer
     ) -> ResponseFraming {
         let status = upstream.status
         let hasBody = status.mayHaveResponseBody && requestMethod != .CONNECT
@@ -48,8 +48,8 @@ enum ResponseWriter {
         out.writeString(String(status.code))
         out.writeStaticString("\r\n")
         line("X-Request-Id", requestId, into: &out)
-        for (name, value) in extra { line(name, value, into: &out) }
-        for (name, value) in extra2 { line(name, value, into: &out) }
+        for (name, value) in rateLimit { line(name, value, into: &out) }
+        if let dpopNonce { line("DPoP-Nonce", dpopNonce, into: &out) }
         let framing: ResponseFraming
         if !hasBody {
             framing = .none
