@@ -5,10 +5,14 @@
 #       (4) KnoxCall with a header injection, a rate limit too high to trigger, and request logging,
 #       (5) the issue's yardstick: a bare SwiftNIO forwarder (bench/forwarder, one keep-alive upstream channel per
 #           downstream connection, same event loop, no KnoxCall code), pinned like the proxies.
-# Prints requests/s and p50/p99 per arm, the ratios 3/2, 4/2, 5/2 and 4/5, and whether log rows = requests.
+# The arms run in turn, ROUNDS times (this VM's speed drifts by ±15% from minute to minute, nginx's too): each round's
+# ratios compare runs made within a minute of each other, and the summary gives the median of each figure.
+# Prints requests/s and p50/p99 per run, the median ratios 3/2, 4/2, 5/2 and 4/5 and p99 4/2, and whether log
+# rows = requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-3}
 need=()
@@ -76,61 +80,72 @@ NGINX
 taskset -c 1 nginx -c "$WORK/nginx-proxy.conf"
 sleep 0.3
 
-run() { # name url [headers...]
-  local name=$1 url=$2; shift 2
-  local args=()
+taskset -c 1 "$FORWARDER" 19530 19500 > "$WORK/forwarder.log" 2>&1 &
+for _ in $(seq 1 50); do grep -q forwarding "$WORK/forwarder.log" 2>/dev/null && break; sleep 0.1; done
+
+run() { # arm round url [headers...]
+  local arm=$1 round=$2 url=$3; shift 3
+  local args=() name="$arm.r$round" warm=0
   for h in "$@"; do args+=(-H "$h"); done
-  taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${args[@]}" "$url" > "$WORK/$name.warm.txt" 2>&1 || true
+  if [ "$round" -eq 1 ]; then
+    taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${args[@]}" "$url" > "$WORK/$arm.warm.txt" 2>&1 || true
+    warm=$(awk '/requests in/ {print $1}' "$WORK/$arm.warm.txt")
+  fi
   taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" > "$WORK/$name.txt" 2>&1
-  local rps p50 p99 non2xx
+  local rps p50 p99 non2xx total
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
   p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
   non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$name.txt"); non2xx=${non2xx:-0}
   total=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
-  printf '%-36s %12s %10s %10s %8s\n' "$name" "$rps" "$p50" "$p99" "$non2xx"
-  local warm
-  warm=$(awk '/requests in/ {print $1}' "$WORK/$name.warm.txt")
-  echo $(( total + ${warm:-0} )) > "$WORK/$name.total"
+  printf '%-36s %5s %12s %10s %10s %8s\n' "$arm" "$round" "$rps" "$p50" "$p99" "$non2xx"
+  echo $(( total + ${warm:-0} )) >> "$WORK/$arm.totals"
 }
-printf '%-36s %12s %10s %10s %8s\n' "arm (wrk -t1 -c$CONNECTIONS -d${DURATION}s)" "requests/s" "p50" "p99" "non-2xx"
-run "1-upstream-direct" "http://127.0.0.1:19500/"
-run "2-nginx-proxy_pass" "http://127.0.0.1:19502/"
+printf '%-36s %5s %12s %10s %10s %8s\n' "arm (wrk -t1 -c$CONNECTIONS -d${DURATION}s)" "round" "requests/s" "p50" "p99" "non-2xx"
 BEFORE=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests" 2>/dev/null || echo 0)
-run "3-knoxcall-plain" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: plain"
-run "4-knoxcall-inject-ratelimit-log" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: featured"
-taskset -c 1 "$FORWARDER" 19530 19500 > "$WORK/forwarder.log" 2>&1 &
-for _ in $(seq 1 50); do grep -q forwarding "$WORK/forwarder.log" 2>/dev/null && break; sleep 0.1; done
-run "5-bare-swiftnio-forwarder" "http://127.0.0.1:19530/"
+for round in $(seq 1 "$ROUNDS"); do
+  run "1-upstream-direct" "$round" "http://127.0.0.1:19500/"
+  run "2-nginx-proxy_pass" "$round" "http://127.0.0.1:19502/"
+  run "3-knoxcall-plain" "$round" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: plain"
+  run "4-knoxcall-inject-ratelimit-log" "$round" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: featured"
+  run "5-bare-swiftnio-forwarder" "$round" "http://127.0.0.1:19530/"
+done
 sleep 1.5
 ROWS=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests")
-SENT=$(( $(cat "$WORK/3-knoxcall-plain.total") + $(cat "$WORK/4-knoxcall-inject-ratelimit-log.total") ))
-python3 - "$WORK" <<PY
-import sys, re
-work = sys.argv[1]
-def rps(name):
-    for line in open(f"{work}/{name}.txt"):
-        if "Requests/sec" in line: return float(line.split()[1])
-def p99(name):
-    for line in open(f"{work}/{name}.txt"):
+SENT=$(cat "$WORK/3-knoxcall-plain.totals" "$WORK/4-knoxcall-inject-ratelimit-log.totals" | awk '{s += $1} END {print s}')
+python3 - "$WORK" "$ROUNDS" <<'PY'
+import re, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def figures(arm, r):
+    rps = p99 = None
+    for line in open(f"{work}/{arm}.r{r}.txt"):
+        if "Requests/sec" in line: rps = float(line.split()[1])
         if line.strip().startswith("99%"):
-            v = line.split()[1]
-            m = re.match(r"([\d.]+)(us|ms|s)", v); x = float(m.group(1))
-            return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
-n, k3, k4 = rps("2-nginx-proxy_pass"), rps("3-knoxcall-plain"), rps("4-knoxcall-inject-ratelimit-log")
-bare = rps("5-bare-swiftnio-forwarder")
-print(f"ratio 3/2 (plain / nginx):           {k3 / n:.2f}")
-print(f"ratio 4/2 (all features / nginx):    {k4 / n:.2f}")
-print(f"ratio 5/2 (bare forwarder / nginx):  {bare / n:.2f}")
-print(f"ratio 4/5 (all features / bare):     {k4 / bare:.2f}")
-print(f"p99 4 / p99 nginx:                   {p99('4-knoxcall-inject-ratelimit-log') / p99('2-nginx-proxy_pass'):.2f}")
+            m = re.match(r"([\d.]+)(us|ms|s)", line.split()[1]); x = float(m.group(1))
+            p99 = x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+    return rps, p99
+arms = ["1-upstream-direct", "2-nginx-proxy_pass", "3-knoxcall-plain", "4-knoxcall-inject-ratelimit-log",
+        "5-bare-swiftnio-forwarder"]
+f = {a: [figures(a, r) for r in range(1, rounds + 1)] for a in arms}
+print(f"\nmedians over {rounds} rounds")
+for a in arms:
+    print(f"{a:36} {statistics.median(x[0] for x in f[a]):12.0f} req/s   p99 {statistics.median(x[1] for x in f[a]):6.2f} ms")
+def ratio(label, num, den, index=0):
+    values = [f[num][r][index] / f[den][r][index] for r in range(rounds)]
+    print(f"{label:36} {statistics.median(values):.2f}   (rounds: {', '.join(f'{v:.2f}' for v in values)})")
+n, k3, k4, bare = arms[1], arms[2], arms[3], arms[4]
+ratio("ratio 3/2 (plain / nginx)", k3, n)
+ratio("ratio 4/2 (all features / nginx)", k4, n)
+ratio("ratio 5/2 (bare forwarder / nginx)", bare, n)
+ratio("ratio 4/5 (all features / bare)", k4, bare)
+ratio("p99 4 / p99 nginx", k4, n, 1)
 PY
 DROPPED=$(grep -c "rows dropped" "$WORK/serve.log" || true)
 ROWS=$(( ROWS - BEFORE ))
 # wrk counts completed requests; a request cut off when a run ends is still served and logged, so rows may exceed
-# the count by at most the connections of the four runs.
+# the count by at most the connections of each KnoxCall run (warm-ups included).
 echo "log rows written: $ROWS; requests completed (arms 3 and 4, warm-ups included): $SENT; dropped-row warnings: $DROPPED"
-if [ "$ROWS" -ge "$SENT" ] && [ "$ROWS" -le $(( SENT + 4 * CONNECTIONS )) ] && [ "$DROPPED" -eq 0 ]; then
+if [ "$ROWS" -ge "$SENT" ] && [ "$ROWS" -le $(( SENT + 2 * (ROUNDS + 1) * CONNECTIONS )) ] && [ "$DROPPED" -eq 0 ]; then
   echo "log rows = requests: yes"
 else
   echo "log rows = requests: NO"
