@@ -13,13 +13,7 @@ public enum KeyHasher {
     /// Whether `keyText` hashes to `stored`, compared in constant time. The data plane checks a key on every request:
     /// this hashes the text in place, without the copies `hash` makes.
     public static func matches(_ keyText: String, hash stored: [UInt8]) -> Bool {
-        let computed = digest(keyText)
-        return computed.withUnsafeBytes { bytes in
-            guard bytes.count == stored.count else { return false }
-            var diff: UInt8 = 0
-            for i in 0..<bytes.count { diff |= bytes[i] ^ stored[i] }
-            return diff == 0
-        }
+        digest(keyText).withUnsafeBytes { constantTimeEquals($0, stored) }
     }
 
     private static func digest(_ keyText: String) -> SHA256.Digest {
@@ -29,6 +23,10 @@ public enum KeyHasher {
 
     /// Compares two byte strings in time that depends only on their lengths.
     public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { constantTimeEquals($0, b) }
+    }
+
+    private static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var diff: UInt8 = 0
         for i in 0..<a.count { diff |= a[i] ^ b[i] }

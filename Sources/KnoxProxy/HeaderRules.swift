@@ -14,21 +14,30 @@ enum HeaderRules {
     @inline(__always)
     static func same(_ name: String, _ lower: String) -> Bool {
         guard name.utf8.count == lower.utf8.count else { return false }
+        return hasLowercasePrefix(name, lower)
+    }
+
+    /// Whether `name` starts with `lower` (a lowercase ASCII text), ignoring ASCII case.
+    @inline(__always)
+    private static func hasLowercasePrefix(_ name: String, _ lower: String) -> Bool {
+        guard name.utf8.count >= lower.utf8.count else { return false }
         let fast = name.utf8.withContiguousStorageIfAvailable { a in
-            lower.utf8.withContiguousStorageIfAvailable { b in equalFolded(a, b) }
+            lower.utf8.withContiguousStorageIfAvailable { b in equalFolded(UnsafeBufferPointer(rebasing: a[0..<b.count]), b) }
         }
         if let fast, let result = fast { return result }
-        return zip(name.utf8, lower.utf8).allSatisfy { x, y in ((x >= 65 && x <= 90) ? x | 0x20 : x) == y }
+        return zip(name.utf8, lower.utf8).allSatisfy { x, y in folded(x) == y }
+    }
+
+    /// `bytes` equal `lower` (lowercase ASCII) when A-Z in `bytes` are folded.
+    @inline(__always)
+    private static func equalFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == lower.count else { return false }
+        for i in 0..<bytes.count where folded(bytes[i]) != lower[i] { return false }
+        return true
     }
 
     @inline(__always)
-    private static func equalFolded(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        for i in 0..<a.count {
-            let x = a[i]
-            if ((x >= 65 && x <= 90) ? x | 0x20 : x) != b[i] { return false }
-        }
-        return true
-    }
+    private static func folded(_ x: UInt8) -> UInt8 { (x >= 65 && x <= 90) ? x | 0x20 : x }
 
     /// Whether `name` is in `hopByHop`. Every header of every request and answer passes here, so the length picks
     /// the candidates before any byte is compared.
@@ -72,25 +81,19 @@ enum HeaderRules {
     }
 
     private static func equalsLower(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
-        guard bytes.count == lower.utf8CodeUnitCount else { return false }
-        return lower.withUTF8Buffer { expected in
-            for i in 0..<bytes.count {
-                let x = bytes[i]
-                if ((x >= 65 && x <= 90) ? x | 0x20 : x) != expected[i] { return false }
-            }
-            return true
-        }
+        lower.withUTF8Buffer { equalFolded(bytes, $0) }
+    }
+
+    /// The header names a `Connection` header lists (lowercased), which are hop-by-hop too. Empty, and nothing
+    /// allocated, when the only tokens are `keep-alive` and `close`: the usual case.
+    static func connectionNamed(_ headers: HTTPHeaders) -> [String] {
+        guard headers.contains(where: { same($0.name, "connection") && connectionNamesHeaders($0.value) }) else { return [] }
+        return headers[canonicalForm: "connection"].map { $0.lowercased() }.filter { !same($0, "keep-alive") && !same($0, "close") }
     }
 
     /// Whether `name` starts with `x-knoxcall-` (any case).
     static func isKnoxcallHeader(_ name: String) -> Bool {
-        let prefix = "x-knoxcall-"
-        guard name.utf8.count > 11 else { return false }
-        let fast = name.utf8.withContiguousStorageIfAvailable { a in
-            prefix.utf8.withContiguousStorageIfAvailable { b in equalFolded(UnsafeBufferPointer(rebasing: a[0..<11]), b) }
-        }
-        if let fast, let result = fast { return result }
-        return zip(name.utf8, prefix.utf8).allSatisfy { x, y in ((x >= 65 && x <= 90) ? x | 0x20 : x) == y }
+        name.utf8.count > 11 && hasLowercasePrefix(name, "x-knoxcall-")
     }
 
     /// The headers to send upstream: the caller's, minus hop-by-hop headers, KnoxCall's own headers and credentials,
@@ -104,10 +107,7 @@ enum HeaderRules {
         hasConnectionTokens: Bool = true
     ) -> HTTPHeaders {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
-        let connectionNamed =
-            hasConnectionTokens
-            ? request[canonicalForm: "connection"].map { $0.lowercased() }.filter { !same($0, "keep-alive") && !same($0, "close") }
-            : []
+        let connectionNamed = hasConnectionTokens ? connectionNamed(request) : []
         let injectedNames = injected.isEmpty ? [] : injected.map { $0.0.lowercased() }
         var out = HTTPHeaders()
         out.reserveCapacity(request.count + injected.count + 4)

@@ -23,12 +23,7 @@ enum ResponseWriter {
     ) -> ResponseFraming {
         let status = upstream.status
         let hasBody = status.mayHaveResponseBody && requestMethod != .CONNECT
-        // Names listed in the upstream's `Connection` are hop-by-hop too (rare: only then is a list built).
-        let connectionNamed =
-            upstream.headers.contains { HeaderRules.same($0.name, "connection") && HeaderRules.connectionNamesHeaders($0.value) }
-            ? upstream.headers[canonicalForm: "connection"].map { $0.lowercased() }
-                .filter { !HeaderRules.same($0, "keep-alive") && !HeaderRules.same($0, "close") }
-            : []
+        let connectionNamed = HeaderRules.connectionNamed(upstream.headers)
         statusLine(version, status, into: &out)
         var hasLength = false
         for (name, value) in upstream.headers {

@@ -145,7 +145,6 @@ extension StoreAccess {
                 text(e.requestHeaders)
             }
             let handle = statement.sqliteStatement
-            let parameters = params
             // Bound, run and unbound while the arena's address is valid: SQLite keeps pointers into it until then.
             let (failure, message) = arena.withUnsafeBufferPointer { bytes -> (Int32?, String?) in
                 sqlite3_reset(handle)
@@ -154,7 +153,7 @@ extension StoreAccess {
                     sqlite3_clear_bindings(handle)
                 }
                 let base = bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-                for (i, parameter) in parameters.enumerated() {
+                for (i, parameter) in params.enumerated() {
                     let position = Int32(i + 1)
                     let code: Int32
                     switch parameter {
