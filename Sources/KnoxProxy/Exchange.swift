@@ -17,7 +17,7 @@ final class Exchange: @unchecked Sendable {
 
     unowned let handler: ProxyHandler
     let context: ChannelHandlerContext
-    let head: HTTPRequestHead
+    let head: RequestHead
     let requestId: String
     let startNanos: UInt64
     let startMillis: Int64
@@ -33,8 +33,10 @@ final class Exchange: @unchecked Sendable {
     var refusal: Refusal?
     var mode: BodyMode = .stream
     var buffered: [UInt8] = []
-    /// Body parts that arrived before the upstream connection was ready.
-    var pendingParts: [HTTPClientRequestPart] = []
+    /// Upstream-bound bytes (body parts, already framed) that arrived before the upstream connection was ready.
+    var pendingParts: [ByteBuffer] = []
+    /// The request body goes upstream in chunked coding (streamed, no length known).
+    var chunkedUpstream = false
     var requestEnded = false
     var upstream: UpstreamConnection?
     var upstreamRequestSent = false
@@ -49,10 +51,12 @@ final class Exchange: @unchecked Sendable {
     var retried = false
     /// The whole request body when it was held, so a stale pooled connection can be retried.
     var replayableBody: [UInt8]?
-    var upstreamHeaders = HTTPHeaders()
-    var upstreamTarget = ""
+    /// The request head as it goes upstream (kept to send again on a retry).
+    var upstreamHead: ByteBuffer?
 
-    init(handler: ProxyHandler, context: ChannelHandlerContext, head: HTTPRequestHead, services: ProxyServices) {
+    init(
+        handler: ProxyHandler, context: ChannelHandlerContext, head: RequestHead, known: KnownHeaders, services: ProxyServices
+    ) {
         self.handler = handler
         self.context = context
         self.head = head
@@ -61,9 +65,9 @@ final class Exchange: @unchecked Sendable {
         startMillis = services.engine.clock.nowMillis()
         requestId = Identifier.requestID(millis: startMillis, using: &handler.random)
         snapshot = services.engine.snapshot
-        keepAlive = head.isKeepAlive
-        target = Exchange.originForm(head.uri)
-        known = KnownHeaders(head.headers)
+        keepAlive = head.keepAlive
+        target = Exchange.originForm(head.target)
+        self.known = known
     }
 
     /// `http://host/path?q` → `/path?q`; origin-form targets unchanged.
@@ -84,10 +88,6 @@ final class Exchange: @unchecked Sendable {
 
     /// Runs the head checks and decides how the body travels.
     func begin(peer: IPAddress?) {
-        if let problem = Self.framingProblem(known) {
-            refuse(Refusal(.validationError, problem))
-            return
-        }
         guard target.hasPrefix("/") else {
             refuse(Refusal(.validationError, "The request target must be a path (got \(target.prefix(40)))"))
             return
@@ -125,20 +125,6 @@ final class Exchange: @unchecked Sendable {
         }
     }
 
-    /// Conflicting or malformed framing headers: such a request never reaches an upstream (request smuggling).
-    static func framingProblem(_ known: KnownHeaders) -> String? {
-        let lengths = known.contentLengths
-        let encodings = known.transferEncodings
-        if lengths.isEmpty && encodings.isEmpty { return nil }
-        if !lengths.isEmpty && !encodings.isEmpty { return "Content-Length and Transfer-Encoding together are not allowed" }
-        if Set(lengths).count > 1 { return "conflicting Content-Length headers" }
-        if let length = lengths.first, Int(length) == nil || (Int(length) ?? 0) < 0 { return "invalid Content-Length" }
-        if !encodings.isEmpty && (encodings.count != 1 || !HeaderRules.same(encodings[0], "chunked")) {
-            return "only Transfer-Encoding: chunked is supported"
-        }
-        return nil
-    }
-
     func requestBody(_ buffer: ByteBuffer) {
         switch mode {
         case .discard:
@@ -155,13 +141,13 @@ final class Exchange: @unchecked Sendable {
                 let held = buffered
                 buffered = []
                 startUpstream(body: nil, streaming: true)
-                if !held.isEmpty { sendUpstream(.body(.byteBuffer(ByteBuffer(bytes: held)))) }
-                sendUpstream(.body(.byteBuffer(buffer)))
+                if !held.isEmpty { sendUpstream(ByteBuffer(bytes: held)) }
+                sendUpstream(buffer)
                 return
             }
             buffered.append(contentsOf: buffer.readableBytesView)
         case .stream:
-            sendUpstream(.body(.byteBuffer(buffer)))
+            sendUpstream(buffer)
         }
     }
 
@@ -192,7 +178,7 @@ final class Exchange: @unchecked Sendable {
                 sendRefusal()
             }
         case .stream:
-            sendUpstream(.end(nil))
+            sendUpstreamEnd()
         }
     }
 
@@ -205,11 +191,27 @@ final class Exchange: @unchecked Sendable {
         if requestEnded { sendRefusal() }
     }
 
-    private func sendRefusal() {
+    private func sendRefusal(keepAlive: Bool? = nil) {
         guard let refusal, !finished, !responseStarted else { return }
         responseStarted = true
-        handler.writeError(context, refusal, requestId: requestId, keepAlive: keepAlive)
+        // The row first: a caller that has the answer can already find it.
         finish(status: refusal.type.status, error: refusal.type.rawValue)
+        handler.writeError(context, refusal, requestId: requestId, keepAlive: keepAlive ?? self.keepAlive, version: head.version)
+    }
+
+    /// The rest of the request is not acceptable HTTP (bad chunking): refused with this exchange's own id and log row,
+    /// and the connection ends. Nothing more goes upstream.
+    func rejectMalformed(_ message: String) {
+        guard !finished, !responseStarted else { return }
+        stopWaiting()
+        if let connection = upstream {
+            connection.exchange = nil
+            connection.channel.close(promise: nil)
+            upstream = nil
+        }
+        refusal = Refusal(.validationError, "Malformed HTTP request: \(message)", trace: trace)
+        mode = .discard
+        sendRefusal(keepAlive: false)
     }
 
     // MARK: - Upstream
@@ -220,10 +222,10 @@ final class Exchange: @unchecked Sendable {
         guard let a = admission else { return }
         let plan = a.plan
         let injector = services.injector(snapshot, plan, nowMillis: startMillis)
-        var injected: [(String, String)] = []
+        var injected: [(name: String, lowercased: String, value: String)] = []
         do {
             for header in plan.injectHeaders {
-                injected.append((header.name, try injector.header(header)))
+                injected.append((header.name, header.lowercasedName, try injector.header(header)))
             }
         } catch {
             refusal = error
@@ -233,18 +235,18 @@ final class Exchange: @unchecked Sendable {
         }
         let declared = known.declaredLength
         let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
-        let peerTrusted = services.isTrustedProxy(trace.clientIP, peer: handler.peer)
-        upstreamHeaders = HeaderRules.upstreamHeaders(
-            from: head.headers, target: plan.target, hostHeader: plan.hostHeader, clientIP: handler.peer,
-            clientText: handler.peerText,
-            peerIsTrustedProxy: peerTrusted,
-            requestId: requestId, injected: injected, consumedSignature: plan.requireSignature, bodyLength: length,
-            chunked: streaming && length == nil, hasConnectionTokens: known.hasConnectionTokens)
-        upstreamTarget = plan.target.basePath + target
+        chunkedUpstream = streaming && length == nil
+        let additions = HeaderRules.UpstreamAdditions(
+            hostHeader: plan.hostHeader, clientText: handler.peerText,
+            peerIsTrustedProxy: services.isTrustedProxy(trace.clientIP, peer: handler.peer), requestId: requestId,
+            injected: injected, consumedSignature: plan.requireSignature, bodyLength: length, chunked: chunkedUpstream,
+            hasConnectionTokens: known.hasConnectionTokens)
+        var out = context.channel.allocator.buffer(capacity: head.fields.bytes.readableBytes + 256)
+        HeaderRules.writeUpstreamHead(
+            method: head.method.rawValue, target: plan.target.basePath + target, caller: head.fields, additions, into: &out)
+        upstreamHead = out
         replayableBody = body
-        if let body {
-            pendingParts = body.isEmpty ? [.end(nil)] : [.body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)]
-        }
+        if let body, !body.isEmpty { pendingParts = [ByteBuffer(bytes: body)] }
         connect()
     }
 
@@ -254,12 +256,12 @@ final class Exchange: @unchecked Sendable {
         let streamingBody = replayableBody == nil && requestHasBody && !requestEnded
         if streamingBody { handler.setReading(context, false) }
         let pool = services.pool(for: context.eventLoop)
-        if let idle = pool.takeIdle(plan.target) {
+        if let idle = pool.takeIdle(plan.poolKey) {
             connected(idle)
             return
         }
         let timeout = TimeAmount.seconds(Int64(min(plan.timeoutSec, 10)))
-        pool.open(plan.target, connectTimeout: timeout).whenComplete { result in
+        pool.open(plan.target, key: plan.poolKey, connectTimeout: timeout).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection)
             case .failure: self.fail(.upstreamUnreachable, "The upstream could not be reached")
@@ -274,27 +276,49 @@ final class Exchange: @unchecked Sendable {
         }
         upstream = connection
         connection.exchange = self
-        var requestHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: upstreamTarget, headers: upstreamHeaders)
-        requestHead.headers = upstreamHeaders
+        connection.decoder.expect(toHEAD: head.method == .HEAD)
         upstreamStartNanos = services.monotonic.nowNanos()
-        connection.channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+        if let upstreamHead { connection.channel.write(upstreamHead, promise: nil) }
         upstreamRequestSent = true
         let parts = pendingParts
         pendingParts = []
         for part in parts { connection.channel.write(part, promise: nil) }
-        connection.channel.flush()
+        services.pool(for: context.eventLoop).flushes.flushSoon(connection.channel)
         deadlineNanos = NIODeadline.now().uptimeNanoseconds + UInt64(plan.timeoutSec) * 1_000_000_000
         services.pool(for: context.eventLoop).watch(self)
         if !requestEnded { handler.setReading(context, connection.channel.isWritable) }
     }
 
-    private func sendUpstream(_ part: HTTPClientRequestPart) {
+    /// One part of a streamed request body, framed for the upstream.
+    private func sendUpstream(_ part: ByteBuffer) {
+        guard !finished, part.readableBytes > 0 else { return }
+        if chunkedUpstream {
+            var framed = context.channel.allocator.buffer(capacity: part.readableBytes + 16)
+            ResponseWriter.chunkPrefix(part.readableBytes, into: &framed)
+            framed.writeImmutableBuffer(part)
+            framed.writeStaticString("\r\n")
+            sendUpstreamBytes(framed)
+        } else {
+            sendUpstreamBytes(part)
+        }
+    }
+
+    /// The end of a streamed request body (the last chunk, in chunked coding).
+    private func sendUpstreamEnd() {
         guard !finished else { return }
+        if chunkedUpstream {
+            sendUpstreamBytes(ByteBuffer(staticString: "0\r\n\r\n"))
+        } else if let connection = upstream {
+            connection.channel.flush()
+        }
+    }
+
+    private func sendUpstreamBytes(_ bytes: ByteBuffer) {
         if let connection = upstream {
-            connection.channel.writeAndFlush(part, promise: nil)
+            connection.channel.writeAndFlush(bytes, promise: nil)
             if !connection.channel.isWritable { handler.setReading(context, false) }
         } else {
-            pendingParts.append(part)
+            pendingParts.append(bytes)
         }
     }
 
@@ -302,33 +326,36 @@ final class Exchange: @unchecked Sendable {
         handler.setReading(context, writable)
     }
 
-    func upstreamRead(_ part: HTTPClientResponsePart) {
+    /// The upstream's final answer head (interim 1xx answers never get here).
+    func upstreamHead(_ responseHead: ResponseHead) {
         guard !finished else { return }
-        switch part {
-        case .head(let responseHead):
-            if responseHead.status.code < 200 { return }  // 1xx: the final answer follows
-            stopWaiting()
-            upstreamStatus = Int(responseHead.status.code)
-            responseStarted = true
-            handler.writeResponseHead(
-                context, responseHead, request: head, requestId: requestId, rateLimit: admission?.rateLimitHeaders ?? [],
-                dpopNonce: admission?.dpopNonce, keepAlive: keepAlive)
-        case .body(let buffer):
-            handler.writeResponseBody(context, buffer, upstream: upstream)
-        case .end:
-            let connection = upstream
-            upstream = nil
-            let reusable = connection.map { $0.channel.isActive } ?? false
-            handler.writeResponseEnd(context, keepAlive: keepAlive) {
-                finish(status: upstreamStatus ?? 502, error: nil)
-            }
-            if let connection {
-                if reusable && requestEnded {
-                    services.pool(for: context.eventLoop).release(connection)
-                } else {
-                    connection.exchange = nil
-                    connection.channel.close(promise: nil)
-                }
+        stopWaiting()
+        upstreamStatus = responseHead.status
+        responseStarted = true
+        handler.writeResponseHead(
+            context, responseHead, request: head, requestId: requestId, rateLimit: admission?.rateLimitHeaders ?? [],
+            dpopNonce: admission?.dpopNonce, keepAlive: keepAlive)
+    }
+
+    func upstreamBody(_ buffer: ByteBuffer) {
+        guard !finished else { return }
+        handler.writeResponseBody(context, buffer, upstream: upstream)
+    }
+
+    /// The answer is complete; `reusable` says whether the upstream connection can serve another request.
+    func upstreamEnd(reusable: Bool) {
+        guard !finished else { return }
+        let connection = upstream
+        upstream = nil
+        handler.writeResponseEnd(context, keepAlive: keepAlive) {
+            finish(status: upstreamStatus ?? 502, error: nil)
+        }
+        if let connection {
+            if reusable && requestEnded && connection.channel.isActive {
+                services.pool(for: context.eventLoop).release(connection)
+            } else {
+                connection.exchange = nil
+                connection.channel.close(promise: nil)
             }
         }
     }
@@ -343,11 +370,7 @@ final class Exchange: @unchecked Sendable {
         if !responseStarted && connection.reused && !retried && (replayableBody != nil || !requestHasBody) {
             // A pooled keep-alive connection the upstream had closed: try once more on a fresh one.
             retried = true
-            if let body = replayableBody {
-                pendingParts = body.isEmpty ? [.end(nil)] : [.body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)]
-            } else {
-                pendingParts = [.end(nil)]
-            }
+            pendingParts = replayableBody.flatMap { $0.isEmpty ? nil : [ByteBuffer(bytes: $0)] } ?? []
             stopWaiting()
             connect()
             return
@@ -431,7 +454,7 @@ final class Exchange: @unchecked Sendable {
                 environment: trace.environment, rateLimited: trace.rateLimited, signatureValid: trace.signatureValid,
                 matchedClientId: trace.matchedClientId, identificationMethod: trace.identificationMethod,
                 apiKeyId: trace.apiKeyId, proxyMode: "route", clientOrigin: origin,
-                requestHeaders: HeaderRules.loggable(head.headers)))
+                requestHeaders: HeaderRules.loggable(head.fields)))
         handler.exchangeFinished(self)
     }
 }

@@ -1,7 +1,8 @@
 import KnoxCore
-import NIOHTTP1
+import NIOCore
 
-/// Which headers cross the proxy, in each direction.
+/// Which headers cross the proxy, in each direction. The rules work on the bytes of a received head (`p[a..<b]`);
+/// the `String` forms serve configuration values and tests, and go through the same byte rules.
 enum HeaderRules {
     /// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the proxy sets itself.
     static let hopByHop: [String] = [
@@ -9,144 +10,187 @@ enum HeaderRules {
         "transfer-encoding", "upgrade", "content-length", "host", "expect",
     ]
 
-    /// ASCII case-insensitive equality against a lowercase name, without allocating. Called several times for every
-    /// header of every request and answer: lengths first, then one pass over contiguous bytes.
+    // MARK: - Names
+
+    /// ASCII case-insensitive equality against a lowercase name, without allocating.
     @inline(__always)
     static func same(_ name: String, _ lower: String) -> Bool {
         guard name.utf8.count == lower.utf8.count else { return false }
-        return hasLowercasePrefix(name, lower)
+        return zip(name.utf8, lower.utf8).allSatisfy { x, y in Wire.folded(x) == y }
     }
 
-    /// Whether `name` starts with `lower` (a lowercase ASCII text), ignoring ASCII case.
+    /// Whether `p[a..<b]` names a header in `hopByHop`. Every header of every request and answer passes here, so the
+    /// length picks the candidates before any byte is compared.
     @inline(__always)
-    private static func hasLowercasePrefix(_ name: String, _ lower: String) -> Bool {
-        guard name.utf8.count >= lower.utf8.count else { return false }
-        let fast = name.utf8.withContiguousStorageIfAvailable { a in
-            lower.utf8.withContiguousStorageIfAvailable { b in equalFolded(UnsafeBufferPointer(rebasing: a[0..<b.count]), b) }
-        }
-        if let fast, let result = fast { return result }
-        return zip(name.utf8, lower.utf8).allSatisfy { x, y in folded(x) == y }
-    }
-
-    /// `bytes` equal `lower` (lowercase ASCII) when A-Z in `bytes` are folded.
-    @inline(__always)
-    private static func equalFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count == lower.count else { return false }
-        for i in 0..<bytes.count where folded(bytes[i]) != lower[i] { return false }
-        return true
-    }
-
-    @inline(__always)
-    private static func folded(_ x: UInt8) -> UInt8 { (x >= 65 && x <= 90) ? x | 0x20 : x }
-
-    /// Whether `name` is in `hopByHop`. Every header of every request and answer passes here, so the length picks
-    /// the candidates before any byte is compared.
-    static func isHopByHop(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 2: return same(name, "te")
-        case 4: return same(name, "host")
-        case 6: return same(name, "expect")
-        case 7: return same(name, "upgrade") || same(name, "trailer")
-        case 10: return same(name, "connection") || same(name, "keep-alive")
-        case 14: return same(name, "content-length")
-        case 16: return same(name, "proxy-connection")
-        case 17: return same(name, "transfer-encoding")
-        case 18: return same(name, "proxy-authenticate")
-        case 19: return same(name, "proxy-authorization")
+    static func isHopByHop(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Bool {
+        func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
+        switch b - a {
+        case 2: return named("te")
+        case 4: return named("host")
+        case 6: return named("expect")
+        case 7: return named("upgrade") || named("trailer")
+        case 10: return named("connection") || named("keep-alive")
+        case 14: return named("content-length")
+        case 16: return named("proxy-connection")
+        case 17: return named("transfer-encoding")
+        case 18: return named("proxy-authenticate")
+        case 19: return named("proxy-authorization")
         default: return false
         }
     }
 
+    static func isHopByHop(_ name: String) -> Bool { withBytes(name) { isHopByHop($0, 0, $0.count) } }
+
+    /// Whether `p[a..<b]` starts with `x-knoxcall-` (any case) and names something after it.
+    @inline(__always)
+    static func isKnoxcallHeader(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Bool {
+        b - a > 11 && Wire.hasFoldedPrefix(p, a, b, "x-knoxcall-")
+    }
+
+    static func isKnoxcallHeader(_ name: String) -> Bool { withBytes(name) { isKnoxcallHeader($0, 0, $0.count) } }
+
     /// Whether a `Connection` value names headers (anything besides `keep-alive` and `close`), which then become
-    /// hop-by-hop too. A byte scan: the usual `keep-alive` costs no list of tokens.
-    static func connectionNamesHeaders(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            var start = 0
-            while start <= bytes.count {
-                var end = start
-                while end < bytes.count && bytes[end] != UInt8(ascii: ",") { end += 1 }
-                var a = start
-                var b = end
-                while a < b && (bytes[a] == 32 || bytes[a] == 9) { a += 1 }
-                while b > a && (bytes[b - 1] == 32 || bytes[b - 1] == 9) { b -= 1 }
-                if a < b {
-                    let token = UnsafeBufferPointer(rebasing: bytes[a..<b])
-                    if !equalsLower(token, "keep-alive") && !equalsLower(token, "close") { return true }
+    /// hop-by-hop too. The usual `keep-alive` costs no list of tokens.
+    static func connectionNamesHeaders(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Bool {
+        var names = false
+        Wire.forEachToken(p, a, b) { x, y in
+            if !Wire.equalsFolded(p, x, y, "keep-alive") && !Wire.equalsFolded(p, x, y, "close") { names = true }
+        }
+        return names
+    }
+
+    static func connectionNamesHeaders(_ value: String) -> Bool { withBytes(value) { connectionNamesHeaders($0, 0, $0.count) } }
+
+    /// The header names a head's `Connection` fields list (lowercased), which are hop-by-hop too. Empty, and nothing
+    /// allocated, when the only tokens are `keep-alive` and `close`: the usual case.
+    static func connectionNamed(_ fields: HeaderFields) -> [String] {
+        fields.withBytes { p in
+            var named: [String] = []
+            for span in fields.spans where span.nameCount == 10 && Wire.equalsFolded(p, Int(span.nameStart), Int(span.nameEnd), "connection") {
+                Wire.forEachToken(p, Int(span.valueStart), Int(span.valueEnd)) { x, y in
+                    if !Wire.equalsFolded(p, x, y, "keep-alive") && !Wire.equalsFolded(p, x, y, "close") {
+                        named.append(Wire.text(p, Int32(x), Int32(y)).lowercased())
+                    }
                 }
-                start = end + 1
             }
-            return false
+            return named
         }
     }
 
-    private static func equalsLower(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
-        lower.withUTF8Buffer { equalFolded(bytes, $0) }
+    /// Whether `p[a..<b]` is one of `lowercased` names.
+    @inline(__always)
+    static func isAny(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, of lowercased: [String]) -> Bool {
+        for name in lowercased where name.utf8.count == b - a {
+            var i = a
+            var equal = true
+            for byte in name.utf8 {
+                if Wire.folded(p[i]) != byte {
+                    equal = false
+                    break
+                }
+                i += 1
+            }
+            if equal { return true }
+        }
+        return false
     }
 
-    /// The header names a `Connection` header lists (lowercased), which are hop-by-hop too. Empty, and nothing
-    /// allocated, when the only tokens are `keep-alive` and `close`: the usual case.
-    static func connectionNamed(_ headers: HTTPHeaders) -> [String] {
-        guard headers.contains(where: { same($0.name, "connection") && connectionNamesHeaders($0.value) }) else { return [] }
-        return headers[canonicalForm: "connection"].map { $0.lowercased() }.filter { !same($0, "keep-alive") && !same($0, "close") }
+    // MARK: - Upstream request
+
+    /// What the caller's head turns into upstream, besides its own fields.
+    struct UpstreamAdditions {
+        var hostHeader: String
+        var clientText: String?
+        var peerIsTrustedProxy: Bool
+        var requestId: String
+        var injected: [(name: String, lowercased: String, value: String)]
+        var consumedSignature: Bool
+        var bodyLength: Int?
+        var chunked: Bool
+        var hasConnectionTokens: Bool
     }
 
-    /// Whether `name` starts with `x-knoxcall-` (any case).
-    static func isKnoxcallHeader(_ name: String) -> Bool {
-        name.utf8.count > 11 && hasLowercasePrefix(name, "x-knoxcall-")
-    }
-
-    /// The headers to send upstream: the caller's, minus hop-by-hop headers, KnoxCall's own headers and credentials,
-    /// forwarding headers the caller is not trusted to set; plus Host, X-Forwarded-*, X-Request-Id and the injected
-    /// headers (which replace any the caller sent under the same name).
-    static func upstreamHeaders(
-        from request: HTTPHeaders, target: UpstreamURL, hostHeader: String? = nil, clientIP: IPAddress?,
-        clientText: String? = nil,
-        peerIsTrustedProxy: Bool,
-        requestId: String, injected: [(String, String)], consumedSignature: Bool, bodyLength: Int?, chunked: Bool,
-        hasConnectionTokens: Bool = true
-    ) -> HTTPHeaders {
+    /// Writes the request head to send upstream: the request line, Host, the caller's fields minus hop-by-hop
+    /// headers, KnoxCall's own headers and credentials, and forwarding headers the caller is not trusted to set;
+    /// then X-Forwarded-*, X-Request-Id, the injected headers (which replace any the caller sent under the same
+    /// name) and the framing. Caller fields are copied byte for byte from the received head.
+    static func writeUpstreamHead(
+        method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, into out: inout ByteBuffer
+    ) {
+        out.writeString(method)
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeString(target)
+        out.writeStaticString(" HTTP/1.1\r\nHost: ")
+        out.writeString(add.hostHeader)
+        out.writeStaticString("\r\n")
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
-        let connectionNamed = hasConnectionTokens ? connectionNamed(request) : []
-        let injectedNames = injected.isEmpty ? [] : injected.map { $0.0.lowercased() }
-        var out = HTTPHeaders()
-        out.reserveCapacity(request.count + injected.count + 4)
-        out.add(name: "Host", value: hostHeader ?? target.hostHeader)
+        let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
+        let injectedNames = add.injected.map(\.lowercased)
         var forwardedFor: String?
         var forwardedProto: String?
-        for (name, value) in request {
-            if isHopByHop(name) || isKnoxcallHeader(name) || injectedNames.contains(where: { same(name, $0) }) {
-                continue
+        fields.withBytes { p in
+            for span in fields.spans {
+                let a = Int(span.nameStart)
+                let b = Int(span.nameEnd)
+                func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
+                if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
+                if !injectedNames.isEmpty && isAny(p, a, b, of: injectedNames) { continue }
+                if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
+                switch b - a {
+                case 15 where named("x-forwarded-for"):
+                    if add.peerIsTrustedProxy {
+                        let value = Wire.text(p, span.valueStart, span.valueEnd)
+                        forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                    }
+                    continue
+                case 17 where named("x-forwarded-proto"):
+                    if add.peerIsTrustedProxy { forwardedProto = Wire.text(p, span.valueStart, span.valueEnd) }
+                    continue
+                case 9 where named("forwarded"), 12 where named("x-request-id"), 4 where named("dpop"):
+                    continue
+                case 13 where named("authorization"):
+                    // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
+                    let value = Wire.text(p, span.valueStart, span.valueEnd)
+                    if Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
+                case 11 where add.consumedSignature && (named("x-timestamp") || named("x-signature")):
+                    continue
+                default:
+                    break
+                }
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[a..<b]))
+                out.writeStaticString(": ")
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
+                out.writeStaticString("\r\n")
             }
-            if !connectionNamed.isEmpty, connectionNamed.contains(where: { same(name, $0) }) { continue }
-            if same(name, "x-forwarded-for") {
-                if peerIsTrustedProxy { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value }
-                continue
-            }
-            if same(name, "x-forwarded-proto") {
-                if peerIsTrustedProxy { forwardedProto = value }
-                continue
-            }
-            if same(name, "forwarded") || same(name, "x-request-id") || same(name, "dpop") { continue }
-            if same(name, "authorization") {
-                // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
-                if Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
-            }
-            if consumedSignature && (same(name, "x-timestamp") || same(name, "x-signature")) { continue }
-            out.add(name: name, value: value)
         }
-        if let ip = clientIP {
-            out.add(name: "X-Forwarded-For", value: forwardedFor.map { "\($0), \(ip)" } ?? (clientText ?? ip.description))
+        if let client = add.clientText {
+            out.writeStaticString("X-Forwarded-For: ")
+            if let forwardedFor {
+                out.writeString(forwardedFor)
+                out.writeStaticString(", ")
+            }
+            out.writeString(client)
+            out.writeStaticString("\r\n")
         }
-        out.add(name: "X-Forwarded-Proto", value: forwardedProto ?? "http")
-        out.add(name: "X-Request-Id", value: requestId)
-        for (name, value) in injected { out.add(name: name, value: value) }
-        if let bodyLength {
-            out.add(name: "Content-Length", value: String(bodyLength))
-        } else if chunked {
-            out.add(name: "Transfer-Encoding", value: "chunked")
+        out.writeStaticString("X-Forwarded-Proto: ")
+        if let forwardedProto { out.writeString(forwardedProto) } else { out.writeStaticString("http") }
+        out.writeStaticString("\r\nX-Request-Id: ")
+        out.writeString(add.requestId)
+        out.writeStaticString("\r\n")
+        for header in add.injected {
+            out.writeString(header.name)
+            out.writeStaticString(": ")
+            out.writeString(header.value)
+            out.writeStaticString("\r\n")
         }
-        return out
+        if let length = add.bodyLength {
+            out.writeStaticString("Content-Length: ")
+            Wire.writeDecimal(length, into: &out)
+            out.writeStaticString("\r\n")
+        } else if add.chunked {
+            out.writeStaticString("Transfer-Encoding: chunked\r\n")
+        }
+        out.writeStaticString("\r\n")
     }
 
     private static func bearer(_ value: String) -> String {
@@ -154,28 +198,28 @@ enum HeaderRules {
         return parts.count == 2 ? String(parts[1]) : value
     }
 
+    // MARK: - Log
+
     static let credentialMarkers: [[UInt8]] = ["tk_live_", "tk_test_", "kc_live_", "kc_test_", "kcr_live_", "kcr_test_"]
         .map { Array($0.utf8) }
 
-    /// Whether `value` holds a KnoxCall key or token anywhere (`tk_live_`, `kc_test_`, `kcr_live_`, …). A byte scan:
-    /// Foundation's `contains` bridged every header of every request through NSString.
-    static func holdsKnoxCallCredential(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            guard bytes.count >= 8 else { return false }
-            for i in 0...(bytes.count - 8) where bytes[i] == UInt8(ascii: "t") || bytes[i] == UInt8(ascii: "k") {
-                for marker in credentialMarkers where i + marker.count <= bytes.count {
-                    var match = true
-                    for j in 0..<marker.count where bytes[i + j] != marker[j] {
-                        match = false
-                        break
-                    }
-                    if match { return true }
+    /// Whether `p[a..<b]` holds a KnoxCall key or token anywhere (`tk_live_`, `kc_test_`, `kcr_live_`, …).
+    static func holdsKnoxCallCredential(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Bool {
+        guard b - a >= 8 else { return false }
+        for i in a...(b - 8) where p[i] == UInt8(ascii: "t") || p[i] == UInt8(ascii: "k") {
+            for marker in credentialMarkers where i + marker.count <= b {
+                var match = true
+                for j in 0..<marker.count where p[i + j] != marker[j] {
+                    match = false
+                    break
                 }
+                if match { return true }
             }
-            return false
         }
+        return false
     }
+
+    static func holdsKnoxCallCredential(_ value: String) -> Bool { withBytes(value) { holdsKnoxCallCredential($0, 0, $0.count) } }
 
     /// Headers whose values are credentials: logged as `‹redacted›`.
     static let credentialHeaders = [
@@ -185,21 +229,34 @@ enum HeaderRules {
 
     /// The caller's headers as `Name: value` lines for the log row (at most 4 KiB), credentials redacted: a header
     /// named as a credential, or any value that holds a KnoxCall key or token.
-    static func loggable(_ headers: HTTPHeaders) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
-        for (name, value) in headers {
-            let secret = credentialHeaders.contains { same(name, $0) } || holdsKnoxCallCredential(value)
-                || KeyCredential.parse(value) != nil
-            out.append(contentsOf: name.utf8)
-            out.append(UInt8(ascii: ":"))
-            out.append(UInt8(ascii: " "))
-            if secret { out.append(contentsOf: redacted) } else { out.append(contentsOf: value.utf8) }
-            out.append(UInt8(ascii: "\n"))
-            if out.count > 4096 { return String(decoding: out.prefix(4096), as: UTF8.self) }
+    static func loggable(_ fields: HeaderFields) -> String {
+        fields.withBytes { p in
+            var out: [UInt8] = []
+            out.reserveCapacity(min(4096, fields.bytes.readableBytes + 16))
+            for span in fields.spans {
+                let a = Int(span.nameStart)
+                let b = Int(span.nameEnd)
+                let va = Int(span.valueStart)
+                let vb = Int(span.valueEnd)
+                let secret =
+                    isAny(p, a, b, of: credentialHeaders) || holdsKnoxCallCredential(p, va, vb)
+                    || KeyCredential.parse(bytes: UnsafeBufferPointer(rebasing: p.assumingMemoryBound(to: UInt8.self)[va..<vb])) != nil
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[a..<b]))
+                out.append(UInt8(ascii: ":"))
+                out.append(UInt8(ascii: " "))
+                if secret { out.append(contentsOf: redacted) } else { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[va..<vb])) }
+                out.append(UInt8(ascii: "\n"))
+                if out.count > 4096 { return String(decoding: out.prefix(4096), as: UTF8.self) }
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static let redacted = Array("‹redacted›".utf8)
+
+    @inline(__always)
+    private static func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var text = text
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
 }

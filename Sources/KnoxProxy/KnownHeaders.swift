@@ -1,6 +1,5 @@
-import NIOHTTP1
-
-/// The request headers the data plane reads, found in one pass over the head (instead of one scan per name).
+/// The request headers the data plane reads, found in one pass over the head (instead of one scan per name). Only
+/// these become `String`s; every other header stays in the received bytes until it is copied upstream.
 struct KnownHeaders {
     var key: String?
     var authorization: String?
@@ -21,26 +20,32 @@ struct KnownHeaders {
     /// A `Connection` header names other headers (which are then not forwarded).
     var hasConnectionTokens = false
 
-    init(_ headers: HTTPHeaders) {
-        for (name, value) in headers {
-            switch name.utf8.count {
-            case 4 where HeaderRules.same(name, "host"): host = value
-            case 4 where HeaderRules.same(name, "dpop"): dpop = value
-            case 6 where HeaderRules.same(name, "expect"): expect = value
-            case 10 where HeaderRules.same(name, "connection"):
-                if HeaderRules.connectionNamesHeaders(value) { hasConnectionTokens = true }
-            case 11 where HeaderRules.same(name, "x-timestamp"): timestamp = value
-            case 11 where HeaderRules.same(name, "x-signature"): signature = value
-            case 12 where HeaderRules.same(name, "content-type"): contentType = value
-            case 13 where HeaderRules.same(name, "authorization"): authorization = value
-            case 14 where HeaderRules.same(name, "content-length"): contentLengths.append(value)
-            case 14 where HeaderRules.same(name, "x-knoxcall-key"): key = value
-            case 16 where HeaderRules.same(name, "x-knoxcall-route"): route = value
-            case 17 where HeaderRules.same(name, "transfer-encoding"): transferEncodings.append(value)
-            case 17 where HeaderRules.same(name, "x-knoxcall-origin"): origin = value
-            case 15 where HeaderRules.same(name, "x-forwarded-for"): forwardedFor.append(value)
-            case 22 where HeaderRules.same(name, "x-knoxcall-environment"): environment = value
-            default: break
+    init(_ fields: HeaderFields) {
+        fields.withBytes { p in
+            for span in fields.spans {
+                let a = Int(span.nameStart)
+                let b = Int(span.nameEnd)
+                func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
+                func value() -> String { Wire.text(p, span.valueStart, span.valueEnd) }
+                switch b - a {
+                case 4 where named("host"): host = value()
+                case 4 where named("dpop"): dpop = value()
+                case 6 where named("expect"): expect = value()
+                case 10 where named("connection"):
+                    if HeaderRules.connectionNamesHeaders(p, Int(span.valueStart), Int(span.valueEnd)) { hasConnectionTokens = true }
+                case 11 where named("x-timestamp"): timestamp = value()
+                case 11 where named("x-signature"): signature = value()
+                case 12 where named("content-type"): contentType = value()
+                case 13 where named("authorization"): authorization = value()
+                case 14 where named("content-length"): contentLengths.append(value())
+                case 14 where named("x-knoxcall-key"): key = value()
+                case 15 where named("x-forwarded-for"): forwardedFor.append(value())
+                case 16 where named("x-knoxcall-route"): route = value()
+                case 17 where named("transfer-encoding"): transferEncodings.append(value())
+                case 17 where named("x-knoxcall-origin"): origin = value()
+                case 22 where named("x-knoxcall-environment"): environment = value()
+                default: break
+                }
             }
         }
     }

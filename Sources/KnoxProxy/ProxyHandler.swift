@@ -3,22 +3,32 @@ import KnoxEngine
 import NIOCore
 import NIOHTTP1
 
-/// The data plane's handler for one downstream connection: it runs each request's exchange and writes the answers.
-/// Confined to the connection's event loop.
+/// The data plane's handler for one downstream connection: it decodes requests from the bytes (RequestDecoder),
+/// runs each request's exchange and writes the answers. The only handler in the connection's pipeline; confined to
+/// the connection's event loop.
 final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+
+    /// Pipelined requests beyond this many bytes stop reading from the caller until earlier answers are out.
+    static let maxPipelinedBytes = 256 * 1024
 
     let services: ProxyServices
     private(set) var peer: IPAddress?
     /// `peer` as text, computed once per connection (it goes into X-Forwarded-For and every log row).
     private(set) var peerText: String?
     private var current: Exchange?
-    /// Parts of pipelined requests that arrived while an earlier answer was still being written; answered in order.
-    private var pipelined: [HTTPServerRequestPart] = []
+    private var decoder = RequestDecoder()
+    /// A request's head arrived and its end has not: bytes still belong to it.
+    private var requestOpen = false
     private var reading = true
+    /// Reading was turned off because too many pipelined bytes wait (as opposed to an exchange's backpressure).
+    private var pausedForPipelining = false
     private var closed = false
     private var closing = false
+    /// `process` is running: a call from inside it (an answer written synchronously) only asks it to go on.
+    private var processing = false
+    private var processAgain = false
     /// How the body of the answer being written is delimited (set by its head).
     private var framing: ResponseFraming = .length
     /// The answer being written ends the connection (HTTP/1.0 caller, body without a length).
@@ -37,39 +47,53 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if !pipelined.isEmpty || (current?.requestEnded ?? false) {
-            // An earlier request's answer is still on its way: keep this one for later (HTTP/1.1 answers in order).
-            pipelined.append(part)
-            if pipelined.count > 64 { setReading(context, false) }
-            return
-        }
-        handle(part, context: context)
+        guard !closing else { return }  // answered with Connection: close; whatever follows is not read
+        decoder.feed(unwrapInboundIn(data))
+        process(context)
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            let exchange = Exchange(handler: self, context: context, head: head, services: services)
-            current = exchange
-            exchange.begin(peer: peer)
-        case .body(let buffer):
-            current?.requestBody(buffer)
-        case .end:
-            current?.requestEnd()
-        }
-    }
-
-    /// Runs the pipelined parts that were waiting for the previous answer.
-    private func drainPipelined(_ context: ChannelHandlerContext) {
-        guard !closing else {
-            pipelined = []
+    /// Hands decoded requests to exchanges, one at a time: the next request's head waits (in the decoder's buffer)
+    /// until the previous answer is out, because HTTP/1.1 answers in order.
+    private func process(_ context: ChannelHandlerContext) {
+        if processing {
+            processAgain = true
             return
         }
-        while !pipelined.isEmpty && !(current?.requestEnded ?? false) {
-            handle(pipelined.removeFirst(), context: context)
+        processing = true
+        defer { processing = false }
+        repeat {
+            processAgain = false
+            while !closing && !(decoder.betweenRequests && current != nil) {
+                let event: RequestDecoder.Event?
+                do {
+                    event = try decoder.next()
+                } catch {
+                    malformed(context, error.error.message, head: error.head)
+                    return
+                }
+                guard let event else { break }
+                switch event {
+                case .head(let head, let known):
+                    requestOpen = true
+                    let exchange = Exchange(handler: self, context: context, head: head, known: known, services: services)
+                    current = exchange
+                    exchange.begin(peer: peer)
+                case .body(let buffer):
+                    current?.requestBody(buffer)
+                case .end:
+                    requestOpen = false
+                    current?.requestEnd()
+                }
+            }
+        } while processAgain && !closing
+        // Pipelined requests pile up while an answer is on its way: past a bound, stop reading until they are served.
+        if decoder.betweenRequests && current != nil && decoder.bufferedBytes > Self.maxPipelinedBytes {
+            pausedForPipelining = true
+            setReading(context, false)
+        } else if pausedForPipelining {
+            pausedForPipelining = false
+            setReading(context, true)
         }
-        if pipelined.count <= 64 { setReading(context, true) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -88,29 +112,36 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        guard error is HTTPParserError else {
-            context.close(promise: nil)
+        context.close(promise: nil)
+    }
+
+    /// Bytes that are not an acceptable request (bad framing, bad chunking, conflicting lengths, garbage): answered
+    /// 400, logged, never forwarded, and the connection ends (where the next request would start is unknown).
+    private func malformed(_ context: ChannelHandlerContext, _ message: String, head: RequestHead?) {
+        if current == nil && requestOpen {
+            // The rest of a request body that was already answered (the upstream did not wait for it): nothing is
+            // owed to the caller, and the connection cannot go on.
+            abort(context)
             return
         }
-        // Malformed HTTP (bad chunking, conflicting framing, garbage): answered 400, logged, never forwarded.
-        let requestId = Identifier.requestID()
-        let head = current?.head
-        if let exchange = current, exchange.responseStarted {
-            exchange.downstreamClosed()
+        if let exchange = current {
             current = nil
-            context.close(promise: nil)
+            if exchange.responseStarted {
+                exchange.downstreamClosed()
+                abort(context)
+            } else {
+                exchange.rejectMalformed(message)
+            }
             return
         }
-        current?.finished = true
-        current = nil
-        pipelined = []
-        closing = true
+        let requestId = Identifier.requestID(millis: services.engine.clock.nowMillis(), using: &random)
         services.engine.requestLog.submit(
             RequestLogEntry(
-                requestId: requestId, ts: services.engine.clock.nowMillis(), srcIp: peer?.description,
-                method: head?.method.rawValue ?? "-", path: head.map { String(Exchange.originForm($0.uri).prefix { $0 != "?" }) } ?? "-",
+                requestId: requestId, ts: services.engine.clock.nowMillis(), srcIp: peerText,
+                method: head?.method.rawValue ?? "-",
+                path: head.map { String(Exchange.originForm($0.target).prefix { $0 != "?" }.prefix(2048)) } ?? "-",
                 statusCode: 400, latencyMs: 0, error: ErrorType.validationError.rawValue))
-        let refusal = Refusal(.validationError, "Malformed HTTP request")
+        let refusal = Refusal(.validationError, "Malformed HTTP request: \(message)")
         writeError(context, refusal, requestId: requestId, keepAlive: false, version: head?.version ?? .http1_1)
     }
 
@@ -147,16 +178,15 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         } else {
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
-        setReading(context, true)
-        drainPipelined(context)
+        answered(context)
     }
 
     /// The head of an upstream's answer, as the caller gets it.
     func writeResponseHead(
-        _ context: ChannelHandlerContext, _ upstream: HTTPResponseHead, request: HTTPRequestHead, requestId: String,
+        _ context: ChannelHandlerContext, _ upstream: ResponseHead, request: RequestHead, requestId: String,
         rateLimit: [(String, String)], dpopNonce: String?, keepAlive: Bool
     ) {
-        var out = context.channel.allocator.buffer(capacity: 256 + upstream.headers.count * 48)
+        var out = context.channel.allocator.buffer(capacity: 256 + upstream.fields.bytes.readableBytes)
         framing = ResponseWriter.head(
             upstream, version: request.version, requestMethod: request.method, requestId: requestId,
             rateLimit: rateLimit, dpopNonce: dpopNonce, keepAlive: keepAlive, into: &out)
@@ -193,24 +223,30 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Ends the answer. `completed` runs once the end is handed to the socket (a flush writes at once when the socket
-    /// takes it), without a promise and a callback per request.
+    /// Ends the answer. `completed` (the log row) runs before the end is flushed, so a caller that has the whole answer
+    /// can already find its row; no promise and no callback per request.
     func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: () -> Void) {
         current = nil
         if framing == .chunked {
             context.write(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil)
         }
+        completed()
         if keepAlive && !closeAfterAnswer {
-            context.flush()
+            services.pool(for: context.eventLoop).flushes.flushSoon(context.channel)
         } else {
             closing = true
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
         framing = .length
         closeAfterAnswer = false
-        completed()
+        answered(context)
+    }
+
+    /// An answer is out: reading resumes and the next pipelined request, if any, starts.
+    private func answered(_ context: ChannelHandlerContext) {
+        guard !closing else { return }
         setReading(context, true)
-        drainPipelined(context)
+        process(context)
     }
 
     func flush(_ context: ChannelHandlerContext) { context.flush() }
@@ -219,7 +255,6 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     func abort(_ context: ChannelHandlerContext) {
         current = nil
         closing = true
-        pipelined = []
         context.close(promise: nil)
     }
 

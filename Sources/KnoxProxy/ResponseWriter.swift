@@ -15,32 +15,45 @@ enum ResponseFraming {
 }
 
 enum ResponseWriter {
-    /// The status line, the upstream's headers minus hop-by-hop ones, then KnoxCall's (`X-Knox-Upstream-Status`,
-    /// `X-Request-Id`, the rate-limit headers, `DPoP-Nonce`) and the framing; returns how the body must travel.
+    /// The status line, the upstream's headers minus hop-by-hop ones (copied byte for byte from its head), then
+    /// KnoxCall's (`X-Knox-Upstream-Status`, `X-Request-Id`, the rate-limit headers, `DPoP-Nonce`) and the framing;
+    /// returns how the body must travel.
     static func head(
-        _ upstream: HTTPResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, requestId: String,
+        _ upstream: ResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, requestId: String,
         rateLimit: [(String, String)], dpopNonce: String?, keepAlive: Bool, into out: inout ByteBuffer
     ) -> ResponseFraming {
         let status = upstream.status
-        let hasBody = status.mayHaveResponseBody && requestMethod != .CONNECT
-        let connectionNamed = HeaderRules.connectionNamed(upstream.headers)
-        statusLine(version, status, into: &out)
+        let hasBody = status >= 200 && status != 204 && status != 304 && requestMethod != .CONNECT
+        let fields = upstream.fields
+        let connectionNamed = HeaderRules.connectionNamed(fields)
         var hasLength = false
-        for (name, value) in upstream.headers {
-            if HeaderRules.same(name, "content-length") {
-                guard hasBody else { continue }
-                hasLength = true
-            } else if HeaderRules.isHopByHop(name) || HeaderRules.same(name, "x-request-id")
-                || HeaderRules.same(name, "x-knox-upstream-status")
-            {
-                continue
-            } else if !connectionNamed.isEmpty, connectionNamed.contains(where: { HeaderRules.same(name, $0) }) {
-                continue
+        out.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        Wire.writeDecimal(status, into: &out)
+        out.writeStaticString(" ")
+        fields.withBytes { p in
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: p[Int(upstream.reasonStart)..<Int(upstream.reasonEnd)]))
+            out.writeStaticString("\r\n")
+            for span in fields.spans {
+                let a = Int(span.nameStart)
+                let b = Int(span.nameEnd)
+                if b - a == 14 && Wire.equalsFolded(p, a, b, "content-length") {
+                    guard hasBody else { continue }
+                    hasLength = true
+                } else if HeaderRules.isHopByHop(p, a, b) || (b - a == 12 && Wire.equalsFolded(p, a, b, "x-request-id"))
+                    || (b - a == 22 && Wire.equalsFolded(p, a, b, "x-knox-upstream-status"))
+                {
+                    continue
+                } else if !connectionNamed.isEmpty, HeaderRules.isAny(p, a, b, of: connectionNamed) {
+                    continue
+                }
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[a..<b]))
+                out.writeStaticString(": ")
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
+                out.writeStaticString("\r\n")
             }
-            line(name, value, into: &out)
         }
         out.writeStaticString("X-Knox-Upstream-Status: ")
-        out.writeString(String(status.code))
+        Wire.writeDecimal(status, into: &out)
         out.writeStaticString("\r\n")
         line("X-Request-Id", requestId, into: &out)
         for (name, value) in rateLimit { line(name, value, into: &out) }
@@ -70,7 +83,7 @@ enum ResponseWriter {
         statusLine(version, status, into: &out)
         for (name, value) in headers { line(name, value, into: &out) }
         out.writeStaticString("Content-Length: ")
-        out.writeString(String(body.count))
+        Wire.writeDecimal(body.count, into: &out)
         out.writeStaticString("\r\n")
         connectionHeader(version, keepAlive: keepAlive, into: &out)
         out.writeStaticString("\r\n")
@@ -87,7 +100,7 @@ enum ResponseWriter {
 
     private static func statusLine(_ version: HTTPVersion, _ status: HTTPResponseStatus, into out: inout ByteBuffer) {
         out.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        out.writeString(String(status.code))
+        Wire.writeDecimal(Int(status.code), into: &out)
         out.writeStaticString(" ")
         out.writeString(status.reasonPhrase)
         out.writeStaticString("\r\n")

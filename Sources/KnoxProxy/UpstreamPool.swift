@@ -1,6 +1,5 @@
 import KnoxCore
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
@@ -13,6 +12,8 @@ final class UpstreamConnection: @unchecked Sendable {
     var exchange: Exchange?
     /// True once a request went over this connection (a failure before its answer may be a stale keep-alive).
     var reused = false
+    /// The upstream's answers, decoded from the connection's bytes.
+    var decoder = ResponseDecoder()
 
     init(channel: Channel, key: String) {
         self.channel = channel
@@ -25,19 +26,20 @@ final class UpstreamPool: @unchecked Sendable {
     // Confined to `eventLoop`.
     let eventLoop: EventLoop
     let tls: NIOSSLContext?
+    /// The loop's gathered flushes.
+    let flushes: FlushBatch
     private var idle: [String: [UpstreamConnection]] = [:]
     static let maxIdlePerKey = 64
 
     init(eventLoop: EventLoop, tls: NIOSSLContext?) {
         self.eventLoop = eventLoop
         self.tls = tls
+        flushes = FlushBatch(eventLoop: eventLoop)
     }
 
-    static func key(_ target: UpstreamURL) -> String { "\(target.scheme)://\(target.host):\(target.port)" }
-
-    /// An idle keep-alive connection to `target`, if there is one (the common case: no future, no allocation).
-    func takeIdle(_ target: UpstreamURL) -> UpstreamConnection? {
-        let key = Self.key(target)
+    /// An idle keep-alive connection for `key` (a plan's `poolKey`), if there is one (the common case: no future, no
+    /// allocation).
+    func takeIdle(_ key: String) -> UpstreamConnection? {
         while let connection = idle[key]?.popLast() {  // in place, no copy of the list
             if connection.channel.isActive {
                 connection.reused = true
@@ -47,9 +49,9 @@ final class UpstreamPool: @unchecked Sendable {
         return nil
     }
 
-    /// A new connection to `target`.
-    func open(_ target: UpstreamURL, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
-        connect(target, key: Self.key(target), timeout: connectTimeout)
+    /// A new connection to `target`, pooled under `key`.
+    func open(_ target: UpstreamURL, key: String, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        connect(target, key: key, timeout: connectTimeout)
     }
 
     // MARK: - Upstream deadlines
@@ -127,15 +129,8 @@ final class UpstreamPool: @unchecked Sendable {
                             context: tls, serverHostname: IPAddress(target.host) == nil ? target.host : nil)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
-                    // The exchange sets Content-Length or Transfer-Encoding itself (HeaderRules.upstreamHeaders), so
-                    // the encoder's own framing pass, which looks the headers up and copies them, is off. No outbound
-                    // header validation: every header written was parsed by the HTTP decoder or checked when configured.
-                    var encoding = HTTPRequestEncoder.Configuration()
-                    encoding.automaticallySetFramingHeaders = false
-                    try channel.pipeline.syncOperations.addHandlers([
-                        HTTPRequestEncoder(configuration: encoding),
-                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError)),
-                    ])
+                    // No HTTP codec handlers: the exchange writes the request as bytes (HeaderRules.writeUpstreamHead)
+                    // and the connection's ResponseDecoder reads the answers.
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(connection: connection, pool: pool))
                 }
             }
@@ -153,10 +148,10 @@ enum ProxyFailure: Error {
     case upstreamClosed
 }
 
-/// Feeds an upstream connection's response to the exchange it serves.
+/// Decodes an upstream connection's bytes and feeds the answer to the exchange it serves.
 final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     // Confined to the connection's event loop.
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     let connection: UpstreamConnection
     let pool: UpstreamPool
@@ -167,13 +162,28 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard let exchange = connection.exchange else {
-            // Bytes on an idle connection: the upstream is confused; do not reuse it.
-            context.close(promise: nil)
-            return
+        connection.decoder.feed(unwrapInboundIn(data))
+        while true {
+            let event: ResponseDecoder.Event?
+            do {
+                event = try connection.decoder.next()
+            } catch {
+                // A malformed answer, or bytes on an idle connection: the upstream is confused; never reuse it. The
+                // exchange learns of it when the connection closes.
+                context.close(promise: nil)
+                return
+            }
+            guard let event else { return }
+            guard let exchange = connection.exchange else {
+                context.close(promise: nil)
+                return
+            }
+            switch event {
+            case .head(let head): exchange.upstreamHead(head)
+            case .body(let buffer): exchange.upstreamBody(buffer)
+            case .end(let reusable): exchange.upstreamEnd(reusable: reusable)
+            }
         }
-        exchange.upstreamRead(part)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -186,7 +196,12 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         if let exchange = connection.exchange {
-            exchange.upstreamClosed(connection)
+            // A body delimited by the connection's end is complete now; anything else is cut short.
+            if case .end? = connection.decoder.closed() {
+                exchange.upstreamEnd(reusable: false)
+            } else {
+                exchange.upstreamClosed(connection)
+            }
         } else {
             pool.remove(connection)
         }

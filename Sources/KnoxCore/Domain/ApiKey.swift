@@ -125,7 +125,8 @@ public struct KeyCredential: Sendable, Equatable {
         return text.utf8.withContiguousStorageIfAvailable { parse(bytes: $0) } ?? nil
     }
 
-    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> KeyCredential? {
+    /// `parse` over bytes (a header value still in the received head).
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> KeyCredential? {
         let kind: ApiKey.Kind
         let start: Int
         if bytes.count > 8, bytes[0] == 0x74, bytes[1] == 0x6B, bytes[2] == 0x5F {  // "tk_"

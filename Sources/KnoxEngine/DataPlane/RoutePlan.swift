@@ -9,6 +9,8 @@ public final class RoutePlan: Sendable {
     public let target: UpstreamURL
     /// `target.hostHeader`, computed once.
     public let hostHeader: String
+    /// Scheme, host and port: which pooled upstream connections can serve this plan, computed once.
+    public let poolKey: String
     /// Upper-case methods allowed; nil for all.
     public let allowedMethods: Set<String>?
     public let ipAllowlist: [IPRange]
@@ -32,6 +34,7 @@ public final class RoutePlan: Sendable {
         settings = s
         self.target = target
         hostHeader = target.hostHeader
+        poolKey = "\(target.scheme)://\(target.host):\(target.port)"
         allowedMethods = s.allowedMethods.map(Set.init)
         ipAllowlist = (s.ipAllowlist ?? []).compactMap { try? IPRange.parse($0).get() }
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
@@ -65,6 +68,8 @@ public struct InjectedHeader: Sendable {
     }
 
     public let name: String
+    /// `name` lowercased, computed once (the caller's fields of the same name are not forwarded).
+    public let lowercasedName: String
     public let template: String
     /// Nil when the template held a malformed placeholder (refused when the route was saved, so only for old rows).
     public let pieces: [Piece]?
@@ -72,6 +77,7 @@ public struct InjectedHeader: Sendable {
 
     init(name: String, template: String) {
         self.name = name
+        lowercasedName = name.lowercased()
         self.template = template
         guard let occurrences = try? SecretTemplate.scan(template) else {
             pieces = nil

@@ -1,0 +1,39 @@
+import NIOCore
+
+/// Flushes gathered over one turn of an event loop, done together once the turn's I/O events are handled.
+///
+/// A flush is a write syscall, and on loopback each write wakes the peer that reads it. Flushing every answer and
+/// every upstream request at once made the peers (caller and upstream) wake, do one request's work and sleep again,
+/// once per request; gathered, the writes of a turn reach them together and they wake once for all of them. Order is
+/// unaffected: the writes are queued on their channels as before, only the flush moves to the end of the turn.
+final class FlushBatch: @unchecked Sendable {
+    // Confined to `eventLoop`.
+    let eventLoop: EventLoop
+    private var channels: [Channel] = []
+    private var scheduled = false
+
+    init(eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+        channels.reserveCapacity(64)
+    }
+
+    /// Flushes `channel` once the current turn's events are handled.
+    func flushSoon(_ channel: Channel) {
+        channels.append(channel)
+        guard !scheduled else { return }
+        scheduled = true
+        // Tasks run after the I/O events of the current turn: this one sees every flush the turn asked for.
+        eventLoop.execute { self.flushAll() }
+    }
+
+    private func flushAll() {
+        scheduled = false
+        var index = 0
+        // A flush can end an answer and start the next pipelined request, which may ask for another flush.
+        while index < channels.count {
+            channels[index].flush()
+            index += 1
+        }
+        channels.removeAll(keepingCapacity: true)
+    }
+}
