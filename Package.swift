@@ -21,8 +21,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "KnoxCore"),
+        // BoringSSL's AEAD context, reused across opens (BoringSSL itself comes with swift-crypto's Crypto).
+        .target(name: "CKnoxAEAD"),
         .target(name: "KnoxCrypto", dependencies: [
-            "KnoxCore",
+            "KnoxCore", "CKnoxAEAD",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),

@@ -1,3 +1,4 @@
+import CKnoxAEAD
 import Crypto
 import Foundation
 import KnoxCore
@@ -9,6 +10,9 @@ import KnoxCore
 public struct SecretSealer: Sendable {
     private let key: SymmetricKey
     private let checkKey: SymmetricKey
+    /// BoringSSL's context for `key`, made once: opening a secret is then one call, with no key schedule, no
+    /// allocation and no generic wrapper per request. Sealing (rare) stays with swift-crypto.
+    private let opener: AEADOpener?
 
     /// Why a ciphertext could not be opened. Carries no plaintext and no key material.
     public enum OpenError: Error, Equatable {
@@ -21,6 +25,7 @@ public struct SecretSealer: Sendable {
     public init(masterKey: MasterKey) {
         key = masterKey.subkey("knoxcall secret values v1")
         checkKey = masterKey.subkey("knoxcall master key check v1")
+        opener = AEADOpener(key: key)
     }
 
     /// Seals `value` for one secret in one environment of one tenant; a fresh random nonce each time.
@@ -39,6 +44,12 @@ public struct SecretSealer: Sendable {
     {
         guard sealed.count >= 12 + 16 else { throw .malformed }
         let aad = Self.associatedData(tenantId: tenantId, secretId: secretId, environment: environment)
+        if let opener { return try opener.open(sealed, authenticating: aad) }
+        return try Self.openWithSwiftCrypto(sealed, key: key, aad: aad)
+    }
+
+    /// The same opening through swift-crypto's API (no reusable context; also what `opener` is tested against).
+    static func openWithSwiftCrypto(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) throws(OpenError) -> SecretValue {
         let box: AES.GCM.SealedBox
         do {
             box = try AES.GCM.SealedBox(combined: sealed)
@@ -52,6 +63,15 @@ public struct SecretSealer: Sendable {
         } catch {
             throw .authenticationFailed
         }
+    }
+
+    /// Opens with swift-crypto only, bypassing the reusable context (tests compare the two).
+    func openWithoutContext(_ sealed: [UInt8], tenantId: String, secretId: String, environment: String) throws(OpenError)
+        -> SecretValue
+    {
+        guard sealed.count >= 12 + 16 else { throw .malformed }
+        return try Self.openWithSwiftCrypto(
+            sealed, key: key, aad: Self.associatedData(tenantId: tenantId, secretId: secretId, environment: environment))
     }
 
     /// A token stored in each database at creation, proving which master key the data was sealed with.
@@ -84,5 +104,50 @@ public struct SecretSealer: Sendable {
         aad.append(0)
         aad.append(contentsOf: environment.utf8)
         return aad
+    }
+}
+
+/// An AES-256-GCM context keyed once (BoringSSL's `EVP_AEAD_CTX`, through CKnoxAEAD). Holds the sealing subkey's
+/// schedule, never a plaintext. BoringSSL allows concurrent opens on one context, so every event loop shares it.
+final class AEADOpener: @unchecked Sendable {
+    // Immutable after init; BoringSSL documents seal/open on one context as safe from several threads at once.
+    private let context: OpaquePointer
+
+    init?(key: SymmetricKey) {
+        guard let context = key.withUnsafeBytes({ bytes -> OpaquePointer? in
+            guard let base = bytes.baseAddress else { return nil }
+            return knox_aead_aes256gcm_new(base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        })
+        else { return nil }
+        self.context = context
+    }
+
+    deinit { knox_aead_free(context) }
+
+    /// Opens `sealed` (nonce, ciphertext, tag: swift-crypto's combined form).
+    func open(_ sealed: [UInt8], authenticating aad: [UInt8]) throws(SecretSealer.OpenError) -> SecretValue {
+        let length = sealed.count - 12 - 16
+        guard length >= 0 else { throw .malformed }
+        // Opened into a temporary buffer on the stack, validated as UTF-8 (as swift-crypto's path does), then wiped.
+        let outcome: Result<String, SecretSealer.OpenError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(length, 1)) {
+            out in
+            defer { out.initialize(repeating: 0) }
+            let ok = sealed.withUnsafeBufferPointer { box in
+                aad.withUnsafeBufferPointer { ad -> Bool in
+                    guard let boxBase = box.baseAddress, let outBase = out.baseAddress else { return false }
+                    var written = 0
+                    let status = knox_aead_open(
+                        context, outBase, &written, out.count, boxBase, 12, boxBase + 12, length + 16, ad.baseAddress,
+                        ad.count)
+                    return status == 1 && written == length
+                }
+            }
+            guard ok else { return .failure(.authenticationFailed) }
+            guard let text = String(validating: UnsafeBufferPointer(rebasing: out[0..<length]), as: UTF8.self) else {
+                return .failure(.malformed)
+            }
+            return .success(text)
+        }
+        return SecretValue(try outcome.get())
     }
 }

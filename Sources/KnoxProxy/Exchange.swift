@@ -306,16 +306,14 @@ final class Exchange: @unchecked Sendable {
     /// The end of a streamed request body (the last chunk, in chunked coding).
     private func sendUpstreamEnd() {
         guard !finished else { return }
-        if chunkedUpstream {
-            sendUpstreamBytes(ByteBuffer(staticString: "0\r\n\r\n"))
-        } else if let connection = upstream {
-            connection.channel.flush()
-        }
+        if chunkedUpstream { sendUpstreamBytes(ByteBuffer(staticString: "0\r\n\r\n")) }
     }
 
+    /// Queues bytes for the upstream, flushed at the end of the loop's turn (FlushBatch).
     private func sendUpstreamBytes(_ bytes: ByteBuffer) {
         if let connection = upstream {
-            connection.channel.writeAndFlush(bytes, promise: nil)
+            connection.channel.write(bytes, promise: nil)
+            services.pool(for: context.eventLoop).flushes.flushSoon(connection.channel)
             if !connection.channel.isWritable { handler.setReading(context, false) }
         } else {
             pendingParts.append(bytes)

@@ -17,6 +17,23 @@ import Testing
             != sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e"))
     }
 
+    /// The reusable BoringSSL context opens exactly what swift-crypto's own API opens, and refuses what it refuses.
+    @Test func reusableContextAgreesWithSwiftCrypto() throws {
+        for value in ["", "a", "sk_live_abc", "ünïcödé 🔑 value", String(repeating: "long-", count: 2000)] {
+            let sealed = sealer.seal(SecretValue(value), tenantId: "t", secretId: "s", environment: "e")
+            let fast = try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "e")
+            let reference = try sealer.openWithoutContext(sealed, tenantId: "t", secretId: "s", environment: "e")
+            #expect(fast == reference)
+            #expect(fast.reveal() == value)
+            var tampered = sealed
+            tampered[tampered.count / 2] ^= 0x80
+            #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(tampered, tenantId: "t", secretId: "s", environment: "e") }
+            #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+                try sealer.openWithoutContext(tampered, tenantId: "t", secretId: "s", environment: "e")
+            }
+        }
+    }
+
     @Test func tamperedCiphertextFails() {
         var sealed = sealer.seal(SecretValue("value"), tenantId: "t", secretId: "s", environment: "production")
         for index in [0, 12, sealed.count - 1] {
