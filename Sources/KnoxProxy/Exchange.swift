@@ -15,7 +15,9 @@ final class Exchange: @unchecked Sendable {
         case discard
     }
 
-    unowned let handler: ProxyHandler
+    /// The connection's handler. Strong: `context` holds it strongly anyway, and a strong reference costs nothing per
+    /// access (an unowned one is an atomic retain and release on every use).
+    let handler: ProxyHandler
     let context: ChannelHandlerContext
     let head: RequestHead
     let requestId: String
@@ -95,7 +97,7 @@ final class Exchange: @unchecked Sendable {
         let gate = services.gate(snapshot, nowMillis: startMillis)
         // A request with a DPoP proof gets the current server nonce back, whatever the answer (RFC 9449 §8.2).
         let dpopNonce = known.dpop == nil ? nil : gate.engine.dpop.currentNonce(nowMillis: startMillis)
-        switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer)) {
+        switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer, memo: handler.memo)) {
         case .failure(var r):
             if let dpopNonce { r.headers.append(("DPoP-Nonce", dpopNonce)) }
             refuse(r)
@@ -255,7 +257,7 @@ final class Exchange: @unchecked Sendable {
         // Body parts that arrive before the connection are queued; stop reading so that queue stays small.
         let streamingBody = replayableBody == nil && requestHasBody && !requestEnded
         if streamingBody { handler.setReading(context, false) }
-        let pool = services.pool(for: context.eventLoop)
+        let pool = handler.pool
         if let idle = pool.takeIdle(plan.poolKey) {
             connected(idle)
             return
@@ -271,7 +273,7 @@ final class Exchange: @unchecked Sendable {
 
     private func connected(_ connection: UpstreamConnection) {
         guard !finished, let plan = admission?.plan else {
-            services.pool(for: context.eventLoop).release(connection)
+            handler.pool.release(connection)
             return
         }
         upstream = connection
@@ -283,9 +285,9 @@ final class Exchange: @unchecked Sendable {
         let parts = pendingParts
         pendingParts = []
         for part in parts { connection.channel.write(part, promise: nil) }
-        services.pool(for: context.eventLoop).flushes.flushSoon(connection.channel)
+        handler.pool.flushes.flushSoon(connection.channel)
         deadlineNanos = NIODeadline.now().uptimeNanoseconds + UInt64(plan.timeoutSec) * 1_000_000_000
-        services.pool(for: context.eventLoop).watch(self)
+        handler.pool.watch(self)
         if !requestEnded { handler.setReading(context, connection.channel.isWritable) }
     }
 
@@ -313,7 +315,7 @@ final class Exchange: @unchecked Sendable {
     private func sendUpstreamBytes(_ bytes: ByteBuffer) {
         if let connection = upstream {
             connection.channel.write(bytes, promise: nil)
-            services.pool(for: context.eventLoop).flushes.flushSoon(connection.channel)
+            handler.pool.flushes.flushSoon(connection.channel)
             if !connection.channel.isWritable { handler.setReading(context, false) }
         } else {
             pendingParts.append(bytes)
@@ -331,7 +333,7 @@ final class Exchange: @unchecked Sendable {
         upstreamStatus = responseHead.status
         responseStarted = true
         handler.writeResponseHead(
-            context, responseHead, request: head, requestId: requestId, rateLimit: admission?.rateLimitHeaders ?? [],
+            context, responseHead, request: head, requestId: requestId, rateLimit: admission?.rateLimit,
             dpopNonce: admission?.dpopNonce, keepAlive: keepAlive)
     }
 
@@ -350,7 +352,7 @@ final class Exchange: @unchecked Sendable {
         }
         if let connection {
             if reusable && requestEnded && connection.channel.isActive {
-                services.pool(for: context.eventLoop).release(connection)
+                handler.pool.release(connection)
             } else {
                 connection.exchange = nil
                 connection.channel.close(promise: nil)
@@ -395,7 +397,7 @@ final class Exchange: @unchecked Sendable {
     /// No longer waiting for the upstream's answer: off the pool's deadline list.
     private func stopWaiting() {
         deadlineNanos = 0
-        if watchSlot >= 0 { services.pool(for: context.eventLoop).unwatch(self) }
+        if watchSlot >= 0 { handler.pool.unwatch(self) }
     }
 
     private func fail(_ type: ErrorType, _ message: String) {

@@ -11,6 +11,8 @@ struct RequestFacts {
     let headers: KnownHeaders
     /// The address the connection comes from.
     let peer: IPAddress?
+    /// The connection's memory of its last key (nil: check from scratch).
+    var memo: InvokerMemo? = nil
 }
 
 /// Why a request was refused, with what the log row records.
@@ -48,10 +50,23 @@ struct Admission {
     var trace: GateTrace
     /// Present when the route requires a signature: checked once the body is in, before the rate limit.
     let signature: PendingSignature?
-    /// Rate-limit headers, once the limiter was consulted.
-    var rateLimitHeaders: [(String, String)] = []
+    /// The rate limit's figures for `X-RateLimit-*`, once the limiter was consulted.
+    var rateLimit: RateLimitFigures?
     /// The DPoP server nonce, when the request carried a proof (sent back on every answer).
     var dpopNonce: String?
+}
+
+/// What `X-RateLimit-Limit`, `-Remaining` and `-Reset` say; written as digits straight into an answer.
+struct RateLimitFigures {
+    let limit: Int
+    let remaining: Int
+    /// Unix seconds when the bucket is full again.
+    let reset: Int64
+
+    /// The three headers as text (for KnoxCall's own refusals).
+    var headers: [(String, String)] {
+        [("X-RateLimit-Limit", String(limit)), ("X-RateLimit-Remaining", String(remaining)), ("X-RateLimit-Reset", String(reset))]
+    }
 }
 
 /// A signature to verify when the body is complete.
@@ -82,7 +97,7 @@ struct Gate {
         var identified = false
         if let key = keyHeader {
             do {
-                let caller = try engine.authenticateInvoker(credential: key, snapshot: snapshot, nowMillis: nowMillis)
+                let caller = try engine.authenticateInvoker(credential: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
                 trace.apiKeyId = caller.key.id
                 trace.identificationMethod = "api_key"
                 guard caller.canInvoke else {
@@ -208,16 +223,15 @@ struct Gate {
     private func takeRateLimit(_ admission: inout Admission) -> Refusal? {
         guard let limiter = admission.plan.limiter else { return nil }
         let decision = limiter.take(now: nowNanos)
-        let headers: [(String, String)] = [
-            ("X-RateLimit-Limit", String(limiter.burst)), ("X-RateLimit-Remaining", String(decision.remaining)),
-            ("X-RateLimit-Reset", String(nowSeconds + Int64((decision.resetNanos + 999_999_999) / 1_000_000_000))),
-        ]
-        admission.rateLimitHeaders = headers
+        let figures = RateLimitFigures(
+            limit: limiter.burst, remaining: decision.remaining,
+            reset: nowSeconds + Int64((decision.resetNanos + 999_999_999) / 1_000_000_000))
+        admission.rateLimit = figures
         guard decision.allowed else {
             admission.trace.rateLimited = true
             var refusal = Refusal(.rateLimitExceeded, "Rate limit exceeded for this route", trace: admission.trace)
             refusal.retryAfter = max(1, Int((decision.retryAfterNanos + 999_999_999) / 1_000_000_000))
-            refusal.headers = headers
+            refusal.headers = figures.headers
             return refusal
         }
         return nil

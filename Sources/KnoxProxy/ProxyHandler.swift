@@ -14,6 +14,10 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     static let maxPipelinedBytes = 256 * 1024
 
     let services: ProxyServices
+    /// The upstream pool (and flush batch) of this connection's event loop, looked up once per connection.
+    let pool: UpstreamPool
+    /// The key this connection last presented and what it resolved to, for the current configuration.
+    let memo = InvokerMemo()
     private(set) var peer: IPAddress?
     /// `peer` as text, computed once per connection (it goes into X-Forwarded-For and every log row).
     private(set) var peerText: String?
@@ -36,8 +40,9 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Request ids come from a fast generator seeded once per connection from the system's, not a syscall per request.
     var random = FastRandom()
 
-    init(services: ProxyServices) {
+    init(services: ProxyServices, pool: UpstreamPool) {
         self.services = services
+        self.pool = pool
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -184,7 +189,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// The head of an upstream's answer, as the caller gets it.
     func writeResponseHead(
         _ context: ChannelHandlerContext, _ upstream: ResponseHead, request: RequestHead, requestId: String,
-        rateLimit: [(String, String)], dpopNonce: String?, keepAlive: Bool
+        rateLimit: RateLimitFigures?, dpopNonce: String?, keepAlive: Bool
     ) {
         var out = context.channel.allocator.buffer(capacity: 256 + upstream.fields.bytes.readableBytes)
         framing = ResponseWriter.head(
@@ -232,7 +237,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         completed()
         if keepAlive && !closeAfterAnswer {
-            services.pool(for: context.eventLoop).flushes.flushSoon(context.channel)
+            pool.flushes.flushSoon(context.channel)
         } else {
             closing = true
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }

@@ -49,7 +49,8 @@ public final class ProxyServer: Sendable {
                     // would turn every head into a header list of strings and every part into a boxed message; on this
                     // path that cost more than everything else the proxy does. Pipelined requests are answered in order
                     // by ProxyHandler itself.
-                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(services: services))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ProxyHandler(services: services, pool: services.pool(for: channel.eventLoop)))
                 }
             }
             .bind(host: address.host, port: address.port).get()

@@ -20,7 +20,7 @@ enum ResponseWriter {
     /// returns how the body must travel.
     static func head(
         _ upstream: ResponseHead, version: HTTPVersion, requestMethod: HTTPMethod, requestId: String,
-        rateLimit: [(String, String)], dpopNonce: String?, keepAlive: Bool, into out: inout ByteBuffer
+        rateLimit: RateLimitFigures?, dpopNonce: String?, keepAlive: Bool, into out: inout ByteBuffer
     ) -> ResponseFraming {
         let status = upstream.status
         let hasBody = status >= 200 && status != 204 && status != 304 && requestMethod != .CONNECT
@@ -56,7 +56,15 @@ enum ResponseWriter {
         Wire.writeDecimal(status, into: &out)
         out.writeStaticString("\r\n")
         line("X-Request-Id", requestId, into: &out)
-        for (name, value) in rateLimit { line(name, value, into: &out) }
+        if let rateLimit {
+            out.writeStaticString("X-RateLimit-Limit: ")
+            Wire.writeDecimal(rateLimit.limit, into: &out)
+            out.writeStaticString("\r\nX-RateLimit-Remaining: ")
+            Wire.writeDecimal(rateLimit.remaining, into: &out)
+            out.writeStaticString("\r\nX-RateLimit-Reset: ")
+            Wire.writeDecimal(Int(rateLimit.reset), into: &out)
+            out.writeStaticString("\r\n")
+        }
         if let dpopNonce { line("DPoP-Nonce", dpopNonce, into: &out) }
         let framing: ResponseFraming
         if !hasBody {

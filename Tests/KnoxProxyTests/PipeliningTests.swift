@@ -1,5 +1,6 @@
 import Foundation
 import KnoxCore
+import KnoxEngine
 import KnoxTestSupport
 import Testing
 
@@ -99,6 +100,25 @@ import Testing
         #expect(logs.count == 1)
         #expect(logs.first?.statusCode == 400 && logs.first?.path == "/slow")
         #expect(logs.first?.requestId == response.header("X-Request-Id"))
+    }
+
+    /// A keep-alive connection's key is remembered per configuration version: revoking it refuses the very next
+    /// request on the same connection.
+    @Test func aRevokedKeyIsRefusedOnTheSameConnection() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let key = try await p.engine.makeKey("revocable")
+        let keyId = try #require(
+            try await p.engine.listApiKeys([:], actor: .console).items.first { $0["name"]?.stringValue == "revocable" }?["id"]?.stringValue)
+        let client = try RawHTTP(port: p.port)
+        defer { client.close() }
+        let request = "GET / HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
+        let first = try await blocking { client.send(request); return try client.readResponse() }
+        let second = try await blocking { client.send(request); return try client.readResponse() }
+        #expect(first.status == 200 && second.status == 200)
+        _ = try await p.engine.revokeApiKey(keyId, RequestContext(actor: .console))
+        let third = try await blocking { client.send(request); return try client.readResponse() }
+        #expect(third.status == 401)
     }
 
     @Test func anOversizedHeadIsRefused() async throws {

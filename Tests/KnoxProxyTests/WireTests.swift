@@ -375,3 +375,13 @@ enum WireFixtures {
         }
     }
 }
+
+@Suite struct TokenBytesTests {
+    /// The masks behind `isTokenByte` hold exactly RFC 9110's tchar.
+    @Test func tokenBytesAreExactlyTchar() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for b in 0...255 {
+            #expect(HeadParser.isTokenByte(UInt8(b)) == tchar.contains(UInt8(b)), "byte \(b)")
+        }
+    }
+}

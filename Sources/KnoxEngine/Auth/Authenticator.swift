@@ -73,6 +73,27 @@ extension Engine {
         return (key, snapshot.invokingKeyIds.contains(key.keyId))
     }
 
+    /// `authenticateInvoker`, remembering the outcome in `memo` for the same key text and configuration version: a
+    /// keep-alive connection presents the same key on every request, and hashing it again each time would change
+    /// nothing until the configuration does (a revoked or edited key makes a new version). Expiry is checked every time.
+    public func authenticateInvoker(credential: String, snapshot: ConfigSnapshot, nowMillis: Int64, memo: InvokerMemo?)
+        throws(ApiError) -> (key: ApiKey, canInvoke: Bool)
+    {
+        if let memo, let known = memo.result, memo.version == snapshot.version,
+            KeyHasher.constantTimeEquals(memo.credential, credential)
+        {
+            guard known.key.isUsable(at: nowMillis) else { throw ApiError(.invalidApiKey, "Unauthorized") }
+            return known
+        }
+        let result = try authenticateInvoker(credential: credential, snapshot: snapshot, nowMillis: nowMillis)
+        if let memo {
+            memo.credential = credential
+            memo.version = snapshot.version
+            memo.result = result
+        }
+        return result
+    }
+
     /// Takes one request from the caller's per-key budget.
     public func takeRateLimit(_ caller: AuthenticatedCaller) -> RateLimitDecision {
         let own = caller.key?.rateLimitRequests.flatMap { requests in
@@ -94,4 +115,16 @@ extension Engine {
             throw ApiError(.forbidden, "This API key lacks the \(permission) permission")
         }
     }
+}
+
+/// One connection's memory of the data-plane key it last presented and what that key resolved to, for one
+/// configuration version (`Engine.authenticateInvoker(credential:snapshot:nowMillis:memo:)`). Only keys that passed
+/// are remembered.
+public final class InvokerMemo: @unchecked Sendable {
+    // Confined to the connection's event loop: only that loop's handler reads and writes it.
+    var credential = ""
+    var version: Int64 = -1
+    var result: (key: ApiKey, canInvoke: Bool)?
+
+    public init() {}
 }
