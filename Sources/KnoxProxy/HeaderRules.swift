@@ -117,80 +117,85 @@ enum HeaderRules {
     static func writeUpstreamHead(
         method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, into out: inout ByteBuffer
     ) {
-        out.writeString(method)
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(target)
-        out.writeStaticString(" HTTP/1.1\r\nHost: ")
-        out.writeString(add.hostHeader)
-        out.writeStaticString("\r\n")
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
         let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
         let injectedNames = add.injected.map(\.lowercased)
-        var forwardedFor: String?
-        var forwardedProto: String?
-        fields.withBytes { p in
-            for span in fields.spans {
-                let a = Int(span.nameStart)
-                let b = Int(span.nameEnd)
-                func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
-                if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
-                if !injectedNames.isEmpty && isAny(p, a, b, of: injectedNames) { continue }
-                if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
-                switch b - a {
-                case 15 where named("x-forwarded-for"):
-                    if add.peerIsTrustedProxy {
+        var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 160
+        room += add.requestId.utf8.count + (add.clientText?.utf8.count ?? 0)
+        for header in add.injected { room += header.name.utf8.count + header.value.utf8.count + 4 }
+        out.writeRaw(capacity: room) { w in
+            w.put(method)
+            w.byte(UInt8(ascii: " "))
+            w.put(target)
+            w.put(" HTTP/1.1\r\nHost: ")
+            w.put(add.hostHeader)
+            w.put("\r\n")
+            var forwardedFor: String?
+            var forwardedProto: String?
+            fields.withBytes { p in
+                for span in fields.spans {
+                    let a = Int(span.nameStart)
+                    let b = Int(span.nameEnd)
+                    func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
+                    if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
+                    if !injectedNames.isEmpty && isAny(p, a, b, of: injectedNames) { continue }
+                    if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
+                    switch b - a {
+                    case 15 where named("x-forwarded-for"):
+                        if add.peerIsTrustedProxy {
+                            let value = Wire.text(p, span.valueStart, span.valueEnd)
+                            forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                        }
+                        continue
+                    case 17 where named("x-forwarded-proto"):
+                        if add.peerIsTrustedProxy { forwardedProto = Wire.text(p, span.valueStart, span.valueEnd) }
+                        continue
+                    case 9 where named("forwarded"), 12 where named("x-request-id"), 4 where named("dpop"):
+                        continue
+                    case 13 where named("authorization"):
+                        // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
                         let value = Wire.text(p, span.valueStart, span.valueEnd)
-                        forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                        if Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
+                    case 11 where add.consumedSignature && (named("x-timestamp") || named("x-signature")):
+                        continue
+                    default:
+                        break
                     }
-                    continue
-                case 17 where named("x-forwarded-proto"):
-                    if add.peerIsTrustedProxy { forwardedProto = Wire.text(p, span.valueStart, span.valueEnd) }
-                    continue
-                case 9 where named("forwarded"), 12 where named("x-request-id"), 4 where named("dpop"):
-                    continue
-                case 13 where named("authorization"):
-                    // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
-                    let value = Wire.text(p, span.valueStart, span.valueEnd)
-                    if Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
-                case 11 where add.consumedSignature && (named("x-timestamp") || named("x-signature")):
-                    continue
-                default:
-                    break
+                    w.put(UnsafeRawBufferPointer(rebasing: p[a..<b]))
+                    w.put(": ")
+                    w.put(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
+                    w.put("\r\n")
                 }
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[a..<b]))
-                out.writeStaticString(": ")
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
-                out.writeStaticString("\r\n")
             }
-        }
-        if let client = add.clientText {
-            out.writeStaticString("X-Forwarded-For: ")
-            if let forwardedFor {
-                out.writeString(forwardedFor)
-                out.writeStaticString(", ")
+            if let client = add.clientText {
+                w.put("X-Forwarded-For: ")
+                if let forwardedFor {
+                    w.put(forwardedFor)
+                    w.put(", ")
+                }
+                w.put(client)
+                w.put("\r\n")
             }
-            out.writeString(client)
-            out.writeStaticString("\r\n")
+            w.put("X-Forwarded-Proto: ")
+            if let forwardedProto { w.put(forwardedProto) } else { w.put("http") }
+            w.put("\r\nX-Request-Id: ")
+            w.put(add.requestId)
+            w.put("\r\n")
+            for header in add.injected {
+                w.put(header.name)
+                w.put(": ")
+                w.put(header.value)
+                w.put("\r\n")
+            }
+            if let length = add.bodyLength {
+                w.put("Content-Length: ")
+                w.decimal(length)
+                w.put("\r\n")
+            } else if add.chunked {
+                w.put("Transfer-Encoding: chunked\r\n")
+            }
+            w.put("\r\n")
         }
-        out.writeStaticString("X-Forwarded-Proto: ")
-        if let forwardedProto { out.writeString(forwardedProto) } else { out.writeStaticString("http") }
-        out.writeStaticString("\r\nX-Request-Id: ")
-        out.writeString(add.requestId)
-        out.writeStaticString("\r\n")
-        for header in add.injected {
-            out.writeString(header.name)
-            out.writeStaticString(": ")
-            out.writeString(header.value)
-            out.writeStaticString("\r\n")
-        }
-        if let length = add.bodyLength {
-            out.writeStaticString("Content-Length: ")
-            Wire.writeDecimal(length, into: &out)
-            out.writeStaticString("\r\n")
-        } else if add.chunked {
-            out.writeStaticString("Transfer-Encoding: chunked\r\n")
-        }
-        out.writeStaticString("\r\n")
     }
 
     private static func bearer(_ value: String) -> String {

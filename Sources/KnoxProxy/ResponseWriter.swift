@@ -26,60 +26,73 @@ enum ResponseWriter {
         let hasBody = status >= 200 && status != 204 && status != 304 && requestMethod != .CONNECT
         let fields = upstream.fields
         let connectionNamed = HeaderRules.connectionNamed(fields)
-        var hasLength = false
-        out.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        Wire.writeDecimal(status, into: &out)
-        out.writeStaticString(" ")
-        fields.withBytes { p in
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: p[Int(upstream.reasonStart)..<Int(upstream.reasonEnd)]))
-            out.writeStaticString("\r\n")
-            for span in fields.spans {
-                let a = Int(span.nameStart)
-                let b = Int(span.nameEnd)
-                if b - a == 14 && Wire.equalsFolded(p, a, b, "content-length") {
-                    guard hasBody else { continue }
-                    hasLength = true
-                } else if HeaderRules.isHopByHop(p, a, b) || (b - a == 12 && Wire.equalsFolded(p, a, b, "x-request-id"))
-                    || (b - a == 22 && Wire.equalsFolded(p, a, b, "x-knox-upstream-status"))
-                {
-                    continue
-                } else if !connectionNamed.isEmpty, HeaderRules.isAny(p, a, b, of: connectionNamed) {
-                    continue
+        var framing = ResponseFraming.length
+        let room = fields.bytes.readableBytes + requestId.utf8.count + (dpopNonce?.utf8.count ?? 0) + 256
+        out.writeRaw(capacity: room) { w in
+            var hasLength = false
+            w.put(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            w.decimal(status)
+            w.byte(UInt8(ascii: " "))
+            fields.withBytes { p in
+                w.put(UnsafeRawBufferPointer(rebasing: p[Int(upstream.reasonStart)..<Int(upstream.reasonEnd)]))
+                w.put("\r\n")
+                for span in fields.spans {
+                    let a = Int(span.nameStart)
+                    let b = Int(span.nameEnd)
+                    if b - a == 14 && Wire.equalsFolded(p, a, b, "content-length") {
+                        guard hasBody else { continue }
+                        hasLength = true
+                    } else if HeaderRules.isHopByHop(p, a, b) || (b - a == 12 && Wire.equalsFolded(p, a, b, "x-request-id"))
+                        || (b - a == 22 && Wire.equalsFolded(p, a, b, "x-knox-upstream-status"))
+                    {
+                        continue
+                    } else if !connectionNamed.isEmpty, HeaderRules.isAny(p, a, b, of: connectionNamed) {
+                        continue
+                    }
+                    w.put(UnsafeRawBufferPointer(rebasing: p[a..<b]))
+                    w.put(": ")
+                    w.put(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
+                    w.put("\r\n")
                 }
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[a..<b]))
-                out.writeStaticString(": ")
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
-                out.writeStaticString("\r\n")
             }
+            w.put("X-Knox-Upstream-Status: ")
+            w.decimal(status)
+            w.put("\r\nX-Request-Id: ")
+            w.put(requestId)
+            w.put("\r\n")
+            if let rateLimit {
+                w.put("X-RateLimit-Limit: ")
+                w.decimal(rateLimit.limit)
+                w.put("\r\nX-RateLimit-Remaining: ")
+                w.decimal(rateLimit.remaining)
+                w.put("\r\nX-RateLimit-Reset: ")
+                w.decimal(Int(rateLimit.reset))
+                w.put("\r\n")
+            }
+            if let dpopNonce {
+                w.put("DPoP-Nonce: ")
+                w.put(dpopNonce)
+                w.put("\r\n")
+            }
+            if !hasBody {
+                framing = .none
+            } else if hasLength {
+                framing = requestMethod == .HEAD ? .none : .length
+            } else if version.major == 1 && version.minor >= 1 {
+                // A HEAD answer may advertise the coding a GET would get (RFC 9112 §6.1), but carries no body.
+                w.put("Transfer-Encoding: chunked\r\n")
+                framing = requestMethod == .HEAD ? .none : .chunked
+            } else {
+                framing = requestMethod == .HEAD ? .none : .close
+            }
+            // 1.1 connections persist unless closed; 1.0 ones close unless kept alive (RFC 9112 §9.3, Appendix C.2.2).
+            if !(keepAlive && framing != .close) {
+                w.put("Connection: close\r\n")
+            } else if version.major == 1 && version.minor == 0 {
+                w.put("Connection: keep-alive\r\n")
+            }
+            w.put("\r\n")
         }
-        out.writeStaticString("X-Knox-Upstream-Status: ")
-        Wire.writeDecimal(status, into: &out)
-        out.writeStaticString("\r\n")
-        line("X-Request-Id", requestId, into: &out)
-        if let rateLimit {
-            out.writeStaticString("X-RateLimit-Limit: ")
-            Wire.writeDecimal(rateLimit.limit, into: &out)
-            out.writeStaticString("\r\nX-RateLimit-Remaining: ")
-            Wire.writeDecimal(rateLimit.remaining, into: &out)
-            out.writeStaticString("\r\nX-RateLimit-Reset: ")
-            Wire.writeDecimal(Int(rateLimit.reset), into: &out)
-            out.writeStaticString("\r\n")
-        }
-        if let dpopNonce { line("DPoP-Nonce", dpopNonce, into: &out) }
-        let framing: ResponseFraming
-        if !hasBody {
-            framing = .none
-        } else if hasLength {
-            framing = requestMethod == .HEAD ? .none : .length
-        } else if version.major == 1 && version.minor >= 1 {
-            // A HEAD answer may advertise the coding a GET would get (RFC 9112 §6.1), but carries no body.
-            out.writeStaticString("Transfer-Encoding: chunked\r\n")
-            framing = requestMethod == .HEAD ? .none : .chunked
-        } else {
-            framing = requestMethod == .HEAD ? .none : .close
-        }
-        connectionHeader(version, keepAlive: keepAlive && framing != .close, into: &out)
-        out.writeStaticString("\r\n")
         return framing
     }
 

@@ -385,3 +385,20 @@ enum WireFixtures {
         }
     }
 }
+
+@Suite struct RawWriterTests {
+    /// A head larger than the room first reserved is written whole, once: the writer never writes past its region,
+    /// and the buffer gets the bytes of the attempt that fitted only.
+    @Test func headsLargerThanTheirRoomAreWrittenOnce() {
+        var out = ByteBuffer(string: "before|")
+        let long = String(repeating: "v", count: 1000)
+        out.writeRaw(capacity: 1) { w in
+            w.put("X-Long: ")
+            w.put(long)
+            w.byte(UInt8(ascii: "|"))
+            w.decimal(-1234)
+            w.put(" ")
+        }
+        #expect(String(buffer: out) == "before|X-Long: " + long + "|-1234 ")
+    }
+}

@@ -208,9 +208,10 @@ struct HeadParser {
     private static func method(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> HTTPMethod {
         func is_(_ name: StaticString) -> Bool {
             guard end - start == name.utf8CodeUnitCount else { return false }
-            let n = name.utf8Start
-            for k in 0..<(end - start) where p[start + k] != n[k] { return false }
-            return true
+            return name.withUTF8Buffer { n in
+                for k in 0..<n.count where p[start + k] != n[k] { return false }
+                return true
+            }
         }
         switch end - start {
         case 3: if is_("GET") { return .GET } else if is_("PUT") { return .PUT }

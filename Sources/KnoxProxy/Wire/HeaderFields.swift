@@ -65,9 +65,10 @@ enum Wire {
     @inline(__always)
     static func equalsFolded(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ lower: StaticString) -> Bool {
         guard end - start == lower.utf8CodeUnitCount else { return false }
-        let l = lower.utf8Start
-        for i in 0..<(end - start) where folded(bytes[start + i]) != l[i] { return false }
-        return true
+        return lower.withUTF8Buffer { l in
+            for i in 0..<l.count where folded(bytes[start + i]) != l[i] { return false }
+            return true
+        }
     }
 
     /// `bytes[start..<end]` starts with `lower` once A-Z are folded.

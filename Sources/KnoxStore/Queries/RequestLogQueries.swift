@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import GRDBSQLite
 import KnoxCore
@@ -176,6 +179,10 @@ extension StoreAccess {
                 throw DatabaseError(resultCode: ResultCode(rawValue: failure), message: message)
             }
             index += count
+            // Let a waiting thread (the data plane's event loop, when the process shares a core with it) run between
+            // statements: a batch of a few hundred rows would otherwise hold the core for a millisecond or more, and
+            // every request in flight would wait that long.
+            if index < entries.count { sched_yield() }
         }
     }
 }
