@@ -235,26 +235,50 @@ enum HeaderRules {
     /// The caller's headers as `Name: value` lines for the log row (at most 4 KiB), credentials redacted: a header
     /// named as a credential, or any value that holds a KnoxCall key or token.
     static func loggable(_ fields: HeaderFields) -> String {
-        fields.withBytes { p in
-            var out: [UInt8] = []
-            out.reserveCapacity(min(4096, fields.bytes.readableBytes + 16))
-            for span in fields.spans {
-                let a = Int(span.nameStart)
-                let b = Int(span.nameEnd)
-                let va = Int(span.valueStart)
-                let vb = Int(span.valueEnd)
-                let secret =
-                    isAny(p, a, b, of: credentialHeaders) || holdsKnoxCallCredential(p, va, vb)
-                    || KeyCredential.parse(bytes: UnsafeBufferPointer(rebasing: p.assumingMemoryBound(to: UInt8.self)[va..<vb])) != nil
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[a..<b]))
-                out.append(UInt8(ascii: ":"))
-                out.append(UInt8(ascii: " "))
-                if secret { out.append(contentsOf: redacted) } else { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[va..<vb])) }
-                out.append(UInt8(ascii: "\n"))
-                if out.count > 4096 { return String(decoding: out.prefix(4096), as: UTF8.self) }
+        let redactedCount = redacted.count
+        let bound = fields.spans.reduce(0) { $0 + $1.nameCount + 3 + max($1.valueCount, redactedCount) }
+        guard bound <= 4096 else { return loggableCut(fields) }
+        // Written straight into the string's storage (the bound always fits): one allocation per row.
+        return String(unsafeUninitializedCapacity: max(bound, 1)) { out in
+            var w = RawWriter(UnsafeMutableRawBufferPointer(out))
+            fields.withBytes { p in
+                for span in fields.spans { loggableLine(p, span, into: &w) }
             }
-            return String(decoding: out, as: UTF8.self)
+            return w.count
         }
+    }
+
+    /// `loggable` for heads whose lines may pass 4 KiB: the text is cut there.
+    private static func loggableCut(_ fields: HeaderFields) -> String {
+        var out = ByteBuffer()
+        fields.withBytes { p in
+            for span in fields.spans {
+                out.writeRaw(capacity: span.nameCount + span.valueCount + 32) { w in loggableLine(p, span, into: &w) }
+                if out.readableBytes > 4096 { break }
+            }
+        }
+        return String(decoding: out.readableBytesView.prefix(4096), as: UTF8.self)
+    }
+
+    /// One `Name: value` line of the log, the value redacted when it is a credential: a header named as one, or any
+    /// value that holds a KnoxCall key or token.
+    @inline(__always)
+    private static func loggableLine(_ p: UnsafeRawBufferPointer, _ span: FieldSpan, into w: inout RawWriter) {
+        let a = Int(span.nameStart)
+        let b = Int(span.nameEnd)
+        let va = Int(span.valueStart)
+        let vb = Int(span.valueEnd)
+        let secret =
+            isAny(p, a, b, of: credentialHeaders) || holdsKnoxCallCredential(p, va, vb)
+            || KeyCredential.parse(bytes: UnsafeBufferPointer(rebasing: p.assumingMemoryBound(to: UInt8.self)[va..<vb])) != nil
+        w.put(UnsafeRawBufferPointer(rebasing: p[a..<b]))
+        w.put(": ")
+        if secret {
+            redacted.withUnsafeBytes { w.put($0) }
+        } else {
+            w.put(UnsafeRawBufferPointer(rebasing: p[va..<vb]))
+        }
+        w.byte(UInt8(ascii: "\n"))
     }
 
     private static let redacted = Array("‹redacted›".utf8)

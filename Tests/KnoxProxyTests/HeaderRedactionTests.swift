@@ -27,3 +27,19 @@ import Testing
                 + "Accept: application/json\n")
     }
 }
+
+@Suite struct LoggedHeaderBoundsTests {
+    /// The log keeps the first 4 KiB of the caller's header lines, redactions included, whatever their number.
+    @Test func loggedHeadersAreCutAt4KiB() throws {
+        let lines = (0..<200).map { "X-Field-\($0): value-\($0)-" + String(repeating: "z", count: 20) }
+        let head = try #require(try WireFixtures.request("GET / HTTP/1.1\r\n" + lines.joined(separator: "\r\n") + "\r\nx-knoxcall-key: tk_live_a_b\r\n\r\n"))
+        let text = HeaderRules.loggable(head.fields)
+        let full = lines.map { $0 + "\n" }.joined()
+        #expect(text.utf8.count == 4096)
+        #expect(text == String(decoding: Array(full.utf8).prefix(4096), as: UTF8.self))
+        let short = try #require(try WireFixtures.request("GET / HTTP/1.1\r\nA: 1\r\nCookie: c\r\n\r\n"))
+        #expect(HeaderRules.loggable(short.fields) == "A: 1\nCookie: ‹redacted›\n")
+        let none = try #require(try WireFixtures.request("GET / HTTP/1.1\r\n\r\n"))
+        #expect(HeaderRules.loggable(none.fields) == "")
+    }
+}

@@ -79,7 +79,7 @@ struct HeadParser {
             guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else { throw WireError("The request line must end after the version") }
             i += 2
             let (spans, connection) = try Self.fields(p, from: i)
-            let keepAlive = Self.keepAlive(version, p, connection)
+            let keepAlive = Self.keepAlive(version, connection)
             return RequestHead(
                 method: method, target: target, version: version, fields: HeaderFields(bytes: head, spans: spans),
                 keepAlive: keepAlive)
@@ -112,7 +112,7 @@ struct HeadParser {
             let (spans, connection) = try Self.fields(p, from: i)
             return ResponseHead(
                 version: version, status: status, reasonStart: Int32(reasonStart), reasonEnd: Int32(reasonEnd),
-                fields: HeaderFields(bytes: head, spans: spans), keepAlive: Self.keepAlive(version, p, connection))
+                fields: HeaderFields(bytes: head, spans: spans), keepAlive: Self.keepAlive(version, connection))
         }
         return .complete(parsed, consumed: end)
     }
@@ -148,11 +148,17 @@ struct HeadParser {
         return found ?? nil
     }
 
-    /// The header fields from `start` to the blank line, and the bounds of every `Connection` value.
-    private static func fields(_ p: UnsafeRawBufferPointer, from start: Int) throws(WireError) -> ([FieldSpan], [FieldSpan]) {
+    /// What the `Connection` fields of a head say about persistence.
+    struct ConnectionTokens {
+        var close = false
+        var keepAlive = false
+    }
+
+    /// The header fields from `start` to the blank line, and what their `Connection` values say.
+    private static func fields(_ p: UnsafeRawBufferPointer, from start: Int) throws(WireError) -> ([FieldSpan], ConnectionTokens) {
         var spans: [FieldSpan] = []
         spans.reserveCapacity(12)
-        var connection: [FieldSpan] = []
+        var connection = ConnectionTokens()
         var i = start
         while true {
             guard i + 1 < p.count else { throw WireError("The head ends without a blank line") }
@@ -178,7 +184,12 @@ struct HeadParser {
             let span = FieldSpan(
                 nameStart: Int32(nameStart), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
             spans.append(span)
-            if nameEnd - nameStart == 10 && Wire.equalsFolded(p, nameStart, nameEnd, "connection") { connection.append(span) }
+            if nameEnd - nameStart == 10 && Wire.equalsFolded(p, nameStart, nameEnd, "connection") {
+                Wire.forEachToken(p, valueStart, valueEnd) { a, b in
+                    if Wire.equalsFolded(p, a, b, "close") { connection.close = true }
+                    if Wire.equalsFolded(p, a, b, "keep-alive") { connection.keepAlive = true }
+                }
+            }
         }
     }
 
@@ -192,17 +203,9 @@ struct HeadParser {
         return p[i + 7] == 49 ? .http1_1 : .http1_0
     }
 
-    private static func keepAlive(_ version: HTTPVersion, _ p: UnsafeRawBufferPointer, _ connection: [FieldSpan]) -> Bool {
-        var close = false
-        var keep = false
-        for span in connection {
-            Wire.forEachToken(p, Int(span.valueStart), Int(span.valueEnd)) { a, b in
-                if Wire.equalsFolded(p, a, b, "close") { close = true }
-                if Wire.equalsFolded(p, a, b, "keep-alive") { keep = true }
-            }
-        }
-        if close { return false }
-        return version.minor >= 1 || keep
+    private static func keepAlive(_ version: HTTPVersion, _ connection: ConnectionTokens) -> Bool {
+        if connection.close { return false }
+        return version.minor >= 1 || connection.keepAlive
     }
 
     private static func method(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> HTTPMethod {
