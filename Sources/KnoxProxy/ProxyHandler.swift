@@ -37,6 +37,10 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     private var framing: ResponseFraming = .length
     /// The answer being written ends the connection (HTTP/1.0 caller, body without a length).
     private var closeAfterAnswer = false
+    /// The answer's head, held back so that a small body joins it in one buffer (one write, not a writev of two);
+    /// written before anything else goes out, and at the latest when the upstream's read ends.
+    private var heldHead: ByteBuffer?
+    static let coalescedBytes = 16 * 1024
     /// Request ids come from a fast generator seeded once per connection from the system's, not a syscall per request.
     var random = FastRandom()
 
@@ -191,15 +195,42 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         _ context: ChannelHandlerContext, _ upstream: ResponseHead, request: RequestHead, requestId: String,
         rateLimit: RateLimitFigures?, dpopNonce: String?, keepAlive: Bool
     ) {
-        var out = context.channel.allocator.buffer(capacity: 256 + upstream.fields.bytes.readableBytes)
+        releaseHead(context)
+        var out = context.channel.allocator.buffer(capacity: 1280 + upstream.fields.bytes.readableBytes)
         framing = ResponseWriter.head(
             upstream, version: request.version, requestMethod: request.method, requestId: requestId,
             rateLimit: rateLimit, dpopNonce: dpopNonce, keepAlive: keepAlive, into: &out)
         closeAfterAnswer = framing == .close
-        context.write(wrapOutboundOut(out), promise: nil)
+        heldHead = out
+    }
+
+    /// Writes the held head, if any.
+    private func releaseHead(_ context: ChannelHandlerContext) {
+        guard let head = heldHead else { return }
+        heldHead = nil
+        context.write(wrapOutboundOut(head), promise: nil)
     }
 
     func writeResponseBody(_ context: ChannelHandlerContext, _ buffer: ByteBuffer, upstream: UpstreamConnection?) {
+        if framing == .none { return }
+        if var held = heldHead, held.readableBytes + buffer.readableBytes <= Self.coalescedBytes {
+            // A small body (the usual JSON answer) travels in the head's buffer.
+            heldHead = nil  // uniquely held: the appends below copy nothing already there
+            if framing == .chunked {
+                guard buffer.readableBytes > 0 else {
+                    heldHead = held
+                    return
+                }
+                ResponseWriter.chunkPrefix(buffer.readableBytes, into: &held)
+                held.writeImmutableBuffer(buffer)
+                held.writeStaticString("\r\n")
+            } else {
+                held.writeImmutableBuffer(buffer)
+            }
+            heldHead = held
+            return
+        }
+        releaseHead(context)
         switch framing {
         case .none:
             return
@@ -232,6 +263,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// can already find its row; no promise and no callback per request.
     func writeResponseEnd(_ context: ChannelHandlerContext, keepAlive: Bool, completed: () -> Void) {
         current = nil
+        releaseHead(context)
         if framing == .chunked {
             context.write(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil)
         }
@@ -254,11 +286,15 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         process(context)
     }
 
-    func flush(_ context: ChannelHandlerContext) { context.flush() }
+    func flush(_ context: ChannelHandlerContext) {
+        releaseHead(context)
+        context.flush()
+    }
 
     /// Ends the connection without a complete answer (the upstream failed mid-response).
     func abort(_ context: ChannelHandlerContext) {
         current = nil
+        heldHead = nil
         closing = true
         context.close(promise: nil)
     }
