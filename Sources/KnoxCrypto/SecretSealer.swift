@@ -48,6 +48,13 @@ public struct SecretSealer: Sendable {
         return try Self.openWithSwiftCrypto(sealed, key: key, aad: aad)
     }
 
+    /// `open` with the associated data computed beforehand (the data plane prepares it once per configuration).
+    public func open(_ sealed: [UInt8], associatedData aad: [UInt8]) throws(OpenError) -> SecretValue {
+        guard sealed.count >= 12 + 16 else { throw .malformed }
+        if let opener { return try opener.open(sealed, authenticating: aad) }
+        return try Self.openWithSwiftCrypto(sealed, key: key, aad: aad)
+    }
+
     /// The same opening through swift-crypto's API (no reusable context; also what `opener` is tested against).
     static func openWithSwiftCrypto(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) throws(OpenError) -> SecretValue {
         let box: AES.GCM.SealedBox
@@ -92,7 +99,8 @@ public struct SecretSealer: Sendable {
         return plain == Data("knoxcall".utf8)
     }
 
-    static func associatedData(tenantId: String, secretId: String, environment: String) -> [UInt8] {
+    /// The associated data a value of this secret in this environment is sealed with (public, not secret: ids only).
+    public static func associatedData(tenantId: String, secretId: String, environment: String) -> [UInt8] {
         // NUL separators: none of the three parts can contain NUL, so the encoding is unambiguous.
         var aad: [UInt8] = []
         aad.reserveCapacity(20 + tenantId.utf8.count + secretId.utf8.count + environment.utf8.count)

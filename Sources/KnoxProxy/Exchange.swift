@@ -107,10 +107,13 @@ final class Exchange: @unchecked Sendable {
             trace = a.trace
             let declared = known.declaredLength
             let hasBody = known.hasBody
-            let kind = BodyKind(contentType: known.contentType)
-            let bodyMethod = ["POST", "PUT", "PATCH"].contains(head.method.rawValue)
+            let bodyMethod: Bool
+            switch head.method {
+            case .POST, .PUT, .PATCH: bodyMethod = true
+            default: bodyMethod = false
+            }
             let mustHold = a.signature != nil || (bodyMethod && a.plan.injectBody != nil)
-            let wantHold = mustHold || (bodyMethod && hasBody && kind.isScanned)
+            let wantHold = mustHold || (bodyMethod && hasBody && BodyKind(contentType: known.contentType).isScanned)
             if let declared, declared > ProxyServices.maxHeldBody, wantHold {
                 if mustHold {
                     refuse(Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))

@@ -11,8 +11,11 @@ struct Injector {
 
     /// The value a placeholder stands for in this route's environment. `origin` says who wrote the placeholder:
     /// an unknown secret in the caller's body is the caller's mistake (400); in the route it is the server's.
-    func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal) -> (secret: Secret?, value: String) {
-        switch engine.openSecret(reference, environment: plan.environment, in: snapshot) {
+    func resolve(_ reference: SecretReference, callerWrote: Bool, prepared: PreparedSecret? = nil) throws(Refusal)
+        -> (secret: Secret?, value: String)
+    {
+        let opening = prepared.map { engine.openSecret($0) } ?? engine.openSecret(reference, environment: plan.environment, in: snapshot)
+        switch opening {
         case .value(let secret, let value):
             if secret.strictExpiryEnforcement, let expires = secret.expiresAt, nowMillis >= expires {
                 throw Refusal(.secretUnusable, "Secret \(secret.name) has expired and its route enforces expiry")
@@ -38,8 +41,9 @@ struct Injector {
         for piece in pieces {
             switch piece {
             case .text(let text): out += text
-            case .secret(let reference):
-                let (secret, value) = try resolve(reference, callerWrote: false)
+            case .secret(let reference), .sealed(let reference, _):
+                let prepared: PreparedSecret? = if case .sealed(_, let p) = piece { p } else { nil }
+                let (secret, value) = try resolve(reference, callerWrote: false, prepared: prepared)
                 guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
                     throw Refusal(
                         .secretUnusable,

@@ -28,7 +28,8 @@ public final class RoutePlan: Sendable {
     public let assignedClients: [(id: String, range: IPRange)]
 
     init(route: Route, environment: String, settings s: RouteSettings, target: UpstreamURL, limiter: RateLimiter?,
-         assignedClients: [(id: String, range: IPRange)]) {
+         assignedClients: [(id: String, range: IPRange)],
+         prepare: (SecretReference, String) -> PreparedSecret? = { _, _ in nil }) {
         self.route = route
         self.environment = environment
         settings = s
@@ -38,7 +39,7 @@ public final class RoutePlan: Sendable {
         allowedMethods = s.allowedMethods.map(Set.init)
         ipAllowlist = (s.ipAllowlist ?? []).compactMap { try? IPRange.parse($0).get() }
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
-            value.stringValue.map { InjectedHeader(name: name, template: $0) }
+            value.stringValue.map { InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) } }
         }
         injectBody = (s.injectBody?.isEmpty ?? true) ? nil : s.injectBody
         requireSignature = s.requireSignature ?? false
@@ -65,6 +66,9 @@ public struct InjectedHeader: Sendable {
     public enum Piece: Sendable {
         case text(String)
         case secret(SecretReference)
+        /// A reference found when the configuration was loaded: its sealed value for the plan's environment, ready to
+        /// open (ciphertext and associated data only; the plaintext exists only when the request is injected).
+        case sealed(SecretReference, PreparedSecret)
     }
 
     public let name: String
@@ -74,6 +78,23 @@ public struct InjectedHeader: Sendable {
     /// Nil when the template held a malformed placeholder (refused when the route was saved, so only for old rows).
     public let pieces: [Piece]?
     public var isStatic: Bool { pieces.map { $0.allSatisfy { if case .text = $0 { true } else { false } } } ?? false }
+
+    private init(name: String, lowercasedName: String, template: String, pieces: [Piece]?) {
+        self.name = name
+        self.lowercasedName = lowercasedName
+        self.template = template
+        self.pieces = pieces
+    }
+
+    /// This header with its secret references looked up once (those `prepare` cannot find stay references, and are
+    /// refused as before when a request needs them).
+    func prepared(_ prepare: (SecretReference) -> PreparedSecret?) -> InjectedHeader {
+        let pieces = self.pieces?.map { piece -> Piece in
+            guard case .secret(let reference) = piece, let found = prepare(reference) else { return piece }
+            return .sealed(reference, found)
+        }
+        return InjectedHeader(name: name, lowercasedName: lowercasedName, template: template, pieces: pieces)
+    }
 
     init(name: String, template: String) {
         self.name = name
@@ -95,5 +116,19 @@ public struct InjectedHeader: Sendable {
         }
         if cursor < bytes.count { pieces.append(.text(String(decoding: bytes[cursor...], as: UTF8.self))) }
         self.pieces = pieces
+    }
+}
+
+/// A secret's sealed value for one environment with the associated data that opens it, found when a snapshot is
+/// built, so that injecting it costs one decryption and no lookups.
+public struct PreparedSecret: Sendable {
+    public let secret: Secret
+    let ciphertext: [UInt8]
+    let associatedData: [UInt8]
+
+    init(secret: Secret, ciphertext: [UInt8], associatedData: [UInt8]) {
+        self.secret = secret
+        self.ciphertext = ciphertext
+        self.associatedData = associatedData
     }
 }

@@ -1,5 +1,6 @@
 import Atomics
 import KnoxCore
+import KnoxCrypto
 
 /// An immutable, versioned picture of one mode's configuration.
 ///
@@ -75,6 +76,7 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         }
         clientRanges = ranges
         var plans: [String: [String: RoutePlan]] = [:]
+        let (secretsById, secretIdsByName) = (self.secretsById, self.secretIdsByName)
         for entry in byId.values {
             for environment in entry.configs.keys {
                 guard let settings = entry.effectiveSettings(environment),
@@ -85,10 +87,34 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
                 let rateLimiter = settings.rateLimitEnabled == true ? limiter(entry.route.id, environment, settings) : nil
                 plans[entry.route.id, default: [:]][environment] = RoutePlan(
                     route: entry.route, environment: environment, settings: settings, target: target,
-                    limiter: rateLimiter, assignedClients: assignedClients)
+                    limiter: rateLimiter, assignedClients: assignedClients,
+                    prepare: { reference, environment in
+                        ConfigSnapshot.prepare(
+                            reference, environment, tenantId: tenantId, secrets: secretsById, names: secretIdsByName,
+                            sealed: sealed)
+                    })
             }
         }
         self.plans = plans
+    }
+
+    /// The sealed value `reference` injects in `environment` (the environment's own, else the base environment's),
+    /// with its associated data; nil when there is none (the request path then reports it as before).
+    static func prepare(
+        _ reference: SecretReference, _ environment: String, tenantId: String, secrets: [String: Secret],
+        names: [String: String], sealed: [String: [String: SealedSecretValue]]
+    ) -> PreparedSecret? {
+        let id: String?
+        switch reference {
+        case .id(let value): id = value
+        case .name(let name): id = names[name]
+        }
+        guard let id, let secret = secrets[id], let values = sealed[id],
+            let value = values[environment] ?? values[secret.baseEnvironment]
+        else { return nil }
+        return PreparedSecret(
+            secret: secret, ciphertext: value.ciphertext,
+            associatedData: SecretSealer.associatedData(tenantId: tenantId, secretId: secret.id, environment: value.environmentName))
     }
 
     /// Finds the plan for a route named by slug, id or (legacy) name, in `environment` (default: the route's base).
