@@ -4,10 +4,12 @@
 # Arms: (1) upstream direct, (2) nginx proxy_pass with upstream keep-alive, (3) KnoxCall plain route,
 #       (4) KnoxCall with a header injection, a rate limit too high to trigger, and request logging,
 #       (5) the issue's yardstick: a bare SwiftNIO forwarder (bench/forwarder, one keep-alive upstream channel per
-#           downstream connection, same event loop, no KnoxCall code), pinned like the proxies.
+#           downstream connection, same event loop, no KnoxCall code), pinned like the proxies,
+#       (6) the same forwarder as a byte pipe (--bytes: no HTTP codec at all): what SwiftNIO's channels and the kernel
+#           alone cost per request, the ceiling for any SwiftNIO proxy on this machine.
 # The arms run in turn, ROUNDS times (this VM's speed drifts by ±15% from minute to minute, nginx's too): each round's
 # ratios compare runs made within a minute of each other, and the summary gives the median of each figure.
-# Prints requests/s and p50/p99 per run, the median ratios 3/2, 4/2, 5/2 and 4/5 and p99 4/2, and whether log
+# Prints requests/s and p50/p99 per run, the median ratios 3/2, 4/2, 5/2, 4/5 and 6/2 and p99 4/2, and whether log
 # rows = requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +83,8 @@ taskset -c 1 nginx -c "$WORK/nginx-proxy.conf"
 sleep 0.3
 
 taskset -c 1 "$FORWARDER" 19530 19500 > "$WORK/forwarder.log" 2>&1 &
-for _ in $(seq 1 50); do grep -q forwarding "$WORK/forwarder.log" 2>/dev/null && break; sleep 0.1; done
+taskset -c 1 "$FORWARDER" 19531 19500 --bytes > "$WORK/pipe.log" 2>&1 &
+for _ in $(seq 1 50); do grep -q forwarding "$WORK/forwarder.log" 2>/dev/null && grep -q forwarding "$WORK/pipe.log" 2>/dev/null && break; sleep 0.1; done
 
 run() { # arm round url [headers...]
   local arm=$1 round=$2 url=$3; shift 3
@@ -109,6 +112,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run "3-knoxcall-plain" "$round" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: plain"
   run "4-knoxcall-inject-ratelimit-log" "$round" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: featured"
   run "5-bare-swiftnio-forwarder" "$round" "http://127.0.0.1:19530/"
+  run "6-swiftnio-byte-pipe" "$round" "http://127.0.0.1:19531/"
 done
 sleep 1.5
 ROWS=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests")
@@ -125,7 +129,7 @@ def figures(arm, r):
             p99 = x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
     return rps, p99
 arms = ["1-upstream-direct", "2-nginx-proxy_pass", "3-knoxcall-plain", "4-knoxcall-inject-ratelimit-log",
-        "5-bare-swiftnio-forwarder"]
+        "5-bare-swiftnio-forwarder", "6-swiftnio-byte-pipe"]
 f = {a: [figures(a, r) for r in range(1, rounds + 1)] for a in arms}
 print(f"\nmedians over {rounds} rounds")
 for a in arms:
@@ -138,6 +142,7 @@ ratio("ratio 3/2 (plain / nginx)", k3, n)
 ratio("ratio 4/2 (all features / nginx)", k4, n)
 ratio("ratio 5/2 (bare forwarder / nginx)", bare, n)
 ratio("ratio 4/5 (all features / bare)", k4, bare)
+ratio("ratio 6/2 (byte pipe / nginx)", arms[5], n)
 ratio("p99 4 / p99 nginx", k4, n, 1)
 PY
 DROPPED=$(grep -c "rows dropped" "$WORK/serve.log" || true)

@@ -246,10 +246,9 @@ final class Exchange: @unchecked Sendable {
             peerIsTrustedProxy: services.isTrustedProxy(trace.clientIP, peer: handler.peer), requestId: requestId,
             injected: injected, consumedSignature: plan.requireSignature, bodyLength: length, chunked: chunkedUpstream,
             hasConnectionTokens: known.hasConnectionTokens)
-        var out = context.channel.allocator.buffer(capacity: head.fields.bytes.readableBytes + 256)
-        HeaderRules.writeUpstreamHead(
-            method: head.method.rawValue, target: plan.target.basePath + target, caller: head.fields, additions, into: &out)
-        upstreamHead = out
+        upstreamHead = HeaderRules.upstreamHead(
+            method: head.method.rawValue, target: plan.target.basePath + target, caller: head.fields, additions,
+            allocator: context.channel.allocator)
         replayableBody = body
         if let body, !body.isEmpty { pendingParts = [ByteBuffer(bytes: body)] }
         connect()

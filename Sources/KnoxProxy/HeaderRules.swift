@@ -114,15 +114,30 @@ enum HeaderRules {
     /// headers, KnoxCall's own headers and credentials, and forwarding headers the caller is not trusted to set;
     /// then X-Forwarded-*, X-Request-Id, the injected headers (which replace any the caller sent under the same
     /// name) and the framing. Caller fields are copied byte for byte from the received head.
+    static func upstreamHead(
+        method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        // Allocated at its final size: one allocation, no growth.
+        var out = allocator.buffer(capacity: upstreamHeadRoom(method: method, target: target, caller: fields, add))
+        writeUpstreamHead(method: method, target: target, caller: fields, add, into: &out)
+        return out
+    }
+
+    /// An upper bound of the upstream head's size (forwarded caller fields are never longer than they arrived).
+    static func upstreamHeadRoom(method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions) -> Int {
+        var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 160
+        room += add.requestId.utf8.count + (add.clientText?.utf8.count ?? 0)
+        for header in add.injected { room += header.name.utf8.count + header.value.utf8.count + 4 }
+        return room
+    }
+
     static func writeUpstreamHead(
         method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, into out: inout ByteBuffer
     ) {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
         let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
         let injectedNames = add.injected.map(\.lowercased)
-        var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 160
-        room += add.requestId.utf8.count + (add.clientText?.utf8.count ?? 0)
-        for header in add.injected { room += header.name.utf8.count + header.value.utf8.count + 4 }
+        let room = upstreamHeadRoom(method: method, target: target, caller: fields, add)
         out.writeRaw(capacity: room) { w in
             w.put(method)
             w.byte(UInt8(ascii: " "))

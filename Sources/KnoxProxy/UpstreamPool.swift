@@ -28,7 +28,13 @@ final class UpstreamPool: @unchecked Sendable {
     let tls: NIOSSLContext?
     /// The loop's gathered flushes.
     let flushes: FlushBatch
-    private var idle: [String: [UpstreamConnection]] = [:]
+    /// Idle connections by pool key. A class per key, so taking and returning a connection changes the list in place
+    /// (mutating an array inside the dictionary went through the dictionary's modify accessor, which allocated).
+    private var idle: [String: IdleList] = [:]
+
+    final class IdleList {
+        var connections: [UpstreamConnection] = []
+    }
     static let maxIdlePerKey = 64
 
     init(eventLoop: EventLoop, tls: NIOSSLContext?) {
@@ -40,7 +46,8 @@ final class UpstreamPool: @unchecked Sendable {
     /// An idle keep-alive connection for `key` (a plan's `poolKey`), if there is one (the common case: no future, no
     /// allocation).
     func takeIdle(_ key: String) -> UpstreamConnection? {
-        while let connection = idle[key]?.popLast() {  // in place, no copy of the list
+        guard let list = idle[key] else { return nil }
+        while let connection = list.connections.popLast() {
             if connection.channel.isActive {
                 connection.reused = true
                 return connection
@@ -97,17 +104,24 @@ final class UpstreamPool: @unchecked Sendable {
     func release(_ connection: UpstreamConnection) {
         connection.exchange = nil
         guard connection.channel.isActive else { return }
-        guard (idle[connection.key]?.count ?? 0) < Self.maxIdlePerKey else {
+        let list: IdleList
+        if let existing = idle[connection.key] {
+            list = existing
+        } else {
+            list = IdleList()
+            idle[connection.key] = list
+        }
+        guard list.connections.count < Self.maxIdlePerKey else {
             connection.channel.close(promise: nil)
             return
         }
         // In place: copying the list out and back would allocate on every request.
-        idle[connection.key, default: []].append(connection)
+        list.connections.append(connection)
     }
 
     /// Forgets a connection that closed while idle.
     func remove(_ connection: UpstreamConnection) {
-        idle[connection.key]?.removeAll { $0 === connection }
+        idle[connection.key]?.connections.removeAll { $0 === connection }
     }
 
     private func connect(_ target: UpstreamURL, key: String, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
