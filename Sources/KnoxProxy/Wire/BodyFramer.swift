@@ -49,7 +49,6 @@ struct BodyFramer {
 
     /// The body ends only when the connection closes.
     var endsAtClose: Bool { if case .untilClose = state { true } else { false } }
-    var isDone: Bool { if case .done = state { true } else { false } }
 
     /// Takes what it can from `buffer`: a slice of body bytes, the end, or a request for more.
     mutating func next(_ buffer: inout ByteBuffer) throws(WireError) -> Event {

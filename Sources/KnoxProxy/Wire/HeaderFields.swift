@@ -84,15 +84,6 @@ enum Wire {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[Int(start)..<Int(end)]), as: UTF8.self)
     }
 
-    /// Whether a comma-separated value (`Connection`) holds `token` (lowercase), in any case.
-    static func listContains(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ token: StaticString) -> Bool {
-        var found = false
-        forEachToken(bytes, start, end) { a, b in
-            if equalsFolded(bytes, a, b, token) { found = true }
-        }
-        return found
-    }
-
     /// Calls `body` with the bounds of each non-empty, trimmed element of a comma-separated list.
     @inline(__always)
     static func forEachToken(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ body: (Int, Int) -> Void) {

@@ -26,8 +26,6 @@ struct ResponseDecoder {
 
     init() {}
 
-    var isIdle: Bool { if case .idle = state { true } else { false } }
-
     /// A request went out: its answer is expected next.
     mutating func expect(toHEAD: Bool) {
         state = .head(toHEAD: toHEAD)
