@@ -29,8 +29,9 @@ final class BoundedQueue<Element>: @unchecked Sendable {
 
     var capacity: Int { mask + 1 }
 
-    /// Adds `element`; false (and nothing stored) when the queue is full.
-    func push(_ element: Element) -> Bool {
+    /// Adds `element`; false (and nothing stored) when the queue is full. `element` is taken over, not copied: a
+    /// log row's strings move into the slot without a retain and a release each.
+    func push(_ element: consuming Element) -> Bool {
         var position = enqueuePosition.load(ordering: .relaxed)
         while true {
             let cell = position & mask

@@ -18,7 +18,7 @@ public final class RequestLogSink: Sendable {
 
     /// Hands one row over; false when the buffer was full (the row is counted as dropped).
     @discardableResult
-    public func submit(_ entry: RequestLogEntry) -> Bool {
+    public func submit(_ entry: consuming RequestLogEntry) -> Bool {
         if queue.push(entry) {
             acceptedCount.wrappingIncrement(ordering: .relaxed)
             return true
