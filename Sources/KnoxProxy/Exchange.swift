@@ -81,9 +81,10 @@ final class Exchange: @unchecked Sendable {
         return path.hasPrefix("?") ? "/" + path : path
     }
 
-    var path: String {
-        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
-        return String(target[..<q])
+    /// A request target as the log keeps it: its path, without the query (queries can carry tokens), at most 2 KiB.
+    static func loggedPath(_ target: String) -> String {
+        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+        return String(path.prefix(2048))
     }
 
     // MARK: - Request side
@@ -209,11 +210,7 @@ final class Exchange: @unchecked Sendable {
     func rejectMalformed(_ message: String) {
         guard !finished, !responseStarted else { return }
         stopWaiting()
-        if let connection = upstream {
-            connection.exchange = nil
-            connection.channel.close(promise: nil)
-            upstream = nil
-        }
+        dropUpstream()
         refusal = Refusal(.validationError, "Malformed HTTP request: \(message)", trace: trace)
         mode = .discard
         sendRefusal(keepAlive: false)
@@ -297,10 +294,8 @@ final class Exchange: @unchecked Sendable {
     private func sendUpstream(_ part: ByteBuffer) {
         guard !finished, part.readableBytes > 0 else { return }
         if chunkedUpstream {
-            var framed = context.channel.allocator.buffer(capacity: part.readableBytes + 16)
-            ResponseWriter.chunkPrefix(part.readableBytes, into: &framed)
-            framed.writeImmutableBuffer(part)
-            framed.writeStaticString("\r\n")
+            var framed = context.channel.allocator.buffer(capacity: part.readableBytes + 24)
+            ResponseWriter.chunk(part, into: &framed)
             sendUpstreamBytes(framed)
         } else {
             sendUpstreamBytes(part)
@@ -396,6 +391,14 @@ final class Exchange: @unchecked Sendable {
         fail(.upstreamTimeout, "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s")
     }
 
+    /// Closes the upstream connection, if any, without it telling this exchange (it is never reused).
+    private func dropUpstream() {
+        guard let connection = upstream else { return }
+        connection.exchange = nil
+        connection.channel.close(promise: nil)
+        upstream = nil
+    }
+
     /// No longer waiting for the upstream's answer: off the pool's deadline list.
     private func stopWaiting() {
         deadlineNanos = 0
@@ -405,11 +408,7 @@ final class Exchange: @unchecked Sendable {
     private func fail(_ type: ErrorType, _ message: String) {
         guard !finished else { return }
         stopWaiting()
-        if let connection = upstream {
-            connection.exchange = nil
-            connection.channel.close(promise: nil)
-            upstream = nil
-        }
+        dropUpstream()
         if responseStarted {
             finish(status: upstreamStatus ?? type.status, error: type.rawValue)
             handler.abort(context)
@@ -429,11 +428,7 @@ final class Exchange: @unchecked Sendable {
     func downstreamClosed() {
         guard !finished else { return }
         stopWaiting()
-        if let connection = upstream {
-            connection.exchange = nil
-            connection.channel.close(promise: nil)
-            upstream = nil
-        }
+        dropUpstream()
         finish(status: upstreamStatus ?? 499, error: "client_closed_request")
     }
 
@@ -449,7 +444,7 @@ final class Exchange: @unchecked Sendable {
             RequestLogEntry(
                 requestId: requestId, routeId: trace.routeId, ts: startMillis,
                 srcIp: trace.clientIP == handler.peer ? handler.peerText : trace.clientIP?.description,
-                method: head.method.rawValue, path: String(path.prefix(2048)), statusCode: status,
+                method: head.method.rawValue, path: Self.loggedPath(target), statusCode: status,
                 latencyMs: Int((now - startNanos) / 1_000_000),
                 upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil ? Int((now - upstreamStartNanos) / 1_000_000) : nil,
                 upstreamHost: trace.upstreamHost, upstreamStatus: upstreamStatus, error: error,

@@ -79,7 +79,7 @@ enum HeaderRules {
 
     /// Whether `p[a..<b]` is one of `lowercased` names.
     @inline(__always)
-    static func isAny(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, of lowercased: [String]) -> Bool {
+    static func isAny(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, of lowercased: some Sequence<String>) -> Bool {
         for name in lowercased where name.utf8.count == b - a {
             var i = a
             var equal = true
@@ -136,7 +136,7 @@ enum HeaderRules {
     ) {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
         let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
-        let injectedNames = add.injected.map(\.lowercased)
+        let injectedNames = add.injected.lazy.map(\.lowercased)
         let room = upstreamHeadRoom(method: method, target: target, caller: fields, add)
         out.writeRaw(capacity: room) { w in
             w.put(method)
@@ -176,10 +176,7 @@ enum HeaderRules {
                     default:
                         break
                     }
-                    w.put(UnsafeRawBufferPointer(rebasing: p[a..<b]))
-                    w.put(": ")
-                    w.put(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
-                    w.put("\r\n")
+                    w.field(p, span)
                 }
             }
             if let client = add.clientText {

@@ -148,7 +148,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             RequestLogEntry(
                 requestId: requestId, ts: services.engine.clock.nowMillis(), srcIp: peerText,
                 method: head?.method.rawValue ?? "-",
-                path: head.map { String(Exchange.originForm($0.target).prefix { $0 != "?" }.prefix(2048)) } ?? "-",
+                path: head.map { Exchange.loggedPath(Exchange.originForm($0.target)) } ?? "-",
                 statusCode: 400, latencyMs: 0, error: ErrorType.validationError.rawValue))
         let refusal = Refusal(.validationError, "Malformed HTTP request: \(message)")
         writeError(context, refusal, requestId: requestId, keepAlive: false, version: head?.version ?? .http1_1)
@@ -221,9 +221,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                     heldHead = held
                     return
                 }
-                ResponseWriter.chunkPrefix(buffer.readableBytes, into: &held)
-                held.writeImmutableBuffer(buffer)
-                held.writeStaticString("\r\n")
+                ResponseWriter.chunk(buffer, into: &held)
             } else {
                 held.writeImmutableBuffer(buffer)
             }
@@ -238,14 +236,14 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             context.write(wrapOutboundOut(buffer), promise: nil)
         case .chunked:
             guard buffer.readableBytes > 0 else { return }  // a zero-size chunk would end the body
-            var prefix = context.channel.allocator.buffer(capacity: 12)
-            ResponseWriter.chunkPrefix(buffer.readableBytes, into: &prefix)
             if buffer.readableBytes <= 4096 {
                 // Small parts: one buffer, one iovec.
-                prefix.writeImmutableBuffer(buffer)
-                prefix.writeStaticString("\r\n")
-                context.write(wrapOutboundOut(prefix), promise: nil)
+                var framed = context.channel.allocator.buffer(capacity: buffer.readableBytes + 24)
+                ResponseWriter.chunk(buffer, into: &framed)
+                context.write(wrapOutboundOut(framed), promise: nil)
             } else {
+                var prefix = context.channel.allocator.buffer(capacity: 12)
+                ResponseWriter.chunkPrefix(buffer.readableBytes, into: &prefix)
                 context.write(wrapOutboundOut(prefix), promise: nil)
                 context.write(wrapOutboundOut(buffer), promise: nil)
                 context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)

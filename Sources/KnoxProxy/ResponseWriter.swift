@@ -49,10 +49,7 @@ enum ResponseWriter {
                     } else if !connectionNamed.isEmpty, HeaderRules.isAny(p, a, b, of: connectionNamed) {
                         continue
                     }
-                    w.put(UnsafeRawBufferPointer(rebasing: p[a..<b]))
-                    w.put(": ")
-                    w.put(UnsafeRawBufferPointer(rebasing: p[Int(span.valueStart)..<Int(span.valueEnd)]))
-                    w.put("\r\n")
+                    w.field(p, span)
                 }
             }
             w.put("X-Knox-Upstream-Status: ")
@@ -112,6 +109,14 @@ enum ResponseWriter {
     }
 
     static let continueLine: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
+
+    /// `part` as one chunk of a chunked body: size line, bytes, CRLF (the caller skips empty parts: a zero-size chunk
+    /// ends the body).
+    static func chunk(_ part: ByteBuffer, into out: inout ByteBuffer) {
+        chunkPrefix(part.readableBytes, into: &out)
+        out.writeImmutableBuffer(part)
+        out.writeStaticString("\r\n")
+    }
 
     /// The chunk-size line that precedes `count` bytes of a chunked body.
     static func chunkPrefix(_ count: Int, into out: inout ByteBuffer) {

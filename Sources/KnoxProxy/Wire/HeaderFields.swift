@@ -103,25 +103,6 @@ enum Wire {
     /// Writes `value` in decimal without building a `String`.
     @inline(__always)
     static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
-        if value < 0 {
-            out.writeInteger(UInt8(ascii: "-"))
-            writeDecimal(-value, into: &out)
-            return
-        }
-        if value < 10 {
-            out.writeInteger(UInt8(48 + value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for any Int
-        var count = 0
-        var v = value
-        withUnsafeMutableBytes(of: &digits) { d in
-            while v > 0 {
-                d[23 - count] = UInt8(48 + v % 10)
-                v /= 10
-                count += 1
-            }
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: d[(24 - count)...]))
-        }
+        out.writeRaw(capacity: 24) { $0.decimal(value) }
     }
 }

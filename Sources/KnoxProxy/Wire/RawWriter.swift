@@ -50,6 +50,15 @@ struct RawWriter {
         at.storeBytes(of: value, as: UInt8.self)
     }
 
+    /// One header line, `Name: value` CRLF, copied from a received head.
+    @inline(__always)
+    mutating func field(_ head: UnsafeRawBufferPointer, _ span: FieldSpan) {
+        put(UnsafeRawBufferPointer(rebasing: head[Int(span.nameStart)..<Int(span.nameEnd)]))
+        put(": ")
+        put(UnsafeRawBufferPointer(rebasing: head[Int(span.valueStart)..<Int(span.valueEnd)]))
+        put("\r\n")
+    }
+
     /// `value` in decimal.
     mutating func decimal(_ value: Int) {
         if value < 0 {

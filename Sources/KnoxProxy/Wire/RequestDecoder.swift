@@ -28,26 +28,18 @@ struct RequestDecoder {
     }
 
     private var state = State.head
-    private var inbound: ByteBuffer?
+    private var received = ReceivedBytes()
     private var parser = HeadParser()
 
     init() {}
 
     /// Bytes received and not yet decoded (a partial head or body, or whole pipelined requests).
-    var bufferedBytes: Int { inbound?.readableBytes ?? 0 }
+    var bufferedBytes: Int { received.count }
 
     /// The next event would be the head of a new request.
     var betweenRequests: Bool { if case .head = state { true } else { false } }
 
-    mutating func feed(_ bytes: ByteBuffer) {
-        if var held = inbound, held.readableBytes > 0 {
-            inbound = nil  // uniquely held, so the append does not copy what is already there
-            held.writeImmutableBuffer(bytes)
-            inbound = held
-        } else {
-            inbound = bytes
-        }
-    }
+    mutating func feed(_ bytes: ByteBuffer) { received.append(bytes) }
 
     /// The next event, or nil when more bytes are needed.
     mutating func next() throws(Failure) -> Event? {
@@ -58,12 +50,8 @@ struct RequestDecoder {
             state = .head
             return .end
         case .body(var framer):
-            // An empty buffer still lets a body that is complete say so.
-            var buffer = inbound ?? BodyFramer.noBytes
-            inbound = nil
-            defer { if buffer.readableBytes > 0 { inbound = buffer } }
             do {
-                switch try framer.next(&buffer) {
+                switch try received.frame(&framer) {
                 case .data(let slice):
                     state = .body(framer)
                     return .body(slice)
@@ -79,18 +67,17 @@ struct RequestDecoder {
                 throw Failure(error: error, head: nil)
             }
         case .head:
-            guard var buffer = inbound else { return nil }
+            guard let buffer = received.buffer else { return nil }
             let parsed: HeadParse<RequestHead>
             do {
                 parsed = try parser.request(buffer)
             } catch {
                 state = .failed
-                inbound = nil
+                received.clear()
                 throw Failure(error: error, head: nil)
             }
             guard case .complete(let head, let consumed) = parsed else { return nil }
-            buffer.moveReaderIndex(forwardBy: consumed)
-            inbound = buffer.readableBytes > 0 ? buffer : nil
+            received.consume(consumed)
             let known = KnownHeaders(head.fields)
             do {
                 if let framer = try Self.framing(known, version: head.version) {
@@ -100,7 +87,7 @@ struct RequestDecoder {
                 }
             } catch {
                 state = .failed
-                inbound = nil
+                received.clear()
                 throw Failure(error: error, head: head)
             }
             return .head(head, known)

@@ -21,7 +21,7 @@ struct ResponseDecoder {
     }
 
     private var state = State.idle
-    private var inbound: ByteBuffer?
+    private var received = ReceivedBytes()
     private var parser = HeadParser()
 
     init() {}
@@ -32,47 +32,34 @@ struct ResponseDecoder {
         parser.reset()
     }
 
-    mutating func feed(_ bytes: ByteBuffer) {
-        if var held = inbound, held.readableBytes > 0 {
-            inbound = nil
-            held.writeImmutableBuffer(bytes)
-            inbound = held
-        } else {
-            inbound = bytes
-        }
-    }
+    mutating func feed(_ bytes: ByteBuffer) { received.append(bytes) }
 
     /// The next event, or nil when more bytes are needed.
     mutating func next() throws(WireError) -> Event? {
         while true {
             switch state {
             case .idle:
-                if let inbound, inbound.readableBytes > 0 { throw WireError("The upstream sent bytes without being asked") }
+                if received.count > 0 { throw WireError("The upstream sent bytes without being asked") }
                 return nil
             case .endPending(let reusable):
                 state = .idle
-                return .end(reusable: reusable && bufferedBytes == 0)
+                return .end(reusable: reusable && received.count == 0)
             case .body(var framer, let reusable):
-                // An empty buffer still lets a body that is complete say so.
-                var buffer = inbound ?? BodyFramer.noBytes
-                inbound = nil
-                defer { if buffer.readableBytes > 0 { inbound = buffer } }
-                switch try framer.next(&buffer) {
+                switch try received.frame(&framer) {
                 case .data(let slice):
                     state = .body(framer, reusable: reusable)
                     return .body(slice)
                 case .end:
                     state = .idle
-                    return .end(reusable: reusable && buffer.readableBytes == 0)
+                    return .end(reusable: reusable && received.count == 0)
                 case .needMore:
                     state = .body(framer, reusable: reusable)
                     return nil
                 }
             case .head(let toHEAD):
-                guard var buffer = inbound else { return nil }
+                guard let buffer = received.buffer else { return nil }
                 guard case .complete(let head, let consumed) = try parser.response(buffer) else { return nil }
-                buffer.moveReaderIndex(forwardBy: consumed)
-                inbound = buffer.readableBytes > 0 ? buffer : nil
+                received.consume(consumed)
                 if head.status < 200 {
                     // 100 Continue, 103 Early Hints: the final answer follows. 101 would leave HTTP: never asked for.
                     guard head.status != 101 else { throw WireError("The upstream switched protocols") }
@@ -93,8 +80,6 @@ struct ResponseDecoder {
         state = .idle
         return .end(reusable: false)
     }
-
-    private var bufferedBytes: Int { inbound?.readableBytes ?? 0 }
 
     /// How an answer's body is delimited (RFC 9112 §6.3), or nil when it has none.
     static func framing(_ head: ResponseHead, toHEAD: Bool) throws(WireError) -> BodyFramer? {
