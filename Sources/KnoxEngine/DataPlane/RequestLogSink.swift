@@ -39,10 +39,16 @@ public final class RequestLogSink: Sendable {
     /// Takes up to `limit` rows (the writer only).
     func drain(limit: Int) -> [RequestLogEntry] {
         var out: [RequestLogEntry] = []
-        out.reserveCapacity(min(limit, 1024))
-        while out.count < limit, let entry = queue.pop() { out.append(entry) }
-        drainedCount.wrappingIncrement(by: out.count, ordering: .relaxed)
+        drain(into: &out, limit: limit)
         return out
+    }
+
+    /// Moves rows onto the end of `batch` until it holds `limit` (the writer only); no row is copied.
+    func drain(into batch: inout [RequestLogEntry], limit: Int) {
+        let before = batch.count
+        batch.reserveCapacity(min(limit, before + 1024))
+        while batch.count < limit, let entry = queue.pop() { batch.append(entry) }
+        drainedCount.wrappingIncrement(by: batch.count - before, ordering: .relaxed)
     }
 
     /// New rows as they are stored, in batches, with their row ids.

@@ -46,7 +46,7 @@ extension Engine {
     public func flushRequestLog(logger: Logger? = nil) async {
         var batch = pendingLogRows.take()
         while true {
-            batch += requestLog.drain(limit: 5000 - batch.count)
+            requestLog.drain(into: &batch, limit: 5000)
             guard !batch.isEmpty else { return }
             let rows = batch
             do {
