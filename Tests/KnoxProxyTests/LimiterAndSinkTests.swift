@@ -1,6 +1,8 @@
 import Foundation
 import KnoxCore
 import KnoxTestSupport
+import Logging
+import Synchronization
 import Testing
 
 @testable import KnoxEngine
@@ -67,6 +69,27 @@ import Testing
         #expect(sink.drain(limit: 100).map(\.requestId) == (0..<8).map { "r\($0)" })
     }
 
+    /// Rows dropped because the sink was full are not silently lost: the writer reports them (mode, running total and
+    /// how many since the last report) once, and again only when more are dropped; the rows it could keep are written.
+    @Test func writerReportsDroppedRows() async throws {
+        let fixture = try EngineFixture()
+        defer { fixture.dir.remove() }
+        let engine = try fixture.engine()
+        let capture = CapturedLog()
+        let logger = Logger(label: "test") { _ in capture }
+        #expect(RequestLogWriter.reportDrops(of: engine, reported: 0, logger: logger) == 0)
+        #expect(capture.lines.isEmpty)
+        let capacity = 1 << 16
+        for i in 0..<(capacity + 3) { engine.requestLog.submit(RequestLogEntry(requestId: "r\(i)", ts: 0, method: "GET", path: "/")) }
+        #expect(engine.requestLog.dropped == 3)
+        #expect(RequestLogWriter.reportDrops(of: engine, reported: 0, logger: logger) == 3)
+        #expect(RequestLogWriter.reportDrops(of: engine, reported: 3, logger: logger) == 3)
+        #expect(capture.lines == ["warning request log rows dropped: buffer full dropped.new=3 dropped.total=3 mode=live"])
+        await engine.flushRequestLog()
+        let stored = try await engine.store.read { try $0.lastRequestLogSeq() }
+        #expect(stored == Int64(capacity))
+    }
+
     @Test func writerStoresTrimsAndPublishes() async throws {
         let fixture = try EngineFixture()
         defer { fixture.dir.remove() }
@@ -88,5 +111,23 @@ import Testing
         await engine.trimRequestLog()
         let left = try await engine.requestLogFeed([:], actor: .console).items.compactMap { $0["request_id"]?.stringValue }
         #expect(left == ["new"])
+    }
+}
+
+/// A log handler that keeps each line as `level message key=value…` (metadata sorted by key).
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let stored = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    var lines: [String] { stored.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        stored.withLock { $0.append(([event.level.rawValue, event.message.description] + fields).joined(separator: " ")) }
     }
 }

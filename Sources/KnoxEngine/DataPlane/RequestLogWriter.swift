@@ -27,17 +27,25 @@ public struct RequestLogWriter: Service {
                     lastTrim[engine.mode] = now
                     await engine.trimRequestLog(logger: logger)
                 }
-                let dropped = engine.requestLog.dropped
-                if dropped > reportedDrops[engine.mode, default: 0] {
-                    logger.warning(
-                        "request log rows dropped: buffer full",
-                        metadata: ["mode": "\(engine.mode.rawValue)", "dropped.total": "\(dropped)"])
-                    reportedDrops[engine.mode] = dropped
-                }
+                reportedDrops[engine.mode] = Self.reportDrops(
+                    of: engine, reported: reportedDrops[engine.mode, default: 0], logger: logger)
             }
             try? await Task.sleep(for: interval)
         }
         for engine in engines { await engine.flushRequestLog(logger: logger) }
+    }
+
+    /// Warns when `engine`'s sink dropped rows since the last report (`reported`, the total then), with the mode, the
+    /// new total and how many since; returns the total now reported.
+    static func reportDrops(of engine: Engine, reported: Int, logger: Logger) -> Int {
+        let dropped = engine.requestLog.dropped
+        guard dropped > reported else { return reported }
+        logger.warning(
+            "request log rows dropped: buffer full",
+            metadata: [
+                "mode": "\(engine.mode.rawValue)", "dropped.total": "\(dropped)", "dropped.new": "\(dropped - reported)",
+            ])
+        return dropped
     }
 }
 
