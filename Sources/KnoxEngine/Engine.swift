@@ -188,16 +188,13 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Opens one secret value for injection. The plaintext lives only as long as the caller holds it.
-    /// Opens a secret the snapshot prepared for injection.
-    public func openSecret(_ prepared: PreparedSecret) -> SecretOpening {
-        do {
-            return .value(prepared.secret, try sealer.open(prepared.ciphertext, associatedData: prepared.associatedData))
-        } catch {
-            return .unreadable(prepared.secret)
-        }
+    /// A secret the snapshot prepared for injection, opened: its value, or nil when the ciphertext does not open.
+    /// Nothing but the value is copied out. The plaintext lives only as long as the caller holds it.
+    public func openValue(_ prepared: PreparedSecret) -> SecretValue? {
+        try? sealer.open(prepared.ciphertext, associatedData: prepared.associatedData)
     }
 
+    /// Opens one secret value for injection. The plaintext lives only as long as the caller holds it.
     public func openSecret(_ reference: SecretReference, environment: String, in snapshot: ConfigSnapshot) -> SecretOpening {
         guard let (secret, sealed) = snapshot.sealedValue(reference, environment: environment) else { return .notFound }
         do {

@@ -221,8 +221,7 @@ final class Exchange: @unchecked Sendable {
     /// Builds the upstream request and sends it over a pooled or new connection. `body` is the whole body when it was
     /// held; otherwise body parts follow through `sendUpstream`.
     private func startUpstream(body: [UInt8]?, streaming: Bool) {
-        guard let a = admission else { return }
-        let plan = a.plan
+        guard let plan = admission?.plan else { return }
         let injector = services.injector(snapshot, plan, nowMillis: startMillis)
         var injected: [(name: String, lowercased: String, value: String)] = []
         do {

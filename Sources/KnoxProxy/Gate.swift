@@ -98,7 +98,7 @@ struct Gate {
         if let key = keyHeader {
             do {
                 let caller = try engine.authenticateInvoker(credential: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
-                trace.apiKeyId = caller.key.id
+                trace.apiKeyId = caller.keyId
                 trace.identificationMethod = "api_key"
                 guard caller.canInvoke else {
                     return .failure(Refusal(.forbidden, "This API key lacks the proxy:invoke permission", trace: trace))

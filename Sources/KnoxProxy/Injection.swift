@@ -11,10 +11,10 @@ struct Injector {
 
     /// The value a placeholder stands for in this route's environment. `origin` says who wrote the placeholder:
     /// an unknown secret in the caller's body is the caller's mistake (400); in the route it is the server's.
-    func resolve(_ reference: SecretReference, callerWrote: Bool, prepared: PreparedSecret? = nil) throws(Refusal)
+    func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal)
         -> (secret: Secret?, value: String)
     {
-        let opening = prepared.map { engine.openSecret($0) } ?? engine.openSecret(reference, environment: plan.environment, in: snapshot)
+        let opening = engine.openSecret(reference, environment: plan.environment, in: snapshot)
         switch opening {
         case .value(let secret, let value):
             if secret.strictExpiryEnforcement, let expires = secret.expiresAt, nowMillis >= expires {
@@ -41,18 +41,30 @@ struct Injector {
         for piece in pieces {
             switch piece {
             case .text(let text): out += text
-            case .secret(let reference), .sealed(let reference, _):
-                let prepared: PreparedSecret? = if case .sealed(_, let p) = piece { p } else { nil }
-                let (secret, value) = try resolve(reference, callerWrote: false, prepared: prepared)
-                guard !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
-                    throw Refusal(
-                        .secretUnusable,
-                        "Secret \(secret?.name ?? "\(reference)") contains CR, LF or NUL and cannot be injected into header \(header.name)")
+            case .sealed(_, let prepared):
+                // Looked up when the configuration was loaded: check expiry and open, reading the secret's record in
+                // place (no copy of it per request).
+                if prepared.secret.strictExpiryEnforcement, let expires = prepared.secret.expiresAt, nowMillis >= expires {
+                    throw Refusal(.secretUnusable, "Secret \(prepared.secret.name) has expired and its route enforces expiry")
                 }
+                guard let value = engine.openValue(prepared)?.reveal() else {
+                    throw Refusal(.secretUnusable, "Secret \(prepared.secret.name) cannot be decrypted")
+                }
+                try Self.refuseControlBytes(value, secretName: prepared.secret.name, header: header.name)
+                out += value
+            case .secret(let reference):
+                let (secret, value) = try resolve(reference, callerWrote: false)
+                try Self.refuseControlBytes(value, secretName: secret?.name ?? "\(reference)", header: header.name)
                 out += value
             }
         }
         return out
+    }
+
+    /// A header value never carries CR, LF or NUL; the refusal names the secret, never its value.
+    private static func refuseControlBytes(_ value: String, secretName: String, header: String) throws(Refusal) {
+        guard value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else { return }
+        throw Refusal(.secretUnusable, "Secret \(secretName) contains CR, LF or NUL and cannot be injected into header \(header)")
     }
 
     /// The body to send upstream: the caller's placeholders replaced (JSON, form or text bodies), then the route's

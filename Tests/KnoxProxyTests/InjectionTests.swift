@@ -102,6 +102,31 @@ import Testing
         #expect(try await p.call(route: "r").echoedHeader("X-Token") == "v2")
     }
 
+    /// A secret past its `expires_at` is refused for injection only when it enforces expiry strictly (500
+    /// `secret_unusable`, naming the secret, never its value, nothing sent upstream); otherwise it is still injected.
+    @Test func expiredSecretIsRefusedOnlyUnderStrictEnforcement() async throws {
+        let p = try await ProxyFixture()
+        let expires = JSONValue.string(Timestamp.format(millis: p.fixture.clock.nowMillis() + 60_000))
+        for (name, strict) in [("STRICT", true), ("LAX", false)] {
+            let body: JSONValue = [
+                "name": .string(name), "value": .string("\(name.lowercased())-value"), "expires_at": expires,
+                "strict_expiry_enforcement": .bool(strict),
+            ]
+            _ = try await p.engine.createSecret(body, console)
+            try await p.route(name, extra: #""inject_headers_json":{"X-Token":"Bearer {{secret:\#(name)}}"}"#)
+        }
+        #expect(try await p.call(route: "strict").echoedHeader("X-Token") == "Bearer strict-value")
+        p.fixture.clock.advance(seconds: 61)
+        let sent = p.upstream.requests.count
+        let refused = try await p.call(route: "strict")
+        #expect(refused.status == 500)
+        #expect(refused.errorType == "secret_unusable")
+        #expect(refused.text.contains("STRICT"))
+        #expect(!refused.text.contains("strict-value"))
+        #expect(p.upstream.requests.count == sent)
+        #expect(try await p.call(route: "lax").echoedHeader("X-Token") == "Bearer lax-value")
+    }
+
     @Test func headerUnsafeSecretIsRefusedByName() async throws {
         let p = try await ProxyFixture()
         try await p.secret("MULTILINE", "line1\r\nX-Evil: 1")

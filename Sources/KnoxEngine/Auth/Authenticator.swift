@@ -76,22 +76,27 @@ extension Engine {
     /// `authenticateInvoker`, remembering the outcome in `memo` for the same key text and configuration version: a
     /// keep-alive connection presents the same key on every request, and hashing it again each time would change
     /// nothing until the configuration does (a revoked or edited key makes a new version). Expiry is checked every time.
+    /// Returns only what the data plane uses (the key's id and whether it may invoke), so a remembered key costs no
+    /// copy of the whole key record per request.
     public func authenticateInvoker(credential: String, snapshot: ConfigSnapshot, nowMillis: Int64, memo: InvokerMemo?)
-        throws(ApiError) -> (key: ApiKey, canInvoke: Bool)
+        throws(ApiError) -> InvokerIdentity
     {
-        if let memo, let known = memo.result, memo.version == snapshot.version,
+        if let memo, let known = memo.identity, memo.version == snapshot.version,
             KeyHasher.constantTimeEquals(memo.credential, credential)
         {
-            guard known.key.isUsable(at: nowMillis) else { throw ApiError(.invalidApiKey, "Unauthorized") }
+            if let expires = memo.expiresAt, nowMillis >= expires { throw ApiError(.invalidApiKey, "Unauthorized") }
             return known
         }
-        let result = try authenticateInvoker(credential: credential, snapshot: snapshot, nowMillis: nowMillis)
+        let (key, canInvoke) = try authenticateInvoker(credential: credential, snapshot: snapshot, nowMillis: nowMillis)
+        let identity = InvokerIdentity(keyId: key.id, canInvoke: canInvoke)
         if let memo {
             memo.credential = credential
             memo.version = snapshot.version
-            memo.result = result
+            memo.identity = identity
+            // Usable now, so not revoked: a revocation makes a new configuration version, which the memo does not match.
+            memo.expiresAt = key.expiresAt
         }
-        return result
+        return identity
     }
 
     /// Takes one request from the caller's per-key budget.
@@ -117,6 +122,14 @@ extension Engine {
     }
 }
 
+/// A data-plane caller identified by its key.
+public struct InvokerIdentity: Sendable, Equatable {
+    /// The key's id (what the log row records).
+    public let keyId: String
+    /// Whether the key holds `proxy:invoke`.
+    public let canInvoke: Bool
+}
+
 /// One connection's memory of the data-plane key it last presented and what that key resolved to, for one
 /// configuration version (`Engine.authenticateInvoker(credential:snapshot:nowMillis:memo:)`). Only keys that passed
 /// are remembered.
@@ -124,7 +137,8 @@ public final class InvokerMemo: @unchecked Sendable {
     // Confined to the connection's event loop: only that loop's handler reads and writes it.
     var credential = ""
     var version: Int64 = -1
-    var result: (key: ApiKey, canInvoke: Bool)?
+    var identity: InvokerIdentity?
+    var expiresAt: Int64?
 
     public init() {}
 }

@@ -77,13 +77,19 @@ public struct InjectedHeader: Sendable {
     public let template: String
     /// Nil when the template held a malformed placeholder (refused when the route was saved, so only for old rows).
     public let pieces: [Piece]?
-    public var isStatic: Bool { pieces.map { $0.allSatisfy { if case .text = $0 { true } else { false } } } ?? false }
+    /// No placeholder at all: the template is the value (worked out once, not per request).
+    public let isStatic: Bool
 
     private init(name: String, lowercasedName: String, template: String, pieces: [Piece]?) {
         self.name = name
         self.lowercasedName = lowercasedName
         self.template = template
         self.pieces = pieces
+        isStatic = Self.onlyText(pieces)
+    }
+
+    private static func onlyText(_ pieces: [Piece]?) -> Bool {
+        pieces.map { $0.allSatisfy { if case .text = $0 { true } else { false } } } ?? false
     }
 
     /// This header with its secret references looked up once (those `prepare` cannot find stay references, and are
@@ -102,6 +108,7 @@ public struct InjectedHeader: Sendable {
         self.template = template
         guard let occurrences = try? SecretTemplate.scan(template) else {
             pieces = nil
+            isStatic = false
             return
         }
         let bytes = Array(template.utf8)
@@ -116,6 +123,7 @@ public struct InjectedHeader: Sendable {
         }
         if cursor < bytes.count { pieces.append(.text(String(decoding: bytes[cursor...], as: UTF8.self))) }
         self.pieces = pieces
+        isStatic = Self.onlyText(pieces)
     }
 }
 
