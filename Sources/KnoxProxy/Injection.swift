@@ -17,9 +17,7 @@ struct Injector {
         let opening = engine.openSecret(reference, environment: plan.environment, in: snapshot)
         switch opening {
         case .value(let secret, let value):
-            if secret.strictExpiryEnforcement, let expires = secret.expiresAt, nowMillis >= expires {
-                throw Refusal(.secretUnusable, "Secret \(secret.name) has expired and its route enforces expiry")
-            }
+            try refuseIfExpired(secret)
             return (secret, value.reveal())
         case .notFound:
             throw Refusal(
@@ -27,8 +25,18 @@ struct Injector {
                 callerWrote ? "The request body refers to a secret that does not exist: \(reference)"
                     : "The route refers to a secret with no value in \(plan.environment): \(reference)")
         case .unreadable(let secret):
-            throw Refusal(.secretUnusable, "Secret \(secret.name) cannot be decrypted")
+            throw Self.unreadable(secret)
         }
+    }
+
+    /// A secret past its `expires_at` is refused when it enforces expiry strictly (read in place: no copy of it).
+    private func refuseIfExpired(_ secret: Secret) throws(Refusal) {
+        guard secret.strictExpiryEnforcement, let expires = secret.expiresAt, nowMillis >= expires else { return }
+        throw Refusal(.secretUnusable, "Secret \(secret.name) has expired and its route enforces expiry")
+    }
+
+    private static func unreadable(_ secret: Secret) -> Refusal {
+        Refusal(.secretUnusable, "Secret \(secret.name) cannot be decrypted")
     }
 
     /// One injected header's value. A secret holding CR, LF or NUL is refused, naming the secret, never its value.
@@ -42,14 +50,9 @@ struct Injector {
             switch piece {
             case .text(let text): out += text
             case .sealed(_, let prepared):
-                // Looked up when the configuration was loaded: check expiry and open, reading the secret's record in
-                // place (no copy of it per request).
-                if prepared.secret.strictExpiryEnforcement, let expires = prepared.secret.expiresAt, nowMillis >= expires {
-                    throw Refusal(.secretUnusable, "Secret \(prepared.secret.name) has expired and its route enforces expiry")
-                }
-                guard let value = engine.openValue(prepared)?.reveal() else {
-                    throw Refusal(.secretUnusable, "Secret \(prepared.secret.name) cannot be decrypted")
-                }
+                // Looked up when the configuration was loaded: only the value is copied out.
+                try refuseIfExpired(prepared.secret)
+                guard let value = engine.openValue(prepared)?.reveal() else { throw Self.unreadable(prepared.secret) }
                 try Self.refuseControlBytes(value, secretName: prepared.secret.name, header: header.name)
                 out += value
             case .secret(let reference):

@@ -36,13 +36,6 @@ public final class RequestLogSink: Sendable {
     var isEmptyHint: Bool { accepted == drainedCount.load(ordering: .relaxed) }
     private let drainedCount = ManagedAtomic<Int>(0)
 
-    /// Takes up to `limit` rows (the writer only).
-    func drain(limit: Int) -> [RequestLogEntry] {
-        var out: [RequestLogEntry] = []
-        drain(into: &out, limit: limit)
-        return out
-    }
-
     /// Moves rows onto the end of `batch` until it holds `limit` (the writer only); no row is copied.
     func drain(into batch: inout [RequestLogEntry], limit: Int) {
         let before = batch.count

@@ -98,10 +98,13 @@ extension StoreAccess {
     /// event loop saturates the core it shares with the writer, each yield can hand the core back for a whole
     /// scheduler slice. With 2 rows per statement the writer fell behind, the sink filled and rows were dropped
     /// (bench/proxy.sh: 362k rows written for 1.95M requests), which first read as a 15–25% throughput gain.
-    static let rowsPerStatement = 50
-    private static let multiRowSQL =
-        requestLogColumns + Array(repeating: rowPlaceholders, count: rowsPerStatement).joined(separator: ",")
-    private static let singleRowSQL = requestLogColumns + rowPlaceholders
+    private static let rowsPerStatement = 50
+    private static let multiRowSQL = insertSQL(rows: rowsPerStatement)
+
+    /// The INSERT for `rows` rows.
+    private static func insertSQL(rows: Int) -> String {
+        requestLogColumns + Array(repeating: rowPlaceholders, count: rows).joined(separator: ",")
+    }
 
     /// Appends rows (the data plane's batching writer calls this), `rowsPerStatement` rows per statement. Values are
     /// bound straight into SQLite: building GRDB's `StatementArguments` (an existential per column) cost the writer more
@@ -113,10 +116,10 @@ extension StoreAccess {
         var params: [LogParameter] = []
         arena.reserveCapacity(Self.rowsPerStatement * 512)
         params.reserveCapacity(Self.rowsPerStatement * 21)
-        let full = try db.cachedStatement(sql: Self.rowsPerStatement == 1 ? Self.singleRowSQL : Self.multiRowSQL)
+        let full = try db.cachedStatement(sql: Self.multiRowSQL)
         while index < entries.count {
             let count = min(Self.rowsPerStatement, entries.count - index)
-            let statement = count == Self.rowsPerStatement ? full : try db.cachedStatement(sql: Self.partialSQL(count))
+            let statement = count == Self.rowsPerStatement ? full : try db.cachedStatement(sql: Self.insertSQL(rows: count))
             arena.removeAll(keepingCapacity: true)
             params.removeAll(keepingCapacity: true)
             func text(_ value: String?) {
@@ -188,13 +191,6 @@ extension StoreAccess {
             // is runnable this returns at once.
             if index < entries.count { sched_yield() }
         }
-    }
-}
-
-extension StoreAccess {
-    /// The INSERT for fewer rows than `rowsPerStatement` (the end of a batch).
-    fileprivate static func partialSQL(_ count: Int) -> String {
-        count == 1 ? singleRowSQL : requestLogColumns + Array(repeating: rowPlaceholders, count: count).joined(separator: ",")
     }
 }
 
