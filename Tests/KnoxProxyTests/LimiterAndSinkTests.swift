@@ -92,6 +92,21 @@ import Testing
         #expect(stored == Int64(capacity))
     }
 
+    /// Each key's last use is the latest time among its rows, whether its rows come in one run, in several runs
+    /// interleaved with other keys, or out of time order; rows without a key count for none.
+    @Test func lastUsePerKeyAcrossRuns() {
+        func row(_ key: String?, _ ts: Int64) -> RequestLogEntry {
+            RequestLogEntry(requestId: "r", ts: ts, method: "GET", path: "/", apiKeyId: key)
+        }
+        let rows = [
+            row("a", 5), row("a", 3), row(nil, 99), row("b", 7), row("a", 9), row("a", 1), row("b", 2), row("c", 4),
+            row(nil, 100),
+        ]
+        #expect(Engine.lastUse(of: rows) == ["a": 9, "b": 7, "c": 4])
+        #expect(Engine.lastUse(of: [row(nil, 1)]).isEmpty)
+        #expect(Engine.lastUse(of: []).isEmpty)
+    }
+
     @Test func writerStoresTrimsAndPublishes() async throws {
         let fixture = try EngineFixture()
         defer { fixture.dir.remove() }

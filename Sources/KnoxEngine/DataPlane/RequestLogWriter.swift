@@ -58,11 +58,7 @@ extension Engine {
             guard !batch.isEmpty else { return }
             let rows = batch
             do {
-                var lastUse: [String: Int64] = [:]
-                for row in rows {
-                    if let key = row.apiKeyId { lastUse[key] = max(lastUse[key] ?? 0, row.ts) }
-                }
-                let used = lastUse
+                let used = Self.lastUse(of: rows)
                 // Row ids are only needed by subscribers (the console's log pane); without one, no copy of the batch.
                 let numbered = requestLog.hasSubscribers
                 let stored = try await store.write { access -> [RequestLogEntry] in
@@ -87,6 +83,28 @@ extension Engine {
             batch = []
             if requestLog.isEmptyHint { return }
         }
+    }
+
+    /// The latest row time of each API key in `rows`. Rows come in runs of one key (a connection's requests, and
+    /// most callers use one key), so a row whose key is the previous row's is compared without hashing the key; the
+    /// fields are read in place rather than copying each row.
+    static func lastUse(of rows: [RequestLogEntry]) -> [String: Int64] {
+        var lastUse: [String: Int64] = [:]
+        var runKey: String?
+        var runMax: Int64 = 0
+        for i in rows.indices {
+            guard let key = rows[i].apiKeyId else { continue }
+            let ts = rows[i].ts
+            if key == runKey {
+                runMax = max(runMax, ts)
+                continue
+            }
+            if let previous = runKey { lastUse[previous] = max(lastUse[previous] ?? 0, runMax) }
+            runKey = key
+            runMax = ts
+        }
+        if let previous = runKey { lastUse[previous] = max(lastUse[previous] ?? 0, runMax) }
+        return lastUse
     }
 
     /// Deletes rows older than the retention period.

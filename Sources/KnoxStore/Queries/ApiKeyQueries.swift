@@ -31,10 +31,11 @@ extension StoreAccess {
 
     /// Records when keys were last used (batched by the caller; not a configuration change).
     public func touchApiKeys(_ lastUsed: [String: Int64]) throws {
+        // Cached: the log writer runs this with every batch.
+        let statement = try db.cachedStatement(
+            sql: "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?")
         for (id, millis) in lastUsed {
-            try db.execute(
-                sql: "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
-                arguments: [millis, id])
+            try statement.execute(arguments: [millis, id])
         }
     }
 }
