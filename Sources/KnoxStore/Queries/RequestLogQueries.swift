@@ -118,8 +118,11 @@ extension StoreAccess {
             let count = min(Self.rowsPerStatement, entries.count - index)
             let statement = count == Self.rowsPerStatement ? full : try db.cachedStatement(sql: Self.insertSQL(rows: count))
             values.removeAll()
-            // Each row is read in place (a plain parameter borrows the element; `for e in` copied every row's texts).
-            for i in index..<(index + count) { values.append(entries[i]) }
+            // Each row is read in place through the buffer's addressor (the array's subscript, and `for e in`, copied
+            // every row: a retain and a release per text).
+            entries.withUnsafeBufferPointer { rows in
+                for i in index..<(index + count) { values.append(rows[i]) }
+            }
             try values.run(statement.sqliteStatement, connection: db.sqliteConnection)
             index += count
             // Let a waiting thread (the data plane's event loop, when the process shares a core with it) run between
