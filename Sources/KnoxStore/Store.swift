@@ -28,7 +28,8 @@ public final class Store: Sendable {
         // Another process (the CLI, a second console) may hold the write lock briefly.
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
-            // FULL: a transaction answered with a 2xx survives power loss, not just a process kill.
+            // FULL: a transaction answered with a 2xx survives power loss, not just a process kill (readers and the
+            // writer alike; the writer is set again below).
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Reads through the page cache and memory map instead of a pread per page (the log writer appends a lot).
             try db.execute(sql: "PRAGMA cache_size = -16384")
@@ -36,6 +37,9 @@ public final class Store: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB's pool sets its writer to synchronous=NORMAL once it has switched to WAL, after `prepareDatabase`
+            // ran: set FULL again on the one connection that writes.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Migrations.migrator().migrate(pool)
         } catch {
             throw OpenError(path: path, reason: Store.describe(error))

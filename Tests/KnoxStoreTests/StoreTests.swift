@@ -28,6 +28,18 @@ import Testing
         }
     }
 
+    /// Writes are durable across power loss (DECISIONS: WAL with synchronous=FULL) on the connection that writes, both
+    /// in a synchronous write and in the async writes the API and the log writer use. GRDB's pool turns its writer to
+    /// NORMAL after our connection set-up ran, so this is checked where the writes happen.
+    @Test func writerConnectionIsSynchronousFull() async throws {
+        try await withStore { store, _ in
+            let sync = try store.writeSync { try String.fetchOne($0, "PRAGMA synchronous") }
+            #expect(sync == "2")
+            let async = try await store.write { try String.fetchOne($0, "PRAGMA synchronous") }
+            #expect(async == "2")
+        }
+    }
+
     @Test func enforcesForeignKeys() async throws {
         try await withStore { store, _ in
             // A route whose base environment does not exist is refused by the schema itself.
