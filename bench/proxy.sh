@@ -9,12 +9,13 @@
 #           alone cost per request, the ceiling for any SwiftNIO proxy on this machine.
 # The arms run in turn, ROUNDS times (this VM's speed drifts by ±15% from minute to minute, nginx's too): each round's
 # ratios compare runs made within a minute of each other, and the summary gives the median of each figure.
-# Prints requests/s and p50/p99 per run, the median ratios 3/2, 4/2, 5/2, 4/5 and 6/2 and p99 4/2, and whether log
+# Prints requests/s, p50/p99 and the hypervisor's steal during each run (the share of CPU time given to other
+# guests: this VM slows down with it), the median ratios 3/2, 4/2, 5/2, 4/5 and 6/2 and p99 4/2, and whether log
 # rows = requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-3}
 need=()
@@ -94,22 +95,32 @@ run() { # arm round url [headers...]
     taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" "${args[@]}" "$url" > "$WORK/$arm.warm.txt" 2>&1 || true
     warm=$(awk '/requests in/ {print $1}' "$WORK/$arm.warm.txt")
   fi
+  local before after
+  before=$(head -1 /proc/stat)
   taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}" "$url" > "$WORK/$name.txt" 2>&1
+  after=$(head -1 /proc/stat)
+  # Steal: the share of both cores' time the hypervisor gave to other guests during the run (fields 2-9 of the cpu
+  # line: user nice system idle iowait irq softirq steal). This VM's speed follows it.
+  local steal
+  steal=$(echo "$before $after" | awk '{t0=0; for (i=2;i<=9;i++) t0+=$i; t1=0; for (i=13;i<=20;i++) t1+=$i;
+    printf "%.1f%%", (t1>t0) ? 100*($20-$9)/(t1-t0) : 0}')
+  echo "$steal" > "$WORK/$name.steal"
   local rps p50 p99 non2xx total
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
   p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
   p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
   non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$name.txt"); non2xx=${non2xx:-0}
   total=$(awk '/requests in/ {print $1}' "$WORK/$name.txt")
-  printf '%-36s %5s %12s %10s %10s %8s\n' "$arm" "$round" "$rps" "$p50" "$p99" "$non2xx"
+  printf '%-36s %5s %12s %10s %10s %8s %7s\n' "$arm" "$round" "$rps" "$p50" "$p99" "$non2xx" "$steal"
   echo $(( total + ${warm:-0} )) >> "$WORK/$arm.totals"
 }
-printf '%-36s %5s %12s %10s %10s %8s\n' "arm (wrk -t1 -c$CONNECTIONS -d${DURATION}s)" "round" "requests/s" "p50" "p99" "non-2xx"
+printf '%-36s %5s %12s %10s %10s %8s %7s\n' "arm (wrk -t1 -c$CONNECTIONS -d${DURATION}s)" "round" "requests/s" "p50" "p99" "non-2xx" "steal"
 BEFORE=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests" 2>/dev/null || echo 0)
 for round in $(seq 1 "$ROUNDS"); do
+  # nginx runs between the two KnoxCall arms, so each ratio to it compares runs made back to back.
   run "1-upstream-direct" "$round" "http://127.0.0.1:19500/"
-  run "2-nginx-proxy_pass" "$round" "http://127.0.0.1:19502/"
   run "3-knoxcall-plain" "$round" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: plain"
+  run "2-nginx-proxy_pass" "$round" "http://127.0.0.1:19502/"
   run "4-knoxcall-inject-ratelimit-log" "$round" "http://127.0.0.1:19520/" "x-knoxcall-key: $KEY" "x-knoxcall-route: featured"
   run "5-bare-swiftnio-forwarder" "$round" "http://127.0.0.1:19530/"
   run "6-swiftnio-byte-pipe" "$round" "http://127.0.0.1:19531/"
@@ -132,8 +143,10 @@ arms = ["1-upstream-direct", "2-nginx-proxy_pass", "3-knoxcall-plain", "4-knoxca
         "5-bare-swiftnio-forwarder", "6-swiftnio-byte-pipe"]
 f = {a: [figures(a, r) for r in range(1, rounds + 1)] for a in arms}
 print(f"\nmedians over {rounds} rounds")
+def steal(a, r): return float(open(f"{work}/{a}.r{r}.steal").read().strip().rstrip("%"))
 for a in arms:
-    print(f"{a:36} {statistics.median(x[0] for x in f[a]):12.0f} req/s   p99 {statistics.median(x[1] for x in f[a]):6.2f} ms")
+    print(f"{a:36} {statistics.median(x[0] for x in f[a]):12.0f} req/s   p99 {statistics.median(x[1] for x in f[a]):6.2f} ms"
+          f"   steal {statistics.median(steal(a, r) for r in range(1, rounds + 1)):4.1f}%")
 def ratio(label, num, den, index=0):
     values = [f[num][r][index] / f[den][r][index] for r in range(rounds)]
     print(f"{label:36} {statistics.median(values):.2f}   (rounds: {', '.join(f'{v:.2f}' for v in values)})")
@@ -144,6 +157,16 @@ ratio("ratio 5/2 (bare forwarder / nginx)", bare, n)
 ratio("ratio 4/5 (all features / bare)", k4, bare)
 ratio("ratio 6/2 (byte pipe / nginx)", arms[5], n)
 ratio("p99 4 / p99 nginx", k4, n, 1)
+# Steal comes from other guests on the host and hits runs at random: the same ratios over the rounds in which neither
+# run compared had more than 1% steal, next to (never instead of) the figures above.
+quiet = [r for r in range(rounds) if steal(n, r + 1) <= 1.0 and steal(k4, r + 1) <= 1.0]
+if quiet:
+    for label, index in (("ratio 4/2, rounds without steal", 0), ("p99 4/2, rounds without steal", 1)):
+        values = [f[k4][r][index] / f[n][r][index] for r in quiet]
+        print(f"{label:36} {statistics.median(values):.2f}   (rounds {', '.join(str(r + 1) for r in quiet)}: "
+              f"{', '.join(f'{v:.2f}' for v in values)})")
+else:
+    print("no round ran without steal: no steal-free figures")
 PY
 DROPPED=$(grep -c "rows dropped" "$WORK/serve.log" || true)
 ROWS=$(( ROWS - BEFORE ))
