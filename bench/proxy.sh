@@ -147,9 +147,12 @@ def steal(a, r): return float(open(f"{work}/{a}.r{r}.steal").read().strip().rstr
 for a in arms:
     print(f"{a:36} {statistics.median(x[0] for x in f[a]):12.0f} req/s   p99 {statistics.median(x[1] for x in f[a]):6.2f} ms"
           f"   steal {statistics.median(steal(a, r) for r in range(1, rounds + 1)):4.1f}%")
-def ratio(label, num, den, index=0):
-    values = [f[num][r][index] / f[den][r][index] for r in range(rounds)]
-    print(f"{label:36} {statistics.median(values):.2f}   (rounds: {', '.join(f'{v:.2f}' for v in values)})")
+def ratio(label, num, den, index=0, among=None):
+    """Median ratio of arm `num` to arm `den` over the rounds `among` (0-based; default all), with each round's."""
+    picked = list(range(rounds)) if among is None else among
+    values = [f[num][r][index] / f[den][r][index] for r in picked]
+    which = "rounds" if among is None else "rounds " + ", ".join(str(r + 1) for r in picked)
+    print(f"{label:36} {statistics.median(values):.2f}   ({which}: {', '.join(f'{v:.2f}' for v in values)})")
 n, k3, k4, bare = arms[1], arms[2], arms[3], arms[4]
 ratio("ratio 3/2 (plain / nginx)", k3, n)
 ratio("ratio 4/2 (all features / nginx)", k4, n)
@@ -161,10 +164,8 @@ ratio("p99 4 / p99 nginx", k4, n, 1)
 # run compared had more than 1% steal, next to (never instead of) the figures above.
 quiet = [r for r in range(rounds) if steal(n, r + 1) <= 1.0 and steal(k4, r + 1) <= 1.0]
 if quiet:
-    for label, index in (("ratio 4/2, rounds without steal", 0), ("p99 4/2, rounds without steal", 1)):
-        values = [f[k4][r][index] / f[n][r][index] for r in quiet]
-        print(f"{label:36} {statistics.median(values):.2f}   (rounds {', '.join(str(r + 1) for r in quiet)}: "
-              f"{', '.join(f'{v:.2f}' for v in values)})")
+    ratio("ratio 4/2, rounds without steal", k4, n, among=quiet)
+    ratio("p99 4/2, rounds without steal", k4, n, 1, among=quiet)
 else:
     print("no round ran without steal: no steal-free figures")
 PY

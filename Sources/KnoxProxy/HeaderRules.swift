@@ -118,8 +118,9 @@ enum HeaderRules {
         method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         // Allocated at its final size: one allocation, no growth.
-        var out = allocator.buffer(capacity: upstreamHeadRoom(method: method, target: target, caller: fields, add))
-        writeUpstreamHead(method: method, target: target, caller: fields, add, into: &out)
+        let room = upstreamHeadRoom(method: method, target: target, caller: fields, add)
+        var out = allocator.buffer(capacity: room)
+        writeUpstreamHead(method: method, target: target, caller: fields, add, room: room, into: &out)
         return out
     }
 
@@ -131,13 +132,15 @@ enum HeaderRules {
         return room
     }
 
+    /// `room`: `upstreamHeadRoom` for these arguments, when the caller has already worked it out.
     static func writeUpstreamHead(
-        method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, into out: inout ByteBuffer
+        method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, room: Int? = nil,
+        into out: inout ByteBuffer
     ) {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
         let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
         let injectedNames = add.injected.lazy.map(\.lowercased)
-        let room = upstreamHeadRoom(method: method, target: target, caller: fields, add)
+        let room = room ?? upstreamHeadRoom(method: method, target: target, caller: fields, add)
         out.writeRaw(capacity: room) { w in
             w.put(method)
             w.byte(UInt8(ascii: " "))

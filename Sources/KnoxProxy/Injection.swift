@@ -11,11 +11,8 @@ struct Injector {
 
     /// The value a placeholder stands for in this route's environment. `origin` says who wrote the placeholder:
     /// an unknown secret in the caller's body is the caller's mistake (400); in the route it is the server's.
-    func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal)
-        -> (secret: Secret?, value: String)
-    {
-        let opening = engine.openSecret(reference, environment: plan.environment, in: snapshot)
-        switch opening {
+    func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal) -> (secret: Secret?, value: String) {
+        switch engine.openSecret(reference, environment: plan.environment, in: snapshot) {
         case .value(let secret, let value):
             try refuseIfExpired(secret)
             return (secret, value.reveal())

@@ -104,13 +104,7 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         _ reference: SecretReference, _ environment: String, tenantId: String, secrets: [String: Secret],
         names: [String: String], sealed: [String: [String: SealedSecretValue]]
     ) -> PreparedSecret? {
-        let id: String?
-        switch reference {
-        case .id(let value): id = value
-        case .name(let name): id = names[name]
-        }
-        guard let id, let secret = secrets[id], let values = sealed[id],
-            let value = values[environment] ?? values[secret.baseEnvironment]
+        guard let (secret, value) = sealedValue(reference, environment, secrets: secrets, names: names, sealed: sealed)
         else { return nil }
         return PreparedSecret(
             secret: secret, ciphertext: value.ciphertext,
@@ -136,8 +130,17 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     /// The sealed value of a secret that applies in `environment`: that environment's own value, else the value of
     /// the secret's base environment. Returns the environment the value was sealed for (part of its associated data).
     public func sealedValue(_ reference: SecretReference, environment: String) -> (secret: Secret, value: SealedSecretValue)? {
-        guard let secret = secret(reference), let values = sealedValues[secret.id] else { return nil }
-        guard let value = values[environment] ?? values[secret.baseEnvironment] else { return nil }
+        Self.sealedValue(reference, environment, secrets: secretsById, names: secretIdsByName, sealed: sealedValues)
+    }
+
+    /// `sealedValue(_:environment:)` over the given tables (also used while the snapshot is being built).
+    private static func sealedValue(
+        _ reference: SecretReference, _ environment: String, secrets: [String: Secret], names: [String: String],
+        sealed: [String: [String: SealedSecretValue]]
+    ) -> (secret: Secret, value: SealedSecretValue)? {
+        guard let secret = secret(reference, secrets: secrets, names: names), let values = sealed[secret.id],
+            let value = values[environment] ?? values[secret.baseEnvironment]
+        else { return nil }
         return (secret, value)
     }
 
@@ -146,9 +149,13 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
 
     /// A secret by reference.
     public func secret(_ reference: SecretReference) -> Secret? {
+        Self.secret(reference, secrets: secretsById, names: secretIdsByName)
+    }
+
+    private static func secret(_ reference: SecretReference, secrets: [String: Secret], names: [String: String]) -> Secret? {
         switch reference {
-        case .id(let id): secretsById[id]
-        case .name(let name): secretIdsByName[name].flatMap { secretsById[$0] }
+        case .id(let id): secrets[id]
+        case .name(let name): names[name].flatMap { secrets[$0] }
         }
     }
 }
