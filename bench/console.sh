@@ -124,7 +124,7 @@ tmux("send-keys", "-t", "kc", "G")
 time.sleep(2.5)
 title = screen().split("\n")[3]
 shown = int(re.search(r"Logs (\d+)", title).group(1))
-rows = sqlite3.connect(f"{work}/data/live.sqlite").execute("select count(*) from api_requests").fetchone()[0]
+rows = sqlite3.connect(f"{work}/data/live.sqlite").execute("select coalesce(sum(row_count), 0) from request_log_chunks").fetchone()[0]
 tmux("send-keys", "-t", "kc", "q")
 time.sleep(1.5)
 frames = next((l.strip() for l in open(f"{work}/data/knoxcall.log") if "console frames" in l), "(no frame line)")

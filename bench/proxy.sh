@@ -115,7 +115,7 @@ run() { # arm round url [headers...]
   echo $(( total + ${warm:-0} )) >> "$WORK/$arm.totals"
 }
 printf '%-36s %5s %12s %10s %10s %8s %7s\n' "arm (wrk -t1 -c$CONNECTIONS -d${DURATION}s)" "round" "requests/s" "p50" "p99" "non-2xx" "steal"
-BEFORE=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests" 2>/dev/null || echo 0)
+BEFORE=$(sqlite3 "$WORK/data/live.sqlite" "select coalesce(sum(row_count), 0) from request_log_chunks" 2>/dev/null || echo 0)
 for round in $(seq 1 "$ROUNDS"); do
   # nginx runs between the two KnoxCall arms, so each ratio to it compares runs made back to back.
   run "1-upstream-direct" "$round" "http://127.0.0.1:19500/"
@@ -126,7 +126,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run "6-swiftnio-byte-pipe" "$round" "http://127.0.0.1:19531/"
 done
 sleep 1.5
-ROWS=$(sqlite3 "$WORK/data/live.sqlite" "select count(*) from api_requests")
+ROWS=$(sqlite3 "$WORK/data/live.sqlite" "select coalesce(sum(row_count), 0) from request_log_chunks")
 SENT=$(cat "$WORK/3-knoxcall-plain.totals" "$WORK/4-knoxcall-inject-ratelimit-log.totals" | awk '{s += $1} END {print s}')
 python3 - "$WORK" "$ROUNDS" <<'PY'
 import re, statistics, sys

@@ -143,10 +143,12 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             return
         }
-        let requestId = Identifier.requestID(millis: services.engine.clock.nowMillis(), using: &random)
+        // One clock reading for the id and the row: the log finds a row by its id's time.
+        let now = services.engine.clock.nowMillis()
+        let requestId = Identifier.requestID(millis: now, using: &random)
         services.engine.requestLog.submit(
             RequestLogEntry(
-                requestId: requestId, ts: services.engine.clock.nowMillis(), srcIp: peerText,
+                requestId: requestId, ts: now, srcIp: peerText,
                 method: head?.method.rawValue ?? "-",
                 path: head.map { Exchange.loggedPath(Exchange.originForm($0.target)) } ?? "-",
                 statusCode: 400, latencyMs: 0, error: ErrorType.validationError.rawValue))

@@ -1,4 +1,5 @@
 import GRDB
+import KnoxCore
 
 /// The schema, as versioned migrations. A migration's id is permanent: never edit one that has landed;
 /// add a new one.
@@ -24,6 +25,10 @@ enum Migrations {
         }
         migrator.registerMigration("2026-11-23-v6-oauth-authorization-code") { db in
             try db.execute(sql: v6)
+        }
+        migrator.registerMigration("2026-12-01-v7-request-log-chunks") { db in
+            try db.execute(sql: v7)
+            try RequestLogChunkMigration.moveRows(db)
         }
         return migrator
     }
@@ -275,4 +280,60 @@ enum Migrations {
         CREATE INDEX api_requests_request_id ON api_requests(request_id);
         CREATE INDEX api_requests_ts ON api_requests(ts);
         """
+
+    /// The request log packed into chunks (see `RequestLogChunk`): the blobs, their rows' route and time ranges, an
+    /// R-tree of their request-id times, and the last row id handed out.
+    static let v7 = """
+        CREATE TABLE request_log_chunks (
+            first_seq INTEGER PRIMARY KEY,
+            last_seq INTEGER NOT NULL,
+            row_count INTEGER NOT NULL,
+            min_ts INTEGER NOT NULL,
+            max_ts INTEGER NOT NULL,
+            rows BLOB NOT NULL
+        );
+        CREATE INDEX request_log_chunks_ts ON request_log_chunks(max_ts, min_ts, row_count);
+        CREATE TABLE request_log_chunk_routes (
+            route_id TEXT NOT NULL,
+            first_seq INTEGER NOT NULL,
+            row_count INTEGER NOT NULL,
+            min_ts INTEGER NOT NULL,
+            max_ts INTEGER NOT NULL,
+            PRIMARY KEY (route_id, first_seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX request_log_chunk_routes_seq ON request_log_chunk_routes(first_seq);
+        CREATE VIRTUAL TABLE request_log_chunk_ids USING rtree_i32(first_seq, min_key, max_key);
+        CREATE TABLE request_log_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_seq INTEGER NOT NULL
+        );
+        """
+}
+
+/// Moves the rows of the one-row-per-request table into chunks, keeping their ids, then drops it.
+enum RequestLogChunkMigration {
+    static func moveRows(_ db: Database) throws {
+        let access = StoreAccess(db: db)
+        let encoder = LogChunkEncoder()
+        let rows = try RequestLogEntry.fetchCursor(db, sql: "SELECT * FROM api_requests ORDER BY seq")
+        var pending: [RequestLogEntry] = []
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            encoder.reset()
+            encoder.append(keeping: pending)
+            try access.writeRequestLogChunk(encoder)
+            pending.removeAll(keepingCapacity: true)
+        }
+        while let row = try rows.next() {
+            pending.append(row)
+            if pending.count == RequestLogChunk.maxRows { try flush() }
+        }
+        try flush()
+        // AUTOINCREMENT's high-water mark: ids of trimmed rows are not handed out again.
+        let highest = max(
+            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'api_requests'") ?? 0,
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM api_requests") ?? 0)
+        try db.execute(sql: "INSERT INTO request_log_state (id, last_seq) VALUES (1, ?)", arguments: [highest])
+        try db.execute(sql: "DROP TABLE api_requests")
+    }
 }
