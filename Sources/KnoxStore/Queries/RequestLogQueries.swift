@@ -71,23 +71,30 @@ extension StoreAccess {
         var rows: [RequestLogEntry] = []
         var from = try requestLogChunkHolding(after + 1, routeId: filter.routeId)
         while rows.count < limit {
-            let chunks: [Int64]
+            // A chunk whose rows all come at or before `after` is skipped unread (a tail polling for new rows finds
+            // the last chunk so).
+            let chunks: [Row]
             if let routeId = filter.routeId {
-                chunks = try Int64.fetchAll(
+                chunks = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT first_seq FROM request_log_chunk_routes WHERE route_id = ? AND first_seq >= ?
-                        ORDER BY first_seq LIMIT 8
+                        SELECT r.first_seq, c.last_seq FROM request_log_chunk_routes r
+                        JOIN request_log_chunks c ON c.first_seq = r.first_seq
+                        WHERE r.route_id = ? AND r.first_seq >= ? ORDER BY r.first_seq LIMIT 8
                         """,
                     arguments: [routeId, from])
             } else {
-                chunks = try Int64.fetchAll(
-                    db, sql: "SELECT first_seq FROM request_log_chunks WHERE first_seq >= ? ORDER BY first_seq LIMIT 8",
+                chunks = try Row.fetchAll(
+                    db,
+                    sql: "SELECT first_seq, last_seq FROM request_log_chunks WHERE first_seq >= ? ORDER BY first_seq LIMIT 8",
                     arguments: [from])
             }
-            guard let last = chunks.last else { break }
+            guard let lastChunk = chunks.last else { break }
+            let last: Int64 = lastChunk[0]
             for chunk in chunks {
-                for row in try requestLogChunkRows(firstSeq: chunk) where row.seq > after {
+                let lastSeq: Int64 = chunk[1]
+                guard lastSeq > after else { continue }
+                for row in try requestLogChunkRows(firstSeq: chunk[0]) where row.seq > after {
                     if let routeId = filter.routeId, row.routeId != routeId { continue }
                     if let status = filter.statusCode, row.statusCode != status { continue }
                     rows.append(row)
