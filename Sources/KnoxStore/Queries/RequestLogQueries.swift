@@ -42,7 +42,15 @@ extension StoreAccess {
             case "latency_ms": { $0.latencyMs.map(Int64.init) }
             default: { $0.ts }
             }
-        var best = LogTopRows(limit: need, ascending: ascending, key: key)
+        // Pass 1 ranks the rows by (key, seq) alone, holding `need` of those and no row; pass 2 reads the page's rows.
+        var best = LogPageSelection(limit: need, ascending: ascending)
+        var recent: [Int64: [RequestLogEntry]] = [:]
+        func rank(_ chunk: Int64) throws {
+            let rows = try requestLogChunkRows(firstSeq: chunk)
+            for row in rows where row.routeId == routeId { best.offer(LogRank(key: key(row), seq: row.seq)) }
+            if recent.count == 4 { recent.removeAll(keepingCapacity: true) }
+            recent[chunk] = rows
+        }
         if column == "ts" {
             // Newest first: chunks by their latest row; once `need` rows are held, a chunk whose latest row is older
             // than the worst held cannot change the page (and every later chunk's latest is older still).
@@ -51,18 +59,31 @@ extension StoreAccess {
                 if let bound = best.worstKey {
                     if ascending ? chunk.minTs > bound : chunk.maxTs < bound { break }
                 }
-                for row in try requestLogChunkRows(firstSeq: chunk.firstSeq) where row.routeId == routeId {
-                    best.offer(row)
-                }
+                try rank(chunk.firstSeq)
             }
         } else {
-            for chunk in chunks {
-                for row in try requestLogChunkRows(firstSeq: chunk.firstSeq) where row.routeId == routeId {
-                    best.offer(row)
-                }
-            }
+            for chunk in chunks { try rank(chunk.firstSeq) }
         }
-        return Page(items: Array(best.rows.dropFirst(request.offset)), total: total, request: request)
+        let page = best.ordered().dropFirst(request.offset)
+        let starts = chunks.map(\.firstSeq).sorted()
+        var items: [RequestLogEntry] = []
+        for entry in page {
+            // The chunk holding the row: the last of the route's chunks that starts at or before it.
+            var low = 0
+            var high = starts.count
+            while low < high {
+                let mid = (low + high) / 2
+                if starts[mid] <= entry.seq { low = mid + 1 } else { high = mid }
+            }
+            guard low > 0 else { continue }
+            let chunk = starts[low - 1]
+            if recent[chunk] == nil {
+                if recent.count == 4 { recent.removeAll(keepingCapacity: true) }
+                recent[chunk] = try requestLogChunkRows(firstSeq: chunk)
+            }
+            if let row = recent[chunk]?.first(where: { $0.seq == entry.seq }) { items.append(row) }
+        }
+        return Page(items: items, total: total, request: request)
     }
 
     /// Keyset feed: rows with `seq` above `after`, oldest first.
@@ -268,29 +289,32 @@ extension StoreAccess {
     }
 }
 
-/// The best `limit` rows under a page's order (its column, then `seq`, both ascending or both descending; NULL sorts
-/// first ascending and last descending, as in SQLite), kept sorted.
-private struct LogTopRows {
+/// A row's place in a page's order: its sort column's value and its id.
+private struct LogRank {
+    let key: Int64?
+    let seq: Int64
+}
+
+/// The first `limit` rows under a page's order (its column, then `seq`, both ascending or both descending; NULL sorts
+/// first ascending and last descending, as in SQLite), as ranks: a heap with the last-placed held on top, so each
+/// row costs a comparison and, if it is placed, O(log limit) moves.
+private struct LogPageSelection {
     let limit: Int
     let ascending: Bool
-    let key: (RequestLogEntry) -> Int64?
-    private(set) var rows: [RequestLogEntry] = []
+    private var heap: [LogRank] = []
 
-    init(limit: Int, ascending: Bool, key: @escaping (RequestLogEntry) -> Int64?) {
+    init(limit: Int, ascending: Bool) {
         self.limit = limit
         self.ascending = ascending
-        self.key = key
     }
 
-    /// The key of the worst row held, once `limit` are held.
-    var worstKey: Int64? { rows.count == limit ? rows.last.flatMap(key) : nil }
+    /// The key of the last-placed rank held, once `limit` are held.
+    var worstKey: Int64? { heap.count == limit ? heap[0].key : nil }
 
     /// Whether `a` comes before `b`.
-    private func before(_ a: RequestLogEntry, _ b: RequestLogEntry) -> Bool {
-        let ka = key(a)
-        let kb = key(b)
-        if ka != kb {
-            switch (ka, kb) {
+    func before(_ a: LogRank, _ b: LogRank) -> Bool {
+        if a.key != b.key {
+            switch (a.key, b.key) {
             case (nil, _): return ascending
             case (_, nil): return !ascending
             case (let x?, let y?): return ascending ? x < y : x > y
@@ -299,15 +323,33 @@ private struct LogTopRows {
         return ascending ? a.seq < b.seq : a.seq > b.seq
     }
 
-    mutating func offer(_ row: RequestLogEntry) {
-        if rows.count == limit, let last = rows.last, !before(row, last) { return }
-        var low = 0
-        var high = rows.count
-        while low < high {
-            let mid = (low + high) / 2
-            if before(rows[mid], row) { low = mid + 1 } else { high = mid }
+    mutating func offer(_ rank: LogRank) {
+        guard limit > 0 else { return }
+        if heap.count < limit {
+            heap.append(rank)
+            var i = heap.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard before(heap[parent], heap[i]) else { break }
+                heap.swapAt(parent, i)
+                i = parent
+            }
+            return
         }
-        rows.insert(row, at: low)
-        if rows.count > limit { rows.removeLast() }
+        guard before(rank, heap[0]) else { return }
+        heap[0] = rank
+        var i = 0
+        while true {
+            let left = 2 * i + 1
+            guard left < heap.count else { break }
+            var later = left
+            if left + 1 < heap.count, before(heap[left], heap[left + 1]) { later = left + 1 }
+            guard before(heap[i], heap[later]) else { break }
+            heap.swapAt(i, later)
+            i = later
+        }
     }
+
+    /// The ranks held, in the page's order.
+    func ordered() -> [LogRank] { heap.sorted(by: before) }
 }
