@@ -22,7 +22,8 @@ extension StoreAccess {
 
     /// One route's log rows, newest first by default. Sorted by time, only the chunks that can hold a row of the page
     /// are read (chunks come in time order, and each records its rows' time range per route); sorted by status or
-    /// latency, every chunk of the route is, keeping the best `offset + perPage` rows.
+    /// latency, every chunk of the route is. Either way, the first `offset + perPage` places are ranked by
+    /// (column, seq) alone, and then only the page's rows are kept.
     public func requestLogs(routeId: String, _ request: PageRequest) throws -> Page<RequestLogEntry> {
         let chunks = try Row.fetchAll(
             db,
