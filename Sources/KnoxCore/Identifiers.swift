@@ -21,8 +21,8 @@ public enum Identifier {
     }
 
     /// A time-ordered request id (UUID version 7: milliseconds since the epoch, then random bits) from a given
-    /// generator. Ids that grow with time keep the request log's `request_id` index appending at its right edge
-    /// instead of touching a random page per row.
+    /// generator. The data plane passes the request's start time, which is also its log row's `ts`: the request log
+    /// finds a row by id through the range of id times each of its chunks records.
     public static func requestID(millis: Int64, using rng: inout some RandomNumberGenerator) -> String {
         let random = rng.next() as UInt64
         let low = rng.next() as UInt64
