@@ -230,7 +230,10 @@ import Testing
     }
 
     @Test func aMalformedChunkIsAnErrorNotACrash() async throws {
-        for bytes: [UInt8] in [[1], [1, 9, 65], [1, 0], [0xFF, 0xFF]] {
+        // Cut short; a text longer than what is left; a NULL request id; an unterminated varint; a row id delta past
+        // Int64.max (the row id must not overflow).
+        let huge: [UInt8] = Array(repeating: 0xFF, count: 9) + [0x01]
+        for bytes: [UInt8] in [[1], [1, 9, 65], [1, 0], [0xFF, 0xFF], huge] {
             #expect(throws: LogChunkCorrupt.self) { try LogChunkDecoder.rows(bytes, firstSeq: 1) }
         }
     }

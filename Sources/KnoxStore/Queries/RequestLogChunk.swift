@@ -288,7 +288,10 @@ struct LogChunkDecoder {
     /// The next row, or nil at the end of the chunk.
     mutating func next() throws -> RequestLogEntry? {
         guard position < bytes.count else { return nil }
-        let seq = previousSeq + Int64(try varint())
+        // Row ids rise within a chunk; a delta that would overflow is a malformed blob, not a trap.
+        guard let delta = Int64(exactly: try varint()), delta > 0,
+            case (let seq, false) = previousSeq.addingReportingOverflow(delta)
+        else { throw LogChunkCorrupt(firstSeq: firstSeq) }
         previousSeq = seq
         let p = previous
         guard let requestId = try text(p?.requestId) else { throw LogChunkCorrupt(firstSeq: firstSeq) }
