@@ -85,11 +85,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "bench/forwarder"),
+        // The tests' child processes: two GNU calls Swift's Glibc module does not export (see ChildProcess.swift).
+        .target(name: "CKnoxSpawn", path: "Tests/CKnoxSpawn"),
         // Shared by the test targets: temporary data directories, engines, a fixed clock, a raw HTTP client.
         .target(
             name: "KnoxTestSupport",
             dependencies: [
-                "KnoxCore", "KnoxCrypto", "KnoxEngine",
+                "KnoxCore", "KnoxCrypto", "KnoxEngine", "CKnoxSpawn",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -7,12 +7,10 @@ import Testing
 
 @Suite struct CrossProcessTests {
     func bumpFromAnotherProcess(_ path: String) throws {
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = [path, "UPDATE config_version SET version = version + 10"]
-        try sqlite.run()
-        sqlite.waitUntilExit()
-        #expect(sqlite.terminationStatus == 0)
+        let sqlite = try ChildProcess(
+            "/usr/bin/sqlite3", [path, "UPDATE config_version SET version = version + 10"],
+            environment: ChildProcess.environment(removing: [], setting: [:]))
+        #expect(sqlite.wait() == 0, "\(sqlite.combinedOutput)")
     }
 
     /// Another process's commit is visible to this process's next read, sync or async, without this process writing.

@@ -23,80 +23,35 @@ public enum Knoxcall {
     public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws
         -> Result
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["KNOXCALL_MASTER_KEY"] = nil
-        env["KNOXCALL_HOME"] = nil
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes before waiting, so a chatty process never blocks on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
+        let child = try ChildProcess(
+            executable, arguments,
+            environment: ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY", "KNOXCALL_HOME"], setting: environment))
+        guard child.wait(timeout: timeout) else {
+            child.signal(SIGKILL)
             throw TestFailure("knoxcall \(arguments.joined(separator: " ")) did not finish in \(timeout)s")
         }
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return Result(status: child.wait(), stdout: child.stdout, stderr: child.stderr)
     }
 }
 
 /// A `knoxcall serve` process on ephemeral loopback ports.
 public final class ServerProcess: @unchecked Sendable {
-    public let process = Process()
+    public let process: ChildProcess
     public private(set) var livePort = 0
     public private(set) var testPort = 0
     public private(set) var liveProxyPort = 0
     public private(set) var testProxyPort = 0
-    private let outPipe = Pipe()
-    private let errPipe = Pipe()
-    private let lock = NSLock()
-    private var output = Data()
 
     /// Starts the server and waits until both management listeners are bound.
     public init(dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: Knoxcall.executable)
-        process.arguments =
+        let arguments =
             [
                 "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0", "--live-proxy",
                 "127.0.0.1:0", "--test-proxy", "127.0.0.1:0",
             ] + extraArguments
-        var env = ProcessInfo.processInfo.environment
-        env["KNOXCALL_MASTER_KEY"] = nil
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        for pipe in [outPipe, errPipe] {
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self, !data.isEmpty else { return }
-                self.lock.lock()
-                self.output.append(data)
-                self.lock.unlock()
-            }
-        }
-        try process.run()
+        process = try ChildProcess(
+            Knoxcall.executable, arguments,
+            environment: ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY"], setting: environment))
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = capturedOutput
@@ -114,16 +69,12 @@ public final class ServerProcess: @unchecked Sendable {
             if !process.isRunning { throw TestFailure("knoxcall serve exited: \(text)") }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        process.terminate()
+        process.signal(SIGKILL)
         throw TestFailure("knoxcall serve did not report its ports: \(capturedOutput)")
     }
 
     /// Everything the process wrote to stdout and stderr so far.
-    public var capturedOutput: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: output, as: UTF8.self)
-    }
+    public var capturedOutput: String { process.combinedOutput }
 
     static func port(in text: String, after marker: String) -> Int? {
         guard let range = text.range(of: marker) else { return nil }
@@ -132,7 +83,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// A line of /proc/<pid>/status in kB (`VmRSS`, `VmHWM`).
     public func memoryKB(_ field: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return 0 }
+        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
         }
@@ -142,19 +93,14 @@ public final class ServerProcess: @unchecked Sendable {
     /// SIGTERM, then waits; returns the exit status.
     @discardableResult
     public func stop() -> Int32 {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        return process.terminationStatus
+        process.signal(SIGTERM)
+        return process.wait()
     }
 
     /// SIGKILL: no chance to flush or clean up.
     public func kill9() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     deinit { kill9() }

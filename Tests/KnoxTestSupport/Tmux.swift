@@ -20,8 +20,11 @@ public final class Tmux: @unchecked Sendable {
         var args = ["-f", "/dev/null", "new-session", "-d", "-s", "kc", "-x", "\(width)", "-y", "\(height)"]
         let env = ["TERM": "tmux-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"].merging(environment) { $1 }
         for (k, v) in env.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(k)=\(v)"] }
-        // sh runs the command in the foreground on the pane's terminal and records how it ended.
-        args += ["/bin/sh", "-c", "\"$@\"; echo $? > '\(statusFile)'", "sh"] + command
+        // sh runs the command in the foreground on the pane's terminal, records how it ended, and then holds the pane
+        // open as an operator's shell would: the terminal is read as the command left it. (Once a pane's process has
+        // ended, tmux marks it dead and hides its cursor; the tmux server sees that end because its signals are not
+        // blocked, see `ChildProcess`.)
+        args += ["/bin/sh", "-c", "\"$@\"; echo $? > '\(statusFile)'; exec sleep 86400", "sh"] + command
         args += [";", "set-option", "-t", "kc", "remain-on-exit", "on"]
         _ = try run(args)
     }
@@ -41,29 +44,12 @@ public final class Tmux: @unchecked Sendable {
 
     /// Runs `path` with `args`, stdout and stderr to `output`, and waits for it; returns its exit status.
     static func spawn(_ path: String, _ args: [String], output: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        for fd in open.compactMap({ Int32($0) }) where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
         // A clean environment: the pane inherits the server's, and the test runner's own (NO_COLOR, TERM…) must not
         // leak into the program under test.
         let keep = ["PATH", "HOME", "TMPDIR", "USER"]
-        let env = ProcessInfo.processInfo.environment.filter { keep.contains($0.key) }.map { "\($0.key)=\($0.value)" }
-            + ["TERM=xterm-256color", "LANG=C.UTF-8"]
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-        defer { for p in envp { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard rc == 0 else { throw TestFailure("cannot start \(path): error \(rc)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let env = ProcessInfo.processInfo.environment.filter { keep.contains($0.key) }
+            .merging(["TERM": "xterm-256color", "LANG": "C.UTF-8"]) { $1 }
+        return try ChildProcess(path, args, environment: env, output: .file(output)).wait()
     }
 
     /// The screen as text; with `colors`, with the escape sequences of its colours and attributes.
