@@ -2,7 +2,7 @@ import CKnoxSpawn
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process started with `posix_spawn`, its stdout and stderr captured through pipes.
@@ -11,8 +11,8 @@ import Glibc
 /// copy of each entry's whole 256-byte `d_name`, past the end of glibc's directory buffer. When the buffer ends at an
 /// unmapped page, the test process dies of SIGSEGV (swift-corelibs-foundation PR #5472; it took down CI once, and
 /// AddressSanitizer reports it on every run). Here the child closes every descriptor above stderr itself
-/// (`posix_spawn_file_actions_addclosefrom_np`), and the pipes are close-on-exec, so a child spawned at the same time by
-/// another test never holds their write ends.
+/// (`posix_spawn_file_actions_addclosefrom_np`), and the pipes are close-on-exec, so a child spawned at the same time
+/// by another test never holds their write ends. The child's signals start at their defaults, none blocked.
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     private let captured = Captured()
