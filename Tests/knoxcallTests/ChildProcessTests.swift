@@ -63,4 +63,26 @@ import Testing
     @Test func aMissingExecutableIsAnError() {
         #expect(throws: TestFailure.self) { try ChildProcess("/nonexistent/knoxcall", [], environment: [:]) }
     }
+
+    /// Foundation's `Process` crashes the test process now and then (see `ChildProcess`): no test may start one.
+    @Test func noTestUsesFoundationsProcess() throws {
+        let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let files =
+            FileManager.default.enumerator(at: tests, includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
+        #expect(files.count > 20)
+        let pattern = try NSRegularExpression(pattern: #"(?<![A-Za-z_.])(Foundation\.)?Process\s*\("#)
+        var offenders: [String] = []
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let code = String(
+                    line.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+                if pattern.firstMatch(in: code, range: NSRange(code.startIndex..., in: code)) != nil {
+                    offenders.append("\(file.lastPathComponent):\(number + 1)")
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "Foundation.Process used at \(offenders)")
+    }
 }
