@@ -9,7 +9,7 @@ import Testing
     func bumpFromAnotherProcess(_ path: String) throws {
         let sqlite = try ChildProcess(
             "/usr/bin/sqlite3", [path, "UPDATE config_version SET version = version + 10"],
-            environment: ChildProcess.environment(removing: [], setting: [:]))
+            environment: ChildProcess.environment())
         #expect(sqlite.wait() == 0, "\(sqlite.combinedOutput)")
     }
 

@@ -2,7 +2,7 @@ import CKnoxSpawn
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A child process started with `posix_spawn`, its stdout and stderr captured through pipes.
@@ -43,13 +43,17 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         var readEnds: [Int32] = []
         var writeEnds: [Int32] = []
-        defer { for fd in writeEnds { close(fd) } }
+        var started = false
+        // The parent's write ends always close (the child holds its own copies); the read ends only on failure.
+        defer {
+            for fd in writeEnds { close(fd) }
+            if !started { for fd in readEnds { close(fd) } }
+        }
         switch output {
         case .pipes:
             for target: Int32 in [1, 2] {
                 var fds: [Int32] = [0, 0]
                 guard knox_pipe_cloexec(&fds) == 0 else {
-                    for fd in readEnds { close(fd) }
                     throw TestFailure("cannot make a pipe for \(path): errno \(errno)")
                 }
                 readEnds.append(fds[0])
@@ -61,7 +65,6 @@ public final class ChildProcess: @unchecked Sendable {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         guard knox_spawn_addclosefrom(&actions, 3) == 0 else {
-            for fd in readEnds { close(fd) }
             throw TestFailure("cannot set up \(path)'s descriptors: errno \(errno)")
         }
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
@@ -83,11 +86,9 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
         let rc = posix_spawn(&child, path, &actions, &attributes, argv, envp)
-        guard rc == 0 else {
-            for fd in readEnds { close(fd) }
-            throw TestFailure("cannot start \(path): error \(rc)")
-        }
+        guard rc == 0 else { throw TestFailure("cannot start \(path): error \(rc)") }
         pid = child
+        started = true
         let captured = captured
         let reading = readEnds
         if reading.isEmpty {
@@ -98,7 +99,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// The test runner's environment without the variables `removing`, then with `setting`.
-    public static func environment(removing: [String], setting: [String: String]) -> [String: String] {
+    public static func environment(removing: [String] = [], setting: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         for name in removing { env[name] = nil }
         return env.merging(setting) { $1 }

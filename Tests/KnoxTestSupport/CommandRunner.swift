@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Runs the built `knoxcall` executable, as an operator would.
@@ -20,14 +20,12 @@ public enum Knoxcall {
     }
 
     /// Runs to completion and captures both streams.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60)
-        throws
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws
         -> Result
     {
         let child = try ChildProcess(
             executable, arguments,
-            environment: ChildProcess.environment(
-                removing: ["KNOXCALL_MASTER_KEY", "KNOXCALL_HOME"], setting: environment))
+            environment: ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY", "KNOXCALL_HOME"], setting: environment))
         guard child.wait(timeout: timeout) else {
             child.signal(SIGKILL)
             throw TestFailure("knoxcall \(arguments.joined(separator: " ")) did not finish in \(timeout)s")
@@ -48,8 +46,7 @@ public final class ServerProcess: @unchecked Sendable {
     public init(dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         let arguments =
             [
-                "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0",
-                "--live-proxy",
+                "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0", "--live-proxy",
                 "127.0.0.1:0", "--test-proxy", "127.0.0.1:0",
             ] + extraArguments
         process = try ChildProcess(
