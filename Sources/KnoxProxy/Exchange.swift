@@ -98,14 +98,14 @@ final class Exchange: @unchecked Sendable {
         let gate = services.gate(snapshot, nowMillis: startMillis)
         // A request with a DPoP proof gets the current server nonce back, whatever the answer (RFC 9449 §8.2).
         let dpopNonce = known.dpop == nil ? nil : gate.engine.dpop.currentNonce(nowMillis: startMillis)
-        switch gate.admit(RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer, memo: handler.memo)) {
+        let facts = RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer, memo: handler.memo)
+        switch gate.admit(facts, trace: &trace) {
         case .failure(var r):
             if let dpopNonce { r.headers.append(("DPoP-Nonce", dpopNonce)) }
             refuse(r)
         case .success(var a):
             a.dpopNonce = dpopNonce
             admission = a
-            trace = a.trace
             let declared = known.declaredLength
             let hasBody = known.hasBody
             let bodyMethod: Bool
@@ -164,15 +164,14 @@ final class Exchange: @unchecked Sendable {
             sendRefusal()
         case .buffer:
             guard var a = admission else { return }
-            if let r = services.gate(snapshot, nowMillis: startMillis).finish(&a, method: head.method.rawValue, target: target, body: buffered) {
-                trace = r.trace
+            let gate = services.gate(snapshot, nowMillis: startMillis)
+            if let r = gate.finish(&a, trace: &trace, method: head.method.rawValue, target: target, body: buffered) {
                 refusal = r
                 mode = .discard
                 sendRefusal()
                 return
             }
             admission = a
-            trace = a.trace
             let injector = services.injector(snapshot, a.plan, nowMillis: startMillis)
             do {
                 let body = try injector.body(buffered, contentType: known.contentType) ?? buffered

@@ -47,7 +47,6 @@ struct GateTrace {
 /// A request that passed the checks that need only its head.
 struct Admission {
     let plan: RoutePlan
-    var trace: GateTrace
     /// Present when the route requires a signature: checked once the body is in, before the rate limit.
     let signature: PendingSignature?
     /// The rate limit's figures for `X-RateLimit-*`, once the limiter was consulted.
@@ -88,8 +87,9 @@ struct Gate {
     var nowSeconds: Int64 { nowMillis / 1000 }
 
     /// Runs every check that needs only the head. A route requiring a signature leaves the rate limit for `finish`.
-    func admit(_ facts: RequestFacts) -> Result<Admission, Refusal> {
-        var trace = GateTrace()
+    /// What the checks learn goes into `trace` as they pass (the exchange's own, written in place: not copied per
+    /// request); a refusal carries a copy.
+    func admit(_ facts: RequestFacts, trace: inout GateTrace) -> Result<Admission, Refusal> {
         trace.clientIP = clientAddress(facts)
         // 1. Who is calling: a key or token of this side, or an enabled client's address. Opaque when unknown.
         let keyHeader = facts.headers.key
@@ -200,27 +200,29 @@ struct Gate {
             }
             pending = PendingSignature(timestamp: timestamp, signature: signature, secret: secret)
         }
-        var admission = Admission(plan: plan, trace: trace, signature: pending)
+        var admission = Admission(plan: plan, signature: pending)
         if pending == nil {
-            if let refusal = takeRateLimit(&admission) { return .failure(refusal) }
+            if let refusal = takeRateLimit(&admission, trace: &trace) { return .failure(refusal) }
         }
         return .success(admission)
     }
 
     /// The checks that need the body: the signature's HMAC, then the rate limit it was holding back.
-    func finish(_ admission: inout Admission, method: String, target: String, body: [UInt8]) -> Refusal? {
+    func finish(
+        _ admission: inout Admission, trace: inout GateTrace, method: String, target: String, body: [UInt8]
+    ) -> Refusal? {
         if let pending = admission.signature {
             let valid = RequestSignature.verify(
                 presented: pending.signature, secret: pending.secret, timestamp: pending.timestamp, method: method,
                 pathWithQuery: target, body: body)
-            admission.trace.signatureValid = valid
-            guard valid else { return Refusal(.signatureInvalid, "X-Signature does not match the request", trace: admission.trace) }
-            return takeRateLimit(&admission)
+            trace.signatureValid = valid
+            guard valid else { return Refusal(.signatureInvalid, "X-Signature does not match the request", trace: trace) }
+            return takeRateLimit(&admission, trace: &trace)
         }
         return nil
     }
 
-    private func takeRateLimit(_ admission: inout Admission) -> Refusal? {
+    private func takeRateLimit(_ admission: inout Admission, trace: inout GateTrace) -> Refusal? {
         guard let limiter = admission.plan.limiter else { return nil }
         let decision = limiter.take(now: nowNanos)
         let figures = RateLimitFigures(
@@ -228,8 +230,8 @@ struct Gate {
             reset: nowSeconds + Int64((decision.resetNanos + 999_999_999) / 1_000_000_000))
         admission.rateLimit = figures
         guard decision.allowed else {
-            admission.trace.rateLimited = true
-            var refusal = Refusal(.rateLimitExceeded, "Rate limit exceeded for this route", trace: admission.trace)
+            trace.rateLimited = true
+            var refusal = Refusal(.rateLimitExceeded, "Rate limit exceeded for this route", trace: trace)
             refusal.retryAfter = max(1, Int((decision.retryAfterNanos + 999_999_999) / 1_000_000_000))
             refusal.headers = figures.headers
             return refusal

@@ -95,6 +95,15 @@ enum HeaderRules {
         return false
     }
 
+    /// Whether `p[a..<b]` names one of the injected headers (which replace the caller's of the same name).
+    @inline(__always)
+    private static func isInjected(
+        _ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, _ injected: [(name: String, lowercased: String, value: String)]
+    ) -> Bool {
+        for header in injected where isAny(p, a, b, of: CollectionOfOne(header.lowercased)) { return true }
+        return false
+    }
+
     // MARK: - Upstream request
 
     /// What the caller's head turns into upstream, besides its own fields.
@@ -139,8 +148,11 @@ enum HeaderRules {
     ) {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
         let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
-        let injectedNames = add.injected.lazy.map(\.lowercased)
         let room = room ?? upstreamHeadRoom(method: method, target: target, caller: fields, add)
+        // What the loop over the caller's fields needs, as locals: the closure captured a copy of all of `add`.
+        let injected = add.injected
+        let peerIsTrustedProxy = add.peerIsTrustedProxy
+        let consumedSignature = add.consumedSignature
         out.writeRaw(capacity: room) { w in
             w.put(method)
             w.byte(UInt8(ascii: " "))
@@ -156,17 +168,17 @@ enum HeaderRules {
                     let b = Int(span.nameEnd)
                     func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
                     if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
-                    if !injectedNames.isEmpty && isAny(p, a, b, of: injectedNames) { continue }
+                    if !injected.isEmpty && isInjected(p, a, b, injected) { continue }
                     if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
                     switch b - a {
                     case 15 where named("x-forwarded-for"):
-                        if add.peerIsTrustedProxy {
+                        if peerIsTrustedProxy {
                             let value = Wire.text(p, span.valueStart, span.valueEnd)
                             forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
                         }
                         continue
                     case 17 where named("x-forwarded-proto"):
-                        if add.peerIsTrustedProxy { forwardedProto = Wire.text(p, span.valueStart, span.valueEnd) }
+                        if peerIsTrustedProxy { forwardedProto = Wire.text(p, span.valueStart, span.valueEnd) }
                         continue
                     case 9 where named("forwarded"), 12 where named("x-request-id"), 4 where named("dpop"):
                         continue
@@ -174,7 +186,7 @@ enum HeaderRules {
                         // The caller's KnoxCall credential never reaches the upstream; its own upstream credential does.
                         let value = Wire.text(p, span.valueStart, span.valueEnd)
                         if Gate.knoxcallToken(value) != nil || KeyCredential.parse(bearer(value)) != nil { continue }
-                    case 11 where add.consumedSignature && (named("x-timestamp") || named("x-signature")):
+                    case 11 where consumedSignature && (named("x-timestamp") || named("x-signature")):
                         continue
                     default:
                         break

@@ -61,8 +61,9 @@ public enum RouteLookup: Sendable {
     case environmentDisabled
 }
 
-/// One injected header, pre-split: the request path only looks secrets up and joins the pieces.
-public struct InjectedHeader: Sendable {
+/// One injected header, pre-split: the request path only looks secrets up and joins the pieces. A class: each request
+/// reads the plan's headers, and a reference costs one retain where a copy of the struct cost one per string.
+public final class InjectedHeader: Sendable {
     public enum Piece: Sendable {
         case text(String)
         case secret(SecretReference)
@@ -128,8 +129,9 @@ public struct InjectedHeader: Sendable {
 }
 
 /// A secret's sealed value for one environment with the associated data that opens it, found when a snapshot is
-/// built, so that injecting it costs one decryption and no lookups.
-public struct PreparedSecret: Sendable {
+/// built, so that injecting it costs one decryption and no lookups. A class, like `InjectedHeader`: the request path
+/// reads it through the plan, and a copy of the secret's record would retain each of its strings.
+public final class PreparedSecret: Sendable {
     public let secret: Secret
     let ciphertext: [UInt8]
     let associatedData: [UInt8]

@@ -160,11 +160,17 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     }
 }
 
-/// A route with its per-environment settings rows.
-public struct RouteEntry: Sendable {
+/// A route with its per-environment settings rows. A class: every data-plane request looks its route up, and a copy
+/// of the struct retained each of the route's strings.
+public final class RouteEntry: Sendable {
     public let route: Route
     /// environment name → row (the base environment's row included).
     public let configs: [String: RouteEnvironmentConfig]
+
+    public init(route: Route, configs: [String: RouteEnvironmentConfig]) {
+        self.route = route
+        self.configs = configs
+    }
 
     /// The settings that apply in `environment`: the base row overlaid with that environment's override.
     /// Nil when the environment is not configured for this route.

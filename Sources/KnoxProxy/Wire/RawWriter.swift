@@ -40,8 +40,12 @@ struct RawWriter {
 
     @inline(__always)
     mutating func put(_ text: String) {
-        var text = text
-        text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        // A native string's bytes are read in place; `withUTF8` would need a mutable copy (a retain and a release).
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { put(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var text = text
+            text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     @inline(__always)
