@@ -11,7 +11,7 @@ build:
 	swift build
 
 release:
-	swift build -c release --product knoxcall
+	scripts/release-build.sh --product knoxcall
 
 test: setup
 	swift build --build-tests

@@ -20,7 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-swift build -c release --product knoxcall >/dev/null
+scripts/release-build.sh --product knoxcall >/dev/null
 BIN=$(swift build -c release --show-bin-path)/knoxcall
 WORK=$(mktemp -d /tmp/knoxcall-console-bench.XXXXXX)
 SOCK="knoxcall-bench-$$"

@@ -27,8 +27,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-swift build -c release --product knoxcall >/dev/null
-swift build -c release --product bench-forwarder >/dev/null
+scripts/release-build.sh --product knoxcall >/dev/null
+scripts/release-build.sh --product bench-forwarder >/dev/null
 BIN=$(swift build -c release --show-bin-path)/knoxcall
 FORWARDER=$(swift build -c release --show-bin-path)/bench-forwarder
 WORK=$(mktemp -d /tmp/knoxcall-bench.XXXXXX)

@@ -24,7 +24,7 @@ if [ ! -x .venv-shots/bin/python ]; then
   python3 -m venv .venv-shots
   .venv-shots/bin/pip install -q "Pillow>=10,<12"
 fi
-swift build -c release --product knoxcall >/dev/null
+scripts/release-build.sh --product knoxcall >/dev/null
 BIN=$(swift build -c release --show-bin-path)/knoxcall
 
 WORK=$(mktemp -d /tmp/knoxcall-shots.XXXXXX)
