@@ -9,6 +9,7 @@
 # Typical use: copy .build/release/knoxcall aside, change the code, rebuild, then compare the copy with the new build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 [ $# -eq 2 ] || { echo "usage: bench/ab.sh OLD_BINARY NEW_BINARY" >&2; exit 2; }
 ROUNDS=${ROUNDS:-6}; SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}; ROUTE=${ROUTE:-plain}; CONNECTIONS=${CONNECTIONS:-32}
 command -v nginx >/dev/null && command -v wrk >/dev/null || { echo "needs nginx and wrk (bench/proxy.sh installs them)" >&2; exit 1; }
@@ -34,18 +35,9 @@ start() { # side binary api-port proxy-port
   local key
   key=$(KNOXCALL_HOME="$dir/data" "$2" keys create --name bench 2>/dev/null)
   echo "$key" > "$dir/key"
-  KNOXCALL_HOME="$dir/data" taskset -c 1 "$2" serve --live-api "127.0.0.1:$3" --test-api "127.0.0.1:$(($3 + 1))" \
-    --live-proxy "127.0.0.1:$4" --test-proxy "127.0.0.1:$(($4 + 1))" --log-level warning > "$dir/serve.log" 2>&1 &
-  echo $! > "$dir/pid"
-  for _ in $(seq 1 100); do grep -q "Test data plane" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
-  local api="http://127.0.0.1:$3"
-  for body in '{"name":"BENCH_TOKEN","value":"bench-secret-value"}'; do
-    curl -sf -X POST "$api/v1/secrets" -H "Authorization: Bearer $key" -H "Content-Type: application/json" -d "$body" >/dev/null
-  done
-  curl -sf -X POST "$api/v1/routes" -H "Authorization: Bearer $key" -H "Content-Type: application/json" \
-    -d '{"name":"plain","target_base_url":"http://127.0.0.1:19600"}' >/dev/null
-  curl -sf -X POST "$api/v1/routes" -H "Authorization: Bearer $key" -H "Content-Type: application/json" \
-    -d '{"name":"featured","target_base_url":"http://127.0.0.1:19600","inject_headers_json":{"Authorization":"Bearer {{secret:BENCH_TOKEN}}"},"rate_limit_enabled":true,"rate_limit_requests":100000000,"rate_limit_window_sec":1}' >/dev/null
+  KNOXCALL_HOME="$dir/data" bench_serve "$2" "$3" "$4" "$dir/serve.log"
+  echo "$BENCH_SERVE_PID" > "$dir/pid"
+  bench_routes "http://127.0.0.1:$3" "$key" http://127.0.0.1:19600
   echo "$4" > "$dir/port"
 }
 start old "$1" 19610 19620

@@ -12,6 +12,7 @@
 # threads together (the log writer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 [ $# -ge 1 ] || { echo "usage: bench/counts.sh BINARY [plain|featured]" >&2; exit 2; }
 BIN=$1; ROUTE=${2:-featured}; SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
 command -v nginx >/dev/null && command -v wrk >/dev/null && command -v perf >/dev/null \
@@ -48,14 +49,9 @@ NGINX
 taskset -c 0 nginx -c "$WORK/nginx.conf"
 export KNOXCALL_HOME="$WORK/data"
 KEY=$("$BIN" keys create --name bench 2>/dev/null)
-taskset -c 1 "$BIN" serve --live-api 127.0.0.1:19810 --test-api 127.0.0.1:19811 \
-  --live-proxy 127.0.0.1:19820 --test-proxy 127.0.0.1:19821 --log-level warning > "$WORK/serve.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do grep -q "Test data plane" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-api() { curl -sf -X POST "http://127.0.0.1:19810$1" -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -d "$2" >/dev/null; }
-api /v1/secrets '{"name":"BENCH_TOKEN","value":"bench-secret-value"}'
-api /v1/routes '{"name":"plain","target_base_url":"http://127.0.0.1:19800"}'
-api /v1/routes '{"name":"featured","target_base_url":"http://127.0.0.1:19800","inject_headers_json":{"Authorization":"Bearer {{secret:BENCH_TOKEN}}"},"rate_limit_enabled":true,"rate_limit_requests":100000000,"rate_limit_window_sec":1}'
+bench_serve "$BIN" 19810 19820 "$WORK/serve.log"
+PID=$BENCH_SERVE_PID
+bench_routes http://127.0.0.1:19810 "$KEY" http://127.0.0.1:19800
 load() { taskset -c 0 wrk -t1 -c32 -d"$1s" -H "x-knoxcall-key: $KEY" -H "x-knoxcall-route: $ROUTE" http://127.0.0.1:19820/; }
 load 2 > /dev/null  # warm: connections pooled, snapshot and caches built
 events=$(IFS=,; echo "${PROBES[*]}")

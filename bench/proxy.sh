@@ -14,6 +14,7 @@
 # rows = requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 DURATION=${DURATION:-8}
 ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -55,13 +56,8 @@ sleep 0.5
 
 export KNOXCALL_HOME="$WORK/data"
 KEY=$("$BIN" keys create --name bench 2>/dev/null)
-taskset -c 1 "$BIN" serve --live-api 127.0.0.1:19510 --test-api 127.0.0.1:19511 \
-  --live-proxy 127.0.0.1:19520 --test-proxy 127.0.0.1:19521 --log-level warning > "$WORK/serve.log" 2>&1 &
-for _ in $(seq 1 100); do grep -q "Test data plane" "$WORK/serve.log" 2>/dev/null && break; sleep 0.1; done
-api() { curl -sf -X "$1" "http://127.0.0.1:19510$2" -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" ${3:+-d "$3"} >/dev/null; }
-api POST /v1/secrets '{"name":"BENCH_TOKEN","value":"bench-secret-value"}'
-api POST /v1/routes '{"name":"plain","target_base_url":"http://127.0.0.1:19500"}'
-api POST /v1/routes '{"name":"featured","target_base_url":"http://127.0.0.1:19500","inject_headers_json":{"Authorization":"Bearer {{secret:BENCH_TOKEN}}"},"rate_limit_enabled":true,"rate_limit_requests":100000000,"rate_limit_window_sec":1}'
+bench_serve "$BIN" 19510 19520 "$WORK/serve.log"
+bench_routes http://127.0.0.1:19510 "$KEY" http://127.0.0.1:19500
 
 # nginx has two workers: pin the one that serves :19501 alone on core 1 is not possible per port, so pin one
 # worker per core: worker 1 -> core 1 (proxy), worker 0 -> core 0 (upstream); nginx picks listeners per worker,

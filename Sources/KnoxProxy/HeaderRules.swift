@@ -80,28 +80,19 @@ enum HeaderRules {
     /// Whether `p[a..<b]` is one of `lowercased` names.
     @inline(__always)
     static func isAny(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, of lowercased: some Sequence<String>) -> Bool {
-        for name in lowercased where name.utf8.count == b - a {
-            var i = a
-            var equal = true
-            for byte in name.utf8 {
-                if Wire.folded(p[i]) != byte {
-                    equal = false
-                    break
-                }
-                i += 1
-            }
-            if equal { return true }
-        }
-        return false
+        lowercased.contains { isNamed(p, a, b, $0) }
     }
 
-    /// Whether `p[a..<b]` names one of the injected headers (which replace the caller's of the same name).
+    /// Whether `p[a..<b]` is `lowercased` in any case.
     @inline(__always)
-    private static func isInjected(
-        _ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, _ injected: [(name: String, lowercased: String, value: String)]
-    ) -> Bool {
-        for header in injected where isAny(p, a, b, of: CollectionOfOne(header.lowercased)) { return true }
-        return false
+    static func isNamed(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int, _ lowercased: String) -> Bool {
+        guard lowercased.utf8.count == b - a else { return false }
+        var i = a
+        for byte in lowercased.utf8 {
+            if Wire.folded(p[i]) != byte { return false }
+            i += 1
+        }
+        return true
     }
 
     // MARK: - Upstream request
@@ -168,7 +159,7 @@ enum HeaderRules {
                     let b = Int(span.nameEnd)
                     func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
                     if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
-                    if !injected.isEmpty && isInjected(p, a, b, injected) { continue }
+                    if injected.contains(where: { isNamed(p, a, b, $0.lowercased) }) { continue }
                     if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
                     switch b - a {
                     case 15 where named("x-forwarded-for"):
