@@ -82,9 +82,10 @@ final class Exchange: @unchecked Sendable {
     }
 
     /// A request target as the log keeps it: its path, without the query (queries can carry tokens), at most 2 KiB.
-    static func loggedPath(_ target: String) -> String {
+    static func loggedPath(_ target: String) -> Substring {
         let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
-        return String(path.prefix(2048))
+        // At most 2,048 characters; a path of no more bytes has no more characters, and is not counted.
+        return path.utf8.count <= 2048 ? path : path.prefix(2048)
     }
 
     // MARK: - Request side
@@ -438,18 +439,29 @@ final class Exchange: @unchecked Sendable {
         stopWaiting()
         let now = services.monotonic.nowNanos()
         let origin = known.origin == "sdk-intercept" ? "sdk_intercept" : "direct"
-        services.engine.requestLog.submit(
-            RequestLogEntry(
-                requestId: requestId, routeId: trace.routeId, ts: startMillis,
-                srcIp: trace.clientIP == handler.peer ? handler.peerText : trace.clientIP?.description,
-                method: head.method.rawValue, path: Self.loggedPath(target), statusCode: status,
-                latencyMs: Int((now - startNanos) / 1_000_000),
-                upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil ? Int((now - upstreamStartNanos) / 1_000_000) : nil,
-                upstreamHost: trace.upstreamHost, upstreamStatus: upstreamStatus, error: error,
-                environment: trace.environment, rateLimited: trace.rateLimited, signatureValid: trace.signatureValid,
-                matchedClientId: trace.matchedClientId, identificationMethod: trace.identificationMethod,
-                apiKeyId: trace.apiKeyId, proxyMode: "route", clientOrigin: origin,
-                requestHeaders: HeaderRules.loggable(head.fields)))
+        let path = Self.loggedPath(target)
+        let fields = head.fields
+        let headersBound = HeaderRules.loggableBound(fields)
+        // The row is written as a record, straight from the exchange's fields: no string is built for it.
+        let row = LogRecord.make(
+            capacity: 320 + requestId.utf8.count + path.utf8.count + min(headersBound, HeaderRules.loggableLimit),
+            requestId: requestId, routeId: trace.routeId, ts: startMillis,
+            srcIp: trace.clientIP == handler.peer ? handler.peerText : trace.clientIP?.description,
+            method: head.method.rawValue, path: path, statusCode: status,
+            latencyMs: Int((now - startNanos) / 1_000_000),
+            upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil ? Int((now - upstreamStartNanos) / 1_000_000) : nil,
+            upstreamHost: trace.upstreamHost, upstreamStatus: upstreamStatus, error: error,
+            environment: trace.environment, rateLimited: trace.rateLimited, signatureValid: trace.signatureValid,
+            matchedClientId: trace.matchedClientId, identificationMethod: trace.identificationMethod,
+            apiKeyId: trace.apiKeyId, proxyMode: "route", clientOrigin: origin
+        ) { b in
+            if headersBound <= HeaderRules.loggableLimit {
+                b.text(bound: headersBound) { HeaderRules.writeLoggable(fields, into: $0) }
+            } else {
+                b.text(HeaderRules.loggable(fields))
+            }
+        }
+        services.engine.requestLog.submit(row)
         handler.exchangeFinished(self)
     }
 }

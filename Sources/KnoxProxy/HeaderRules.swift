@@ -253,17 +253,29 @@ enum HeaderRules {
     /// The caller's headers as `Name: value` lines for the log row (at most 4 KiB), credentials redacted: a header
     /// named as a credential, or any value that holds a KnoxCall key or token.
     static func loggable(_ fields: HeaderFields) -> String {
-        let redactedCount = redacted.count
-        let bound = fields.spans.reduce(0) { $0 + $1.nameCount + 3 + max($1.valueCount, redactedCount) }
-        guard bound <= 4096 else { return loggableCut(fields) }
+        let bound = loggableBound(fields)
+        guard bound <= loggableLimit else { return loggableCut(fields) }
         // Written straight into the string's storage (the bound always fits): one allocation per row.
         return String(unsafeUninitializedCapacity: max(bound, 1)) { out in
-            var w = RawWriter(UnsafeMutableRawBufferPointer(out))
-            fields.withBytes { p in
-                for span in fields.spans { loggableLine(p, span, into: &w) }
-            }
-            return w.count
+            writeLoggable(fields, into: UnsafeMutableRawBufferPointer(out))
         }
+    }
+
+    /// The most bytes `loggable` can write for `fields` uncut; above `loggableLimit`, the text is cut.
+    static func loggableBound(_ fields: HeaderFields) -> Int {
+        let redactedCount = redacted.count
+        return fields.spans.reduce(0) { $0 + $1.nameCount + 3 + max($1.valueCount, redactedCount) }
+    }
+
+    static let loggableLimit = 4096
+
+    /// `loggable`'s text written into `out` (room for `loggableBound(fields)` bytes); returns how many it wrote.
+    static func writeLoggable(_ fields: HeaderFields, into out: UnsafeMutableRawBufferPointer) -> Int {
+        var w = RawWriter(out)
+        fields.withBytes { p in
+            for span in fields.spans { loggableLine(p, span, into: &w) }
+        }
+        return w.count
     }
 
     /// `loggable` for heads whose lines may pass 4 KiB: the text is cut there.

@@ -150,7 +150,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             RequestLogEntry(
                 requestId: requestId, ts: now, srcIp: peerText,
                 method: head?.method.rawValue ?? "-",
-                path: head.map { Exchange.loggedPath(Exchange.originForm($0.target)) } ?? "-",
+                path: head.map { String(Exchange.loggedPath(Exchange.originForm($0.target))) } ?? "-",
                 statusCode: 400, latencyMs: 0, error: ErrorType.validationError.rawValue))
         let refusal = Refusal(.validationError, "Malformed HTTP request: \(message)")
         writeError(context, refusal, requestId: requestId, keepAlive: false, version: head?.version ?? .http1_1)

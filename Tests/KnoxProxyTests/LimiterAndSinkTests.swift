@@ -66,9 +66,10 @@ import Testing
         for i in 0..<10 { sink.submit(RequestLogEntry(requestId: "r\(i)", ts: 0, method: "GET", path: "/")) }
         #expect(sink.accepted == 8)
         #expect(sink.dropped == 2)
-        var drained: [RequestLogEntry] = []
+        var drained: [LogRecord] = []
         sink.drain(into: &drained, limit: 100)
-        #expect(drained.map(\.requestId) == (0..<8).map { "r\($0)" })
+        #expect(drained.map { $0.entry(seq: 0)?.requestId } == (0..<8).map { "r\($0)" })
+        for record in drained { record.release() }
     }
 
     /// Rows dropped because the sink was full are not silently lost: the writer reports them (mode, running total and
@@ -102,9 +103,14 @@ import Testing
             row("a", 5), row("a", 3), row(nil, 99), row("b", 7), row("a", 9), row("a", 1), row("b", 2), row("c", 4),
             row(nil, 100),
         ]
-        #expect(Engine.lastUse(of: rows) == ["a": 9, "b": 7, "c": 4])
-        #expect(Engine.lastUse(of: [row(nil, 1)]).isEmpty)
-        #expect(Engine.lastUse(of: []).isEmpty)
+        func lastUse(_ rows: [RequestLogEntry]) -> [String: Int64] {
+            let records = rows.map(LogRecord.init)
+            defer { for record in records { record.release() } }
+            return Engine.lastUse(of: records)
+        }
+        #expect(lastUse(rows) == ["a": 9, "b": 7, "c": 4])
+        #expect(lastUse([row(nil, 1)]).isEmpty)
+        #expect(lastUse([]).isEmpty)
     }
 
     @Test func writerStoresTrimsAndPublishes() async throws {

@@ -238,3 +238,26 @@ import Testing
         }
     }
 }
+
+/// Records the data plane hands over are stored as rows; one whose bytes are not a record (only a bug could make
+/// one) is left out, never stored half, and the rows around it keep their order and their ids.
+@Suite struct LogRecordInsertTests {
+    @Test func unreadableRecordIsLeftOut() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let rows = RequestLogChunkTests.rows(5)
+        var records = rows.map(LogRecord.init)
+        let whole = records[2]
+        let cut = UnsafeMutableRawPointer.allocate(byteCount: whole.count - 1, alignment: 1)
+        cut.copyMemory(from: whole.base, byteCount: whole.count - 1)
+        records[2] = LogRecord(base: cut, count: whole.count - 1)
+        whole.release()
+        defer { for record in records { record.release() } }
+        let written = try await store.write { [records] in try $0.insert(records: records).count }
+        #expect(written == 4)
+        let read = try await store.read { try $0.requestLogsAfter(0, limit: 10) }
+        #expect(read.map(\.requestId) == [0, 1, 3, 4].map { rows[$0].requestId })
+        #expect(read.map(\.seq) == [1, 2, 3, 4])
+    }
+}

@@ -4,9 +4,9 @@ import Synchronization
 
 /// Where the data plane hands each finished request. Bounded and lock-free for producers: a full buffer drops the
 /// row and counts it, and never blocks a request. The log writer drains it into SQLite and fans rows out to
-/// subscribers (the console's log pane).
+/// subscribers (the console's log pane). Rows travel as `LogRecord`s, one allocation each, which the writer frees.
 public final class RequestLogSink: Sendable {
-    private let queue: BoundedQueue<RequestLogEntry>
+    private let queue: BoundedQueue<LogRecord>
     private let droppedCount = ManagedAtomic<Int>(0)
     private let acceptedCount = ManagedAtomic<Int>(0)
     private let subscribers = Mutex<[Int: AsyncStream<[RequestLogEntry]>.Continuation]>([:])
@@ -16,15 +16,32 @@ public final class RequestLogSink: Sendable {
         queue = BoundedQueue(capacity: capacity)
     }
 
+    deinit {
+        while let record = queue.pop() { record.release() }
+    }
+
     /// Hands one row over; false when the buffer was full (the row is counted as dropped).
     @discardableResult
-    public func submit(_ entry: consuming RequestLogEntry) -> Bool {
-        if queue.push(entry) {
+    public func submit(_ entry: RequestLogEntry) -> Bool {
+        submit(LogRecord(entry))
+    }
+
+    /// Hands one row over, and with it the record's memory; false when the buffer was full (the row is counted as
+    /// dropped and its record freed).
+    @discardableResult
+    public func submit(_ record: LogRecord) -> Bool {
+        if queue.push(record) {
             acceptedCount.wrappingIncrement(ordering: .relaxed)
             return true
         }
-        droppedCount.wrappingIncrement(ordering: .relaxed)
+        record.release()
+        countDropped(1)
         return false
+    }
+
+    /// Counts rows lost after they were accepted (a record the store could not read).
+    func countDropped(_ n: Int) {
+        droppedCount.wrappingIncrement(by: n, ordering: .relaxed)
     }
 
     /// Rows dropped because the buffer was full, since start.
@@ -36,8 +53,9 @@ public final class RequestLogSink: Sendable {
     var isEmptyHint: Bool { accepted == drainedCount.load(ordering: .relaxed) }
     private let drainedCount = ManagedAtomic<Int>(0)
 
-    /// Moves rows onto the end of `batch` until it holds `limit` (the writer only); no row is copied.
-    func drain(into batch: inout [RequestLogEntry], limit: Int) {
+    /// Moves rows onto the end of `batch` until it holds `limit` (the writer only); no row is copied. The records'
+    /// memory is the caller's from then on.
+    func drain(into batch: inout [LogRecord], limit: Int) {
         let before = batch.count
         batch.reserveCapacity(min(limit, before + 1024))
         while batch.count < limit, let entry = queue.pop() { batch.append(entry) }

@@ -63,20 +63,21 @@ extension Engine {
             let rows = batch
             do {
                 let used = Self.lastUse(of: rows)
-                // Row ids are only needed by subscribers (the console's log pane); without one, no copy of the batch.
+                // Row ids are only needed by subscribers (the console's log pane); without one, no rows are built.
                 let numbered = requestLog.hasSubscribers
-                let stored = try await store.write { access -> [RequestLogEntry] in
-                    try access.insert(rows)
+                let (stored, unreadable) = try await store.write { access -> ([RequestLogEntry], Int) in
+                    let written = try access.insert(records: rows)
                     // Data-plane keys' last use comes from their log rows, so the request path takes no lock for it.
                     if !used.isEmpty { try access.touchApiKeys(used) }
-                    guard numbered else { return [] }
+                    guard numbered else { return ([], rows.count - written.count) }
                     let last = try access.lastRequestLogSeq()
-                    let first = last - Int64(rows.count) + 1
-                    return rows.enumerated().map { i, row in
-                        var r = row
-                        r.seq = first + Int64(i)
-                        return r
-                    }
+                    let first = last - Int64(written.count) + 1
+                    return (written.enumerated().compactMap { i, record in record.entry(seq: first + Int64(i)) }, rows.count - written.count)
+                }
+                for record in rows { record.release() }
+                if unreadable > 0 {
+                    requestLog.countDropped(unreadable)
+                    logger?.error("request log rows unreadable, not stored", metadata: ["mode": "\(mode.rawValue)", "rows": "\(unreadable)"])
                 }
                 if numbered { requestLog.publish(stored) }
             } catch {
@@ -90,25 +91,37 @@ extension Engine {
     }
 
     /// The latest row time of each API key in `rows`. Rows come in runs of one key (a connection's requests, and
-    /// most callers use one key), so a row whose key is the previous row's is compared without hashing the key; the
-    /// fields are read in place rather than copying each row.
-    static func lastUse(of rows: [RequestLogEntry]) -> [String: Int64] {
+    /// most callers use one key), so a row whose key is the previous row's is compared by its bytes, without a
+    /// string or a hash.
+    static func lastUse(of rows: [LogRecord]) -> [String: Int64] {
         var lastUse: [String: Int64] = [:]
-        var runKey: String?
-        var runMax: Int64 = 0
-        for i in rows.indices {
-            guard let key = rows[i].apiKeyId else { continue }
-            let ts = rows[i].ts
-            if key == runKey {
-                runMax = max(runMax, ts)
-                continue
+        let key = LogRecord.Field.apiKeyId.rawValue
+        let ts = LogRecord.Field.ts.rawValue
+        return withUnsafeTemporaryAllocation(of: LogRecordField.self, capacity: 2 * LogRecord.fieldCount) { buffer in
+            var current = buffer.baseAddress!
+            var run = current + LogRecord.fieldCount
+            buffer.initialize(repeating: LogRecordField())
+            var runMax: Int64 = 0
+            var inRun = false
+            func close() {
+                guard inRun, let name = run[key].text else { return }
+                lastUse[name] = max(lastUse[name] ?? 0, runMax)
             }
-            if let previous = runKey { lastUse[previous] = max(lastUse[previous] ?? 0, runMax) }
-            runKey = key
-            runMax = ts
+            for record in rows {
+                guard record.parse(into: current), !current[key].isNil else { continue }
+                let time = current[ts].value
+                if inRun && current[key].sameText(as: run[key]) {
+                    runMax = max(runMax, time)
+                    continue
+                }
+                close()
+                swap(&current, &run)
+                inRun = true
+                runMax = time
+            }
+            close()
+            return lastUse
         }
-        if let previous = runKey { lastUse[previous] = max(lastUse[previous] ?? 0, runMax) }
-        return lastUse
     }
 
     /// Deletes rows older than the retention period.
@@ -127,14 +140,19 @@ extension Engine {
 
 /// Rows that could not be written yet (database busy), bounded.
 final class PendingLogRows: Sendable {
-    private let rows = Mutex<[RequestLogEntry]>([])
+    private let rows = Mutex<[LogRecord]>([])
 
-    func take() -> [RequestLogEntry] { rows.withLock { r in defer { r = [] }; return r } }
+    deinit { rows.withLock { for record in $0 { record.release() } } }
 
-    func keep(_ batch: [RequestLogEntry], limit: Int) {
+    func take() -> [LogRecord] { rows.withLock { r in defer { r = [] }; return r } }
+
+    func keep(_ batch: [LogRecord], limit: Int) {
         rows.withLock { r in
             r = batch + r
-            if r.count > limit { r.removeLast(r.count - limit) }
+            if r.count > limit {
+                for record in r[limit...] { record.release() }
+                r.removeLast(r.count - limit)
+            }
         }
     }
 }

@@ -23,6 +23,10 @@ enum RequestLogChunk {
             ?? Array(requestId.utf8).withUnsafeBufferPointer(idKey(bytes:))
     }
 
+    static func idKey(bytes raw: UnsafeRawBufferPointer) -> Int64 {
+        idKey(bytes: raw.assumingMemoryBound(to: UInt8.self))
+    }
+
     private static func idKey(bytes b: UnsafeBufferPointer<UInt8>) -> Int64 {
         guard b.count >= 19, b[0] == UInt8(ascii: "r"), b[1] == UInt8(ascii: "e"), b[2] == UInt8(ascii: "q"),
             b[3] == UInt8(ascii: "_"), b[12] == UInt8(ascii: "-"), b[17] == UInt8(ascii: "-"), b[18] == UInt8(ascii: "7")
@@ -65,16 +69,24 @@ struct LogChunkSummary {
 }
 
 /// Packs rows into a chunk blob (see `RequestLogChunk`). One encoder is reused from chunk to chunk; its buffer is
-/// raw memory (an array's append checked its uniqueness on every byte: 7% of the writer's samples).
+/// raw memory (an array's append checked its uniqueness on every byte: 7% of the writer's samples). Rows come as
+/// `LogRecord`s and are read in place: each field is compared with the previous row's bytes, and no string is made
+/// but a route's name, once per run of rows of one route.
 final class LogChunkEncoder {
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private var count = 0
     private(set) var summary = LogChunkSummary()
     private var previousSeq: Int64 = 0
+    // The fields of the row being appended and of the one before it (which point into that row's record, alive
+    // until the chunk is written).
+    private var current: UnsafeMutablePointer<LogRecordField>
+    private var previous: UnsafeMutablePointer<LogRecordField>
+    // Records the encoder made itself (from `RequestLogEntry`s), freed when the next chunk starts.
+    private var owned: [LogRecord] = []
     // The route of the current run of rows, summed before it is merged into `summary.routes` (rows come in runs
     // of one route, so most rows cost a comparison, not a hash).
-    private var runRoute: String?
+    private var runRoute = LogRecordField()
     private var runCount = 0
     private var runMinTs = Int64.max
     private var runMaxTs = Int64.min
@@ -82,9 +94,18 @@ final class LogChunkEncoder {
     init() {
         capacity = RequestLogChunk.maxRows * 128
         base = .allocate(capacity: capacity)
+        current = .allocate(capacity: LogRecord.fieldCount)
+        current.initialize(repeating: LogRecordField(), count: LogRecord.fieldCount)
+        previous = .allocate(capacity: LogRecord.fieldCount)
+        previous.initialize(repeating: LogRecordField(), count: LogRecord.fieldCount)
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        base.deallocate()
+        current.deallocate()
+        previous.deallocate()
+        for record in owned { record.release() }
+    }
 
     /// The chunk's bytes so far; valid until the next call that changes the encoder.
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -93,66 +114,64 @@ final class LogChunkEncoder {
     func reset() {
         count = 0
         summary = LogChunkSummary()
-        runRoute = nil
+        runRoute = LogRecordField()
         runCount = 0
         runMinTs = .max
         runMaxTs = .min
+        for record in owned { record.release() }
+        owned.removeAll(keepingCapacity: true)
     }
 
-    /// Appends `rows[i]` as the row numbered `seq` (above the chunk's previous row's). The rows of one chunk are
-    /// consecutive elements of one buffer: each is compared with the one before it in place, without copying either.
-    func append(_ rows: UnsafeBufferPointer<RequestLogEntry>, _ i: Int, seq: Int64) {
+    /// Appends `record` as the row numbered `seq` (above the chunk's previous row's); false, and nothing appended,
+    /// when its bytes are not a whole record with every required field. The record must stay alive until the
+    /// chunk is written.
+    func append(_ record: LogRecord, seq: Int64) -> Bool {
+        typealias F = LogRecord.Field
+        let e = current
+        guard record.parse(into: e), !e[F.requestId.rawValue].isNil, !e[F.ts.rawValue].isNil,
+            !e[F.method.rawValue].isNil, !e[F.path.rawValue].isNil, !e[F.proxyMode.rawValue].isNil,
+            !e[F.clientOrigin.rawValue].isNil
+        else { return false }
         let first = summary.rowCount == 0
         if first {
             summary.firstSeq = seq
             previousSeq = seq - 1
         }
-        let e = rows.baseAddress! + i
-        let p: UnsafePointer<RequestLogEntry>? = first ? nil : e - 1
-        let ts = e.pointee.ts
+        let p: UnsafeMutablePointer<LogRecordField>? = first ? nil : previous
+        let ts = e[F.ts.rawValue].value
         summary.rowCount += 1
         summary.lastSeq = seq
         summary.minTs = min(summary.minTs, ts)
         summary.maxTs = max(summary.maxTs, ts)
-        let key = RequestLogChunk.idKey(e.pointee.requestId)
+        let key = RequestLogChunk.idKey(bytes: e[F.requestId.rawValue].bytes)
         summary.minKey = min(summary.minKey, key)
         summary.maxKey = max(summary.maxKey, key)
-        countRoute(e.pointee.routeId, ts: ts)
+        countRoute(e[F.routeId.rawValue], ts: ts)
 
         reserve(64)
         varint(UInt64(seq - previousSeq))
         previousSeq = seq
-        text(e.pointee.requestId, p?.pointee.requestId)
-        text(e.pointee.routeId, p?.pointee.routeId)
-        reserve(16)
-        varint(zigzag(ts &- (p?.pointee.ts ?? 0)))
-        text(e.pointee.srcIp, p?.pointee.srcIp)
-        text(e.pointee.method, p?.pointee.method)
-        text(e.pointee.path, p?.pointee.path)
-        reserve(64)
-        int(e.pointee.statusCode.map(Int64.init), p?.pointee.statusCode.map(Int64.init))
-        int(e.pointee.latencyMs.map(Int64.init), p?.pointee.latencyMs.map(Int64.init))
-        int(e.pointee.upstreamLatencyMs.map(Int64.init), p?.pointee.upstreamLatencyMs.map(Int64.init))
-        text(e.pointee.upstreamHost, p?.pointee.upstreamHost)
-        reserve(16)
-        int(e.pointee.upstreamStatus.map(Int64.init), p?.pointee.upstreamStatus.map(Int64.init))
-        text(e.pointee.error, p?.pointee.error)
-        text(e.pointee.environment, p?.pointee.environment)
-        reserve(32)
-        int(e.pointee.rateLimited ? 1 : 0, p.map { $0.pointee.rateLimited ? 1 : 0 })
-        int(e.pointee.signatureValid.map { $0 ? 1 : 0 }, p?.pointee.signatureValid.map { $0 ? 1 : 0 })
-        text(e.pointee.matchedClientId, p?.pointee.matchedClientId)
-        text(e.pointee.identificationMethod, p?.pointee.identificationMethod)
-        text(e.pointee.apiKeyId, p?.pointee.apiKeyId)
-        text(e.pointee.proxyMode, p?.pointee.proxyMode)
-        text(e.pointee.clientOrigin, p?.pointee.clientOrigin)
-        text(e.pointee.requestHeaders, p?.pointee.requestHeaders)
+        for i in 0..<LogRecord.fieldCount {
+            if i == F.ts.rawValue {
+                reserve(10)
+                varint(zigzag(ts &- (p.map { $0[i].value } ?? 0)))
+            } else if LogRecord.integerFields >> UInt32(i) & 1 == 1 {
+                reserve(10)
+                int(e[i], p?[i])
+            } else {
+                text(e[i], p?[i])
+            }
+        }
+        swap(&current, &previous)
+        return true
     }
 
     /// Appends every row of `rows`, numbered by their own `seq` (rows read back and written again).
     func append(keeping rows: [RequestLogEntry]) {
-        rows.withUnsafeBufferPointer { buffer in
-            for i in buffer.indices { append(buffer, i, seq: buffer[i].seq) }
+        for row in rows {
+            let record = LogRecord(row)
+            owned.append(record)
+            _ = append(record, seq: row.seq)
         }
     }
 
@@ -161,24 +180,24 @@ final class LogChunkEncoder {
         closeRun()
     }
 
-    private func countRoute(_ route: String?, ts: Int64) {
+    private func countRoute(_ route: LogRecordField, ts: Int64) {
         // Route ids are ASCII identifiers; bytes are compared all the same, as everywhere in the chunk.
-        if !Self.sameOptional(route, runRoute) { closeRun() }
-        guard let route else { return }
-        if runRoute == nil { runRoute = route }
+        if !(route.isNil && runRoute.isNil) && !route.sameText(as: runRoute) { closeRun() }
+        guard !route.isNil else { return }
+        if runRoute.isNil { runRoute = route }
         runCount += 1
         runMinTs = min(runMinTs, ts)
         runMaxTs = max(runMaxTs, ts)
     }
 
     private func closeRun() {
-        if let route = runRoute, runCount > 0 {
+        if let route = runRoute.text, runCount > 0 {
             let merged = summary.routes[route].map {
                 (count: $0.count + runCount, minTs: min($0.minTs, runMinTs), maxTs: max($0.maxTs, runMaxTs))
             }
             summary.routes[route] = merged ?? (count: runCount, minTs: runMinTs, maxTs: runMaxTs)
         }
-        runRoute = nil
+        runRoute = LogRecordField()
         runCount = 0
         runMinTs = .max
         runMaxTs = .min
@@ -207,14 +226,16 @@ final class LogChunkEncoder {
         count += 1
     }
 
-    private func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    private func zigzag(_ v: Int64) -> UInt64 { LogRecord.zigzag(v) }
 
-    private func text(_ value: String?, _ previous: String?) {
+    private func text(_ value: LogRecordField, _ previous: LogRecordField?) {
         reserve(1)
-        guard let value else { return tag(0) }
-        if let previous, Self.sameBytes(previous, value) { return tag(1) }
-        let done: Void? = value.utf8.withContiguousStorageIfAvailable { utf8 in bytes(utf8) }
-        if done == nil { Array(value.utf8).withUnsafeBufferPointer { bytes($0) } }
+        guard !value.isNil else { return tag(0) }
+        if let previous, value.sameText(as: previous) { return tag(1) }
+        reserve(value.count + 10)
+        varint(UInt64(value.count) + 2)
+        if let source = value.start { (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: value.count) }
+        count += value.count
     }
 
     private func tag(_ value: UInt8) {
@@ -222,38 +243,12 @@ final class LogChunkEncoder {
         count += 1
     }
 
-    private func bytes(_ utf8: UnsafeBufferPointer<UInt8>) {
-        reserve(utf8.count + 10)
-        varint(UInt64(utf8.count) + 2)
-        if let source = utf8.baseAddress { (base + count).update(from: source, count: utf8.count) }
-        count += utf8.count
-    }
-
-    private static func sameOptional(_ a: String?, _ b: String?) -> Bool {
-        switch (a, b) {
-        case (nil, nil): true
-        case (let x?, let y?): sameBytes(x, y)
-        default: false
-        }
-    }
-
-    /// Byte equality (`==` on strings is canonical equivalence: "é" precomposed equals "e" and a combining accent,
-    /// and a row must read back with its own bytes). The same storage, as rows of one route share, is equal at once.
-    static func sameBytes(_ a: String, _ b: String) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        let compared = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in
-                x.baseAddress == y.baseAddress || x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0
-            }
-        }
-        return (compared ?? nil) ?? a.utf8.elementsEqual(b.utf8)
-    }
-
-    /// Writes an optional integer; room for it was reserved.
-    private func int(_ value: Int64?, _ previous: Int64?) {
-        guard let value else { return tag(0) }
-        if let previous, previous == value { return tag(1) }
-        varint(zigzag(value) &+ 2)
+    /// Writes an optional integer (its record tag is its chunk tag: 0 for nil, else the zigzag value + 2); room for
+    /// it was reserved.
+    private func int(_ value: LogRecordField, _ previous: LogRecordField?) {
+        guard !value.isNil else { return tag(0) }
+        if let previous, previous.tag == value.tag { return tag(1) }
+        varint(value.tag)
     }
 }
 

@@ -198,30 +198,42 @@ extension StoreAccess {
     /// ~4.3 µs of SQLite per row on the core the proxy shares (the table's B-tree and its two indexes); a chunk costs
     /// the encoding and a share of one blob.
     public func insert(_ entries: [RequestLogEntry]) throws {
-        guard !entries.isEmpty else { return }
+        let records = entries.map(LogRecord.init)
+        defer { for record in records { record.release() } }
+        _ = try insert(records: records)
+    }
+
+    /// `insert(_:)` for rows as the data plane hands them over. Returns the records stored, in order: all of them
+    /// but any whose bytes are not a record (which only a bug could make), left out rather than stored half.
+    @discardableResult
+    public func insert(records: [LogRecord]) throws -> [LogRecord] {
+        guard !records.isEmpty else { return [] }
         var seq = try lastRequestLogSeq()
         let encoder = LogChunkEncoder()
-        try entries.withUnsafeBufferPointer { rows in
-            var index = 0
-            while index < rows.count {
-                let end = min(index + RequestLogChunk.maxRows, rows.count)
-                encoder.reset()
-                for i in index..<end {
+        var written: [LogRecord] = []
+        written.reserveCapacity(records.count)
+        var index = 0
+        while index < records.count {
+            let end = min(index + RequestLogChunk.maxRows, records.count)
+            encoder.reset()
+            for i in index..<end {
+                if encoder.append(records[i], seq: seq + 1) {
                     seq += 1
-                    encoder.append(rows, i, seq: seq)
-                    // Let a waiting thread (the data plane's event loop, when the process shares a core with it) run
-                    // every few hundred microseconds: a batch of a few thousand rows would otherwise hold the core for
-                    // milliseconds, and every request in flight would wait that long. When nothing else is runnable
-                    // this returns at once.
-                    if i % Self.rowsPerYield == Self.rowsPerYield - 1 { sched_yield() }
+                    written.append(records[i])
                 }
-                try writeRequestLogChunk(encoder)
-                index = end
+                // Let a waiting thread (the data plane's event loop, when the process shares a core with it) run
+                // every few hundred microseconds: a batch of a few thousand rows would otherwise hold the core for
+                // milliseconds, and every request in flight would wait that long. When nothing else is runnable
+                // this returns at once.
+                if i % Self.rowsPerYield == Self.rowsPerYield - 1 { sched_yield() }
             }
+            if encoder.summary.rowCount > 0 { try writeRequestLogChunk(encoder) }
+            index = end
         }
         try db.execute(
             sql: "INSERT INTO request_log_state (id, last_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq",
             arguments: [seq])
+        return written
     }
 
     /// Rows encoded between two yields of the core (~2 µs each).
