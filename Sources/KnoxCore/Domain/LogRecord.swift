@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One request-log row as bytes: what the data plane hands the log writer, in place of a `RequestLogEntry`.
 ///
 /// A row as a struct of strings cost the event loop an allocation for each string it built (the path, the headers'
@@ -31,12 +35,26 @@ public struct LogRecord: @unchecked Sendable {
             default: false
             }
         }
+
+        /// Whether a row must have the field (`RequestLogEntry`'s non-optional fields).
+        public var isRequired: Bool {
+            switch self {
+            case .requestId, .ts, .method, .path, .rateLimited, .proxyMode, .clientOrigin: true
+            default: false
+            }
+        }
     }
 
     public static let fieldCount = Field.allCases.count
 
     /// Bit `i` set when field `i` is an integer.
-    public static let integerFields: UInt32 = Field.allCases.reduce(0) { $1.isInteger ? $0 | 1 << UInt32($1.rawValue) : $0 }
+    public static let integerFields = mask(\.isInteger)
+    /// Bit `i` set when field `i` is required.
+    static let requiredFields = mask(\.isRequired)
+
+    private static func mask(_ test: (Field) -> Bool) -> UInt32 {
+        Field.allCases.reduce(0) { test($1) ? $0 | 1 << UInt32($1.rawValue) : $0 }
+    }
 
     /// Frees the record's memory. Called once, by its last holder.
     public func release() { base.deallocate() }
@@ -69,11 +87,12 @@ public struct LogRecordField {
 }
 
 extension LogRecord {
-    /// Reads the record into `fields` (room for `fieldCount`); false when the bytes are not a whole record.
+    /// Reads the record into `fields` (room for `fieldCount`); false when the bytes are not a whole record, or a
+    /// required field is nil.
     public func parse(into fields: UnsafeMutablePointer<LogRecordField>) -> Bool {
         var position = 0
         for i in 0..<Self.fieldCount {
-            guard let tag = varint(&position) else { return false }
+            guard let tag = varint(&position), tag != 0 || Self.requiredFields >> UInt32(i) & 1 == 0 else { return false }
             fields[i].tag = tag
             fields[i].start = nil
             fields[i].count = 0
@@ -161,17 +180,16 @@ extension LogRecord {
             guard parse(into: f) else { return nil }
             func text(_ field: Field) -> String? { f[field.rawValue].text }
             func int(_ field: Field) -> Int? { f[field.rawValue].isNil ? nil : Int(f[field.rawValue].value) }
-            guard let requestId = text(.requestId), let ts = int(.ts), let method = text(.method),
-                let path = text(.path), let proxyMode = text(.proxyMode), let clientOrigin = text(.clientOrigin)
-            else { return nil }
+            // `parse` refused a record without a required field: those unwrap.
             return RequestLogEntry(
-                seq: seq, requestId: requestId, routeId: text(.routeId), ts: Int64(ts), srcIp: text(.srcIp),
-                method: method, path: path, statusCode: int(.statusCode), latencyMs: int(.latencyMs),
+                seq: seq, requestId: text(.requestId)!, routeId: text(.routeId), ts: f[Field.ts.rawValue].value,
+                srcIp: text(.srcIp), method: text(.method)!, path: text(.path)!, statusCode: int(.statusCode),
+                latencyMs: int(.latencyMs),
                 upstreamLatencyMs: int(.upstreamLatencyMs), upstreamHost: text(.upstreamHost),
                 upstreamStatus: int(.upstreamStatus), error: text(.error), environment: text(.environment),
                 rateLimited: int(.rateLimited) == 1, signatureValid: int(.signatureValid).map { $0 == 1 },
                 matchedClientId: text(.matchedClientId), identificationMethod: text(.identificationMethod),
-                apiKeyId: text(.apiKeyId), proxyMode: proxyMode, clientOrigin: clientOrigin,
+                apiKeyId: text(.apiKeyId), proxyMode: text(.proxyMode)!, clientOrigin: text(.clientOrigin)!,
                 requestHeaders: text(.requestHeaders))
         }
     }
@@ -285,7 +303,3 @@ public struct LogRecordBuilder {
         return LogRecord(base: base, count: count)
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#endif

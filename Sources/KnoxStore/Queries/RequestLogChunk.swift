@@ -123,15 +123,12 @@ final class LogChunkEncoder {
     }
 
     /// Appends `record` as the row numbered `seq` (above the chunk's previous row's); false, and nothing appended,
-    /// when its bytes are not a whole record with every required field. The record must stay alive until the
-    /// chunk is written.
+    /// when its bytes are not a whole record with every required field (`LogRecord.parse`). The record must stay
+    /// alive until the chunk is written.
     func append(_ record: LogRecord, seq: Int64) -> Bool {
         typealias F = LogRecord.Field
         let e = current
-        guard record.parse(into: e), !e[F.requestId.rawValue].isNil, !e[F.ts.rawValue].isNil,
-            !e[F.method.rawValue].isNil, !e[F.path.rawValue].isNil, !e[F.proxyMode.rawValue].isNil,
-            !e[F.clientOrigin.rawValue].isNil
-        else { return false }
+        guard record.parse(into: e) else { return false }
         let first = summary.rowCount == 0
         if first {
             summary.firstSeq = seq
@@ -154,7 +151,7 @@ final class LogChunkEncoder {
         for i in 0..<LogRecord.fieldCount {
             if i == F.ts.rawValue {
                 reserve(10)
-                varint(zigzag(ts &- (p.map { $0[i].value } ?? 0)))
+                varint(LogRecord.zigzag(ts &- (p.map { $0[i].value } ?? 0)))
             } else if LogRecord.integerFields >> UInt32(i) & 1 == 1 {
                 reserve(10)
                 int(e[i], p?[i])
@@ -226,8 +223,6 @@ final class LogChunkEncoder {
         count += 1
     }
 
-    private func zigzag(_ v: Int64) -> UInt64 { LogRecord.zigzag(v) }
-
     private func text(_ value: LogRecordField, _ previous: LogRecordField?) {
         reserve(1)
         guard !value.isNil else { return tag(0) }
@@ -291,7 +286,7 @@ struct LogChunkDecoder {
         let p = previous
         guard let requestId = try text(p?.requestId) else { throw LogChunkCorrupt(firstSeq: firstSeq) }
         let routeId = try text(p?.routeId)
-        let ts = (p?.ts ?? 0) &+ unzigzag(try varint())
+        let ts = (p?.ts ?? 0) &+ LogRecord.unzigzag(try varint())
         let srcIp = try text(p?.srcIp)
         guard let method = try text(p?.method), let path = try text(p?.path) else {
             throw LogChunkCorrupt(firstSeq: firstSeq)
@@ -337,8 +332,6 @@ struct LogChunkDecoder {
         throw LogChunkCorrupt(firstSeq: firstSeq)
     }
 
-    private func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: (v >> 1) ^ (0 &- (v & 1))) }
-
     private mutating func text(_ previous: String?) throws -> String? {
         let tag = try varint()
         switch tag {
@@ -362,7 +355,7 @@ struct LogChunkDecoder {
         case 1:
             guard let previous else { throw LogChunkCorrupt(firstSeq: firstSeq) }
             return previous
-        default: return unzigzag(tag - 2)
+        default: return LogRecord.unzigzag(tag - 2)
         }
     }
 }
