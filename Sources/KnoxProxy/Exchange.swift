@@ -278,12 +278,12 @@ final class Exchange: @unchecked Sendable {
         connection.exchange = self
         connection.decoder.expect(toHEAD: head.method == .HEAD)
         upstreamStartNanos = services.monotonic.nowNanos()
-        if let upstreamHead { connection.channel.write(upstreamHead, promise: nil) }
+        if let upstreamHead { connection.write(upstreamHead) }
         upstreamRequestSent = true
         let parts = pendingParts
         pendingParts = []
-        for part in parts { connection.channel.write(part, promise: nil) }
-        handler.pool.flushes.flushSoon(connection.channel)
+        for part in parts { connection.write(part) }
+        connection.flushSoon(handler.pool.flushes)
         deadlineNanos = NIODeadline.now().uptimeNanoseconds + UInt64(plan.timeoutSec) * 1_000_000_000
         handler.pool.watch(self)
         if !requestEnded { handler.setReading(context, connection.channel.isWritable) }
@@ -310,8 +310,8 @@ final class Exchange: @unchecked Sendable {
     /// Queues bytes for the upstream, flushed at the end of the loop's turn (FlushBatch).
     private func sendUpstreamBytes(_ bytes: ByteBuffer) {
         if let connection = upstream {
-            connection.channel.write(bytes, promise: nil)
-            handler.pool.flushes.flushSoon(connection.channel)
+            connection.write(bytes)
+            connection.flushSoon(handler.pool.flushes)
             if !connection.channel.isWritable { handler.setReading(context, false) }
         } else {
             pendingParts.append(bytes)

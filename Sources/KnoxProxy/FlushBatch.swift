@@ -6,20 +6,24 @@ import NIOCore
 /// every upstream request at once made the peers (caller and upstream) wake, do one request's work and sleep again,
 /// once per request; gathered, the writes of a turn reach them together and they wake once for all of them. Order is
 /// unaffected: the writes are queued on their channels as before, only the flush moves to the end of the turn.
+///
+/// It keeps the context of the handler that wrote (the caller's `ProxyHandler`, an upstream's `UpstreamHandler`), so
+/// the flush starts there and goes down to the socket, as the writes did, instead of through the whole pipeline from
+/// its tail. A context whose handler was removed (its channel closed) flushes nothing.
 final class FlushBatch: @unchecked Sendable {
     // Confined to `eventLoop`.
     let eventLoop: EventLoop
-    private var channels: [Channel] = []
+    private var contexts: [ChannelHandlerContext] = []
     private var scheduled = false
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
-        channels.reserveCapacity(64)
+        contexts.reserveCapacity(64)
     }
 
-    /// Flushes `channel` once the current turn's events are handled.
-    func flushSoon(_ channel: Channel) {
-        channels.append(channel)
+    /// Flushes `context`'s channel once the current turn's events are handled.
+    func flushSoon(_ context: ChannelHandlerContext) {
+        contexts.append(context)
         guard !scheduled else { return }
         scheduled = true
         // Tasks run after the I/O events of the current turn: this one sees every flush the turn asked for.
@@ -30,10 +34,10 @@ final class FlushBatch: @unchecked Sendable {
         scheduled = false
         var index = 0
         // A flush can end an answer and start the next pipelined request, which may ask for another flush.
-        while index < channels.count {
-            channels[index].flush()
+        while index < contexts.count {
+            contexts[index].flush()
             index += 1
         }
-        channels.removeAll(keepingCapacity: true)
+        contexts.removeAll(keepingCapacity: true)
     }
 }

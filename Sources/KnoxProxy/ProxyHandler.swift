@@ -269,7 +269,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         completed()
         if keepAlive && !closeAfterAnswer {
-            pool.flushes.flushSoon(context.channel)
+            pool.flushes.flushSoon(context)
         } else {
             closing = true
             context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }

@@ -14,10 +14,31 @@ final class UpstreamConnection: @unchecked Sendable {
     var reused = false
     /// The upstream's answers, decoded from the connection's bytes.
     var decoder = ResponseDecoder()
+    /// The `UpstreamHandler`'s context while it is in the pipeline (nil before and after: no cycle outlives the
+    /// channel). Writes and flushes start there.
+    var context: ChannelHandlerContext?
 
     init(channel: Channel, key: String) {
         self.channel = channel
         self.key = key
+    }
+
+    /// Queues `bytes` for the upstream, from the handler's context down to the socket.
+    func write(_ bytes: ByteBuffer) {
+        if let context {
+            context.write(NIOAny(bytes), promise: nil)
+        } else {
+            channel.write(bytes, promise: nil)
+        }
+    }
+
+    /// Flushes what was written, at the end of the loop's turn (see `FlushBatch`).
+    func flushSoon(_ batch: FlushBatch) {
+        if let context {
+            batch.flushSoon(context)
+        } else {
+            channel.flush()
+        }
     }
 }
 
@@ -131,7 +152,7 @@ final class UpstreamPool: @unchecked Sendable {
         }
         let pool = self
         let box = NIOLoopBoundBox<UpstreamConnection?>(nil, eventLoop: eventLoop)
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -148,11 +169,28 @@ final class UpstreamPool: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(connection: connection, pool: pool))
                 }
             }
-            .connect(host: target.host, port: target.port)
+        // An address is connected to as it is. A name goes through NIO's resolver and Happy Eyeballs, which
+        // resolve on a Dispatch thread: a hop to another thread on the event loop's core for every new connection,
+        // and upstreams close keep-alive connections routinely (nginx after 1,000 requests by default).
+        let connecting: EventLoopFuture<Channel>
+        if let address = Self.socketAddress(host: target.host, port: target.port) {
+            connecting = bootstrap.connect(to: address)
+        } else {
+            connecting = bootstrap.connect(host: target.host, port: target.port)
+        }
+        return connecting
             .flatMapThrowing { _ in
                 guard let connection = box.value else { throw ProxyFailure.connectFailed }
                 return connection
             }
+    }
+}
+
+extension UpstreamPool {
+    /// The socket address of an upstream whose host is an IPv4 or IPv6 address; nil for a name.
+    static func socketAddress(host: String, port: Int) -> SocketAddress? {
+        guard IPAddress(host) != nil else { return nil }
+        return try? SocketAddress(ipAddress: host, port: port)
     }
 }
 
@@ -173,6 +211,14 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     init(connection: UpstreamConnection, pool: UpstreamPool) {
         self.connection = connection
         self.pool = pool
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        connection.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connection.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

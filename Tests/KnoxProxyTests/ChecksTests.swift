@@ -3,6 +3,7 @@ import KnoxCore
 import KnoxCrypto
 import KnoxEngine
 import KnoxTestSupport
+import NIOCore
 import Testing
 
 @testable import KnoxProxy
@@ -234,6 +235,33 @@ import Testing
         let logs = try await p.logs()
         #expect(logs.map(\.error) == ["upstream_unreachable", "upstream_timeout", "upstream_unreachable", nil, nil])
         #expect(logs.suffix(2).map(\.upstreamStatus) == [418, 401])
+    }
+
+    /// An upstream given by IPv4 or IPv6 address is connected to directly, one given by name through the resolver;
+    /// all three answer, and keep-alive connections are reused for each (the fixture has two event loops, each with its
+    /// own pool: four requests over at most two upstream connections).
+    @Test func upstreamsByAddressAndByName() async throws {
+        let p = try await ProxyFixture()
+        let v6 = try TestUpstream(host: "::1")
+        defer { v6.stop() }
+        _ = try await p.engine.createRoute(json(#"{"name":"V4","target_base_url":"\#(p.upstream.url)"}"#), console)
+        _ = try await p.engine.createRoute(json(#"{"name":"V6","target_base_url":"\#(v6.url)/six"}"#), console)
+        _ = try await p.engine.createRoute(
+            json(#"{"name":"Named","target_base_url":"http://localhost:\#(p.upstream.port)/named"}"#), console)
+        for _ in 0..<4 {
+            #expect(try await p.call("GET", "/a", route: "v4").status == 200)
+            #expect(try await p.call("GET", "/b", route: "v6").status == 200)
+            #expect(try await p.call("GET", "/c", route: "named").status == 200)
+        }
+        #expect(v6.requests.map(\.uri) == Array(repeating: "/six/b", count: 4))
+        #expect(v6.requests.first?.header("Host") == "[::1]:\(v6.port)")
+        #expect(p.upstream.requests.map(\.uri) == Array(Array(repeating: ["/a", "/named/c"], count: 4).joined()))
+        #expect(Set(v6.requests.map(\.connection)).count <= 2)
+        #expect(Set(p.upstream.requests.map(\.connection)).count <= 4)
+        #expect(UpstreamPool.socketAddress(host: "127.0.0.1", port: 8080)?.port == 8080)
+        #expect(UpstreamPool.socketAddress(host: "::1", port: 443)?.protocol == .inet6)
+        #expect(UpstreamPool.socketAddress(host: "localhost", port: 80) == nil)
+        #expect(UpstreamPool.socketAddress(host: "1.2.3", port: 80) == nil)
     }
 
     /// Timeouts are checked per exchange among many in flight: slow and quick requests interleaved on one loop, each

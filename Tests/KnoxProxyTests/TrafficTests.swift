@@ -7,6 +7,28 @@ import Testing
 @testable import KnoxProxy
 
 @Suite struct TrafficTests {
+    /// A data-plane key's `last_used_at` comes from its log rows when the writer stores them: unset before any call,
+    /// then the time of the key's latest row, refused rows included; a key that made no call stays unset.
+    @Test func keysLastUseComesFromTheirLogRows() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("Used")
+        _ = try await p.engine.makeKey("idle")
+        func lastUsed(_ name: String) async throws -> JSONValue? {
+            let keys = try await p.engine.listApiKeys([:], actor: .console).items
+            return keys.first { $0["name"]?.stringValue == name }?["last_used_at"]
+        }
+        #expect(try await lastUsed("caller") == .null)
+        #expect(try await p.call(route: "used").status == 200)
+        #expect(try await p.call(route: "missing").status == 404)
+        let rows = try await p.logs()
+        #expect(rows.count == 2)
+        let stored = try await p.engine.requestLogFeed(["limit": "10"], actor: .console).items
+        let latest = stored.compactMap { $0["ts"]?.stringValue }.max()
+        #expect(latest != nil)
+        #expect(try await lastUsed("caller")?.stringValue == latest)
+        #expect(try await lastUsed("idle") == .null)
+    }
+
     /// 200 requests at once against a burst of 50: exactly 50 pass.
     @Test func rateLimitIsExactUnderConcurrency() async throws {
         let p = try await ProxyFixture()

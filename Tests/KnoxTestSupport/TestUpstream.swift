@@ -30,9 +30,12 @@ public final class TestUpstream: Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let received = ReceivedLog()
     private let channel: Channel
+    public let host: String
     public let port: Int
 
-    public init() throws {
+    /// Listens on `host` (an address: `127.0.0.1` or `::1`), on a free port.
+    public init(host: String = "127.0.0.1") throws {
+        self.host = host
         let recorder = RecorderBox()
         let server = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,14 +45,14 @@ public final class TestUpstream: Sendable {
                     try channel.pipeline.syncOperations.addHandler(UpstreamTestHandler(recorder: recorder))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
+            .bind(host: host, port: 0).wait()
         channel = server
         port = server.localAddress?.port ?? 0
         let log = received
         recorder.sink = { r in log.append(r) }
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
     public var requests: [Received] { received.all }
     public func reset() { received.clear() }
 

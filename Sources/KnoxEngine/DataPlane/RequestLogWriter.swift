@@ -62,13 +62,14 @@ extension Engine {
             guard !batch.isEmpty else { return }
             let rows = batch
             do {
-                let used = Self.lastUse(of: rows)
                 // Row ids are only needed by subscribers (the console's log pane); without one, no rows are built.
                 let numbered = requestLog.hasSubscribers
                 let (stored, unreadable) = try await store.write { access -> ([RequestLogEntry], Int) in
-                    let written = try access.insert(records: rows)
                     // Data-plane keys' last use comes from their log rows, so the request path takes no lock for it.
-                    if !used.isEmpty { try access.touchApiKeys(used) }
+                    var used = KeyLastUse()
+                    let written = try access.insert(records: rows) { used.note($0) }
+                    let times = used.times()
+                    if !times.isEmpty { try access.touchApiKeys(times) }
                     guard numbered else { return ([], rows.count - written.count) }
                     let last = try access.lastRequestLogSeq()
                     let first = last - Int64(written.count) + 1
@@ -90,38 +91,14 @@ extension Engine {
         }
     }
 
-    /// The latest row time of each API key in `rows`. Rows come in runs of one key (a connection's requests, and
-    /// most callers use one key), so a row whose key is the previous row's is compared by its bytes, without a
-    /// string or a hash.
+    /// The latest row time of each API key in `rows` (what the writer gathers while it stores them).
     static func lastUse(of rows: [LogRecord]) -> [String: Int64] {
-        var lastUse: [String: Int64] = [:]
-        let key = LogRecord.Field.apiKeyId.rawValue
-        let ts = LogRecord.Field.ts.rawValue
-        return withUnsafeTemporaryAllocation(of: LogRecordField.self, capacity: 2 * LogRecord.fieldCount) { buffer in
-            var current = buffer.baseAddress!
-            var run = current + LogRecord.fieldCount
+        var used = KeyLastUse()
+        withUnsafeTemporaryAllocation(of: LogRecordField.self, capacity: LogRecord.fieldCount) { buffer in
             buffer.initialize(repeating: LogRecordField())
-            var runMax: Int64 = 0
-            var inRun = false
-            func close() {
-                guard inRun, let name = run[key].text else { return }
-                lastUse[name] = max(lastUse[name] ?? 0, runMax)
-            }
-            for record in rows {
-                guard record.parse(into: current), !current[key].isNil else { continue }
-                let time = current[ts].value
-                if inRun && current[key].sameText(as: run[key]) {
-                    runMax = max(runMax, time)
-                    continue
-                }
-                close()
-                swap(&current, &run)
-                inRun = true
-                runMax = time
-            }
-            close()
-            return lastUse
+            for record in rows where record.parse(into: buffer.baseAddress!) { used.note(buffer.baseAddress!) }
         }
+        return used.times()
     }
 
     /// Deletes rows older than the retention period.
@@ -135,6 +112,42 @@ extension Engine {
         } catch {
             logger?.warning("request log trim failed", metadata: ["mode": "\(mode.rawValue)"])
         }
+    }
+}
+
+/// The latest row time of each API key, noted row by row from parsed records. Rows come in runs of one key (a
+/// connection's requests, and most callers use one key), so a row whose key is the previous row's is compared by its
+/// bytes, without a string or a hash. The run's key points into its record, so the records must outlive the notes.
+struct KeyLastUse {
+    private var latest: [String: Int64] = [:]
+    private var run = LogRecordField()
+    private var runMax: Int64 = 0
+    private var inRun = false
+
+    mutating func note(_ fields: UnsafePointer<LogRecordField>) {
+        let key = fields[LogRecord.Field.apiKeyId.rawValue]
+        guard !key.isNil else { return }
+        let time = fields[LogRecord.Field.ts.rawValue].value
+        if inRun && key.sameText(as: run) {
+            runMax = max(runMax, time)
+            return
+        }
+        close()
+        run = key
+        inRun = true
+        runMax = time
+    }
+
+    private mutating func close() {
+        guard inRun, let name = run.text else { return }
+        latest[name] = max(latest[name] ?? 0, runMax)
+    }
+
+    /// Each key's latest time, the open run included.
+    mutating func times() -> [String: Int64] {
+        close()
+        inRun = false
+        return latest
     }
 }
 

@@ -163,6 +163,10 @@ final class LogChunkEncoder {
         return true
     }
 
+    /// The fields of the row appended last, as `LogRecord.parse` read them; valid until the next `append` or `reset`
+    /// (the texts point into the record, which outlives that).
+    var lastRowFields: UnsafePointer<LogRecordField> { UnsafePointer(previous) }
+
     /// Appends every row of `rows`, numbered by their own `seq` (rows read back and written again).
     func append(keeping rows: [RequestLogEntry]) {
         for row in rows {

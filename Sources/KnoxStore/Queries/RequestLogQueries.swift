@@ -205,8 +205,12 @@ extension StoreAccess {
 
     /// `insert(_:)` for rows as the data plane hands them over. Returns the records stored, in order: all of them
     /// but any whose bytes are not a record (which only a bug could make), left out rather than stored half.
+    /// `stored` sees each stored row's fields as they are encoded (the writer takes the keys' last use from them), so
+    /// no record is read twice.
     @discardableResult
-    public func insert(records: [LogRecord]) throws -> [LogRecord] {
+    public func insert(
+        records: [LogRecord], stored: (UnsafePointer<LogRecordField>) -> Void = { _ in }
+    ) throws -> [LogRecord] {
         guard !records.isEmpty else { return [] }
         var seq = try lastRequestLogSeq()
         let encoder = LogChunkEncoder()
@@ -220,6 +224,7 @@ extension StoreAccess {
                 if encoder.append(records[i], seq: seq + 1) {
                     seq += 1
                     written.append(records[i])
+                    stored(encoder.lastRowFields)
                 }
                 // Let a waiting thread (the data plane's event loop, when the process shares a core with it) run
                 // every few hundred microseconds: a batch of a few thousand rows would otherwise hold the core for
