@@ -63,13 +63,15 @@ public struct SecretSealer: Sendable {
         } catch {
             throw .malformed
         }
+        let plain: Data
         do {
-            let plain = try AES.GCM.open(box, using: key, authenticating: aad)
-            guard let text = String(validating: plain, as: UTF8.self) else { throw OpenError.malformed }
-            return SecretValue(text)
+            plain = try AES.GCM.open(box, using: key, authenticating: aad)
         } catch {
             throw .authenticationFailed
         }
+        // Outside the `do`: a value that is not UTF-8 is malformed, not a failed authentication.
+        guard let text = String(validating: plain, as: UTF8.self) else { throw .malformed }
+        return SecretValue(text)
     }
 
     /// Opens with swift-crypto only, bypassing the reusable context (tests compare the two).
@@ -151,9 +153,12 @@ final class AEADOpener: @unchecked Sendable {
                 }
             }
             guard ok else { return .failure(.authenticationFailed) }
-            guard let text = String(validating: UnsafeBufferPointer(rebasing: out[0..<length]), as: UTF8.self) else {
-                return .failure(.malformed)
-            }
+            // Decoded with repair, then compared: a string equals its bytes exactly when they were valid UTF-8 (a
+            // repair changes them). `String(validating:as:)` is generic and was not specialized here, so it looked
+            // up type metadata at run time on every request that injects a secret.
+            let bytes = UnsafeBufferPointer(rebasing: out[0..<length])
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard text.utf8.elementsEqual(bytes) else { return .failure(.malformed) }
             return .success(text)
         }
         return SecretValue(try outcome.get())

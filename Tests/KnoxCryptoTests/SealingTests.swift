@@ -97,6 +97,31 @@ import Testing
         }
     }
 
+    /// A value opens to exactly its text, whatever its characters (U+FFFD, the replacement character, included);
+    /// bytes that are not UTF-8, sealed under the right key and data, are refused as malformed, by both openers.
+    @Test func openedValuesMustBeUTF8() throws {
+        let master = MasterKey.generate()
+        let sealer = SecretSealer(masterKey: master)
+        let key = master.subkey("knoxcall secret values v1")
+        let aad = Array("knoxcall/secret/v1\u{0}t\u{0}s\u{0}production".utf8)
+        func sealed(_ bytes: [UInt8]) throws -> [UInt8] {
+            try #require(try AES.GCM.seal(bytes, using: key, authenticating: aad).combined.map(Array.init))
+        }
+        for text in ["", "plain", "päßwörd ✓ 🔑", "\u{FFFD}", "a\u{FFFD}b"] {
+            let opened = try sealer.open(try sealed(Array(text.utf8)), tenantId: "t", secretId: "s", environment: "production")
+            #expect(opened.reveal() == text)
+        }
+        for bytes: [UInt8] in [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0x61, 0x80, 0x62]] {
+            let box = try sealed(bytes)
+            #expect(throws: SecretSealer.OpenError.malformed) {
+                try sealer.open(box, tenantId: "t", secretId: "s", environment: "production")
+            }
+            #expect(throws: SecretSealer.OpenError.malformed) {
+                try SecretSealer.openWithSwiftCrypto(box, key: key, aad: aad)
+            }
+        }
+    }
+
     @Test func keyMatchingHashesInPlace() {
         let stored = KeyHasher.hash("tk_live_abc_def")
         #expect(KeyHasher.matches("tk_live_abc_def", hash: stored))
