@@ -106,7 +106,11 @@ let package = Package(
         .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxTestSupport"]),
-        .testTarget(name: "KnoxProxyTests", dependencies: ["KnoxProxy", "KnoxEngine", "KnoxTestSupport"]),
+        .testTarget(
+            name: "KnoxProxyTests",
+            dependencies: [
+                "KnoxProxy", "KnoxEngine", "KnoxStore", "KnoxTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxTestSupport"], exclude: ["Goldens"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),

@@ -55,6 +55,71 @@ public struct SecretSealer: Sendable {
         return try Self.openWithSwiftCrypto(sealed, key: key, aad: aad)
     }
 
+    /// The length of the value a sealed box of `count` bytes holds (nonce and tag aside); nil when it is too short
+    /// to be one.
+    public static func valueLength(sealedCount count: Int) -> Int? { count >= 12 + 16 ? count - 12 - 16 : nil }
+
+    /// Opens `sealed` straight into `out`, which must be exactly `valueLength(sealedCount:)` bytes: for callers that
+    /// copy the value into a message (the data plane's injected headers), so no string is made and the plaintext is
+    /// only where the caller put it. The value must be UTF-8, as `open`'s. On failure `out` is zeroed.
+    public func open(_ sealed: [UInt8], associatedData aad: [UInt8], into out: UnsafeMutableRawBufferPointer)
+        throws(OpenError)
+    {
+        guard let length = Self.valueLength(sealedCount: sealed.count), out.count == length else {
+            out.initializeMemory(as: UInt8.self, repeating: 0)
+            throw .malformed
+        }
+        do throws(OpenError) {
+            if let opener {
+                try opener.open(sealed, authenticating: aad, into: out)
+            } else {
+                let value = try Self.openWithSwiftCrypto(sealed, key: key, aad: aad).reveal()
+                guard value.utf8.count == length else { throw OpenError.malformed }
+                _ = out.initializeMemory(as: UInt8.self, from: value.utf8)
+            }
+            guard Self.isUTF8(UnsafeRawBufferPointer(out)) else { throw OpenError.malformed }
+        } catch {
+            out.initializeMemory(as: UInt8.self, repeating: 0)
+            throw error
+        }
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing
+    /// above U+10FFFF), without making a string.
+    public static func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let lead = bytes[i]
+            if lead < 0x80 {
+                i += 1
+                continue
+            }
+            // The continuation bytes after `lead`, and the range the first of them must be in.
+            var follow = 2
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: follow = 1
+            case 0xE0: low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: break
+            case 0xED: high = 0x9F
+            case 0xF0: follow = 3; low = 0x90
+            case 0xF1...0xF3: follow = 3
+            case 0xF4: follow = 3; high = 0x8F
+            default: return false
+            }
+            guard n - i > follow, bytes[i + 1] >= low, bytes[i + 1] <= high else { return false }
+            var k = 2
+            while k <= follow {
+                guard bytes[i + k] & 0xC0 == 0x80 else { return false }
+                k += 1
+            }
+            i += follow + 1
+        }
+        return true
+    }
+
     /// The same opening through swift-crypto's API (no reusable context; also what `opener` is tested against).
     static func openWithSwiftCrypto(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) throws(OpenError) -> SecretValue {
         let box: AES.GCM.SealedBox
@@ -133,6 +198,30 @@ final class AEADOpener: @unchecked Sendable {
     }
 
     deinit { knox_aead_free(context) }
+
+    /// Opens `sealed` into `out`, exactly its value's length (`SecretSealer.open(_:associatedData:into:)` checks it).
+    /// BoringSSL zeroes `out` when the tag does not match.
+    func open(_ sealed: [UInt8], authenticating aad: [UInt8], into out: UnsafeMutableRawBufferPointer)
+        throws(SecretSealer.OpenError)
+    {
+        let length = sealed.count - 12 - 16
+        guard length >= 0, out.count == length else { throw .malformed }
+        var spare: UInt8 = 0
+        let ok = withUnsafeMutablePointer(to: &spare) { spare in
+            sealed.withUnsafeBufferPointer { box in
+                aad.withUnsafeBufferPointer { ad -> Bool in
+                    guard let boxBase = box.baseAddress else { return false }
+                    // An empty value has no buffer: BoringSSL still wants somewhere to point.
+                    let target = out.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? spare
+                    var written = 0
+                    let status = knox_aead_open(
+                        context, target, &written, length, boxBase, 12, boxBase + 12, length + 16, ad.baseAddress, ad.count)
+                    return status == 1 && written == length
+                }
+            }
+        }
+        guard ok else { throw .authenticationFailed }
+    }
 
     /// Opens `sealed` (nonce, ciphertext, tag: swift-crypto's combined form).
     func open(_ sealed: [UInt8], authenticating aad: [UInt8]) throws(SecretSealer.OpenError) -> SecretValue {

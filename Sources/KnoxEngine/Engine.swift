@@ -194,6 +194,17 @@ public final class Engine: Sendable {
         try? sealer.open(prepared.ciphertext, associatedData: prepared.associatedData)
     }
 
+    /// `openValue`, straight into `out` (`prepared.valueLength` bytes): no string is made. False, with `out` zeroed,
+    /// when the ciphertext does not open or its value is not UTF-8.
+    public func openValue(_ prepared: PreparedSecret, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        do {
+            try sealer.open(prepared.ciphertext, associatedData: prepared.associatedData, into: out)
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Opens one secret value for injection. The plaintext lives only as long as the caller holds it.
     public func openSecret(_ reference: SecretReference, environment: String, in snapshot: ConfigSnapshot) -> SecretOpening {
         guard let (secret, sealed) = snapshot.sealedValue(reference, environment: environment) else { return .notFound }

@@ -222,29 +222,37 @@ final class Exchange: @unchecked Sendable {
     /// held; otherwise body parts follow through `sendUpstream`.
     private func startUpstream(body: [UInt8]?, streaming: Bool) {
         guard let plan = admission?.plan else { return }
-        let injector = services.injector(snapshot, plan, nowMillis: startMillis)
         var injected: [(name: String, lowercased: String, value: String)] = []
-        do {
-            for header in plan.injectHeaders {
-                injected.append((header.name, header.lowercasedName, try injector.header(header)))
+        var inPlace: HeaderRules.InPlaceInjection?
+        do throws(Refusal) {
+            if plan.injectsInPlace {
+                // The usual case: the values are written into the head as their secrets are opened (no strings).
+                if !plan.injectHeaders.isEmpty {
+                    inPlace = .init(headers: plan.injectHeaders, engine: services.engine, nowMillis: startMillis)
+                }
+            } else {
+                let injector = services.injector(snapshot, plan, nowMillis: startMillis)
+                for header in plan.injectHeaders {
+                    injected.append((header.name, header.lowercasedName, try injector.header(header)))
+                }
             }
+            let declared = known.declaredLength
+            let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
+            chunkedUpstream = streaming && length == nil
+            let additions = HeaderRules.UpstreamAdditions(
+                hostHeader: plan.hostHeader, clientText: handler.peerText,
+                peerIsTrustedProxy: services.isTrustedProxy(trace.clientIP, peer: handler.peer), requestId: requestId,
+                injected: injected, consumedSignature: plan.requireSignature, bodyLength: length, chunked: chunkedUpstream,
+                hasConnectionTokens: known.hasConnectionTokens, inPlace: inPlace)
+            upstreamHead = try HeaderRules.upstreamHead(
+                method: head.method.rawValue, target: plan.target.basePath + target, caller: head.fields, additions,
+                allocator: context.channel.allocator)
         } catch {
             refusal = error
             mode = .discard
             if requestEnded { sendRefusal() }
             return
         }
-        let declared = known.declaredLength
-        let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
-        chunkedUpstream = streaming && length == nil
-        let additions = HeaderRules.UpstreamAdditions(
-            hostHeader: plan.hostHeader, clientText: handler.peerText,
-            peerIsTrustedProxy: services.isTrustedProxy(trace.clientIP, peer: handler.peer), requestId: requestId,
-            injected: injected, consumedSignature: plan.requireSignature, bodyLength: length, chunked: chunkedUpstream,
-            hasConnectionTokens: known.hasConnectionTokens)
-        upstreamHead = HeaderRules.upstreamHead(
-            method: head.method.rawValue, target: plan.target.basePath + target, caller: head.fields, additions,
-            allocator: context.channel.allocator)
         replayableBody = body
         if let body, !body.isEmpty { pendingParts = [ByteBuffer(bytes: body)] }
         connect()

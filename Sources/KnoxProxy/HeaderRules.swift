@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxEngine
 import NIOCore
 
 /// Which headers cross the proxy, in each direction. The rules work on the bytes of a received head (`p[a..<b]`);
@@ -108,19 +109,39 @@ enum HeaderRules {
         var bodyLength: Int?
         var chunked: Bool
         var hasConnectionTokens: Bool
+        /// The route's injected headers when each is written in place (`RoutePlan.injectsInPlace`); `injected` is
+        /// then empty.
+        var inPlace: InPlaceInjection? = nil
+    }
+
+    /// Injected headers whose values are written into the head as their secrets are opened (`Injector.writeValue`).
+    struct InPlaceInjection {
+        let headers: [InjectedHeader]
+        let engine: Engine
+        let nowMillis: Int64
+    }
+
+    /// Bit n set when an injected header's name is n bytes long (63 for longer ones): a caller's field whose length
+    /// has no bit is no injected header's, and is not compared with their names.
+    static func nameLengths(_ add: UpstreamAdditions) -> UInt64 {
+        var mask: UInt64 = 0
+        for header in add.injected { mask |= 1 << UInt64(min(header.lowercased.utf8.count, 63)) }
+        for header in add.inPlace?.headers ?? [] { mask |= 1 << UInt64(min(header.lowercasedName.utf8.count, 63)) }
+        return mask
     }
 
     /// Writes the request head to send upstream: the request line, Host, the caller's fields minus hop-by-hop
     /// headers, KnoxCall's own headers and credentials, and forwarding headers the caller is not trusted to set;
     /// then X-Forwarded-*, X-Request-Id, the injected headers (which replace any the caller sent under the same
     /// name) and the framing. Caller fields are copied byte for byte from the received head.
+    /// Throws the injector's refusal when an injected value cannot be written (nothing of the head is kept then).
     static func upstreamHead(
         method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, allocator: ByteBufferAllocator
-    ) -> ByteBuffer {
+    ) throws(Refusal) -> ByteBuffer {
         // Allocated at its final size: one allocation, no growth.
         let room = upstreamHeadRoom(method: method, target: target, caller: fields, add)
         var out = allocator.buffer(capacity: room)
-        writeUpstreamHead(method: method, target: target, caller: fields, add, room: room, into: &out)
+        try writeUpstreamHead(method: method, target: target, caller: fields, add, room: room, into: &out)
         return out
     }
 
@@ -129,6 +150,7 @@ enum HeaderRules {
         var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 160
         room += add.requestId.utf8.count + (add.clientText?.utf8.count ?? 0)
         for header in add.injected { room += header.name.utf8.count + header.value.utf8.count + 4 }
+        for header in add.inPlace?.headers ?? [] { room += header.name.utf8.count + (header.inPlaceLength ?? 0) + 4 }
         return room
     }
 
@@ -136,14 +158,17 @@ enum HeaderRules {
     static func writeUpstreamHead(
         method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, room: Int? = nil,
         into out: inout ByteBuffer
-    ) {
+    ) throws(Refusal) {
         // Names the caller listed in `Connection` are hop-by-hop too (rare; only then is anything allocated).
         let connectionNamed = add.hasConnectionTokens ? connectionNamed(fields) : []
         let room = room ?? upstreamHeadRoom(method: method, target: target, caller: fields, add)
         // What the loop over the caller's fields needs, as locals: the closure captured a copy of all of `add`.
         let injected = add.injected
+        let inPlace = add.inPlace
+        let injectedLengths = nameLengths(add)
         let peerIsTrustedProxy = add.peerIsTrustedProxy
         let consumedSignature = add.consumedSignature
+        var refusal: Refusal?
         out.writeRaw(capacity: room) { w in
             w.put(method)
             w.byte(UInt8(ascii: " "))
@@ -159,7 +184,10 @@ enum HeaderRules {
                     let b = Int(span.nameEnd)
                     func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
                     if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
-                    if injected.contains(where: { isNamed(p, a, b, $0.lowercased) }) { continue }
+                    if injectedLengths >> UInt64(min(b - a, 63)) & 1 == 1 {
+                        if injected.contains(where: { isNamed(p, a, b, $0.lowercased) }) { continue }
+                        if let inPlace, inPlace.headers.contains(where: { isNamed(p, a, b, $0.lowercasedName) }) { continue }
+                    }
                     if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
                     switch b - a {
                     case 15 where named("x-forwarded-for"):
@@ -205,6 +233,29 @@ enum HeaderRules {
                 w.put(header.value)
                 w.put("\r\n")
             }
+            if let injection = inPlace {
+                for header in injection.headers {
+                    w.put(header.name)
+                    w.put(": ")
+                    let filled = w.fill(header.inPlaceLength ?? 0) { value in
+                        do throws(Refusal) {
+                            try Injector.writeValue(
+                                header, engine: injection.engine, nowMillis: injection.nowMillis, into: value)
+                            return true
+                        } catch {
+                            refusal = error
+                            return false
+                        }
+                    }
+                    guard filled else {
+                        // The head is not sent; earlier headers' secrets are wiped with it.
+                        if refusal == nil { refusal = Refusal(.secretUnusable, "Header \(header.name) could not be written") }
+                        w.wipe()
+                        return
+                    }
+                    w.put("\r\n")
+                }
+            }
             if let length = add.bodyLength {
                 w.put("Content-Length: ")
                 w.decimal(length)
@@ -214,6 +265,7 @@ enum HeaderRules {
             }
             w.put("\r\n")
         }
+        if let refusal { throw refusal }
     }
 
     private static func bearer(_ value: String) -> String {

@@ -28,6 +28,10 @@ struct Injector {
 
     /// A secret past its `expires_at` is refused when it enforces expiry strictly (read in place: no copy of it).
     private func refuseIfExpired(_ secret: Secret) throws(Refusal) {
+        try Self.refuseIfExpired(secret, nowMillis: nowMillis)
+    }
+
+    private static func refuseIfExpired(_ secret: Secret, nowMillis: Int64) throws(Refusal) {
         guard secret.strictExpiryEnforcement, let expires = secret.expiresAt, nowMillis >= expires else { return }
         throw Refusal(.secretUnusable, "Secret \(secret.name) has expired and its route enforces expiry")
     }
@@ -61,10 +65,54 @@ struct Injector {
         return out
     }
 
+    /// Writes `header`'s value into `out`, exactly its `inPlaceLength` bytes, opening each secret straight into its
+    /// place: the plaintext goes nowhere else, not even a string. The same checks, in the same order, as
+    /// `header(_:)`; on a refusal `out` is zeroed. Static, with only what it needs: the head writer holds these two
+    /// rather than a whole injector (four references to retain at each copy).
+    static func writeValue(
+        _ header: InjectedHeader, engine: Engine, nowMillis: Int64, into out: UnsafeMutableRawBufferPointer
+    ) throws(Refusal) {
+        guard let pieces = header.pieces, header.inPlaceLength == out.count else {
+            out.initializeMemory(as: UInt8.self, repeating: 0)
+            throw Refusal(.secretUnusable, "Header \(header.name) holds a malformed placeholder")
+        }
+        var at = 0
+        do throws(Refusal) {
+            for piece in pieces {
+                switch piece {
+                case .text(let text):
+                    let n = text.utf8.count
+                    var text = text
+                    text.withUTF8 { UnsafeMutableRawBufferPointer(rebasing: out[at..<at + n]).copyMemory(from: UnsafeRawBufferPointer($0)) }
+                    at += n
+                case .sealed(_, let prepared):
+                    try refuseIfExpired(prepared.secret, nowMillis: nowMillis)
+                    guard let n = prepared.valueLength else { throw Self.unreadable(prepared.secret) }
+                    let value = UnsafeMutableRawBufferPointer(rebasing: out[at..<at + n])
+                    guard engine.openValue(prepared, into: value) else { throw Self.unreadable(prepared.secret) }
+                    if value.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
+                        throw Self.controlBytes(secretName: prepared.secret.name, header: header.name)
+                    }
+                    at += n
+                case .secret:
+                    // `inPlaceLength` is nil for such a header: it never comes here.
+                    throw Refusal(.secretUnusable, "Header \(header.name) holds a malformed placeholder")
+                }
+            }
+        } catch {
+            out.initializeMemory(as: UInt8.self, repeating: 0)
+            throw error
+        }
+    }
+
     /// A header value never carries CR, LF or NUL; the refusal names the secret, never its value.
     private static func refuseControlBytes(_ value: String, secretName: String, header: String) throws(Refusal) {
         guard value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else { return }
-        throw Refusal(.secretUnusable, "Secret \(secretName) contains CR, LF or NUL and cannot be injected into header \(header)")
+        throw controlBytes(secretName: secretName, header: header)
+    }
+
+    private static func controlBytes(secretName: String, header: String) -> Refusal {
+        Refusal(.secretUnusable, "Secret \(secretName) contains CR, LF or NUL and cannot be injected into header \(header)")
     }
 
     /// The body to send upstream: the caller's placeholders replaced (JSON, form or text bodies), then the route's

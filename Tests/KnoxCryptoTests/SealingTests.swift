@@ -122,6 +122,73 @@ import Testing
         }
     }
 
+    /// The validator without strings agrees with the standard library's on every one- and two-byte sequence, on
+    /// every three- and four-byte sequence around the boundaries of table 3-7, and on random ones.
+    @Test func utf8ValidationMatchesTheStandardLibrary() {
+        func agree(_ bytes: [UInt8]) -> Bool {
+            let ours = bytes.withUnsafeBytes { SecretSealer.isUTF8($0) }
+            return ours == (String(validating: bytes, as: UTF8.self) != nil)
+        }
+        var disagreements: [[UInt8]] = []
+        for a in 0...255 {
+            if !agree([UInt8(a)]) { disagreements.append([UInt8(a)]) }
+            for b in 0...255 where !agree([UInt8(a), UInt8(b)]) { disagreements.append([UInt8(a), UInt8(b)]) }
+        }
+        let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        for a in 0xC0...0xFF {
+            for b in edges {
+                for c in edges where !agree([UInt8(a), b, c]) { disagreements.append([UInt8(a), b, c]) }
+                for c in edges {
+                    for d in edges where !agree([UInt8(a), b, c, d]) { disagreements.append([UInt8(a), b, c, d]) }
+                }
+            }
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...12, using: &random)).map { _ in
+                Bool.random(using: &random) ? UInt8.random(in: 0x80...0xFF, using: &random) : UInt8.random(in: 0...0xFF, using: &random)
+            }
+            if !agree(bytes) { disagreements.append(bytes) }
+        }
+        #expect(disagreements.isEmpty, "first: \(disagreements.prefix(5))")
+    }
+
+    /// Opening into a buffer gives the same bytes as opening to a string; a tampered box, a buffer of the wrong size
+    /// and a value that is not UTF-8 fail with the buffer left zeroed.
+    @Test func openingIntoABuffer() throws {
+        let master = MasterKey.generate()
+        let sealer = SecretSealer(masterKey: master)
+        let key = master.subkey("knoxcall secret values v1")
+        let aad = SecretSealer.associatedData(tenantId: "t", secretId: "s", environment: "production")
+        func open(_ box: [UInt8], size: Int? = nil) -> (bytes: [UInt8], error: SecretSealer.OpenError?) {
+            var out = [UInt8](repeating: 0xAA, count: size ?? SecretSealer.valueLength(sealedCount: box.count) ?? 0)
+            do {
+                try out.withUnsafeMutableBytes { try sealer.open(box, associatedData: aad, into: $0) }
+                return (out, nil)
+            } catch {
+                return (out, error as? SecretSealer.OpenError)
+            }
+        }
+        for text in ["", "k", "sk-päßwörd-🔑-\u{FFFD}", String(repeating: "x", count: 5000)] {
+            let box = sealer.seal(SecretValue(text), tenantId: "t", secretId: "s", environment: "production")
+            #expect(SecretSealer.valueLength(sealedCount: box.count) == text.utf8.count)
+            let opened = open(box)
+            #expect(opened.error == nil && opened.bytes == Array(text.utf8))
+        }
+        let box = sealer.seal(SecretValue("hunter2"), tenantId: "t", secretId: "s", environment: "production")
+        var tampered = box
+        tampered[20] ^= 1
+        let refused = open(tampered)
+        #expect(refused.error == .authenticationFailed && refused.bytes.allSatisfy { $0 == 0 })
+        let wrongSize = open(box, size: 6)
+        #expect(wrongSize.error == .malformed && wrongSize.bytes.allSatisfy { $0 == 0 })
+        let notText = try #require(try AES.GCM.seal([0x61, 0xFF, 0x62], using: key, authenticating: aad).combined.map(Array.init))
+        let malformed = open(notText)
+        #expect(malformed.error == .malformed && malformed.bytes == [0, 0, 0])
+        #expect(SecretSealer.valueLength(sealedCount: 27) == nil)
+        #expect(open(Array(box.prefix(27)), size: 0).error == .malformed)
+    }
+
     @Test func keyMatchingHashesInPlace() {
         let stored = KeyHasher.hash("tk_live_abc_def")
         #expect(KeyHasher.matches("tk_live_abc_def", hash: stored))

@@ -1,10 +1,12 @@
 import Foundation
+import GRDB
 import KnoxCore
-import KnoxEngine
 import KnoxTestSupport
 import Testing
 
+@testable import KnoxEngine
 @testable import KnoxProxy
+@testable import KnoxStore
 
 @Suite struct InjectionTests {
     @Test func injectsHeadersAndForwardsPathAndQueryVerbatim() async throws {
@@ -137,6 +139,52 @@ import Testing
         #expect(r.text.contains("MULTILINE"))
         #expect(!r.text.contains("line1"))
         #expect(p.upstream.requests.isEmpty)
+    }
+
+    /// Values are written into the upstream head as their secrets are opened. When a later header's secret is
+    /// refused (CR/LF, expired, or a ciphertext that does not open), nothing goes upstream and the answer names
+    /// that secret, never a value, not even the earlier header's.
+    @Test func aLaterHeadersRefusalSendsNothing() async throws {
+        let p = try await ProxyFixture()
+        try await p.secret("FIRST", "first-value-1111")
+        try await p.secret("SPLIT", "second\r\nX-Evil: 1")
+        let expires = JSONValue.string(Timestamp.format(millis: p.fixture.clock.nowMillis() + 60_000))
+        let strict: JSONValue = [
+            "name": .string("STALE"), "value": .string("stale-value-3333"), "expires_at": expires,
+            "strict_expiry_enforcement": .bool(true),
+        ]
+        _ = try await p.engine.createSecret(strict, console)
+        let movedId = try await p.secret("MOVED", "moved-value-4444")
+        for (route, second) in [("split", "SPLIT"), ("stale", "STALE"), ("moved", "MOVED")] {
+            try await p.route(
+                route, extra: #""inject_headers_json":{"X-A":"Bearer {{secret:FIRST}}","X-B":"k={{secret:\#(second)}};"}"#)
+        }
+        #expect(try await p.call(route: "moved").echoedHeader("X-B") == "k=moved-value-4444;")
+        #expect(try await p.call(route: "stale").echoedHeader("X-A") == "Bearer first-value-1111")
+        // MOVED's stored value replaced by FIRST's ciphertext: it no longer authenticates (another secret's row).
+        try await p.engine.store.write { access in
+            try access.db.execute(
+                sql: "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'FIRST') WHERE secret_id = ?",
+                arguments: [movedId])
+            try access.bumpConfigVersion()
+        }
+        try await p.engine.reloadSnapshot()
+        p.fixture.clock.advance(seconds: 61)
+        let sent = p.upstream.requests.count
+        for (route, name, reason) in [
+            ("split", "SPLIT", "contains CR, LF or NUL"), ("stale", "STALE", "has expired"), ("moved", "MOVED", "cannot be decrypted"),
+        ] {
+            let r = try await p.call(route: route)
+            #expect(r.status == 500 && r.errorType == "secret_unusable", "\(route)")
+            #expect(r.text.contains("Secret \(name) ") && r.text.contains(reason), "\(route): \(r.text)")
+            for value in ["first-value-1111", "second", "stale-value-3333", "moved-value-4444"] {
+                #expect(!r.text.contains(value))
+            }
+        }
+        #expect(p.upstream.requests.count == sent)
+        // The earlier header alone still works.
+        try await p.route("only", extra: #""inject_headers_json":{"X-A":"Bearer {{secret:FIRST}}"}"#)
+        #expect(try await p.call(route: "only").echoedHeader("X-A") == "Bearer first-value-1111")
     }
 
     @Test func knoxcallCredentialsNeverReachTheUpstream() async throws {

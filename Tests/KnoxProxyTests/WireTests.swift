@@ -331,7 +331,7 @@ enum WireFixtures {
         let head = try #require(try WireFixtures.request(caller))
         let known = KnownHeaders(head.fields)
         var out = ByteBuffer()
-        HeaderRules.writeUpstreamHead(
+        try HeaderRules.writeUpstreamHead(
             method: head.method.rawValue, target: "/base" + head.target, caller: head.fields,
             HeaderRules.UpstreamAdditions(
                 hostHeader: "up.example:8443", clientText: "10.1.2.3", peerIsTrustedProxy: trusted, requestId: "req_1",

@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxCrypto
 
 /// Everything the data plane needs to serve one route in one environment, computed once per snapshot so that the
 /// request path only looks things up.
@@ -16,6 +17,8 @@ public final class RoutePlan: Sendable {
     public let ipAllowlist: [IPRange]
     /// Header name → template, in the order configured, split once into literal text and secret references.
     public let injectHeaders: [InjectedHeader]
+    /// Every injected header can be written in place (`InjectedHeader.inPlaceLength`), the usual case.
+    public let injectsInPlace: Bool
     public let injectBody: JSONObject?
     public let requireSignature: Bool
     public let signingSecretId: String?
@@ -41,6 +44,7 @@ public final class RoutePlan: Sendable {
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
             value.stringValue.map { InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) } }
         }
+        injectsInPlace = injectHeaders.allSatisfy { $0.inPlaceLength != nil }
         injectBody = (s.injectBody?.isEmpty ?? true) ? nil : s.injectBody
         requireSignature = s.requireSignature ?? false
         signingSecretId = s.signingSecretId
@@ -80,6 +84,10 @@ public final class InjectedHeader: Sendable {
     public let pieces: [Piece]?
     /// No placeholder at all: the template is the value (worked out once, not per request).
     public let isStatic: Bool
+    /// The value's length in bytes when every piece is text or a prepared secret, whose length its ciphertext gives:
+    /// the data plane then writes the value into the upstream head as it opens the secrets, with no string made.
+    /// Nil when a piece is a reference found only per request (or the template is malformed).
+    public let inPlaceLength: Int?
 
     private init(name: String, lowercasedName: String, template: String, pieces: [Piece]?) {
         self.name = name
@@ -87,6 +95,22 @@ public final class InjectedHeader: Sendable {
         self.template = template
         self.pieces = pieces
         isStatic = Self.onlyText(pieces)
+        inPlaceLength = Self.inPlaceLength(pieces)
+    }
+
+    private static func inPlaceLength(_ pieces: [Piece]?) -> Int? {
+        guard let pieces else { return nil }
+        var length = 0
+        for piece in pieces {
+            switch piece {
+            case .text(let text): length += text.utf8.count
+            case .sealed(_, let prepared):
+                guard let n = prepared.valueLength else { return nil }
+                length += n
+            case .secret: return nil
+            }
+        }
+        return length
     }
 
     private static func onlyText(_ pieces: [Piece]?) -> Bool {
@@ -110,6 +134,7 @@ public final class InjectedHeader: Sendable {
         guard let occurrences = try? SecretTemplate.scan(template) else {
             pieces = nil
             isStatic = false
+            inPlaceLength = nil
             return
         }
         let bytes = Array(template.utf8)
@@ -125,6 +150,7 @@ public final class InjectedHeader: Sendable {
         if cursor < bytes.count { pieces.append(.text(String(decoding: bytes[cursor...], as: UTF8.self))) }
         self.pieces = pieces
         isStatic = Self.onlyText(pieces)
+        inPlaceLength = Self.inPlaceLength(pieces)
     }
 }
 
@@ -141,4 +167,7 @@ public final class PreparedSecret: Sendable {
         self.ciphertext = ciphertext
         self.associatedData = associatedData
     }
+
+    /// The opened value's length in bytes (nil when the ciphertext is too short to open).
+    public var valueLength: Int? { SecretSealer.valueLength(sealedCount: ciphertext.count) }
 }

@@ -63,6 +63,25 @@ struct RawWriter {
         put("\r\n")
     }
 
+    /// `count` bytes that `body` writes in place (a value opened straight into the message). When `body` returns
+    /// false, or there is no room, the bytes are zeroed and not kept.
+    mutating func fill(_ count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Bool) -> Bool {
+        guard let at = reserve(count) else { return false }
+        let region = UnsafeMutableRawBufferPointer(start: at, count: count)
+        guard body(region) else {
+            region.initializeMemory(as: UInt8.self, repeating: 0)
+            self.count -= count
+            return false
+        }
+        return true
+    }
+
+    /// Zeroes everything written so far and forgets it: a message that will not be sent, which may hold a secret.
+    mutating func wipe() {
+        UnsafeMutableRawBufferPointer(start: base, count: count).initializeMemory(as: UInt8.self, repeating: 0)
+        count = 0
+    }
+
     /// `value` in decimal.
     mutating func decimal(_ value: Int) {
         if value < 0 {
