@@ -161,7 +161,9 @@ extension StoreAccess {
 
     /// The highest row id written so far (ids are never reused, even after every row is trimmed).
     public func lastRequestLogSeq() throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT last_seq FROM request_log_state WHERE id = 1") ?? 0
+        // Cached, like the writer's other statements: it runs with every batch, and preparing a statement runs
+        // GRDB's authorizer over it each time.
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT last_seq FROM request_log_state WHERE id = 1")) ?? 0
     }
 
     /// Deletes rows older than `cutoff` (epoch ms); returns how many. Chunks wholly older go at once; a chunk holding
@@ -235,9 +237,9 @@ extension StoreAccess {
             if encoder.summary.rowCount > 0 { try writeRequestLogChunk(encoder) }
             index = end
         }
-        try db.execute(
-            sql: "INSERT INTO request_log_state (id, last_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq",
-            arguments: [seq])
+        try db.cachedStatement(
+            sql: "INSERT INTO request_log_state (id, last_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq"
+        ).execute(arguments: [seq])
         return written
     }
 
