@@ -64,10 +64,23 @@ final class UpstreamPool: @unchecked Sendable {
         flushes = FlushBatch(eventLoop: eventLoop)
     }
 
+    /// The list last looked up, and its key: most requests on a loop go to the upstream the previous one went to,
+    /// under the very same key string (the plan's), which compares equal without reading its bytes or hashing it.
+    private var lastKey = ""
+    private var lastList: IdleList?
+
+    private func list(_ key: String) -> IdleList? {
+        if let lastList, key == lastKey { return lastList }
+        guard let found = idle[key] else { return nil }
+        lastKey = key
+        lastList = found
+        return found
+    }
+
     /// An idle keep-alive connection for `key` (a plan's `poolKey`), if there is one (the common case: no future, no
     /// allocation).
     func takeIdle(_ key: String) -> UpstreamConnection? {
-        guard let list = idle[key] else { return nil }
+        guard let list = list(key) else { return nil }
         while let connection = list.connections.popLast() {
             if connection.channel.isActive {
                 connection.reused = true
@@ -126,7 +139,7 @@ final class UpstreamPool: @unchecked Sendable {
         connection.exchange = nil
         guard connection.channel.isActive else { return }
         let list: IdleList
-        if let existing = idle[connection.key] {
+        if let existing = self.list(connection.key) {
             list = existing
         } else {
             list = IdleList()
@@ -142,7 +155,7 @@ final class UpstreamPool: @unchecked Sendable {
 
     /// Forgets a connection that closed while idle.
     func remove(_ connection: UpstreamConnection) {
-        idle[connection.key]?.connections.removeAll { $0 === connection }
+        list(connection.key)?.connections.removeAll { $0 === connection }
     }
 
     private func connect(_ target: UpstreamURL, key: String, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
