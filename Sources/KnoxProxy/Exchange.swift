@@ -72,6 +72,11 @@ final class Exchange: @unchecked Sendable {
         self.known = known
     }
 
+    deinit {
+        // Released on the connection's loop, after the answer: the next request on the connection reuses the list.
+        handler.recycle(head.fields.spans)
+    }
+
     /// `http://host/path?q` → `/path?q`; origin-form targets unchanged.
     static func originForm(_ uri: String) -> String {
         guard !uri.hasPrefix("/"), let scheme = uri.range(of: "://") else { return uri }

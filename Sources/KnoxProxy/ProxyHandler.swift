@@ -306,6 +306,9 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         try? context.channel.syncOptions?.setOption(.autoRead, value: on)
     }
 
+    /// Takes back a finished request's field list for the connection's next request.
+    func recycle(_ spans: [FieldSpan]) { decoder.recycle(spans) }
+
     func exchangeFinished(_ exchange: Exchange) {
         if current === exchange { current = nil }
     }

@@ -252,7 +252,10 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             switch event {
-            case .head(let head): exchange.upstreamHead(head)
+            case .head(let head):
+                exchange.upstreamHead(head)
+                // Written out: its field list serves the connection's next answer once this binding ends.
+                connection.decoder.recycle(head.fields.spans)
             case .body(let buffer): exchange.upstreamBody(buffer)
             case .end(let reusable): exchange.upstreamEnd(reusable: reusable)
             }

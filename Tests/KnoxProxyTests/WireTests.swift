@@ -104,6 +104,37 @@ enum WireFixtures {
         #expect(try WireFixtures.request("PROPFIND / HTTP/1.1\r\n\r\n")?.method == .RAW(value: "PROPFIND"))
     }
 
+    /// A recycled field list serves the next head: while the earlier head is still held it keeps its own fields
+    /// (the next head gets a list of its own), and once it is gone the list is refilled in place, shorter or longer
+    /// than before, with nothing of the earlier head left in it.
+    @Test func recycledFieldListsServeTheNextHead() throws {
+        var parser = HeadParser()
+        func parse(_ text: String) throws -> RequestHead {
+            guard case .complete(let head, _) = try parser.request(ByteBuffer(string: text)) else {
+                throw WireError("incomplete")
+            }
+            return head
+        }
+        func fields(_ head: RequestHead) -> [String] {
+            (0..<head.fields.count).map { "\(head.fields.name($0))=\(head.fields.value($0))" }
+        }
+        let first = try parse("GET /1 HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")
+        parser.recycle(first.fields.spans)
+        let second = try parse("GET /2 HTTP/1.1\r\nX-Long-Name: value two\r\n\r\n")
+        #expect(fields(first) == ["A=1", "B=2", "C=3"])
+        #expect(fields(second) == ["X-Long-Name=value two"])
+        parser.recycle(second.fields.spans)
+        var third: RequestHead? = try parse(
+            "GET /3 HTTP/1.1\r\n" + (1...20).map { "H\($0): v\($0)\r\n" }.joined() + "\r\n")
+        #expect(fields(second) == ["X-Long-Name=value two"])
+        #expect(third.map(fields)?.count == 20)
+        if let done = third { parser.recycle(done.fields.spans) }
+        third = nil
+        let fourth = try parse("GET /4 HTTP/1.1\r\nOnly: one\r\n\r\n")
+        #expect(fields(fourth) == ["Only=one"])
+        #expect(fourth.target == "/4")
+    }
+
     @Test func blankLinesBeforeARequestAreSkipped() throws {
         var parser = HeadParser()
         let parsed = try parser.request(ByteBuffer(string: "\r\n\r\nGET /x HTTP/1.1\r\n\r\nrest"))

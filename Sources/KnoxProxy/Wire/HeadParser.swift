@@ -48,8 +48,34 @@ struct HeadParser {
     /// How far the bytes were already searched for the blank line without finding it, so a head that trickles in
     /// is not searched again from its start each time.
     private var scanned = 0
+    /// The field list of a head that is done with, handed back (`recycle`) to be filled again by the next head: once
+    /// that head is gone it is the list's only holder, and refilling it allocates nothing.
+    private var spare: [FieldSpan] = []
 
     init() {}
+
+    /// Takes back a head's field list (`fields.spans`) for the next head. Harmless when the list is still shared when the next head comes:
+    /// that head then gets a list of its own, as it would have anyway.
+    mutating func recycle(_ spans: [FieldSpan]) {
+        if spare.capacity == 0 { spare = spans }
+    }
+
+    /// `spans`' list, moved out (the head gets the only reference: no retain and release for the copy left behind).
+    @inline(__always)
+    private static func take(_ spans: inout [FieldSpan]) -> [FieldSpan] {
+        var taken: [FieldSpan] = []
+        swap(&taken, &spans)
+        return taken
+    }
+
+    /// The spare list, emptied, or a new one.
+    private mutating func takeSpare() -> [FieldSpan] {
+        var spans: [FieldSpan] = []
+        swap(&spans, &spare)
+        spans.removeAll(keepingCapacity: true)
+        spans.reserveCapacity(12)
+        return spans
+    }
 
     mutating func reset() { scanned = 0 }
 
@@ -58,6 +84,7 @@ struct HeadParser {
         guard let (start, end) = try locate(buffer, skipBlankLines: true) else { return .incomplete }
         scanned = 0
         let head = buffer.getSlice(at: buffer.readerIndex + start, length: end - start) ?? ByteBuffer()
+        var spans = takeSpare()
         let parsed: RequestHead = try head.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) throws(WireError) -> RequestHead in
             var i = 0
             // method SP
@@ -78,10 +105,10 @@ struct HeadParser {
             i += 8
             guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else { throw WireError("The request line must end after the version") }
             i += 2
-            let (spans, connection) = try Self.fields(p, from: i)
+            let connection = try Self.fields(p, from: i, into: &spans)
             let keepAlive = Self.keepAlive(version, connection)
             return RequestHead(
-                method: method, target: target, version: version, fields: HeaderFields(bytes: head, spans: spans),
+                method: method, target: target, version: version, fields: HeaderFields(bytes: head, spans: Self.take(&spans)),
                 keepAlive: keepAlive)
         }
         return .complete(parsed, consumed: end)
@@ -92,6 +119,7 @@ struct HeadParser {
         guard let (start, end) = try locate(buffer, skipBlankLines: false) else { return .incomplete }
         scanned = 0
         let head = buffer.getSlice(at: buffer.readerIndex + start, length: end - start) ?? ByteBuffer()
+        var spans = takeSpare()
         let parsed: ResponseHead = try head.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) throws(WireError) -> ResponseHead in
             let version = try Self.version(p, at: 0)
             var i = 8
@@ -109,10 +137,10 @@ struct HeadParser {
             let reasonEnd = i
             guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else { throw WireError("The status line holds a control character") }
             i += 2
-            let (spans, connection) = try Self.fields(p, from: i)
+            let connection = try Self.fields(p, from: i, into: &spans)
             return ResponseHead(
                 version: version, status: status, reasonStart: Int32(reasonStart), reasonEnd: Int32(reasonEnd),
-                fields: HeaderFields(bytes: head, spans: spans), keepAlive: Self.keepAlive(version, connection))
+                fields: HeaderFields(bytes: head, spans: Self.take(&spans)), keepAlive: Self.keepAlive(version, connection))
         }
         return .complete(parsed, consumed: end)
     }
@@ -155,14 +183,15 @@ struct HeadParser {
     }
 
     /// The header fields from `start` to the blank line, and what their `Connection` values say.
-    private static func fields(_ p: UnsafeRawBufferPointer, from start: Int) throws(WireError) -> ([FieldSpan], ConnectionTokens) {
-        var spans: [FieldSpan] = []
-        spans.reserveCapacity(12)
+    /// Appends the head's fields to `spans` (empty on entry).
+    private static func fields(_ p: UnsafeRawBufferPointer, from start: Int, into spans: inout [FieldSpan]) throws(WireError)
+        -> ConnectionTokens
+    {
         var connection = ConnectionTokens()
         var i = start
         while true {
             guard i + 1 < p.count else { throw WireError("The head ends without a blank line") }
-            if p[i] == 13 { return (spans, connection) }  // the blank line (locate saw its LF)
+            if p[i] == 13 { return connection }  // the blank line (locate saw its LF)
             if p[i] == 32 || p[i] == 9 { throw WireError("Obsolete line folding is not accepted") }
             let nameStart = i
             while i < p.count && isTokenByte(p[i]) { i += 1 }

@@ -33,6 +33,9 @@ struct RequestDecoder {
 
     init() {}
 
+    /// Takes back a decoded head's field list for the next head (`HeadParser.recycle`).
+    mutating func recycle(_ spans: [FieldSpan]) { parser.recycle(spans) }
+
     /// Bytes received and not yet decoded (a partial head or body, or whole pipelined requests).
     var bufferedBytes: Int { received.count }
 

@@ -26,6 +26,9 @@ struct ResponseDecoder {
 
     init() {}
 
+    /// Takes back a decoded head's field list for the next head (`HeadParser.recycle`).
+    mutating func recycle(_ spans: [FieldSpan]) { parser.recycle(spans) }
+
     /// A request went out: its answer is expected next.
     mutating func expect(toHEAD: Bool) {
         state = .head(toHEAD: toHEAD)
