@@ -170,6 +170,8 @@ enum HeaderRules {
         let consumedSignature = add.consumedSignature
         var refusal: Refusal?
         out.writeRaw(capacity: room) { w in
+            // Each pass starts afresh (writeRaw runs this again, with more room, when a pass did not fit).
+            refusal = nil
             w.put(method)
             w.byte(UInt8(ascii: " "))
             w.put(target)
@@ -248,8 +250,13 @@ enum HeaderRules {
                         }
                     }
                     guard filled else {
-                        // The head is not sent; earlier headers' secrets are wiped with it.
-                        if refusal == nil { refusal = Refusal(.secretUnusable, "Header \(header.name) could not be written") }
+                        // Out of room (writeRaw tries again with more) or refused: either way this pass's bytes are
+                        // not kept, and earlier headers' secrets are wiped with them.
+                        if w.overflowed {
+                            refusal = nil
+                        } else if refusal == nil {
+                            refusal = Refusal(.secretUnusable, "Header \(header.name) could not be written")
+                        }
                         w.wipe()
                         return
                     }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KnoxCore
 import KnoxTestSupport
+import NIOCore
 import Testing
 
 @testable import KnoxEngine
@@ -185,6 +186,28 @@ import Testing
         // The earlier header alone still works.
         try await p.route("only", extra: #""inject_headers_json":{"X-A":"Bearer {{secret:FIRST}}"}"#)
         #expect(try await p.call(route: "only").echoedHeader("X-A") == "Bearer first-value-1111")
+    }
+
+    /// A head whose first pass does not fit its room is written again with more, in-place values included: running
+    /// out of room is never taken for a refusal.
+    @Test func inPlaceValuesSurviveAHeadWrittenTwice() async throws {
+        let p = try await ProxyFixture()
+        let head = try #require(try WireFixtures.request("GET /x HTTP/1.1\r\nHost: a\r\nX-Caller: 1\r\n\r\n"))
+        let header = InjectedHeader(name: "X-Static", template: "static-value")
+        #expect(header.inPlaceLength == 12)
+        for room in [8, 100, 4096] {
+            var out = ByteBuffer()
+            try HeaderRules.writeUpstreamHead(
+                method: "GET", target: "/x", caller: head.fields,
+                HeaderRules.UpstreamAdditions(
+                    hostHeader: "up.example", clientText: "10.0.0.1", peerIsTrustedProxy: false, requestId: "req_1",
+                    injected: [], consumedSignature: false, bodyLength: nil, chunked: false, hasConnectionTokens: false,
+                    inPlace: .init(headers: [header], engine: p.engine, nowMillis: 0)),
+                room: room, into: &out)
+            let text = String(buffer: out)
+            #expect(text.hasPrefix("GET /x HTTP/1.1\r\nHost: up.example\r\nX-Caller: 1\r\n"), "\(room)")
+            #expect(text.contains("\r\nX-Static: static-value\r\n") && text.hasSuffix("\r\n\r\n"), "\(room)")
+        }
     }
 
     @Test func knoxcallCredentialsNeverReachTheUpstream() async throws {

@@ -77,6 +77,7 @@ struct RawWriter {
     }
 
     /// Zeroes everything written so far and forgets it: a message that will not be sent, which may hold a secret.
+    /// An overflowed writer stays overflowed (`writeRaw` then tries again with more room).
     mutating func wipe() {
         UnsafeMutableRawBufferPointer(start: base, count: count).initializeMemory(as: UInt8.self, repeating: 0)
         count = 0
