@@ -40,6 +40,17 @@ public enum KeyHasher {
         }
     }
 
+    /// Compares a text with bytes (a key as it arrived) in time that depends only on their lengths.
+    public static func constantTimeEquals(_ a: String, _ b: UnsafeRawBufferPointer) -> Bool {
+        var a = a
+        return a.withUTF8 { x in
+            guard x.count == b.count else { return false }
+            var diff: UInt8 = 0
+            for i in 0..<x.count { diff |= x[i] ^ b[i] }
+            return diff == 0
+        }
+    }
+
     private static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var diff: UInt8 = 0

@@ -92,12 +92,14 @@ struct Gate {
     func admit(_ facts: RequestFacts, trace: inout GateTrace) -> Result<Admission, Refusal> {
         trace.clientIP = clientAddress(facts)
         // 1. Who is calling: a key or token of this side, or an enabled client's address. Opaque when unknown.
-        let keyHeader = facts.headers.key
         let authorization = facts.headers.authorization
         var identified = false
-        if let key = keyHeader {
-            do {
-                let caller = try engine.authenticateInvoker(credential: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
+        if facts.headers.hasKey {
+            do throws(ApiError) {
+                // Read in place: a string of the key is made only when the connection's memo does not hold it.
+                guard let caller = try facts.headers.withKeyBytes({ (key) throws(ApiError) -> InvokerIdentity in
+                    try engine.authenticateInvoker(credentialBytes: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
+                }) else { throw ApiError(.invalidApiKey, "Unauthorized") }
                 trace.apiKeyId = caller.keyId
                 trace.identificationMethod = "api_key"
                 guard caller.canInvoke else {

@@ -1,9 +1,18 @@
+import NIOCore
+
 /// The request headers the data plane reads, found in one pass over the head (instead of one scan per name). Only
 /// these become `String`s; every other header stays in the received bytes until it is copied upstream. A class: the
 /// request's exchange, the gate's facts and the decoder's event share one instance (a struct of fourteen references cost
 /// a retain and a release of each, ~80 a request, every time it was copied).
 final class KnownHeaders {
-    private(set) var key: String?
+    /// The `x-knoxcall-key` value stays in the received head (`keyBytes`): the connection's memo is compared with
+    /// the bytes, so a keep-alive caller's key is never made into a string.
+    private var head: ByteBuffer?
+    private var keyStart: Int32 = 0
+    private var keyEnd: Int32 = 0
+    var hasKey: Bool { head != nil }
+    /// The key as text (repaired like every header value read as text).
+    var key: String? { withKeyBytes { String(decoding: $0, as: UTF8.self) } }
     private(set) var authorization: String?
     private(set) var route: String?
     private(set) var environment: String?
@@ -40,7 +49,10 @@ final class KnownHeaders {
                 case 12 where named("content-type"): contentType = value()
                 case 13 where named("authorization"): authorization = value()
                 case 14 where named("content-length"): contentLengths.append(value())
-                case 14 where named("x-knoxcall-key"): key = value()
+                case 14 where named("x-knoxcall-key"):
+                    head = fields.bytes
+                    keyStart = span.valueStart
+                    keyEnd = span.valueEnd
                 case 15 where named("x-forwarded-for"): forwardedFor.append(value())
                 case 16 where named("x-knoxcall-route"): route = value()
                 case 17 where named("transfer-encoding"): transferEncodings.append(value())
@@ -51,6 +63,14 @@ final class KnownHeaders {
             }
         }
         declaredLength = contentLengths.first.flatMap { Int($0) }
+    }
+
+    /// Runs `body` over the key's bytes; nil when the request has no key.
+    func withKeyBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R? {
+        guard let head else { return nil }
+        return try head.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) throws(E) -> R in
+            try body(UnsafeRawBufferPointer(rebasing: p[Int(keyStart)..<Int(keyEnd)]))
+        }
     }
 
     /// The first `Content-Length`, as a number (read once: the exchange asks several times).

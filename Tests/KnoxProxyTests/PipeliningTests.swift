@@ -121,6 +121,32 @@ import Testing
         #expect(third.status == 401)
     }
 
+    /// The remembered key is compared with each request's key bytes: on one connection a key differing in its last
+    /// character or its length is refused, another valid key is served as itself, and the first key again as itself.
+    @Test func eachRequestsKeyIsCheckedOnAKeepAliveConnection() async throws {
+        let p = try await ProxyFixture()
+        try await p.route("R")
+        let other = try await p.engine.makeKey("other")
+        let client = try RawHTTP(port: p.port)
+        defer { client.close() }
+        var altered = p.key
+        let last = altered.removeLast()
+        altered.append(last == "a" ? "b" : "a")
+        var statuses: [Int] = []
+        for key in [p.key, altered, p.key, p.key + "x", other, p.key, String(p.key.dropLast())] {
+            let request = "GET / HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
+            statuses.append(try await blocking { client.send(request); return try client.readResponse() }.status)
+        }
+        #expect(statuses == [200, 401, 200, 401, 200, 200, 401])
+        // Each served key's rows carry its own id: both keys show a last use.
+        await p.engine.flushRequestLog()
+        let keys = try await p.engine.listApiKeys([:], actor: .console).items
+        for name in ["caller", "other"] {
+            let lastUsed = keys.first { $0["name"]?.stringValue == name }?["last_used_at"]
+            #expect(lastUsed != nil && lastUsed != .null, "\(name)")
+        }
+    }
+
     @Test func anOversizedHeadIsRefused() async throws {
         let p = try await ProxyFixture()
         try await p.route("R")

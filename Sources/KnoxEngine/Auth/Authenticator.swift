@@ -99,6 +99,23 @@ extension Engine {
         return identity
     }
 
+    /// `authenticateInvoker(credential:snapshot:nowMillis:memo:)` for a key still in the received bytes: the memo is
+    /// compared with the bytes, and a string is made only when they do not match (a new key on the connection, or a
+    /// new configuration). Bytes that are not UTF-8 never match a memo (its text is valid UTF-8), and go on as text
+    /// with their bad bytes replaced, as a header value read as text is.
+    public func authenticateInvoker(
+        credentialBytes bytes: UnsafeRawBufferPointer, snapshot: ConfigSnapshot, nowMillis: Int64, memo: InvokerMemo?
+    ) throws(ApiError) -> InvokerIdentity {
+        if let memo, let known = memo.identity, memo.version == snapshot.version,
+            KeyHasher.constantTimeEquals(memo.credential, bytes)
+        {
+            if let expires = memo.expiresAt, nowMillis >= expires { throw ApiError(.invalidApiKey, "Unauthorized") }
+            return known
+        }
+        return try authenticateInvoker(
+            credential: String(decoding: bytes, as: UTF8.self), snapshot: snapshot, nowMillis: nowMillis, memo: memo)
+    }
+
     /// Takes one request from the caller's per-key budget.
     public func takeRateLimit(_ caller: AuthenticatedCaller) -> RateLimitDecision {
         let own = caller.key?.rateLimitRequests.flatMap { requests in
