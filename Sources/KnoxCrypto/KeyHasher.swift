@@ -23,39 +23,24 @@ public enum KeyHasher {
 
     /// Compares two byte strings in time that depends only on their lengths.
     public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBytes { constantTimeEquals($0, b) }
-    }
-
-    /// Compares two texts (keys) in time that depends only on their lengths.
-    public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                guard x.count == y.count else { return false }
-                var diff: UInt8 = 0
-                for i in 0..<x.count { diff |= x[i] ^ y[i] }
-                return diff == 0
-            }
-        }
+        a.withUnsafeBytes { x in b.withUnsafeBytes { constantTimeEquals(x, $0) } }
     }
 
     /// Compares a text with bytes (a key as it arrived) in time that depends only on their lengths.
     public static func constantTimeEquals(_ a: String, _ b: UnsafeRawBufferPointer) -> Bool {
         var a = a
-        return a.withUTF8 { x in
-            guard x.count == b.count else { return false }
-            var diff: UInt8 = 0
-            for i in 0..<x.count { diff |= x[i] ^ b[i] }
-            return diff == 0
-        }
+        return a.withUTF8 { constantTimeEquals(UnsafeRawBufferPointer($0), b) }
     }
 
-    private static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
+    private static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == b.count else { return false }
         var diff: UInt8 = 0
         for i in 0..<a.count { diff |= a[i] ^ b[i] }
         return diff == 0
+    }
+
+    private static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
+        b.withUnsafeBytes { constantTimeEquals(a, $0) }
     }
 
     /// Lowercase hex of SHA-256 over `data`, for request fingerprints (idempotency).

@@ -223,32 +223,22 @@ final class AEADOpener: @unchecked Sendable {
         guard ok else { throw .authenticationFailed }
     }
 
-    /// Opens `sealed` (nonce, ciphertext, tag: swift-crypto's combined form).
+    /// Opens `sealed` (nonce, ciphertext, tag: swift-crypto's combined form) into a temporary buffer on the stack,
+    /// checks it is UTF-8 (as swift-crypto's path does) and wipes the buffer once the text is made.
     func open(_ sealed: [UInt8], authenticating aad: [UInt8]) throws(SecretSealer.OpenError) -> SecretValue {
         let length = sealed.count - 12 - 16
         guard length >= 0 else { throw .malformed }
-        // Opened into a temporary buffer on the stack, validated as UTF-8 (as swift-crypto's path does), then wiped.
         let outcome: Result<String, SecretSealer.OpenError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(length, 1)) {
-            out in
-            defer { out.initialize(repeating: 0) }
-            let ok = sealed.withUnsafeBufferPointer { box in
-                aad.withUnsafeBufferPointer { ad -> Bool in
-                    guard let boxBase = box.baseAddress, let outBase = out.baseAddress else { return false }
-                    var written = 0
-                    let status = knox_aead_open(
-                        context, outBase, &written, out.count, boxBase, 12, boxBase + 12, length + 16, ad.baseAddress,
-                        ad.count)
-                    return status == 1 && written == length
-                }
+            buffer in
+            defer { buffer.initialize(repeating: 0) }
+            let out = UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[0..<length])
+            do throws(SecretSealer.OpenError) {
+                try open(sealed, authenticating: aad, into: out)
+            } catch {
+                return .failure(error)
             }
-            guard ok else { return .failure(.authenticationFailed) }
-            // Decoded with repair, then compared: a string equals its bytes exactly when they were valid UTF-8 (a
-            // repair changes them). `String(validating:as:)` is generic and was not specialized here, so it looked
-            // up type metadata at run time on every request that injects a secret.
-            let bytes = UnsafeBufferPointer(rebasing: out[0..<length])
-            let text = String(decoding: bytes, as: UTF8.self)
-            guard text.utf8.elementsEqual(bytes) else { return .failure(.malformed) }
-            return .success(text)
+            guard SecretSealer.isUTF8(UnsafeRawBufferPointer(out)) else { return .failure(.malformed) }
+            return .success(String(decoding: out, as: UTF8.self))
         }
         return SecretValue(try outcome.get())
     }

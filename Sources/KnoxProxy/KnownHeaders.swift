@@ -5,14 +5,12 @@ import NIOCore
 /// request's exchange, the gate's facts and the decoder's event share one instance (a struct of fourteen references cost
 /// a retain and a release of each, ~80 a request, every time it was copied).
 final class KnownHeaders {
-    /// The `x-knoxcall-key` value stays in the received head (`keyBytes`): the connection's memo is compared with
-    /// the bytes, so a keep-alive caller's key is never made into a string.
+    /// The `x-knoxcall-key` value stays in the received head (`withKeyBytes`): the connection's memo is compared
+    /// with the bytes, so a keep-alive caller's key is made into a string only when the memo does not hold it.
     private var head: ByteBuffer?
     private var keyStart: Int32 = 0
     private var keyEnd: Int32 = 0
     var hasKey: Bool { head != nil }
-    /// The key as text (repaired like every header value read as text).
-    var key: String? { withKeyBytes { String(decoding: $0, as: UTF8.self) } }
     private(set) var authorization: String?
     private(set) var route: String?
     private(set) var environment: String?

@@ -103,10 +103,16 @@ import Testing
             row("a", 5), row("a", 3), row(nil, 99), row("b", 7), row("a", 9), row("a", 1), row("b", 2), row("c", 4),
             row(nil, 100),
         ]
+        // As the writer notes them: each stored row's fields, parsed from its record.
         func lastUse(_ rows: [RequestLogEntry]) -> [String: Int64] {
             let records = rows.map(LogRecord.init)
             defer { for record in records { record.release() } }
-            return Engine.lastUse(of: records)
+            var used = KeyLastUse()
+            withUnsafeTemporaryAllocation(of: LogRecordField.self, capacity: LogRecord.fieldCount) { buffer in
+                buffer.initialize(repeating: LogRecordField())
+                for record in records where record.parse(into: buffer.baseAddress!) { used.note(buffer.baseAddress!) }
+            }
+            return used.times()
         }
         #expect(lastUse(rows) == ["a": 9, "b": 7, "c": 4])
         #expect(lastUse([row(nil, 1)]).isEmpty)

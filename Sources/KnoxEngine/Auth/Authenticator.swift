@@ -73,20 +73,23 @@ extension Engine {
         return (key, snapshot.invokingKeyIds.contains(key.keyId))
     }
 
-    /// `authenticateInvoker`, remembering the outcome in `memo` for the same key text and configuration version: a
-    /// keep-alive connection presents the same key on every request, and hashing it again each time would change
-    /// nothing until the configuration does (a revoked or edited key makes a new version). Expiry is checked every time.
-    /// Returns only what the data plane uses (the key's id and whether it may invoke), so a remembered key costs no
-    /// copy of the whole key record per request.
-    public func authenticateInvoker(credential: String, snapshot: ConfigSnapshot, nowMillis: Int64, memo: InvokerMemo?)
-        throws(ApiError) -> InvokerIdentity
-    {
+    /// `authenticateInvoker` for a key still in the received bytes, remembering the outcome in `memo` for the same key
+    /// and configuration version: a keep-alive connection presents the same key on every request, and hashing it
+    /// again each time would change nothing until the configuration does (a revoked or edited key makes a new
+    /// version). Expiry is checked every time. The memo is compared with the bytes, and a string of the key is made
+    /// only when they do not match; bytes that are not UTF-8 never match (the memo's text is valid UTF-8) and go on
+    /// as text with their bad bytes replaced, as a header value read as text is. Returns only what the data plane
+    /// uses (the key's id and whether it may invoke), so a remembered key costs no copy of the whole key record.
+    public func authenticateInvoker(
+        credentialBytes bytes: UnsafeRawBufferPointer, snapshot: ConfigSnapshot, nowMillis: Int64, memo: InvokerMemo?
+    ) throws(ApiError) -> InvokerIdentity {
         if let memo, let known = memo.identity, memo.version == snapshot.version,
-            KeyHasher.constantTimeEquals(memo.credential, credential)
+            KeyHasher.constantTimeEquals(memo.credential, bytes)
         {
             if let expires = memo.expiresAt, nowMillis >= expires { throw ApiError(.invalidApiKey, "Unauthorized") }
             return known
         }
+        let credential = String(decoding: bytes, as: UTF8.self)
         let (key, canInvoke) = try authenticateInvoker(credential: credential, snapshot: snapshot, nowMillis: nowMillis)
         let identity = InvokerIdentity(keyId: key.id, canInvoke: canInvoke)
         if let memo {
@@ -97,23 +100,6 @@ extension Engine {
             memo.expiresAt = key.expiresAt
         }
         return identity
-    }
-
-    /// `authenticateInvoker(credential:snapshot:nowMillis:memo:)` for a key still in the received bytes: the memo is
-    /// compared with the bytes, and a string is made only when they do not match (a new key on the connection, or a
-    /// new configuration). Bytes that are not UTF-8 never match a memo (its text is valid UTF-8), and go on as text
-    /// with their bad bytes replaced, as a header value read as text is.
-    public func authenticateInvoker(
-        credentialBytes bytes: UnsafeRawBufferPointer, snapshot: ConfigSnapshot, nowMillis: Int64, memo: InvokerMemo?
-    ) throws(ApiError) -> InvokerIdentity {
-        if let memo, let known = memo.identity, memo.version == snapshot.version,
-            KeyHasher.constantTimeEquals(memo.credential, bytes)
-        {
-            if let expires = memo.expiresAt, nowMillis >= expires { throw ApiError(.invalidApiKey, "Unauthorized") }
-            return known
-        }
-        return try authenticateInvoker(
-            credential: String(decoding: bytes, as: UTF8.self), snapshot: snapshot, nowMillis: nowMillis, memo: memo)
     }
 
     /// Takes one request from the caller's per-key budget.
@@ -148,7 +134,7 @@ public struct InvokerIdentity: Sendable, Equatable {
 }
 
 /// One connection's memory of the data-plane key it last presented and what that key resolved to, for one
-/// configuration version (`Engine.authenticateInvoker(credential:snapshot:nowMillis:memo:)`). Only keys that passed
+/// configuration version (`Engine.authenticateInvoker(credentialBytes:snapshot:nowMillis:memo:)`). Only keys that passed
 /// are remembered.
 public final class InvokerMemo: @unchecked Sendable {
     // Confined to the connection's event loop: only that loop's handler reads and writes it.

@@ -91,16 +91,6 @@ extension Engine {
         }
     }
 
-    /// The latest row time of each API key in `rows` (what the writer gathers while it stores them).
-    static func lastUse(of rows: [LogRecord]) -> [String: Int64] {
-        var used = KeyLastUse()
-        withUnsafeTemporaryAllocation(of: LogRecordField.self, capacity: LogRecord.fieldCount) { buffer in
-            buffer.initialize(repeating: LogRecordField())
-            for record in rows where record.parse(into: buffer.baseAddress!) { used.note(buffer.baseAddress!) }
-        }
-        return used.times()
-    }
-
     /// Deletes rows older than the retention period.
     public func trimRequestLog(logger: Logger? = nil) async {
         let cutoff = clock.nowMillis() - Int64(config.logRetentionDays) * 86_400_000
