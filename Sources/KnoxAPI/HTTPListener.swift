@@ -18,16 +18,27 @@ public final class HTTPListener: Sendable {
     let handler: Handler
     let logger: Logger
     let maxBodyBytes: Int
+    /// Head, idle and body-stall timeouts and the connection cap (`[management]`).
+    let limits: ListenerLimits
+    /// Where closings and refusals are counted (the mode's engine).
+    let stats: ConnectionStats?
+    private let open = Atomic<Int>(0)
     private let channel = Mutex<NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>?>(nil)
     private let boundPort = Mutex<Int?>(nil)
     private let connections = ConnectionRegistry()
 
-    public init(address: ListenAddress, name: String, maxBodyBytes: Int = ManagementAPI.maxBodyBytes, logger: Logger, handler: @escaping Handler) {
+    public init(
+        address: ListenAddress, name: String, maxBodyBytes: Int = ManagementAPI.maxBodyBytes,
+        limits: ListenerLimits = KnoxConfig().managementLimits, stats: ConnectionStats? = nil, logger: Logger,
+        handler: @escaping Handler
+    ) {
         self.address = address
         self.name = name
         self.handler = handler
         self.logger = logger
         self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
+        self.stats = stats
     }
 
     /// The port actually bound (differs from `address.port` when that is 0).
@@ -37,15 +48,24 @@ public final class HTTPListener: Sendable {
     @discardableResult
     public func bind() async throws -> Int {
         if let port { return port }
+        let (limits, stats, cap) = (limits, stats, limits.connectionCap)
+        let counter = OpenConnections(self)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(120)))
-                    try channel.pipeline.syncOperations.addHandler(CloseOnIdle())
+                    let timer = ConnectionTimer(limits: limits, stats: stats)
+                    if counter.opened(channel) > cap {
+                        // Past the cap: a 503 as bytes in front of the codec, which then sees nothing.
+                        stats?.count(.cap)
+                        try channel.pipeline.syncOperations.addHandler(OverCapHandler())
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionTimerBytes(timer))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ConnectionTimerMessages(timer))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
                 }
@@ -53,7 +73,8 @@ public final class HTTPListener: Sendable {
         let port = server.channel.localAddress?.port ?? address.port
         channel.withLock { $0 = server }
         boundPort.withLock { $0 = port }
-        logger.info("listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)"])
+        logger.info(
+            "listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)", "connections.max": "\(cap)"])
         return port
     }
 
@@ -97,6 +118,17 @@ public final class HTTPListener: Sendable {
                     case .head(let h):
                         head = h
                         body = []
+                        // RFC 9112 §3.2: one Host, and in HTTP/1.1 exactly one.
+                        let hosts = h.headers["host"].count
+                        if hosts > 1 || (hosts == 0 && h.version.minor >= 1) {
+                            let message = hosts > 1 ? "More than one Host header" : "An HTTP/1.1 request needs a Host header"
+                            try await write(
+                                Envelope.failure(
+                                    ApiError(.validationError, "Malformed HTTP request: \(message)", field: "Host"),
+                                    requestId: Identifier.requestID(), headers: []),
+                                version: h.version, keepAlive: false, to: outbound)
+                            return
+                        }
                         if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                             try await write(Envelope.tooLarge(), version: h.version, keepAlive: false, to: outbound)
                             discarded = 0
@@ -199,17 +231,23 @@ final class ConnectionRegistry: Sendable {
     }
 }
 
-/// Closes a connection that sent nothing for the idle timeout (a stalled or abandoned client).
-final class CloseOnIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
+/// Counts a listener's open connections (each counted when accepted and again when it closes).
+struct OpenConnections: Sendable {
+    let listener: HTTPListener
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
+    init(_ listener: HTTPListener) { self.listener = listener }
+
+    /// Counts `channel` until it closes; returns how many are open with it.
+    func opened(_ channel: Channel) -> Int {
+        let listener = listener
+        channel.closeFuture.whenComplete { _ in listener.closedOne() }
+        return listener.openedOne()
     }
+}
+
+extension HTTPListener {
+    func openedOne() -> Int { open.add(1, ordering: .relaxed).newValue }
+    func closedOne() { open.subtract(1, ordering: .relaxed) }
 }
 
 /// Runs a listener as part of the service group; on graceful shutdown it stops accepting.

@@ -29,7 +29,7 @@ struct OAuthEndpoints: Sendable {
             switch path {
             case "/.well-known/oauth-authorization-server":
                 try allow(request, "GET")
-                return json(200, metadata(request), requestId)
+                return json(200, metadata(), requestId)
             case "/oauth/authorize":
                 return try await authorize(request)
             case "/oauth/token":
@@ -161,7 +161,9 @@ struct OAuthEndpoints: Sendable {
                 return page(ConsentPage.waiting(record, clientName: name, mode: engine.mode))
             }
         } catch let error as AuthorizationPageError {
-            return page(ConsentPage.problem(error.message, mode: engine.mode), status: 400)
+            var response = page(ConsentPage.problem(error.message, mode: engine.mode), status: error.status)
+            if let retry = error.retryAfter { response.headers.append(("Retry-After", String(retry))) }
+            return response
         }
     }
 
@@ -238,12 +240,9 @@ struct OAuthEndpoints: Sendable {
             ipAddress: request.remoteAddress, requestId: requestId)
     }
 
-    /// RFC 8414, listing exactly what is implemented.
-    private func metadata(_ request: APIRequest) -> JSONObject {
-        let host = request.header("Host").flatMap { h in
-            h.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") } && !h.isEmpty ? h : nil
-        } ?? "127.0.0.1"
-        let issuer = "http://\(host)"
+    /// RFC 8414, listing exactly what is implemented. The issuer comes from the configuration (`Engine.issuer`).
+    private func metadata() -> JSONObject {
+        let issuer = engine.issuer
         var m = JSONObject()
         m["issuer"] = .string(issuer)
         m["authorization_endpoint"] = .string("\(issuer)/oauth/authorize")

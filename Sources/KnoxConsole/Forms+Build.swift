@@ -43,6 +43,8 @@ extension FormState {
                 FormField("allowed_methods", "Methods", value: row?["allowed_methods"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "", help: "e.g. GET, POST; empty = all"),
                 FormField("rate_limit_requests", "Rate limit", value: v("rate_limit_requests"), help: "Requests per window; empty = no limit"),
                 FormField("rate_limit_window_sec", "Window (s)", value: v("rate_limit_window_sec").isEmpty ? "60" : v("rate_limit_window_sec")),
+                FormField("callable_secrets", "Caller secrets", value: row?["callable_secrets"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "", help: "Secrets a caller's body may name as {{secret:NAME}}; empty = none"),
+                FormField("allow_encoded_slashes", "Encoded /", .toggle, value: row == nil ? "false" : v("allow_encoded_slashes"), help: "Let paths hold %2F, %5C (dot segments never)"),
                 FormField("signing_secret", "Signing secret", .choice([ChoiceOption("(none)", "")] + context.secrets.map { ChoiceOption($0.name, $0.id) }), value: signing.isEmpty ? "" : (context.secrets.first { $0.name == signing }?.id ?? ""), help: "Requires X-Signature when set"),
                 FormField("enabled", "Enabled", .toggle, value: row == nil ? "true" : v("enabled")),
                 FormField("requires_clients", "Clients only", .toggle, value: row == nil ? "false" : v("requires_clients")),
@@ -71,6 +73,7 @@ extension FormState {
                 FormField("ip_address", "Address", value: v("ip_address"), help: "IPv4/IPv6 address or CIDR range"),
                 FormField("type", "Type", .choice([ChoiceOption("server", "server"), ChoiceOption("user", "user")]), value: row == nil ? "server" : v("type")),
                 FormField("description", "Description", value: v("description")),
+                FormField("allow_wide_range", "Wide range", .toggle, value: "false", help: "Needed for a range wider than /8 (IPv4) or /32 (IPv6)"),
             ]
             if id != nil { fields.append(FormField("enabled", "Enabled", .toggle, value: v("enabled"))) }
         case .environment(let id):
@@ -128,7 +131,7 @@ extension FormState {
                     }
                     o[field.name] = .object(body)
                 }
-            case (.route, "ip_allowlist"), (.route, "allowed_methods"):
+            case (.route, "ip_allowlist"), (.route, "allowed_methods"), (.route, "callable_secrets"):
                 let items = text.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
                 if field.name == "allowed_methods" && items.isEmpty {
                     o[field.name] = .null

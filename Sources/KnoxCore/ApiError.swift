@@ -35,6 +35,14 @@ public enum ErrorType: String, Sendable, CaseIterable {
     case secretUnusable = "secret_unusable"
     case upstreamUnreachable = "upstream_unreachable"
     case upstreamTimeout = "upstream_timeout"
+    /// The upstream's answer is not acceptable HTTP (502).
+    case upstreamInvalidResponse = "upstream_invalid_response"
+    /// The route leads back into this gateway, directly or through other proxies (508, RFC 5842).
+    case loopDetected = "loop_detected"
+    /// The caller stopped sending its request (408).
+    case requestTimeout = "request_timeout"
+    /// The listener holds as many connections as it may (503, with `Retry-After`).
+    case tooManyConnections = "too_many_connections"
     // OAuth DPoP (RFC 9449), on the management API and the data plane.
     case invalidDpopProof = "invalid_dpop_proof"
     case useDpopNonce = "use_dpop_nonce"
@@ -48,7 +56,10 @@ public enum ErrorType: String, Sendable, CaseIterable {
         case .routeNotFound, .environmentNotConfigured, .environmentDisabled: 404
         case .secretNotFound: 400
         case .secretUnusable: 500
-        case .upstreamUnreachable: 502
+        case .upstreamUnreachable, .upstreamInvalidResponse: 502
+        case .loopDetected: 508
+        case .requestTimeout: 408
+        case .tooManyConnections: 503
         case .upstreamTimeout: 504
         case .rateLimitExceeded: 429
         case .validationError, .conflictingExpiryFields, .invalidExpiry, .invalidType: 400

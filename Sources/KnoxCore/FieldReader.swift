@@ -81,7 +81,21 @@ public struct FieldReader: Sendable {
         guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
             throw ApiError.invalid(name(key), "must not contain control characters")
         }
+        if let hidden = trimmed.unicodeScalars.first(where: Self.isInvisibleFormatting) {
+            throw ApiError.invalid(
+                name(key),
+                "must not contain invisible or direction-changing characters (found U+\(String(hidden.value, radix: 16, uppercase: true)))")
+        }
         return trimmed
+    }
+
+    /// Bidirectional overrides, embeddings, isolates and marks, and zero-width characters: they make a name read
+    /// differently from what it is (CVE-2021-42574, "Trojan Source"), so names and other texts refuse them.
+    public static func isInvisibleFormatting(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x061C, 0x180E, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2064, 0x2066...0x2069, 0xFEFF: true
+        default: false
+        }
     }
 
     public func bool(_ key: String) throws(ApiError) -> Field<Bool> {
@@ -106,6 +120,23 @@ public struct FieldReader: Sendable {
             }
             return .value(v)
         case let other?: throw typeError(key, "a whole number", other)
+        }
+    }
+
+    /// A number (whole or not) within `range`.
+    public func number(_ key: String, in range: ClosedRange<Double>) throws(ApiError) -> Field<Double> {
+        switch object[key] {
+        case nil: return .absent
+        case .null?: return .null
+        case .number(let n)?:
+            guard let v = n.doubleValue ?? n.intValue.map(Double.init), v.isFinite else {
+                throw ApiError.invalid(name(key), "must be a number")
+            }
+            guard range.contains(v) else {
+                throw ApiError.invalid(name(key), "must be between \(range.lowerBound) and \(range.upperBound) (got \(v))")
+            }
+            return .value(v)
+        case let other?: throw typeError(key, "a number", other)
         }
     }
 

@@ -32,6 +32,16 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     private init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes }
 
+    /// `127.0.0.1` and `::1`.
+    public static let loopbackIPv4 = IPAddress(uncheckedBytes: [127, 0, 0, 1])
+    public static let loopbackIPv6 = IPAddress(uncheckedBytes: Array(repeating: 0, count: 15) + [1])
+
+    /// In `127.0.0.0/8`, or `::1`.
+    public var isLoopback: Bool { isIPv4 ? bytes[0] == 127 : self == Self.loopbackIPv6 }
+
+    /// `0.0.0.0` or `::` (connecting to it reaches this machine).
+    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+
     /// Canonical text: dotted quad, or RFC 5952 IPv6 (lowercase, longest zero run as `::`).
     public var description: String {
         if isIPv4 { return bytes.map(String.init).joined(separator: ".") }

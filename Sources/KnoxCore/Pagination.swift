@@ -78,5 +78,7 @@ public struct Page<Item: Sendable>: Sendable {
 
 /// HTTP methods a route may restrict itself to.
 public enum HTTPMethodName {
-    public static let all = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    /// Methods a route may list in `allowed_methods`. TRACE is served only where it is listed (it reflects the
+    /// request, credentials included, back to the caller); CONNECT never (the data plane is not a tunnel).
+    public static let all = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 }

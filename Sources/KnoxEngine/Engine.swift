@@ -27,6 +27,12 @@ public final class Engine: Sendable {
     public let requestLog: RequestLogSink
     let pendingLogRows = PendingLogRows()
     let logger: Logger
+    /// Connections this mode's listeners cut off or refused (head, idle and body timeouts, the cap).
+    public let connectionStats = ConnectionStats()
+    /// The addresses of this process's listeners, both modes': no route may target them.
+    public let ownListeners: OwnListeners
+    /// `/oauth/authorize` requests that start an authorization, per source address.
+    let authorizeLimiter: AddressRateLimiter
 
     /// The current configuration snapshot.
     public var snapshot: ConfigSnapshot { snapshots.snapshot }
@@ -34,13 +40,24 @@ public final class Engine: Sendable {
     /// The database file.
     public var databasePath: String { store.path }
 
+    /// The OAuth issuer and the base of the authorization server's URLs: `[management] live_public_url` /
+    /// `test_public_url`, else the management listener's own address over http. Never the `Host` a client sent,
+    /// which anyone can set.
+    public var issuer: String {
+        if let url = config.publicURL[mode] { return url }
+        let address = ownListeners.apiAddress(mode, config: config)
+        let wildcard = address.host.isEmpty || address.host == "0.0.0.0" || address.host == "::"
+        return "http://" + ListenAddress(host: wildcard ? "127.0.0.1" : address.host, port: address.port).description
+    }
+
     /// Opens `mode`'s database in `directory`, creating and seeding it on first start.
     ///
     /// Fails when the master key is not the one this database was sealed with, or when the file belongs to the
     /// other mode.
     public static func open(
         mode: Mode, directory: DataDirectory, masterKey: MasterKey, config: KnoxConfig,
-        clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "knoxcall.engine")
+        clock: any WallClock = SystemClock(), logger: Logger = Logger(label: "knoxcall.engine"),
+        listeners: OwnListeners? = nil
     ) throws(EngineError) -> Engine {
         let sealer = SecretSealer(masterKey: masterKey)
         let store: Store
@@ -51,15 +68,18 @@ public final class Engine: Sendable {
         }
         let tenantId = try bootstrap(store: store, mode: mode, directory: directory, sealer: sealer, clock: clock)
         let engine = Engine(
-            mode: mode, tenantId: tenantId, config: config, clock: clock, store: store, sealer: sealer, logger: logger)
+            mode: mode, tenantId: tenantId, config: config, clock: clock, store: store, sealer: sealer, logger: logger,
+            listeners: listeners ?? OwnListeners(config: config))
         try engine.reloadSnapshotSync()
         return engine
     }
 
     private init(
         mode: Mode, tenantId: String, config: KnoxConfig, clock: any WallClock, store: Store, sealer: SecretSealer,
-        logger: Logger
+        logger: Logger, listeners: OwnListeners
     ) {
+        ownListeners = listeners
+        authorizeLimiter = AddressRateLimiter(perMinute: config.authorizeRequestsPerMinute)
         self.mode = mode
         self.tenantId = tenantId
         self.config = config

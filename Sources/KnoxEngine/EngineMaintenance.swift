@@ -17,6 +17,7 @@ public struct EngineMaintenance: Service {
 
     public func run() async throws {
         var ticks = 0
+        var reported = engines.map { _ in ConnectionStats.Counts() }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             for engine in engines {
                 do {
@@ -28,7 +29,12 @@ public struct EngineMaintenance: Service {
                 }
             }
             ticks += 1
-            if ticks % 40 == 0 { await flush() }
+            if ticks % 40 == 0 {
+                await flush()
+                for (i, engine) in engines.enumerated() {
+                    reported[i] = engine.connectionStats.report(since: reported[i], mode: engine.mode.rawValue, logger: logger)
+                }
+            }
             try? await Task.sleep(for: pollInterval)
         }
         await flush()

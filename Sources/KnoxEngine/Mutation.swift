@@ -44,6 +44,8 @@ struct Mutation {
     let tenantId: String
     let sealer: SecretSealer
     let limits: PlanLimits
+    /// This process's listeners, which no route may target.
+    let ownListeners: OwnListeners
     var audits = 0
 
     /// Appends an audit row; `details.sandbox` is added here, so no handler can forget it.
@@ -82,6 +84,7 @@ extension Engine {
         let tenantId = tenantId
         let sealer = sealer
         let limits = config.limits
+        let ownListeners = ownListeners
         let outcome: MutationResult
         do {
             outcome = try await store.write { access in
@@ -101,7 +104,7 @@ extension Engine {
                 }
                 var m = Mutation(
                     access: access, context: context, now: now, mode: mode, tenantId: tenantId, sealer: sealer,
-                    limits: limits)
+                    limits: limits, ownListeners: ownListeners)
                 let data = try body(&m)
                 // Every mutation writes an audit row; a handler that forgot is a bug, and nothing of it is kept.
                 guard m.audits > 0 else { throw ApiError(.internalError, "The change was not recorded and was undone") }
@@ -121,6 +124,16 @@ extension Engine {
         }
         if !outcome.replayed { try await reloadSnapshot() }
         return outcome
+    }
+
+    /// Runs a write that is not configuration (no audit row, no version bump), mapping a busy database to
+    /// `dependency_unavailable`.
+    func write<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+        do {
+            return try await store.write(body)
+        } catch is StoreBusy {
+            throw ApiError(.dependencyUnavailable, "The database is busy; retry shortly", retryAfter: 1)
+        }
     }
 
     /// Runs a read in a transaction, mapping a busy database to `dependency_unavailable`.

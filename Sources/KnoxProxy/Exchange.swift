@@ -190,6 +190,7 @@ final class Exchange: @unchecked Sendable {
             }
         case .stream:
             sendUpstreamEnd()
+            if upstreamRequestSent { startAnswerClock() }
         }
     }
 
@@ -273,17 +274,18 @@ final class Exchange: @unchecked Sendable {
             connected(idle)
             return
         }
-        let timeout = TimeAmount.seconds(Int64(min(plan.timeoutSec, 10)))
-        pool.open(plan.target, key: plan.poolKey, connectTimeout: timeout).whenComplete { result in
+        pool.open(plan.target, key: plan.poolKey, connectTimeout: services.connectTimeout).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection)
+            case .failure(ProxyFailure.ownListener(let listener)):
+                self.fail(.loopDetected, "The route's target reached this gateway's own listener \(listener): it would loop")
             case .failure: self.fail(.upstreamUnreachable, "The upstream could not be reached")
             }
         }
     }
 
     private func connected(_ connection: UpstreamConnection) {
-        guard !finished, let plan = admission?.plan else {
+        guard !finished, admission != nil else {
             handler.pool.release(connection)
             return
         }
@@ -297,9 +299,19 @@ final class Exchange: @unchecked Sendable {
         pendingParts = []
         for part in parts { connection.write(part) }
         connection.flushSoon(handler.pool.flushes)
+        if requestEnded {
+            startAnswerClock()
+        } else {
+            handler.setReading(context, connection.channel.isWritable)
+        }
+    }
+
+    /// The upstream has the whole request: its answer is due within the route's timeout, counted from now (a slow
+    /// upload is the caller's time, watched by the connection's body-stall timeout, not the upstream's).
+    private func startAnswerClock() {
+        guard let plan = admission?.plan, !finished, !responseStarted, deadlineNanos == 0 else { return }
         deadlineNanos = NIODeadline.now().uptimeNanoseconds + UInt64(plan.timeoutSec) * 1_000_000_000
         handler.pool.watch(self)
-        if !requestEnded { handler.setReading(context, connection.channel.isWritable) }
     }
 
     /// One part of a streamed request body, framed for the upstream.
@@ -400,7 +412,31 @@ final class Exchange: @unchecked Sendable {
     /// Called by the loop's sweep once `deadlineNanos` has passed.
     func deadlinePassed() {
         guard !finished, !responseStarted, deadlineNanos > 0 else { return }
-        fail(.upstreamTimeout, "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s")
+        fail(
+            .upstreamTimeout,
+            "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s of receiving the whole request")
+    }
+
+    /// The upstream's answer is not acceptable HTTP: reported as such (its connection is closed and never reused).
+    func upstreamMalformed(_ message: String) {
+        guard !finished else { return }
+        fail(.upstreamInvalidResponse, "The upstream's answer is not valid HTTP: \(message)")
+    }
+
+    /// The caller stopped sending the request body (the connection's body-stall timeout): answered 408 when nothing
+    /// was answered yet, and the connection ends either way.
+    func requestStalled() {
+        guard !finished else { return }
+        stopWaiting()
+        dropUpstream()
+        if responseStarted {
+            finish(status: upstreamStatus ?? 408, error: ErrorType.requestTimeout.rawValue)
+            handler.abort(context)
+            return
+        }
+        refusal = Refusal(.requestTimeout, "The request body stopped arriving before it was complete", trace: trace)
+        mode = .discard
+        sendRefusal(keepAlive: false)
     }
 
     /// Closes the upstream connection, if any, without it telling this exchange (it is never reused).

@@ -81,6 +81,8 @@ struct Gate {
     let engine: Engine
     let snapshot: ConfigSnapshot
     let trustedProxies: [IPRange]
+    /// KnoxCall hops (`Via`) a request may already have passed.
+    let maxHops: Int
     let nowMillis: Int64
     let nowNanos: UInt64
 
@@ -91,7 +93,7 @@ struct Gate {
     /// request); a refusal carries a copy.
     func admit(_ facts: RequestFacts, trace: inout GateTrace) -> Result<Admission, Refusal> {
         trace.clientIP = clientAddress(facts)
-        // 1. Who is calling: a key or token of this side, or an enabled client's address. Opaque when unknown.
+        // 1. Who is calling: a key or token of this side (a client's address is considered with the route, below).
         let authorization = facts.headers.authorization
         var identified = false
         if facts.headers.hasKey {
@@ -135,21 +137,33 @@ struct Gate {
                 return .failure(Refusal(error.type, message, trace: trace))
             }
         }
-        let matchedClient = trace.clientIP.flatMap { snapshot.client(matching: $0) }
+        // 2. The route and environment. Looked up for every caller, identified or not: a client's address identifies
+        // a caller only on a route with requires_clients where that client is assigned in that environment.
+        let routeKey = facts.headers.route.flatMap { $0.isEmpty ? nil : $0 }
+        let environment = facts.headers.environment.flatMap { $0.isEmpty ? nil : $0 }
+        let lookup = routeKey.map { snapshot.lookup(route: $0, environment: environment) }
         if !identified {
-            guard let client = matchedClient else {
+            // Opaque whatever the reason (no route, another route, no assignment): routes cannot be enumerated.
+            guard case .found(let plan)? = lookup, plan.route.requiresClients, let ip = trace.clientIP,
+                let client = plan.assignedClients.first(where: { $0.range.contains(ip) })
+            else {
                 return .failure(Refusal(.authenticationRequired, "Unauthorized", trace: trace))
             }
             trace.identificationMethod = "client_ip"
             trace.matchedClientId = client.id
         }
-        // 2. The route and environment.
-        guard let routeKey = facts.headers.route, !routeKey.isEmpty else {
+        // A request that already went through this many KnoxCall gateways is going round in circles.
+        if facts.headers.knoxcallHops >= maxHops {
+            return .failure(
+                Refusal(
+                    .loopDetected, "This request has already passed \(facts.headers.knoxcallHops) KnoxCall gateways (Via): a route loops",
+                    trace: trace))
+        }
+        guard let routeKey, let lookup else {
             return .failure(Refusal(.routeNotFound, "No route named: send x-knoxcall-route with a route slug or id", trace: trace))
         }
-        let environment = facts.headers.environment.flatMap { $0.isEmpty ? nil : $0 }
         let plan: RoutePlan
-        switch snapshot.lookup(route: routeKey, environment: environment) {
+        switch lookup {
         case .found(let p): plan = p
         case .routeNotFound:
             return .failure(Refusal(.routeNotFound, "Route not found: \(routeKey.prefix(100))", trace: trace))
@@ -165,17 +179,22 @@ struct Gate {
         trace.environment = plan.environment
         trace.upstreamHost = plan.target.host
         // 3. Routes that require clients: the caller's address must belong to an assigned, enabled client.
-        if plan.route.requiresClients {
+        if plan.route.requiresClients && trace.matchedClientId == nil {
             guard let ip = trace.clientIP, let assigned = plan.assignedClients.first(where: { $0.range.contains(ip) }) else {
                 return .failure(Refusal(.ipNotAllowed, "This address is not an authorized client of this route", trace: trace))
             }
             trace.matchedClientId = assigned.id
-        } else if let client = matchedClient, trace.matchedClientId == nil {
-            trace.matchedClientId = client.id
         }
-        // 4. Method.
+        // The path stays under the route's base path: no dot segments, encoded slashes only where allowed.
+        if let problem = RequestPath.problem(in: facts.target, allowEncodedSlashes: plan.allowEncodedSlashes) {
+            return .failure(Refusal(.validationError, problem.message, trace: trace))
+        }
+        // 4. Method. TRACE only where allowed_methods lists it: it echoes the request, credentials included.
         if let allowed = plan.allowedMethods, !allowed.contains(facts.method) {
             return .failure(Refusal(.methodNotAllowed, "\(facts.method) is not allowed on this route", trace: trace))
+        }
+        if facts.method == "TRACE" && !plan.allowsTrace {
+            return .failure(Refusal(.methodNotAllowed, "TRACE is not allowed unless the route lists it in allowed_methods", trace: trace))
         }
         // 5. Address allowlist.
         if !plan.ipAllowlist.isEmpty {

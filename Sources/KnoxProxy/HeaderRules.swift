@@ -147,7 +147,7 @@ enum HeaderRules {
 
     /// An upper bound of the upstream head's size (forwarded caller fields are never longer than they arrived).
     static func upstreamHeadRoom(method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions) -> Int {
-        var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 160
+        var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 180
         room += add.requestId.utf8.count + (add.clientText?.utf8.count ?? 0)
         for header in add.injected { room += header.name.utf8.count + header.value.utf8.count + 4 }
         for header in add.inPlace?.headers ?? [] { room += header.name.utf8.count + (header.inPlaceLength ?? 0) + 4 }
@@ -228,7 +228,9 @@ enum HeaderRules {
             if let forwardedProto { w.put(forwardedProto) } else { w.put("http") }
             w.put("\r\nX-Request-Id: ")
             w.put(add.requestId)
-            w.put("\r\n")
+            // Our hop, after any the caller's Via lists (forwarded as they came): a loop through other proxies is
+            // counted, and cut, where it comes back in (Gate, `maxHops`).
+            w.put("\r\nVia: 1.1 knoxcall\r\n")
             for header in add.injected {
                 w.put(header.name)
                 w.put(": ")

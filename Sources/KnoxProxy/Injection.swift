@@ -9,18 +9,22 @@ struct Injector {
     let plan: RoutePlan
     let nowMillis: Int64
 
-    /// The value a placeholder stands for in this route's environment. `origin` says who wrote the placeholder:
-    /// an unknown secret in the caller's body is the caller's mistake (400); in the route it is the server's.
+    /// The value a placeholder stands for in this route's environment. `callerWrote` says who wrote the placeholder:
+    /// in the caller's body it may name only the secrets the route lists in `callable_secrets`, and every other
+    /// reference, to a secret that exists or not, gets the same answer (nothing to learn about other secrets); in
+    /// the route's own settings it was checked when the route was saved.
     func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal) -> (secret: Secret?, value: String) {
+        if callerWrote {
+            guard let secret = snapshot.secret(reference), plan.callableSecretIds.contains(secret.id) else {
+                throw Refusal(.secretNotFound, "The request body refers to a secret this route does not let callers use: \(reference)")
+            }
+        }
         switch engine.openSecret(reference, environment: plan.environment, in: snapshot) {
         case .value(let secret, let value):
             try refuseIfExpired(secret)
             return (secret, value.reveal())
         case .notFound:
-            throw Refusal(
-                callerWrote ? .secretNotFound : .secretUnusable,
-                callerWrote ? "The request body refers to a secret that does not exist: \(reference)"
-                    : "The route refers to a secret with no value in \(plan.environment): \(reference)")
+            throw Refusal(.secretUnusable, "The route refers to a secret with no value in \(plan.environment): \(reference)")
         case .unreadable(let secret):
             throw Self.unreadable(secret)
         }

@@ -20,6 +20,8 @@ final class KnownHeaders {
     private(set) var expect: String?
     private(set) var origin: String?
     private(set) var host: String?
+    /// How many `Host` lines the head has (RFC 9112 §3.2: exactly one in HTTP/1.1, at most one in 1.0).
+    private(set) var hostCount = 0
     /// A DPoP proof (RFC 9449).
     private(set) var dpop: String?
     /// Values of every `Content-Length` and `Transfer-Encoding` line (framing checks need them all).
@@ -28,6 +30,8 @@ final class KnownHeaders {
     private(set) var forwardedFor: [String] = []
     /// A `Connection` header names other headers (which are then not forwarded).
     private(set) var hasConnectionTokens = false
+    /// How many KnoxCall gateways the request has passed already: the `Via` entries received by `knoxcall`.
+    private(set) var knoxcallHops = 0
 
     init(_ fields: HeaderFields) {
         fields.withBytes { p in
@@ -37,8 +41,11 @@ final class KnownHeaders {
                 func named(_ lower: StaticString) -> Bool { Wire.equalsFolded(p, a, b, lower) }
                 func value() -> String { Wire.text(p, span.valueStart, span.valueEnd) }
                 switch b - a {
-                case 4 where named("host"): host = value()
+                case 4 where named("host"):
+                    host = value()
+                    hostCount += 1
                 case 4 where named("dpop"): dpop = value()
+                case 3 where named("via"): knoxcallHops += Self.knoxcallEntries(inVia: value())
                 case 6 where named("expect"): expect = value()
                 case 10 where named("connection"):
                     if HeaderRules.connectionNamesHeaders(p, Int(span.valueStart), Int(span.valueEnd)) { hasConnectionTokens = true }
@@ -61,6 +68,17 @@ final class KnownHeaders {
             }
         }
         declaredLength = contentLengths.first.flatMap { Int($0) }
+    }
+
+    /// The pseudonym KnoxCall gives itself in `Via` (RFC 9110 §7.6.3): `Via: 1.1 knoxcall`.
+    static let viaPseudonym = "knoxcall"
+
+    /// Entries of a `Via` value (`1.1 knoxcall, 1.0 edge (nginx)`) whose received-by name is KnoxCall's.
+    static func knoxcallEntries(inVia value: String) -> Int {
+        value.split(separator: ",").reduce(0) { count, entry in
+            let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
+            return count + (parts.count >= 2 && parts[1].lowercased() == viaPseudonym ? 1 : 0)
+        }
     }
 
     /// Runs `body` over the key's bytes; nil when the request has no key.

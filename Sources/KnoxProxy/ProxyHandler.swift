@@ -43,6 +43,15 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     static let coalescedBytes = 16 * 1024
     /// Request ids come from a fast generator seeded once per connection from the system's, not a syscall per request.
     var random = FastRandom()
+    /// Where the connection stands, for the loop's sweep (`ConnectionWatch`), and its slot in the sweep's list.
+    private(set) var phase = ConnectionPhase.head(since: 0)
+    var watchSlot = -1
+    /// Request-body bytes received so far, and what the sweep saw last: a body that makes no progress between sweeps
+    /// for the stall timeout is cut off. Phases are stamped with the pool's sweep clock: no clock reading per request.
+    private var bodyBytes = 0
+    private var stallSeenBytes = 0
+    private var stallSince: UInt64 = 0
+    private var context: ChannelHandlerContext?
 
     init(services: ProxyServices, pool: UpstreamPool) {
         self.services = services
@@ -52,12 +61,21 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelActive(context: ChannelHandlerContext) {
         peer = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)?.unmapped
         peerText = peer?.description
+        self.context = context
+        pool.watch(self)
+        phase = .head(since: pool.clock)
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }  // answered with Connection: close; whatever follows is not read
-        decoder.feed(unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        switch phase {
+        case .idle: phase = .head(since: pool.clock)  // a request begins: its head has a deadline
+        case .body: bodyBytes &+= bytes.readableBytes
+        case .head, .busy: break
+        }
+        decoder.feed(bytes)
         process(context)
     }
 
@@ -84,6 +102,9 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                 switch event {
                 case .head(let head, let known):
                     requestOpen = true
+                    phase = .body
+                    stallSince = 0  // the next sweep starts the stall clock
+                    stallSeenBytes = bodyBytes
                     let exchange = Exchange(handler: self, context: context, head: head, known: known, services: services)
                     current = exchange
                     exchange.begin(peer: peer)
@@ -91,6 +112,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                     current?.requestBody(buffer)
                 case .end:
                     requestOpen = false
+                    phase = .busy
                     current?.requestEnd()
                 }
             }
@@ -107,6 +129,8 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        pool.connections.remove(self)
+        self.context = nil
         current?.downstreamClosed()
         current = nil
         context.fireChannelInactive()
@@ -282,8 +306,69 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// An answer is out: reading resumes and the next pipelined request, if any, starts.
     private func answered(_ context: ChannelHandlerContext) {
         guard !closing else { return }
+        if !requestOpen {
+            // Bytes of the next request already here: its head is due; none: the connection is idle.
+            phase = decoder.bufferedBytes > 0 ? .head(since: pool.clock) : .idle(since: pool.clock)
+        }
         setReading(context, true)
         process(context)
+    }
+
+    // MARK: - Deadlines
+
+    /// Whether a deadline of the current phase has passed (the sweep asks every connection; cheap).
+    func isDue(now: UInt64) -> Bool {
+        guard !closing else { return false }
+        let deadlines = services.deadlines
+        switch phase {
+        case .head(let since): return now &- since >= deadlines.head
+        case .idle(let since): return now &- since >= deadlines.idle
+        case .body:
+            if stallSince == 0 || bodyBytes != stallSeenBytes || !reading {
+                // Progress since the last sweep, or reading held back for the upstream (its stall, not the caller's,
+                // and the exchange's own deadlines cover it).
+                stallSeenBytes = bodyBytes
+                stallSince = now
+                return false
+            }
+            return now &- stallSince >= deadlines.bodyStall
+        case .busy: return false
+        }
+    }
+
+    /// Acts on the deadline that passed: a head that did not arrive (408 when part of it did, else just closed), an
+    /// idle keep-alive connection (closed), a body that stopped (the exchange answers 408).
+    func deadlinePassed(now: UInt64) {
+        guard let context, !closing else { return }
+        let stats = services.engine.connectionStats
+        switch phase {
+        case .head:
+            stats.count(.headTimeout)
+            if decoder.bufferedBytes > 0 && current == nil {
+                let refusal = Refusal(.requestTimeout, "The request head did not arrive in time")
+                let requestId = Identifier.requestID(millis: services.engine.clock.nowMillis(), using: &random)
+                writeError(context, refusal, requestId: requestId, keepAlive: false)
+            } else {
+                closing = true
+                context.close(promise: nil)
+            }
+        case .idle:
+            stats.count(.idle)
+            closing = true
+            context.close(promise: nil)
+        case .body:
+            stats.count(.bodyStall)
+            if let exchange = current {
+                current = nil
+                exchange.requestStalled()
+            }
+            if !closing {
+                closing = true
+                context.close(promise: nil)
+            }
+        case .busy:
+            return
+        }
     }
 
     func flush(_ context: ChannelHandlerContext) {

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Atomics
 import ServiceLifecycle
 import Synchronization
 
@@ -15,6 +16,8 @@ public final class ProxyServer: Sendable {
     let group: EventLoopGroup
     let logger: Logger
     private let channel = Mutex<Channel?>(nil)
+    /// Connections open on this listener, counted on every loop that accepts them.
+    private let open = ManagedAtomic<Int>(0)
 
     /// `group` is the data plane's own event loop group (shared by both modes' proxies).
     public init(engine: Engine, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
@@ -30,6 +33,9 @@ public final class ProxyServer: Sendable {
         services = ProxyServices(engine: engine, loops: loops, tls: tls, monotonic: monotonic)
     }
 
+    /// Connections open on this listener now.
+    var openConnections: Int { open.load(ordering: .relaxed) }
+
     /// The port actually bound.
     public var port: Int? { channel.withLock { $0?.localAddress?.port } }
 
@@ -37,6 +43,9 @@ public final class ProxyServer: Sendable {
     public func bind() async throws -> Int {
         if let port { return port }
         let services = services
+        let open = open
+        let cap = services.engine.config.dataPlaneLimits.connectionCap
+        let stats = services.engine.connectionStats
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -44,6 +53,13 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let count = open.wrappingIncrementThenLoad(ordering: .relaxed)
+                    channel.closeFuture.whenComplete { _ in open.wrappingDecrement(ordering: .relaxed) }
+                    guard count <= cap else {
+                        stats.count(.cap)
+                        try channel.pipeline.syncOperations.addHandler(RefusingHandler())
+                        return
+                    }
                     // One handler, on bytes: ProxyHandler decodes requests itself (RequestDecoder) and writes its answers
                     // as bytes (ResponseWriter), copying header fields once from the received heads. NIO's HTTP codec
                     // would turn every head into a header list of strings and every part into a boxed message; on this
@@ -56,7 +72,13 @@ public final class ProxyServer: Sendable {
             .bind(host: address.host, port: address.port).get()
         channel.withLock { $0 = server }
         let port = server.localAddress?.port ?? address.port
-        logger.info("listening", metadata: ["listener": "\(services.engine.mode.rawValue)-proxy", "address": "\(address.host):\(port)"])
+        services.engine.ownListeners.register(ListenAddress(host: address.host, port: port))
+        logger.info(
+            "listening",
+            metadata: [
+                "listener": "\(services.engine.mode.rawValue)-proxy", "address": "\(address.host):\(port)",
+                "connections.max": "\(cap)",
+            ])
         return port
     }
 

@@ -11,6 +11,10 @@ final class ProxyServices: Sendable {
     let engine: Engine
     let monotonic: any MonotonicClock
     let trustedProxies: [IPRange]
+    /// The data plane's head, idle and body-stall timeouts (`[data_plane]`).
+    let deadlines: ConnectionDeadlines
+    /// How long connecting to an upstream may take.
+    let connectTimeout: TimeAmount
     /// One pool per event loop of the data plane's group, fixed at start: looked up without a lock.
     private let pools: [ObjectIdentifier: UpstreamPool]
 
@@ -18,8 +22,12 @@ final class ProxyServices: Sendable {
         self.engine = engine
         self.monotonic = monotonic
         trustedProxies = engine.config.trustedProxies
+        deadlines = ConnectionDeadlines(engine.config.dataPlaneLimits)
+        connectTimeout = .nanoseconds(Int64(ListenerLimits.nanos(engine.config.upstreamConnectTimeoutSec)))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
-        for loop in loops { pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, tls: tls) }
+        for loop in loops {
+            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, tls: tls, ownListeners: engine.ownListeners)
+        }
         self.pools = pools
     }
 
@@ -31,8 +39,8 @@ final class ProxyServices: Sendable {
 
     func gate(_ snapshot: ConfigSnapshot, nowMillis: Int64) -> Gate {
         Gate(
-            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, nowMillis: nowMillis,
-            nowNanos: monotonic.nowNanos())
+            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, maxHops: engine.config.maxHops,
+            nowMillis: nowMillis, nowNanos: monotonic.nowNanos())
     }
 
     func injector(_ snapshot: ConfigSnapshot, _ plan: RoutePlan, nowMillis: Int64) -> Injector {

@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxEngine
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -49,6 +50,10 @@ final class UpstreamPool: @unchecked Sendable {
     let tls: NIOSSLContext?
     /// The loop's gathered flushes.
     let flushes: FlushBatch
+    /// The loop's downstream connections, whose head, idle and body deadlines the sweep checks.
+    let connections = ConnectionWatch()
+    /// This process's listeners: a new upstream connection that reached one of them is refused (a loop).
+    let ownListeners: OwnListeners?
     /// Idle connections by pool key. A class per key, so taking and returning a connection changes the list in place
     /// (mutating an array inside the dictionary went through the dictionary's modify accessor, which allocated).
     private var idle: [String: IdleList] = [:]
@@ -58,9 +63,10 @@ final class UpstreamPool: @unchecked Sendable {
     }
     static let maxIdlePerKey = 64
 
-    init(eventLoop: EventLoop, tls: NIOSSLContext?) {
+    init(eventLoop: EventLoop, tls: NIOSSLContext?, ownListeners: OwnListeners? = nil) {
         self.eventLoop = eventLoop
         self.tls = tls
+        self.ownListeners = ownListeners
         flushes = FlushBatch(eventLoop: eventLoop)
     }
 
@@ -95,23 +101,37 @@ final class UpstreamPool: @unchecked Sendable {
         connect(target, key: key, timeout: connectTimeout)
     }
 
-    // MARK: - Upstream deadlines
+    // MARK: - Deadlines
 
     /// Exchanges waiting for an upstream answer. Checked every 200 ms by one repeating task per loop instead of one
-    /// scheduled timer per request. Each exchange knows its slot, so leaving the list is a swap with the last one:
-    /// a finished exchange is released at once, not kept until the next sweep.
+    /// scheduled timer per request, with the loop's downstream connections (`connections`). Each exchange knows its
+    /// slot, so leaving the list is a swap with the last one: a finished exchange is released at once, not kept until
+    /// the next sweep.
     private var waiting: [Exchange] = []
     private var sweeping: RepeatedTask?
+    /// Monotonic nanoseconds at the last sweep (at most 200 ms old while any connection is open): the phases of
+    /// downstream connections are stamped with it, so a request costs no clock reading for its timeouts.
+    private(set) var clock: UInt64 = 0
 
     func watch(_ exchange: Exchange) {
         guard exchange.watchSlot < 0 else { return }
         exchange.watchSlot = waiting.count
         waiting.append(exchange)
-        if sweeping == nil {
-            let pool = self
-            sweeping = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
-                pool.sweep()
-            }
+        startSweeping()
+    }
+
+    /// A new downstream connection on this loop.
+    func watch(_ handler: ProxyHandler) {
+        connections.add(handler)
+        startSweeping()
+    }
+
+    private func startSweeping() {
+        guard sweeping == nil else { return }
+        clock = NIODeadline.now().uptimeNanoseconds
+        let pool = self
+        sweeping = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
+            pool.sweep()
         }
     }
 
@@ -127,8 +147,10 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     private func sweep() {
-        guard !waiting.isEmpty else { return }
         let now = NIODeadline.now().uptimeNanoseconds
+        clock = now
+        connections.sweep(now: now)
+        guard !waiting.isEmpty else { return }
         // Collected first: failing an exchange takes it off the list being read.
         let expired = waiting.filter { $0.deadlineNanos > 0 && now >= $0.deadlineNanos }
         for exchange in expired { exchange.deadlinePassed() }
@@ -191,9 +213,18 @@ final class UpstreamPool: @unchecked Sendable {
         } else {
             connecting = bootstrap.connect(host: target.host, port: target.port)
         }
+        let ownListeners = ownListeners
         return connecting
-            .flatMapThrowing { _ in
+            .flatMapThrowing { channel in
                 guard let connection = box.value else { throw ProxyFailure.connectFailed }
+                // A name (or a listener bound after the route was saved) that leads back into this gateway.
+                if let ownListeners, let remote = channel.remoteAddress, let port = remote.port,
+                    let ip = remote.ipAddress.flatMap(IPAddress.init),
+                    let own = ownListeners.listener(reachedBy: ip, port: port)
+                {
+                    channel.close(promise: nil)
+                    throw ProxyFailure.ownListener(own.description)
+                }
                 return connection
             }
     }
@@ -211,6 +242,8 @@ enum ProxyFailure: Error {
     case tlsUnavailable
     case connectFailed
     case upstreamClosed
+    /// The upstream connection reached one of this gateway's own listeners.
+    case ownListener(String)
 }
 
 /// Decodes an upstream connection's bytes and feeds the answer to the exchange it serves.
@@ -242,7 +275,8 @@ final class UpstreamHandler: ChannelInboundHandler, @unchecked Sendable {
                 event = try connection.decoder.next()
             } catch {
                 // A malformed answer, or bytes on an idle connection: the upstream is confused; never reuse it. The
-                // exchange learns of it when the connection closes.
+                // exchange is told why before the connection closes.
+                connection.exchange?.upstreamMalformed(error.message)
                 context.close(promise: nil)
                 return
             }

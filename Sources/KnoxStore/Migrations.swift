@@ -30,8 +30,19 @@ enum Migrations {
             try db.execute(sql: v7)
             try RequestLogChunkMigration.moveRows(db)
         }
+        // Issue 20: which secrets a caller's body may name, and encoded slashes in a caller's path (both per
+        // environment). Existing rows: none and no (NULL on an override row inherits the base, as for other fields).
+        migrator.registerMigration("2026-12-02-v8-route-caller-secrets-and-paths") { db in
+            try db.execute(sql: v8)
+        }
         return migrator
     }
+
+    static let v8 = """
+        ALTER TABLE route_environment_configs ADD COLUMN callable_secrets TEXT;
+        ALTER TABLE route_environment_configs ADD COLUMN allow_encoded_slashes INTEGER
+            CHECK (allow_encoded_slashes IN (0, 1));
+        """
 
     /// The authorization-code grant: redirect URIs per client (key), and authorization requests waiting for the
     /// operator's decision. The code is stored only as a hash, once issued to the browser that asked.

@@ -78,6 +78,8 @@ extension RouteEnvironmentConfig: FetchableRecord, PersistableRecord {
         s.upstreamTimeoutSec = row["upstream_timeout_sec"]
         s.enabled = row["enabled"]
         s.interceptEnabled = row["intercept_enabled"]
+        s.callableSecrets = jsonStrings(row["callable_secrets"])
+        s.allowEncodedSlashes = row["allow_encoded_slashes"]
         self.init(
             id: row["id"], routeId: row["route_id"], environmentName: row["environment_name"], settings: s,
             createdAt: row["created_at"], updatedAt: row["updated_at"])
@@ -106,6 +108,8 @@ extension RouteEnvironmentConfig: FetchableRecord, PersistableRecord {
         container["upstream_timeout_sec"] = settings.upstreamTimeoutSec
         container["enabled"] = settings.enabled
         container["intercept_enabled"] = settings.interceptEnabled
+        container["callable_secrets"] = jsonText(settings.callableSecrets)
+        container["allow_encoded_slashes"] = settings.allowEncodedSlashes
         container["created_at"] = createdAt
         container["updated_at"] = updatedAt
     }

@@ -27,10 +27,13 @@ struct Bootstrap {
             throw Failure(error.description)
         }
         var engines: [Mode: Engine] = [:]
+        // One list of this process's listeners for both modes: a Live route may not target the Test data plane either.
+        let listeners = OwnListeners(config: config)
         for mode in modes {
             do {
                 engines[mode] = try Engine.open(
-                    mode: mode, directory: directory, masterKey: masterKey, config: config, logger: logger)
+                    mode: mode, directory: directory, masterKey: masterKey, config: config, logger: logger,
+                    listeners: listeners)
             } catch {
                 throw Failure(error.description)
             }

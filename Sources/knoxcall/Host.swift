@@ -52,12 +52,18 @@ struct Host {
             services: [EngineMaintenance(engines: engines, logger: logger), RequestLogWriter(engines: engines, logger: logger)])
         guard listening else { return host }
         for mode in Mode.allCases {
-            let api = ManagementAPI(engine: boot.engine(mode), logger: logger)
+            let engine = boot.engine(mode)
+            let api = ManagementAPI(engine: engine, logger: logger)
             let address = boot.config.apiAddress(mode)
-            let listener = HTTPListener(address: address, name: "\(mode.rawValue)-api", logger: logger) { await api.handle($0) }
+            let listener = HTTPListener(
+                address: address, name: "\(mode.rawValue)-api", limits: boot.config.managementLimits,
+                stats: engine.connectionStats, logger: logger
+            ) { await api.handle($0) }
             do {
                 let port = try await listener.bind()
-                host.apiAddress[mode] = ListenAddress(host: address.host, port: port).description
+                let bound = ListenAddress(host: address.host, port: port)
+                engine.ownListeners.register(bound, api: mode)
+                host.apiAddress[mode] = bound.description
             } catch {
                 throw Failure("cannot listen on \(address) (\(mode.displayName) management API): \(error)")
             }

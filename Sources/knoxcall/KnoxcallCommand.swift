@@ -27,11 +27,17 @@ struct DataOptions: ParsableArguments {
     /// Resolves, creates and checks the data directory, or exits with a message.
     func directory() throws -> DataDirectory {
         let path = DataDirectory.resolvePath(flag: dataDir, environment: ProcessInfo.processInfo.environment)
+        let directory: DataDirectory
         do {
-            return try DataDirectory.prepare(path)
+            directory = try DataDirectory.prepare(path)
         } catch {
             throw Failure(error.description)
         }
+        if let mode = directory.tightenedFrom {
+            FileHandle.standardError.write(
+                Data("knoxcall: warning: data directory \(path) was open to other users (mode \(String(mode, radix: 8))); set to 700\n".utf8))
+        }
+        return directory
     }
 }
 

@@ -115,7 +115,7 @@ import Testing
         #expect(await api.call("GET", "/v1/routes", key: access).status == 401)
         let audit = await api.call("GET", "/v1/audit-logs?per_page=100")
         let actions = audit.json["data"]?.arrayValue?.compactMap { $0["action"]?.stringValue } ?? []
-        for action in ["oauth_authorization.requested", "oauth_authorization.approved", "oauth_authorization.code_issued",
+        for action in ["oauth_authorization.approved", "oauth_authorization.code_issued",
                        "oauth_token.issued", "oauth_token.family_revoked"] {
             #expect(actions.contains(action), "\(action)")
         }

@@ -52,7 +52,21 @@ import Testing
         (#"{"name":"a","target_base_url":"https://a.com","ip_allowlist":["10.0.0.5/16"]}"#, "ip_allowlist[0]"),
         (#"{"name":"a","target_base_url":"https://a.com","allowed_methods":["GET","FETCH"]}"#, "allowed_methods[1]"),
         (#"{"name":"a","target_base_url":"https://a.com","allowed_methods":[]}"#, "allowed_methods"),
-        (#"{"name":"a","target_base_url":"https://a.com","method_configs":[{"method":"GET","bogus":1}]}"#, "method_configs[0].bogus"),
+        (#"{"name":"a","target_base_url":"https://a.com","method_configs":[{"method":"GET","bogus":1}]}"#, "method_configs"),
+        (#"{"name":"a","target_base_url":"https://a.com","method_configs":{"GET":{"enabled":true}}}"#, "method_configs"),
+        (#"{"name":"a","target_base_url":"https://a.com","method_configs":"x"}"#, "method_configs"),
+        (#"{"name":"a","target_base_url":"https://a.com","use_method_specific_configs":true}"#, "use_method_specific_configs"),
+        (#"{"name":"a","target_base_url":"https://a.com","intercept_enabled":true}"#, "intercept_enabled"),
+        (#"{"name":"a","target_base_url":"https://a.com","egress_server_id":"eg-1"}"#, "egress_server_id"),
+        (#"{"name":"a","target_base_url":"https://a.com","data_plane_node_id":"dp-1"}"#, "data_plane_node_id"),
+        (#"{"name":"a","target_base_url":"https://a.com","mtls_certificate_id":"00000000-0000-4000-8000-000000000000"}"#, "mtls_certificate_id"),
+        (#"{"name":"a","target_base_url":"https://a.com","http_method_restrictions_enabled":true}"#, "http_method_restrictions_enabled"),
+        (#"{"name":"a","target_base_url":"https://a.com","allowed_methods":["GET"],"http_method_restrictions_enabled":false}"#, "http_method_restrictions_enabled"),
+        (#"{"name":"a","target_base_url":"https://a.com","callable_secrets":["NOPE"]}"#, "callable_secrets[0]"),
+        (#"{"name":"a","target_base_url":"https://a.com","callable_secrets":["bad name!"]}"#, "callable_secrets[0]"),
+        (#"{"name":"a","target_base_url":"https://a.com","allow_encoded_slashes":"yes"}"#, "allow_encoded_slashes"),
+        (#"{"name":"Pay\u202Ement","target_base_url":"https://a.com"}"#, "name"),
+        (#"{"name":"Pay\u200Bment","target_base_url":"https://a.com"}"#, "name"),
         (#"{"name":"a","target_base_url":"https://a.com","slug":"Bad Slug"}"#, "slug"),
         (#"{"name":"a","target_base_url":"https://a.com","upstream_timeout_sec":301}"#, "upstream_timeout_sec"),
         (#"{"name":"a","target_base_url":"https://a.com","enabled":null}"#, "enabled"),
@@ -77,18 +91,22 @@ import Testing
              "ip_allowlist":["203.0.113.0/24","2001:DB8::/32","10.1.2.3"],"require_signature":false,
              "rate_limit_enabled":true,"rate_limit_requests":100,"rate_limit_window_sec":60,"rate_limit_burst":120,
              "allowed_methods":["get","post"],"http_method_restrictions_enabled":true,
-             "method_configs":[{"method":"post","require_signature":true}],"use_method_specific_configs":true,
+             "method_configs":[],"use_method_specific_configs":false,
              "payload_structure":{"amount":12,"card":{"number":"4242"},"tags":["x"],"ok":true,"n":null},
-             "upstream_timeout_sec":5,"collection_id":"col_1","egress_server_id":"eg-1","data_plane_node_id":"dp-1",
-             "intercept_enabled":true}
+             "upstream_timeout_sec":5,"collection_id":"col_1","egress_server_id":null,"data_plane_node_id":null,
+             "intercept_enabled":false,"callable_secrets":["stripe key","\#(sid)"],"allow_encoded_slashes":true}
             """#)
         #expect(r["allowed_methods"] == ["GET", "POST"])
         #expect(r["ip_allowlist"] == ["203.0.113.0/24", "2001:db8::/32", "10.1.2.3"])
         #expect(r["payload_structure"] == json(#"{"amount":"<number>","card":{"number":"<string>"},"tags":["<string>"],"ok":"<boolean>","n":null}"#))
-        #expect(r["method_configs"]?.arrayValue?.first?["method"] == "POST")
+        #expect(r["http_method_restrictions_enabled"] == true)
+        #expect(r["callable_secrets"] == ["STRIPE_KEY", .string(sid)])
+        #expect(r["allow_encoded_slashes"] == true)
         let detail = try await engine.getSecret(sid, actor: .console)
         let uses = try #require(detail["used_by"]?.arrayValue)
-        #expect(uses.compactMap { $0["field"]?.stringValue }.sorted() == ["inject_body_json.auth.token", "inject_headers_json.Authorization"])
+        #expect(
+            uses.compactMap { $0["field"]?.stringValue }.sorted()
+                == ["callable_secrets[0]", "callable_secrets[1]", "inject_body_json.auth.token", "inject_headers_json.Authorization"])
     }
 
     @Test func patchChangesOnlyWhatItNames() async throws {

@@ -43,7 +43,7 @@ import Testing
     @Test func mergesInjectBodyAndResolvesCallerPlaceholders() async throws {
         let p = try await ProxyFixture()
         let id = try await p.secret("API KEY", #"va"lue"#)
-        try await p.route("R", extra: #""inject_body_json":{"auth":{"key":"{{secret:API_KEY}}"},"fixed":1}"#)
+        try await p.route("R", extra: #""inject_body_json":{"auth":{"key":"{{secret:API_KEY}}"},"fixed":1},"callable_secrets":["API_KEY"]"#)
         let r = try await p.call(
             "POST", "/charge", route: "r", headers: ["Content-Type": "application/json"],
             body: #"{"amount":100,"auth":{"user":"u"},"note":"by id {{secret_id:\#(id)}}"}"#)
@@ -56,7 +56,7 @@ import Testing
     @Test func formAndTextBodies() async throws {
         let p = try await ProxyFixture()
         try await p.secret("PW", "p@ss word&=")
-        try await p.route("R")
+        try await p.route("R", extra: #""callable_secrets":["PW"]"#)
         let form = try await p.call(
             "POST", "/", route: "r", headers: ["Content-Type": "application/x-www-form-urlencoded"],
             body: "user=a&password=%7B%7Bsecret%3APW%7D%7D&x=1")

@@ -19,10 +19,10 @@ import Testing
             defer { client.close() }
             // One write, four requests: a slow one first, a refusal in the middle, a body in one of them.
             client.send(
-                "GET /slow?ms=200 HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
-                    + "GET /missing HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: nope\r\n\r\n"
-                    + "POST /second HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: other\r\nContent-Length: 5\r\n\r\nhello"
-                    + "GET /third?x=1 HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n")
+                "GET /slow?ms=200 HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
+                    + "GET /missing HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: nope\r\n\r\n"
+                    + "POST /second HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: other\r\nContent-Length: 5\r\n\r\nhello"
+                    + "GET /third?x=1 HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n")
             var seen: [String] = []
             for _ in 0..<4 {
                 let r = try client.readResponse()
@@ -45,7 +45,7 @@ import Testing
         let response = try await blocking {
             let client = try RawHTTP(port: port)
             defer { client.close() }
-            client.send("POST /up HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n")
+            client.send("POST /up HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n")
             // Parts sent apart, one chunk-size line split between two writes.
             client.send("5\r\nhello\r\n")
             Thread.sleep(forTimeInterval: 0.05)
@@ -68,7 +68,7 @@ import Testing
         let response = try await blocking {
             let client = try RawHTTP(port: port)
             defer { client.close() }
-            let text = "GET /split HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nX-Long: " + String(repeating: "v", count: 3000) + "\r\n\r\n"
+            let text = "GET /split HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nX-Long: " + String(repeating: "v", count: 3000) + "\r\n\r\n"
             for piece in stride(from: 0, to: text.utf8.count, by: 700) {
                 let bytes = Array(text.utf8)
                 client.send(Array(bytes[piece..<min(bytes.count, piece + 700)]))
@@ -87,7 +87,7 @@ import Testing
         let response = try await blocking {
             let client = try RawHTTP(port: port)
             defer { client.close() }
-            client.send("POST /slow?ms=500 HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n")
+            client.send("POST /slow?ms=500 HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n")
             client.send("3\r\nabc\r\n")
             Thread.sleep(forTimeInterval: 0.1)
             client.send("zz\r\n")
@@ -112,7 +112,7 @@ import Testing
             try await p.engine.listApiKeys([:], actor: .console).items.first { $0["name"]?.stringValue == "revocable" }?["id"]?.stringValue)
         let client = try RawHTTP(port: p.port)
         defer { client.close() }
-        let request = "GET / HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
+        let request = "GET / HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
         let first = try await blocking { client.send(request); return try client.readResponse() }
         let second = try await blocking { client.send(request); return try client.readResponse() }
         #expect(first.status == 200 && second.status == 200)
@@ -134,7 +134,7 @@ import Testing
         altered.append(last == "a" ? "b" : "a")
         var statuses: [Int] = []
         for key in [p.key, altered, p.key, p.key + "x", other, p.key, String(p.key.dropLast())] {
-            let request = "GET / HTTP/1.1\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
+            let request = "GET / HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
             statuses.append(try await blocking { client.send(request); return try client.readResponse() }.status)
         }
         #expect(statuses == [200, 401, 200, 401, 200, 200, 401])

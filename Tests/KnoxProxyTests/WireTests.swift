@@ -231,18 +231,18 @@ enum WireFixtures {
 
 @Suite struct BodyFramingTests {
     static let chunked =
-        "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;name=value\r\npedia\r\n"
+        "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;name=value\r\npedia\r\n"
         + "E \t;x\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer-Field: dropped\r\n\r\n"
 
     @Test(arguments: [1, 2, 3, 7, 1000])
     func chunkedBodiesDecodeHoweverTheBytesAreSplit(_ step: Int) throws {
-        let events = try WireFixtures.requestEvents(Self.chunked + "GET /next HTTP/1.1\r\n\r\n", step: step)
+        let events = try WireFixtures.requestEvents(Self.chunked + "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", step: step)
         #expect(events == ["head POST /up", "body Wikipedia in\r\n\r\nchunks.", "end", "head GET /next", "end"])
     }
 
     @Test(arguments: [1, 5, 1000])
     func lengthBodiesAndPipelinedRequests(_ step: Int) throws {
-        let text = "PUT /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nContent-Length: 0\r\n\r\n\r\nDELETE /c HTTP/1.1\r\n\r\n"
+        let text = "PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n\r\nDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n"
         let events = try WireFixtures.requestEvents(text, step: step)
         #expect(events == ["head PUT /a", "body hello", "end", "head GET /b", "end", "head DELETE /c", "end"])
     }
@@ -260,7 +260,7 @@ enum WireFixtures {
     ])
     func malformedChunkingIsRefused(_ body: String) {
         #expect(throws: RequestDecoder.Failure.self) {
-            _ = try WireFixtures.requestEvents("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + body, step: 1000)
+            _ = try WireFixtures.requestEvents("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body, step: 1000)
         }
     }
 
@@ -277,7 +277,7 @@ enum WireFixtures {
     ])
     func conflictingOrMalformedFramingIsRefusedWithTheHead(_ fields: String, _ says: String) {
         var decoder = RequestDecoder()
-        decoder.feed(ByteBuffer(string: "POST /f HTTP/1.1\r\n" + fields + "\r\n"))
+        decoder.feed(ByteBuffer(string: "POST /f HTTP/1.1\r\nHost: x\r\n" + fields + "\r\n"))
         #expect {
             _ = try decoder.next()
         } throws: { error in
@@ -290,7 +290,7 @@ enum WireFixtures {
 
     @Test func sameLengthTwiceIsOneLength() throws {
         let events = try WireFixtures.requestEvents(
-            "POST / HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc", step: 1000)
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc", step: 1000)
         #expect(events == ["head POST /", "body abc", "end"])
     }
 
@@ -381,7 +381,8 @@ enum WireFixtures {
         #expect(
             text
                 == "POST /base/p?q=1 HTTP/1.1\r\nHost: up.example:8443\r\nAccept: */*\r\nX-Api: Bearer\r\n"
-                + "X-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: http\r\nX-Request-Id: req_1\r\nContent-Length: 3\r\n\r\n")
+                + "X-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: http\r\nX-Request-Id: req_1\r\nVia: 1.1 knoxcall\r\n"
+                + "Content-Length: 3\r\n\r\n")
     }
 
     @Test func trustedProxiesForwardingAndInjectedHeadersWin() throws {
@@ -392,7 +393,8 @@ enum WireFixtures {
         #expect(
             text
                 == "GET /base/ HTTP/1.1\r\nHost: up.example:8443\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.1.2.3\r\n"
-                + "X-Forwarded-Proto: https\r\nX-Request-Id: req_1\r\nAuthorization: Bearer injected\r\nContent-Length: 3\r\n\r\n")
+                + "X-Forwarded-Proto: https\r\nX-Request-Id: req_1\r\nVia: 1.1 knoxcall\r\nAuthorization: Bearer injected\r\n"
+                + "Content-Length: 3\r\n\r\n")
         let own = try upstream("GET / HTTP/1.1\r\nAuthorization: Bearer caller-own-upstream-token\r\nX-Timestamp: 1\r\n\r\n")
         #expect(own.contains("Authorization: Bearer caller-own-upstream-token\r\n"))
         #expect(own.contains("X-Timestamp: 1\r\n"))

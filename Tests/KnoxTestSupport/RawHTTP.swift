@@ -139,6 +139,19 @@ public final class RawHTTP: @unchecked Sendable {
         return recv(fd, &byte, 1, Int32(MSG_PEEK)) == 0
     }
 
+    /// Whether the peer closes the connection within `seconds`, reading and dropping whatever it sends first (an
+    /// answer before the close).
+    public func closedAfterDraining(within seconds: Int = 5) -> Bool {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return false }
+        }
+    }
+
     /// Reads more bytes. At the connection's end: false when `allowEnd`, else an error.
     @discardableResult
     private func fill(allowEnd: Bool = false) throws -> Bool {

@@ -36,6 +36,8 @@ public struct EngineFixture: Sendable {
     public let masterKey: MasterKey
     public let clock: ManualClock
     public let config: KnoxConfig
+    /// One list of listeners for both modes' engines, as in the executable.
+    public let listeners: OwnListeners
 
     public init(config: KnoxConfig = KnoxConfig(), clock: ManualClock = ManualClock()) throws {
         dir = TempDirectory()
@@ -43,10 +45,12 @@ public struct EngineFixture: Sendable {
         masterKey = MasterKey.generate()
         self.clock = clock
         self.config = config
+        listeners = OwnListeners(config: config)
     }
 
     public func engine(_ mode: Mode = .live) throws -> Engine {
-        try Engine.open(mode: mode, directory: directory, masterKey: masterKey, config: config, clock: clock)
+        try Engine.open(
+            mode: mode, directory: directory, masterKey: masterKey, config: config, clock: clock, listeners: listeners)
     }
 
     /// A context acting as the console (every permission).

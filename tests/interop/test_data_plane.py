@@ -55,3 +55,36 @@ def test_request_log_shows_the_calls(server, live, upstream):
         time.sleep(0.05)
     assert sorted(r["request_id"] for r in rows) == sorted(ids)
     assert all(r["status_code"] == 200 and r["environment"] == "production" for r in rows)
+
+
+def test_sdk_body_templates_on_a_route_that_allows_them(server, live, upstream):
+    """The SDK's documented body templates ({{secret:NAME}} in the caller's own body) work on a route that lists the
+    secret in callable_secrets; on a route that does not, the answer is the same for a secret that exists and one
+    that does not, and nothing reaches the upstream."""
+    import httpx
+
+    allowed = live.secrets.create(name=unique("body token"), secret_type="string", value=PLANTED_SECRET)
+    other = live.secrets.create(name=unique("admin key"), secret_type="string", value=PLANTED_SECRET + "-other")
+    route = live.routes.create(name=unique("templated"), target_base_url=upstream.url)
+    # callable_secrets is this gateway's field (no SDK argument for it): set with a plain PATCH.
+    patched = httpx.patch(
+        f"{server.live_url}/v1/routes/{route['id']}",
+        headers={"Authorization": f"Bearer {server.live_key}"},
+        json={"callable_secrets": [allowed["name"]]},
+    )
+    assert patched.status_code == 200, patched.text
+    client = make_client(server.live_url, server.live_key, proxy_base_url=server.live_proxy_url)
+    ok = client.call(route["slug"], method="POST", path="/t", body={"token": "{{secret:" + allowed["name"] + "}}"})
+    assert ok.status_code == 200
+    assert upstream.received[-1]["body"] == '{"token":"' + PLANTED_SECRET + '"}'
+    seen = len(upstream.received)
+    refused = client.call(route["slug"], method="POST", path="/t", body={"token": "{{secret:" + other["name"] + "}}"})
+    missing = client.call(route["slug"], method="POST", path="/t", body={"token": "{{secret:NO_SUCH_NAME}}"})
+    assert refused.status_code == missing.status_code == 400
+    assert refused.json()["error"]["type"] == missing.json()["error"]["type"] == "secret_not_found"
+    assert refused.json()["error"]["message"].replace(other["name"], "X") == missing.json()["error"]["message"].replace(
+        "NO_SUCH_NAME", "X"
+    )
+    assert PLANTED_SECRET not in refused.text
+    assert len(upstream.received) == seen
+    client.close()

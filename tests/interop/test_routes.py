@@ -1,7 +1,7 @@
 """Routes through the SDK: create, list, page through, update, environments, delete."""
 
 import pytest
-from knoxcall import NotFoundError
+from knoxcall import KnoxCallError, NotFoundError
 
 from conftest import unique
 
@@ -19,11 +19,18 @@ def test_route_lifecycle(live):
     assert got["configured_environments"] == ["production"]
     assert live.routes.get(route["slug"])["id"] == route["id"]
 
-    updated = live.routes.update(route["id"], name=name + " v2", enabled=False, requires_clients=True, intercept_enabled=True)
+    updated = live.routes.update(route["id"], name=name + " v2", enabled=False, requires_clients=True, intercept_enabled=False)
     assert updated["name"] == name + " v2"
     assert updated["enabled"] is False
     assert updated["requires_clients"] is True
+    assert updated["intercept_enabled"] is False
     assert updated["slug"] == route["slug"]  # slugs never change
+    # Interception is not done by this gateway: switching it on is refused, naming the field, and changes nothing.
+    with pytest.raises(KnoxCallError) as refused:
+        live.routes.update(route["id"], intercept_enabled=True)
+    assert refused.value.status == 400 and refused.value.code == "validation_error"
+    assert "intercept_enabled" in str(refused.value)
+    assert live.routes.get(route["id"])["intercept_enabled"] is False
 
     live.routes.delete(route["id"])
     with pytest.raises(NotFoundError) as err:

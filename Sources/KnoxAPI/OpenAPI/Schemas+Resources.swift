@@ -29,6 +29,8 @@ extension Schemas {
                     "name": S.string(), "ip_address": S.string("IPv4/IPv6 address or CIDR range"),
                     "type": S.string(values: ["user", "server"]), "ip_notes": S.map(nullable: true),
                     "description": S.string(nullable: true), "enabled": S.boolean(), "collection_id": S.string(nullable: true),
+                    "allow_wide_range": S.boolean(
+                        "Needed for an ip_address wider than the configured prefix (/8, /32 by default) and for /0"),
                 ], required: [], closed: true, "name and ip_address are required on create")
         ),
         (

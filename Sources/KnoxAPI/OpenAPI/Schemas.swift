@@ -22,12 +22,16 @@ enum Schemas {
         "rate_limit_window_sec": S.integer(nullable: true, minimum: 1),
         "rate_limit_burst": S.integer(nullable: true, minimum: 1),
         "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true),
-        "http_method_restrictions_enabled": S.boolean(),
-        "method_configs": S.array(["type": "object"], nullable: true, "Per-method overrides, each with a method"),
-        "use_method_specific_configs": S.boolean(),
+        "http_method_restrictions_enabled": S.boolean("True exactly when allowed_methods is set (it is enforced then)"),
+        "method_configs": S.array(["type": "object"], nullable: true, "Per-method overrides: not supported yet, only empty"),
+        "use_method_specific_configs": S.boolean("Not supported yet: only false"),
         "payload_structure": S.map("Structure of a sample body (values become type placeholders)", nullable: true),
         "upstream_timeout_sec": S.integer(minimum: 1, maximum: 300),
-        "intercept_enabled": S.boolean(),
+        "intercept_enabled": S.boolean("Not supported yet: only false"),
+        "callable_secrets": S.array(
+            S.string("A secret name or id"), nullable: true,
+            "Secrets the caller's own body may refer to with {{secret:NAME}} / {{secret_id:UUID}}; empty: none"),
+        "allow_encoded_slashes": S.boolean("Whether the caller's path may hold %2F, %5C or \\ (dot segments never)"),
     ]
 
     static let common: [(String, JSONValue)] = [

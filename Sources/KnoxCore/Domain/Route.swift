@@ -73,6 +73,11 @@ public struct RouteSettings: Sendable, Equatable {
     /// Whether this environment of the route serves traffic.
     public var enabled: Bool?
     public var interceptEnabled: Bool?
+    /// Secrets the caller's own body may refer to (`{{secret:NAME}}`, `{{secret_id:UUID}}`): normalized names and
+    /// lowercase ids, as configured. Empty: none (every reference in a caller's body is refused).
+    public var callableSecrets: [String]?
+    /// Whether a caller's path may hold encoded slashes (`%2F`, `%5C`); dot segments are refused regardless.
+    public var allowEncodedSlashes: Bool?
 
     public init() {}
 
@@ -90,6 +95,8 @@ public struct RouteSettings: Sendable, Equatable {
         s.upstreamTimeoutSec = 30
         s.enabled = true
         s.interceptEnabled = false
+        s.callableSecrets = []
+        s.allowEncodedSlashes = false
         return s
     }()
 
@@ -107,6 +114,7 @@ public struct RouteSettings: Sendable, Equatable {
         if let v = override.allowedMethods, !v.isEmpty { out.allowedMethods = v }
         if let v = override.methodConfigs, !v.isEmpty { out.methodConfigs = v }
         if let v = override.payloadStructure, !v.isEmpty { out.payloadStructure = v }
+        if let v = override.callableSecrets, !v.isEmpty { out.callableSecrets = v }
         pick(\.requireSignature)
         pick(\.signatureToleranceSec)
         pick(\.signingSecretId)
@@ -119,6 +127,7 @@ public struct RouteSettings: Sendable, Equatable {
         pick(\.upstreamTimeoutSec)
         pick(\.enabled)
         pick(\.interceptEnabled)
+        pick(\.allowEncodedSlashes)
         return out
     }
 

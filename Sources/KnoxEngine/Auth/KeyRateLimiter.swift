@@ -23,9 +23,13 @@ final class KeyRateLimiter: Sendable {
 
     private let defaultLimit: RateLimitSetting
     private let buckets = Mutex<[String: Bucket]>([:])
+    /// Past this many buckets, those idle for a whole window (full again, so the same as absent) are forgotten: keyed
+    /// by something a stranger chooses (a source address), the table must not grow without bound.
+    private let maxBuckets: Int
 
-    init(defaultLimit: RateLimitSetting) {
+    init(defaultLimit: RateLimitSetting, maxBuckets: Int = .max) {
         self.defaultLimit = defaultLimit
+        self.maxBuckets = maxBuckets
     }
 
     /// Takes one token for `keyId` at `nowMillis`.
@@ -33,7 +37,11 @@ final class KeyRateLimiter: Sendable {
         let setting = limit ?? defaultLimit
         let capacity = Double(setting.requests)
         let perMilli = capacity / Double(setting.windowSec * 1000)
+        let windowMillis = Int64(setting.windowSec) * 1000
         return buckets.withLock { buckets in
+            if buckets.count >= maxBuckets {
+                buckets = buckets.filter { nowMillis - $0.value.updatedMillis < windowMillis }
+            }
             var bucket = buckets[keyId] ?? Bucket(tokens: capacity, updatedMillis: nowMillis)
             let elapsed = Double(max(0, nowMillis - bucket.updatedMillis))
             bucket.tokens = min(capacity, bucket.tokens + elapsed * perMilli)
@@ -48,6 +56,19 @@ final class KeyRateLimiter: Sendable {
                 resetAt: (nowMillis + Int64(untilFull.rounded(.up))) / 1000 + (untilFull > 0 ? 1 : 0),
                 retryAfter: max(1, Int((untilOne / 1000).rounded(.up))))
         }
+    }
+}
+
+/// A rate limit per source address (for endpoints a stranger can call, such as `/oauth/authorize`), in memory.
+final class AddressRateLimiter: Sendable {
+    private let buckets: KeyRateLimiter
+
+    init(perMinute: Int) {
+        buckets = KeyRateLimiter(defaultLimit: RateLimitSetting(requests: perMinute, windowSec: 60), maxBuckets: 10_000)
+    }
+
+    func take(_ address: String, nowMillis: Int64) -> RateLimitDecision {
+        buckets.take(keyId: address, limit: nil, nowMillis: nowMillis)
     }
 }
 

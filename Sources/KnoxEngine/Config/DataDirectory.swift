@@ -9,6 +9,8 @@ import Glibc
 /// The data directory: both databases, the master key, `config.toml` and console preferences.
 public struct DataDirectory: Sendable {
     public let path: String
+    /// The directory's mode before `prepare` tightened it to 0700, when group or others could use it.
+    public private(set) var tightenedFrom: UInt32?
 
     /// A problem with the data directory or the master key, worded for an operator.
     public struct Problem: Error, CustomStringConvertible, Equatable {
@@ -33,8 +35,10 @@ public struct DataDirectory: Sendable {
     /// Creates the directory (mode 0700) when missing and checks that it is a writable directory.
     public static func prepare(_ path: String) throws(Problem) -> DataDirectory {
         var isDir: ObjCBool = false
+        var tightened: UInt32?
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             guard isDir.boolValue else { throw Problem(message: "data directory \(path) exists but is not a directory") }
+            tightened = try tighten(path)
         } else {
             do {
                 try FileManager.default.createDirectory(
@@ -46,7 +50,26 @@ public struct DataDirectory: Sendable {
         guard access(path, R_OK | W_OK | X_OK) == 0 else {
             throw Problem(message: "data directory \(path) is not readable and writable by this user")
         }
-        return DataDirectory(path: path)
+        var directory = DataDirectory(path: path)
+        directory.tightenedFrom = tightened
+        return directory
+    }
+
+    public init(path: String) { self.path = path }
+
+    /// An existing directory that group or others may read, write or enter holds the databases and the master key
+    /// open to them: it is set to 0700 (and its old mode returned), or refused when that is not possible.
+    private static func tighten(_ path: String) throws(Problem) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw Problem(message: "cannot read the permissions of data directory \(path)") }
+        let mode = UInt32(info.st_mode) & 0o777
+        guard mode & 0o077 != 0 else { return nil }
+        guard info.st_uid == getuid(), chmod(path, 0o700) == 0 else {
+            throw Problem(
+                message: "data directory \(path) is open to other users (mode \(String(mode, radix: 8))) and cannot be "
+                    + "set to 0700 by this user; run chmod 700 \(path)")
+        }
+        return mode
     }
 
     public var configPath: String { file("config.toml") }

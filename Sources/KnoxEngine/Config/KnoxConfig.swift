@@ -14,9 +14,24 @@ import TOMLKit
 /// [limits]            # plan quotas per mode; absent = unlimited
 /// routes = 100
 ///
-/// [management]        # default per-key rate limit of the management API
+/// [management]        # default per-key rate limit of the management API, and its listeners' limits
 /// rate_limit_requests = 1000
 /// rate_limit_window_sec = 60
+/// live_public_url = "https://knox.example.com"   # where clients reach the Live API (the OAuth issuer)
+/// max_connections = 1000                         # and head_timeout_sec, idle_timeout_sec, body_stall_timeout_sec
+///
+/// [data_plane]
+/// trusted_proxies = ["10.0.0.0/8"]   # proxies whose X-Forwarded-For is believed
+/// max_connections = 4000             # per listener; default: a fifth of the open-file limit
+/// head_timeout_sec = 10              # a request head must be in within this long
+/// idle_timeout_sec = 60              # a keep-alive connection may sit idle this long
+/// body_stall_timeout_sec = 30        # a request body may pause this long
+/// upstream_connect_timeout_sec = 10
+/// max_hops = 3                       # KnoxCall hops a request may already have passed (Via)
+///
+/// [clients]
+/// widest_ipv4_prefix = 8   # a wider client address needs "allow_wide_range": true
+/// widest_ipv6_prefix = 32
 ///
 /// [tenant]
 /// slug = "acme"
@@ -32,6 +47,11 @@ import TOMLKit
 /// jwks_file = "github-jwks.json"      # relative to the data dir; or jwks_url = "https://…"
 /// subjects = { "repo:acme/api:*" = "invoke", "repo:acme/deploy:ref:refs/heads/main" = "editor" }
 /// modes = ["live", "test"]            # default: both
+///
+/// [oauth]
+/// authorize_requests_per_minute = 20  # per source address, for requests that start an authorization
+/// max_pending_authorizations = 256    # per mode
+/// max_pending_per_client = 16
 /// ```
 public struct KnoxConfig: Sendable, Equatable {
     public var liveAPI = ListenAddress(host: "127.0.0.1", port: 8700)
@@ -51,6 +71,22 @@ public struct KnoxConfig: Sendable, Equatable {
     public var consoleMouse = true
     /// OIDC issuers trusted for the token-exchange grant (workload identity).
     public var workloadIssuers: [WorkloadIssuer] = []
+    /// Connection limits of the data-plane listeners and of the management listeners.
+    public var dataPlaneLimits = ListenerLimits(maxConnectionsShare: 5)
+    public var managementLimits = ListenerLimits(maxConnectionsShare: 20)
+    /// How long connecting to an upstream may take.
+    public var upstreamConnectTimeoutSec: Double = 10
+    /// A request that already passed this many KnoxCall gateways (its `Via`) is refused with 508.
+    public var maxHops = 3
+    /// Client addresses wider than these prefixes need `allow_wide_range: true`; `/0` always does.
+    public var widestClientPrefixIPv4 = 8
+    public var widestClientPrefixIPv6 = 32
+    /// Where clients reach each mode's management API (the OAuth issuer); nil: its listen address over http.
+    public var publicURL: [Mode: String] = [:]
+    /// `/oauth/authorize` requests that start an authorization, per source address and minute.
+    public var authorizeRequestsPerMinute = 20
+    public var maxPendingAuthorizations = 256
+    public var maxPendingAuthorizationsPerClient = 16
 
     public init() {}
 
@@ -172,12 +208,23 @@ extension KnoxConfig {
     init(root: JSONObject) throws(ApiError) {
         self.init()
         let top = try FieldReader(
-            root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console", "oauth"])
+            root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console", "oauth", "clients"])
         if let oauth = try top.objectField("oauth").value {
-            let r = try FieldReader(oauth, allowed: ["workload_issuers"], prefix: "oauth.")
+            let r = try FieldReader(
+                oauth,
+                allowed: ["workload_issuers", "authorize_requests_per_minute", "max_pending_authorizations", "max_pending_per_client"],
+                prefix: "oauth.")
             for (i, item) in (try r.array("workload_issuers").value ?? []).enumerated() {
                 workloadIssuers.append(try Self.workloadIssuer(item, index: i))
             }
+            if let v = try r.int("authorize_requests_per_minute", in: 1...100_000).value { authorizeRequestsPerMinute = v }
+            if let v = try r.int("max_pending_authorizations", in: 1...1_000_000).value { maxPendingAuthorizations = v }
+            if let v = try r.int("max_pending_per_client", in: 1...1_000_000).value { maxPendingAuthorizationsPerClient = v }
+        }
+        if let clients = try top.objectField("clients").value {
+            let r = try FieldReader(clients, allowed: ["widest_ipv4_prefix", "widest_ipv6_prefix"], prefix: "clients.")
+            if let v = try r.int("widest_ipv4_prefix", in: 1...32).value { widestClientPrefixIPv4 = v }
+            if let v = try r.int("widest_ipv6_prefix", in: 1...128).value { widestClientPrefixIPv6 = v }
         }
         if let console = try top.objectField("console").value {
             let r = try FieldReader(console, allowed: ["theme", "mouse"], prefix: "console.")
@@ -194,7 +241,13 @@ extension KnoxConfig {
             if let days = try r.int("retention_days", in: 1...3650).value { logRetentionDays = days }
         }
         if let dataPlane = try top.objectField("data_plane").value {
-            let r = try FieldReader(dataPlane, allowed: ["trusted_proxies"], prefix: "data_plane.")
+            let r = try FieldReader(
+                dataPlane,
+                allowed: ListenerLimits.keys.union(["trusted_proxies", "upstream_connect_timeout_sec", "max_hops"]),
+                prefix: "data_plane.")
+            try dataPlaneLimits.read(r)
+            if let v = try r.number("upstream_connect_timeout_sec", in: 0.1...300).value { upstreamConnectTimeoutSec = v }
+            if let v = try r.int("max_hops", in: 1...20).value { maxHops = v }
             if let list = try r.stringArray("trusted_proxies", maxCount: 1000).value {
                 trustedProxies = try list.enumerated().map { i, text throws(ApiError) in
                     guard let range = try? IPRange.parse(text).get() else {
@@ -229,9 +282,20 @@ extension KnoxConfig {
         }
         if let management = try top.objectField("management").value {
             let r = try FieldReader(
-                management, allowed: ["rate_limit_requests", "rate_limit_window_sec"], prefix: "management.")
+                management,
+                allowed: ListenerLimits.keys.union(["rate_limit_requests", "rate_limit_window_sec", "live_public_url", "test_public_url"]),
+                prefix: "management.")
             if let v = try r.int("rate_limit_requests", in: 1...10_000_000).value { managementRateLimit.requests = v }
             if let v = try r.int("rate_limit_window_sec", in: 1...86_400).value { managementRateLimit.windowSec = v }
+            try managementLimits.read(r)
+            for mode in Mode.allCases {
+                let key = "\(mode.rawValue)_public_url"
+                guard let text = try r.string(key).value else { continue }
+                guard let url = try? UpstreamURL.parse(text).get(), url.basePath.isEmpty || url.basePath == "/" else {
+                    throw ApiError.invalid(r.name(key), "must be an http(s) URL with no path, such as https://knox.example.com")
+                }
+                publicURL[mode] = "\(url.scheme)://\(url.hostHeader)"
+            }
         }
         if let tenant = try top.objectField("tenant").value {
             let r = try FieldReader(tenant, allowed: ["slug", "name"], prefix: "tenant.")

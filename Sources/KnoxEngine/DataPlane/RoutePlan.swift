@@ -29,9 +29,15 @@ public final class RoutePlan: Sendable {
     public let environmentEnabled: Bool
     /// Enabled clients assigned to this route in this environment, with their address ranges.
     public let assignedClients: [(id: String, range: IPRange)]
+    /// Ids of the secrets a caller's own body may refer to (`callable_secrets`); empty: none.
+    public let callableSecretIds: Set<String>
+    /// Whether a caller's path may hold encoded slashes and backslashes.
+    public let allowEncodedSlashes: Bool
+    /// Whether TRACE is served: only where `allowed_methods` lists it.
+    public let allowsTrace: Bool
 
     init(route: Route, environment: String, settings s: RouteSettings, target: UpstreamURL, limiter: RateLimiter?,
-         assignedClients: [(id: String, range: IPRange)],
+         assignedClients: [(id: String, range: IPRange)], callableSecretIds: Set<String> = [],
          prepare: (SecretReference, String) -> PreparedSecret? = { _, _ in nil }) {
         self.route = route
         self.environment = environment
@@ -41,8 +47,10 @@ public final class RoutePlan: Sendable {
         poolKey = "\(target.scheme)://\(target.host):\(target.port)"
         allowedMethods = s.allowedMethods.map(Set.init)
         ipAllowlist = (s.ipAllowlist ?? []).compactMap { try? IPRange.parse($0).get() }
+        // Rows saved before reserved names were refused (x-knoxcall-*, Via…) never inject them.
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
-            value.stringValue.map { InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) } }
+            guard !RouteSettingsReader.isUninjectable(name) else { return nil }
+            return value.stringValue.map { InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) } }
         }
         injectsInPlace = injectHeaders.allSatisfy { $0.inPlaceLength != nil }
         injectBody = (s.injectBody?.isEmpty ?? true) ? nil : s.injectBody
@@ -53,6 +61,9 @@ public final class RoutePlan: Sendable {
         timeoutSec = s.upstreamTimeoutSec ?? 30
         environmentEnabled = s.enabled ?? true
         self.assignedClients = assignedClients
+        self.callableSecretIds = callableSecretIds
+        allowEncodedSlashes = s.allowEncodedSlashes ?? false
+        allowsTrace = s.allowedMethods?.contains("TRACE") ?? false
     }
 }
 

@@ -3,26 +3,47 @@ import KnoxStore
 
 extension Engine {
     static let clientFields: Set<String> = [
-        "name", "ip_address", "type", "ip_notes", "description", "enabled", "collection_id",
+        "name", "ip_address", "type", "ip_notes", "description", "enabled", "collection_id", "allow_wide_range",
     ]
+
+    /// The client's address, canonical, refusing ranges wider than the configured prefixes (and `/0` always) unless
+    /// the request says `allow_wide_range: true`: a client's address logs it in on routes with `requires_clients`.
+    static func clientAddress(_ text: String, _ r: FieldReader, config: KnoxConfig) throws(ApiError) -> (String, wide: Bool) {
+        let canonical = try RouteSettingsReader.ipRange(text, field: "ip_address")
+        let allowWide = try r.bool("allow_wide_range").value ?? false
+        guard let range = try? IPRange.parse(canonical).get() else { return (canonical, false) }
+        let widest = range.network.isIPv4 ? config.widestClientPrefixIPv4 : config.widestClientPrefixIPv6
+        let wide = range.prefixLength == 0 || range.prefixLength < widest
+        if wide && !allowWide {
+            let family = range.network.isIPv4 ? "IPv4" : "IPv6"
+            throw ApiError.invalid(
+                "ip_address",
+                "\(canonical) is wider than /\(widest), the widest \(family) client range allowed ([clients] in config.toml); "
+                    + "every address in it could call the routes this client is assigned to. "
+                    + "Send \"allow_wide_range\": true to create it anyway")
+        }
+        return (canonical, wide)
+    }
 
     /// `POST /v1/clients`.
     public func createClient(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
         try require("clients:write", ctx.actor)
         let tenantId = tenantId
+        let config = config
         return try await mutate(ctx, status: 201) { m in
             let r = try FieldReader(body: body, allowed: Engine.clientFields)
             let name = try r.requiredString("name", maxLength: 200)
             guard let ip = try r.string("ip_address").value else { throw ApiError.invalid("ip_address", "is required") }
+            let (address, wide) = try Engine.clientAddress(ip, r, config: config)
             var client = Client(
-                id: Identifier.uuid(), name: name, type: .server,
-                ipAddress: try RouteSettingsReader.ipRange(ip, field: "ip_address"), createdBy: m.context.actor.auditLabel,
+                id: Identifier.uuid(), name: name, type: .server, ipAddress: address, createdBy: m.context.actor.auditLabel,
                 createdAt: m.now, updatedAt: m.now)
             try Engine.applyClientFields(r, to: &client)
             try m.checkLimit(.clients, m.limits.clients, "client")
             try m.access.insert(client)
-            try m.audit(
-                "client.created", "client", client.id, ["name": .string(name), "ip_address": .string(client.ipAddress)])
+            var details: JSONObject = ["name": .string(name), "ip_address": .string(client.ipAddress)]
+            if wide { details["allow_wide_range"] = true }
+            try m.audit("client.created", "client", client.id, details)
             return Wire.client(client, tenantId: tenantId)
         }
     }
@@ -31,6 +52,7 @@ extension Engine {
     public func updateClient(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
         try require("clients:write", ctx.actor)
         let tenantId = tenantId
+        let config = config
         return try await mutate(ctx) { m in
             let r = try FieldReader(body: body, allowed: Engine.clientFields)
             guard var client = try m.access.client(id: id.lowercased()) else { throw ApiError.notFound("Client") }
@@ -38,13 +60,19 @@ extension Engine {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             if let name = try r.text("name", maxLength: 200).value { client.name = name }
-            if let ip = try r.string("ip_address").value {
-                client.ipAddress = try RouteSettingsReader.ipRange(ip, field: "ip_address")
+            var wide = false
+            // Only a changed address is checked against the widest prefix: an edit that keeps it needs no opt-in.
+            if let ip = try r.string("ip_address").value,
+                try RouteSettingsReader.ipRange(ip, field: "ip_address") != client.ipAddress
+            {
+                (client.ipAddress, wide) = try Engine.clientAddress(ip, r, config: config)
             }
             try Engine.applyClientFields(r, to: &client)
             client.updatedAt = m.now
             try m.access.update(client)
-            try m.audit("client.updated", "client", client.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+            var details: JSONObject = ["changed_fields": .array(r.object.keys.map(JSONValue.string))]
+            if wide { details["ip_address"] = .string(client.ipAddress); details["allow_wide_range"] = true }
+            try m.audit("client.updated", "client", client.id, details)
             return Wire.client(client, tenantId: tenantId)
         }
     }
@@ -61,6 +89,7 @@ extension Engine {
     }
 
     static func applyClientFields(_ r: FieldReader, to client: inout Client) throws(ApiError) {
+        _ = try r.bool("allow_wide_range")  // read with ip_address; checked here even when that is absent
         switch try r.string("type") {
         case .absent: break
         case .null: throw ApiError.invalid("type", "must be user or server (got null)")

@@ -23,7 +23,7 @@ extension Engine {
                     id: Identifier.uuid(), routeId: route.id, environmentName: environment,
                     settings: isBase ? .baseDefaults : RouteSettings(), createdAt: m.now, updatedAt: m.now)
             if !isBase { config.settings = RouteSettings() }
-            let reader = RouteSettingsReader(reader: r, isBase: isBase)
+            let reader = RouteSettingsReader(reader: r, isBase: isBase, ownListeners: m.ownListeners)
             try reader.apply(to: &config.settings)
             try reader.applyEnvironmentEnabled(to: &config.settings)
             config.updatedAt = m.now

@@ -11,14 +11,7 @@ struct RouteSettingsReader {
         "require_signature", "signature_tolerance_sec", "signing_secret_id", "rate_limit_enabled",
         "rate_limit_requests", "rate_limit_window_sec", "rate_limit_burst", "allowed_methods",
         "http_method_restrictions_enabled", "method_configs", "use_method_specific_configs", "payload_structure",
-        "upstream_timeout_sec", "intercept_enabled",
-    ]
-
-    /// Fields a `method_configs` entry may carry besides `method`.
-    static let methodConfigFields: Set<String> = [
-        "method", "enabled", "target_url", "inject_headers_json", "inject_body_json", "require_signature",
-        "signature_tolerance_sec", "rate_limit_enabled", "rate_limit_requests", "rate_limit_window_sec",
-        "rate_limit_burst",
+        "upstream_timeout_sec", "intercept_enabled", "callable_secrets", "allow_encoded_slashes",
     ]
 
     /// Headers that describe the connection or the message framing; injecting them would corrupt the request.
@@ -27,9 +20,30 @@ struct RouteSettingsReader {
         "upgrade", "expect",
     ]
 
+    /// Headers the gateway itself sets or reads on the way through; injected, they would name a route and a key to
+    /// another KnoxCall (a loop), hide the caller's address, or break the hop count.
+    static let reservedInjectedHeaders: Set<String> = [
+        "via", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "x-request-id",
+    ]
+
+    /// Whether `name` (any case) may not be injected: a framing header, a reserved one, or any `x-knoxcall-*` and
+    /// `x-knox-*` header (KnoxCall's own).
+    public static func isUninjectable(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return forbiddenInjectedHeaders.contains(lower) || reservedInjectedHeaders.contains(lower) || lower.hasPrefix("x-knox")
+    }
+
     let reader: FieldReader
     /// True for the base environment's row, where nothing may be left unset.
     let isBase: Bool
+    /// This process's listeners: a target that reaches one of them is refused.
+    var ownListeners: OwnListeners? = nil
+
+    /// A refusal for a setting that is accepted by the API's shape but not carried out yet: saying yes would
+    /// promise something the data plane does not do.
+    static func notSupported(_ field: String, _ what: String) -> ApiError {
+        ApiError.invalid(field, "is not supported yet (\(what)); leave it out or send its default")
+    }
 
     func apply(to s: inout RouteSettings) throws(ApiError) {
         switch try reader.string("target_base_url") {
@@ -37,7 +51,11 @@ struct RouteSettingsReader {
         case .null:
             if isBase { throw ApiError.invalid(reader.name("target_base_url"), "is required") }
             s.targetBaseURL = nil
-        case .value(let text): s.targetBaseURL = try Self.upstreamURL(text, field: reader.name("target_base_url"))
+        case .value(let text):
+            let field = reader.name("target_base_url")
+            let url = try Self.upstreamURL(text, field: field)
+            try Self.refuseOwnListener(url, field: field, ownListeners)
+            s.targetBaseURL = url
         }
         if let rules = try reader.array("injection_rules").value, !rules.isEmpty {
             throw ApiError.invalid(
@@ -72,20 +90,84 @@ struct RouteSettingsReader {
         case .null: s.allowedMethods = nil
         case .value(let list): s.allowedMethods = try Self.methods(list, field: reader.name("allowed_methods"))
         }
-        try flag("http_method_restrictions_enabled", &s.httpMethodRestrictionsEnabled)
-        switch try reader.array("method_configs") {
-        case .absent: break
-        case .null: s.methodConfigs = nil
-        case .value(let items): s.methodConfigs = try Self.methodConfigs(items, field: reader.name("method_configs"))
+        try methodRestrictionFlag(s)
+        try unsupportedMethodConfigs()
+        if try reader.bool("use_method_specific_configs").value == true {
+            throw Self.notSupported(reader.name("use_method_specific_configs"), "per-method configurations are not applied")
         }
-        try flag("use_method_specific_configs", &s.useMethodSpecificConfigs)
         switch try reader.objectField("payload_structure") {
         case .absent: break
         case .null: s.payloadStructure = nil
         case .value(let o): s.payloadStructure = Self.structure(of: o)
         }
         try number("upstream_timeout_sec", &s.upstreamTimeoutSec, 1...300, base: 30)
-        try flag("intercept_enabled", &s.interceptEnabled)
+        if try reader.bool("intercept_enabled").value == true {
+            throw Self.notSupported(reader.name("intercept_enabled"), "this gateway has no request interception")
+        }
+        switch try reader.stringArray("callable_secrets", maxCount: 100) {
+        case .absent: break
+        case .null: s.callableSecrets = isBase ? [] : nil
+        case .value(let list): s.callableSecrets = try Self.secretNames(list, field: reader.name("callable_secrets"))
+        }
+        try flag("allow_encoded_slashes", &s.allowEncodedSlashes)
+    }
+
+    /// `http_method_restrictions_enabled` says whether `allowed_methods` is enforced, and it is whenever it is set:
+    /// the flag is accepted when it says so, and shown from `allowed_methods` (never stored on its own).
+    private func methodRestrictionFlag(_ s: RouteSettings) throws(ApiError) {
+        guard let on = try reader.bool("http_method_restrictions_enabled").value else { return }
+        let key = reader.name("http_method_restrictions_enabled")
+        if on && isBase && s.allowedMethods == nil {
+            throw ApiError.invalid(key, "true needs allowed_methods: list the methods to allow (they are enforced whenever set)")
+        }
+        if !on && s.allowedMethods != nil {
+            throw ApiError.invalid(
+                key, "allowed_methods is enforced whenever it is set; send \"allowed_methods\": null to allow every method")
+        }
+    }
+
+    /// `method_configs`: an empty array or object (nothing configured) is accepted; anything else is refused until
+    /// the data plane applies per-method settings.
+    private func unsupportedMethodConfigs() throws(ApiError) {
+        let key = reader.name("method_configs")
+        switch reader.object["method_configs"] {
+        case nil, .null?: return
+        case .array(let items)? where items.isEmpty: return
+        case .object(let o)? where o.isEmpty: return
+        case .array?, .object?:
+            throw Self.notSupported(key, "per-method targets, headers and signature rules are not applied")
+        case let other?:
+            throw ApiError.invalid(key, "must be an array or an object (got \(other.typeName))")
+        }
+    }
+
+    /// Secret names (normalized, as `{{secret:name}}` finds them) or ids, each once.
+    static func secretNames(_ list: [String], field: String) throws(ApiError) -> [String] {
+        var out: [String] = []
+        for (i, text) in list.enumerated() {
+            let trimmed = text.trimmingASCIIWhitespace()
+            let entry: String
+            if Identifier.isUUID(trimmed) {
+                entry = trimmed.lowercased()
+            } else {
+                guard let name = SecretName.normalize(trimmed) else {
+                    throw ApiError.invalid("\(field)[\(i)]", "must be a secret name or id (got \"\(text.prefix(64))\")")
+                }
+                entry = name
+            }
+            if !out.contains(entry) { out.append(entry) }
+        }
+        return out
+    }
+
+    /// Refuses a target that would reach one of this gateway's own listeners (checked again when connecting, for
+    /// names only known then).
+    static func refuseOwnListener(_ url: String, field: String, _ listeners: OwnListeners?) throws(ApiError) {
+        guard let listeners, let parsed = try? UpstreamURL.parse(url).get(),
+            let own = listeners.listener(reachedBy: parsed.host, port: parsed.port)
+        else { return }
+        throw ApiError.invalid(
+            field, "reaches this gateway's own listener \(own); a route cannot target KnoxCall itself (it would loop)")
     }
 
     /// Applies the per-environment `enabled` switch (only override bodies carry it; a route's own `enabled` is
@@ -156,6 +238,10 @@ struct RouteSettingsReader {
             guard !forbiddenInjectedHeaders.contains(name.lowercased()) else {
                 throw ApiError.invalid("\(field).\(name)", "cannot be injected: it controls the connection or message framing")
             }
+            guard !isUninjectable(name) else {
+                throw ApiError.invalid(
+                    "\(field).\(name)", "cannot be injected: KnoxCall sets or reads this header itself on the way through")
+            }
             guard let text = value.stringValue else {
                 throw ApiError.invalid("\(field).\(name)", "must be a string (got \(value.typeName))")
             }
@@ -203,39 +289,6 @@ struct RouteSettingsReader {
                 throw ApiError.invalid("\(field)[\(i)]", "\"\(m.prefix(16))\" is not one of \(HTTPMethodName.all.joined(separator: ", "))")
             }
             if !out.contains(upper) { out.append(upper) }
-        }
-        return out
-    }
-
-    static func methodConfigs(_ items: [JSONValue], field: String) throws(ApiError) -> [JSONObject] {
-        var out: [JSONObject] = []
-        var seen: Set<String> = []
-        for (i, item) in items.enumerated() {
-            let path = "\(field)[\(i)]"
-            guard let o = item.objectValue else { throw ApiError.invalid(path, "must be an object (got \(item.typeName))") }
-            let r = try FieldReader(o, allowed: methodConfigFields, prefix: "\(path).")
-            let method = try r.requiredString("method", maxLength: 16).uppercased()
-            guard HTTPMethodName.all.contains(method) else {
-                throw ApiError.invalid("\(path).method", "\"\(method)\" is not one of \(HTTPMethodName.all.joined(separator: ", "))")
-            }
-            guard seen.insert(method).inserted else { throw ApiError.invalid("\(path).method", "\(method) appears twice") }
-            var normalized = o
-            normalized["method"] = .string(method)
-            if let url = try r.string("target_url").value {
-                normalized["target_url"] = .string(try upstreamURL(url, field: "\(path).target_url"))
-            }
-            if let h = try r.objectField("inject_headers_json").value {
-                _ = try checkHeaders(h, field: "\(path).inject_headers_json")
-            }
-            if let b = try r.objectField("inject_body_json").value { _ = try checkBody(b, field: "\(path).inject_body_json") }
-            _ = try r.bool("enabled")
-            _ = try r.bool("require_signature")
-            _ = try r.bool("rate_limit_enabled")
-            _ = try r.int("signature_tolerance_sec", in: 1...86_400)
-            _ = try r.int("rate_limit_requests", in: 1...1_000_000_000)
-            _ = try r.int("rate_limit_window_sec", in: 1...31_536_000)
-            _ = try r.int("rate_limit_burst", in: 1...1_000_000_000)
-            out.append(normalized)
         }
         return out
     }

@@ -32,6 +32,18 @@ extension Mutation {
                 }
             }
         }
+        for (i, entry) in (settings.callableSecrets ?? []).enumerated() {
+            let field = fieldPrefix + "callable_secrets[\(i)]"
+            if Identifier.isUUID(entry) {
+                guard let secret = try access.secret(id: entry) else { throw ApiError.invalid(field, "unknown secret id \(entry)") }
+                refs.append((field, secret.id, false))
+            } else {
+                guard let secret = try access.secret(name: entry) else {
+                    throw ApiError.invalid(field, "unknown secret \"\(entry)\"")
+                }
+                refs.append((field, secret.id, true))
+            }
+        }
         if let signing = settings.signingSecretId {
             let field = fieldPrefix + "signing_secret_id"
             guard let secret = try access.secret(id: signing) else {

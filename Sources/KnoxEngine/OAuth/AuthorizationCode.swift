@@ -14,7 +14,15 @@ public enum AuthorizationStep: Sendable, Equatable {
 /// RFC 6749 §4.1.2.1 says to tell the user instead of redirecting.
 public struct AuthorizationPageError: Error, Sendable, Equatable {
     public let message: String
-    public init(message: String) { self.message = message }
+    /// 400, or 429 when the caller's address asked too often.
+    public let status: Int
+    public let retryAfter: Int?
+
+    public init(message: String, status: Int = 400, retryAfter: Int? = nil) {
+        self.message = message
+        self.status = status
+        self.retryAfter = retryAfter
+    }
 }
 
 extension Engine {
@@ -34,6 +42,19 @@ extension Engine {
     /// checks the request and records it as pending. Problems with the client or the redirect URI are shown, never
     /// redirected; the others go back to the client as `error=…` (RFC 6749 §4.1.2.1).
     public func beginAuthorization(_ q: [String: String], ipAddress: String?) async throws -> AuthorizationStep {
+        // Anyone can call this endpoint, and each call may store a row: sizes, a rate per address and the number
+        // waiting are bounded before anything is looked up or written.
+        for (name, limit) in Self.authorizationParameterLimits {
+            if let value = q[name], value.utf8.count > limit {
+                throw AuthorizationPageError(message: "invalid_request: \(name) must be at most \(limit) bytes.")
+            }
+        }
+        let decision = authorizeLimiter.take(ipAddress ?? "-", nowMillis: clock.nowMillis())
+        guard decision.allowed else {
+            throw AuthorizationPageError(
+                message: "Too many authorization requests from this address; try again in \(decision.retryAfter) s.",
+                status: 429, retryAfter: decision.retryAfter)
+        }
         guard let key = oauthClient(q["client_id"]) else {
             throw AuthorizationPageError(message: "Unknown client: client_id must be the public prefix of an active API key of this mode.")
         }
@@ -60,19 +81,35 @@ extension Engine {
         }
         let lifetime = Self.authorizationRequestLifetimeMillis
         let id = Identifier.randomBase62(32)
+        let now = clock.nowMillis()
         let record = OAuthAuthorization(
             id: id, apiKeyId: key.id, redirectUri: redirect, state: state, codeChallenge: challenge, scope: scope,
-            status: .pending, createdAt: clock.nowMillis(), expiresAt: clock.nowMillis() + lifetime)
-        _ = try await mutate(RequestContext(actor: .apiKey(id: key.id, prefix: key.keyPrefix, permissions: PermissionSet([Permission]())), ipAddress: ipAddress)) { m in
-            try m.access.deleteOAuthAuthorizations(expiredBefore: m.now - 24 * 3_600_000)
-            try m.access.insert(record)
-            try m.audit(
-                "oauth_authorization.requested", "oauth_authorization", record.id,
-                ["api_key_id": .string(key.id), "scope": .string(scope.joined(separator: " ")), "redirect_uri": .string(redirect)])
-            return .null
+            status: .pending, createdAt: now, expiresAt: now + lifetime)
+        let (maxAll, maxClient) = (config.maxPendingAuthorizations, config.maxPendingAuthorizationsPerClient)
+        // No audit row for a request nobody decided yet (the decision writes one). The configuration version is
+        // bumped so that every console, in any process, shows the request (the rate limit above bounds how often).
+        let stored = try await write { access -> Bool in
+            try access.deleteUndecidedOAuthAuthorizations(expiredBefore: now)
+            try access.deleteOAuthAuthorizations(expiredBefore: now - 24 * 3_600_000)
+            let pending = try access.pendingOAuthAuthorizationCounts(apiKeyId: key.id, at: now)
+            guard pending.all < maxAll, pending.client < maxClient else { return false }
+            try access.insert(record)
+            try access.bumpConfigVersion()
+            return true
         }
+        guard stored else {
+            return back("temporarily_unavailable", "Too many authorization requests are waiting for a decision; try again later")
+        }
+        try await reloadSnapshot()
         return .waiting(record, clientName: key.name)
     }
+
+    /// The parameters `/oauth/authorize` reads, and the most bytes each may have (RFC 6749 leaves sizes to the server;
+    /// others are ignored, as §3.1 requires, and never stored).
+    static let authorizationParameterLimits: [String: Int] = [
+        "response_type": 32, "client_id": 128, "redirect_uri": 2048, "state": 512, "scope": 1024,
+        "code_challenge": 128, "code_challenge_method": 16,
+    ]
 
     /// Authorization requests waiting for the operator (the console lists them), with their clients' names.
     public func pendingAuthorizations() async throws -> [(request: OAuthAuthorization, clientName: String)] {

@@ -35,9 +35,12 @@ extension Wire {
         o["requires_clients"] = .bool(r.requiresClients)
         o["methods"] = strings(s.allowedMethods)
         o["allowed_methods"] = strings(s.allowedMethods)
-        o["http_method_restrictions_enabled"] = .bool(s.httpMethodRestrictionsEnabled ?? false)
+        // allowed_methods is enforced whenever set: the flag says exactly that (it is never stored on its own).
+        o["http_method_restrictions_enabled"] = .bool(s.allowedMethods != nil)
         o["inject_headers_json"] = .object(s.injectHeaders ?? JSONObject())
         o["inject_body_json"] = .object(s.injectBody ?? JSONObject())
+        o["callable_secrets"] = strings(s.callableSecrets ?? [])
+        o["allow_encoded_slashes"] = .bool(s.allowEncodedSlashes ?? false)
         o["injection_rules"] = .array([])
         o["ip_allowlist"] = strings(s.ipAllowlist ?? [])
         o["method_configs"] = objects(s.methodConfigs)
@@ -91,7 +94,9 @@ extension Wire {
         o["allowed_methods"] = strings(s.allowedMethods)
         o["method_configs"] = objects(s.methodConfigs)
         o["use_method_specific_configs"] = .bool(s.useMethodSpecificConfigs ?? false)
-        o["http_method_restrictions_enabled"] = .bool(s.httpMethodRestrictionsEnabled ?? false)
+        o["http_method_restrictions_enabled"] = .bool(s.allowedMethods != nil)
+        o["callable_secrets"] = strings(s.callableSecrets ?? [])
+        o["allow_encoded_slashes"] = .bool(s.allowEncodedSlashes ?? false)
         o["egress_server_id"] = .string(r.egressServerId)
         o["enabled"] = .bool(s.enabled ?? true)
         o["requires_clients"] = .bool(r.requiresClients)
@@ -123,13 +128,14 @@ extension Wire {
         if s.rateLimitWindowSec != nil { out.append("rate_limit_window_sec") }
         if s.rateLimitBurst != nil { out.append("rate_limit_burst") }
         if let v = s.allowedMethods, !v.isEmpty { out.append("allowed_methods") }
-        if s.httpMethodRestrictionsEnabled != nil { out.append("http_method_restrictions_enabled") }
         if let v = s.methodConfigs, !v.isEmpty { out.append("method_configs") }
         if s.useMethodSpecificConfigs != nil { out.append("use_method_specific_configs") }
         if let v = s.payloadStructure, !v.isEmpty { out.append("payload_structure") }
         if s.upstreamTimeoutSec != nil { out.append("upstream_timeout_sec") }
         if s.enabled != nil { out.append("enabled") }
         if s.interceptEnabled != nil { out.append("intercept_enabled") }
+        if let v = s.callableSecrets, !v.isEmpty { out.append("callable_secrets") }
+        if s.allowEncodedSlashes != nil { out.append("allow_encoded_slashes") }
         return out
     }
 }

@@ -85,9 +85,13 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
                 let assignedIds = assigned[entry.route.id]?[environment] ?? []
                 let assignedClients = ranges.filter { assignedIds.contains($0.client.id) }.map { (id: $0.client.id, range: $0.range) }
                 let rateLimiter = settings.rateLimitEnabled == true ? limiter(entry.route.id, environment, settings) : nil
+                // Names as configured (normalized), or ids; a name whose secret is gone allows nothing.
+                let callable = Set((settings.callableSecrets ?? []).compactMap { entry in
+                    secretsById[entry] != nil ? entry : secretIdsByName[entry]
+                })
                 plans[entry.route.id, default: [:]][environment] = RoutePlan(
                     route: entry.route, environment: environment, settings: settings, target: target,
-                    limiter: rateLimiter, assignedClients: assignedClients,
+                    limiter: rateLimiter, assignedClients: assignedClients, callableSecretIds: callable,
                     prepare: { reference, environment in
                         ConfigSnapshot.prepare(
                             reference, environment, tenantId: tenantId, secrets: secretsById, names: secretIdsByName,

@@ -83,6 +83,7 @@ struct RequestDecoder {
             received.consume(consumed)
             let known = KnownHeaders(head.fields)
             do {
+                try Self.checkHost(known, version: head.version)
                 if let framer = try Self.framing(known, version: head.version) {
                     state = .body(framer)
                 } else {
@@ -116,6 +117,21 @@ struct RequestDecoder {
         guard lengths.allSatisfy({ $0 == first }) else { throw WireError("Conflicting Content-Length headers") }
         guard let length = contentLength(first) else { throw WireError("Invalid Content-Length") }
         return length == 0 ? nil : .length(length)
+    }
+
+    /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`, any request at most one, and its value is a host
+    /// (a name, an address or a bracketed IPv6 literal) with an optional port, or empty.
+    static func checkHost(_ known: KnownHeaders, version: HTTPVersion) throws(WireError) {
+        if known.hostCount > 1 { throw WireError("More than one Host header") }
+        guard let host = known.host else {
+            if version.major == 1 && version.minor >= 1 { throw WireError("An HTTP/1.1 request needs a Host header") }
+            return
+        }
+        let allowed = host.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                || "-._~%!$&'()*+,;=:[]".utf8.contains(c)
+        }
+        guard allowed else { throw WireError("The Host header is not a host[:port]") }
     }
 
     /// A `Content-Length` value: 1 to 18 decimal digits, nothing else (no sign, no list).

@@ -74,6 +74,24 @@ extension StoreAccess {
     public func deleteOAuthAuthorizations(expiredBefore millis: Int64) throws {
         try db.execute(sql: "DELETE FROM oauth_authorizations WHERE expires_at < ?", arguments: [millis])
     }
+
+    /// Deletes requests that expired while nobody decided them (nothing refers to them).
+    public func deleteUndecidedOAuthAuthorizations(expiredBefore millis: Int64) throws {
+        try db.execute(
+            sql: "DELETE FROM oauth_authorizations WHERE status = 'pending' AND expires_at < ?", arguments: [millis])
+    }
+
+    /// Requests waiting for a decision: `(all, this client's)`.
+    public func pendingOAuthAuthorizationCounts(apiKeyId: String, at nowMillis: Int64) throws -> (all: Int, client: Int) {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) AS all_pending, coalesce(sum(api_key_id = ?), 0) AS client_pending
+                FROM oauth_authorizations WHERE status = 'pending' AND expires_at > ?
+                """,
+            arguments: [apiKeyId, nowMillis])
+        return (row?["all_pending"] ?? 0, row?["client_pending"] ?? 0)
+    }
 }
 
 extension StoreAccess {

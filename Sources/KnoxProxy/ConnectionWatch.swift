@@ -1,0 +1,81 @@
+import KnoxEngine
+import NIOCore
+
+/// Where a downstream connection stands, for its timeouts. Times are monotonic nanoseconds.
+enum ConnectionPhase {
+    /// Waiting for a request head: since the connection opened, or since the first byte after an idle spell.
+    case head(since: UInt64)
+    /// Keep-alive, no request under way and nothing received.
+    case idle(since: UInt64)
+    /// A request's body is arriving (its head is in, its end is not).
+    case body
+    /// The whole request is in; the exchange (and its upstream timeout) is in charge.
+    case busy
+}
+
+/// A listener's limits in the units its sweep uses.
+struct ConnectionDeadlines: Sendable {
+    let head: UInt64
+    let idle: UInt64
+    let bodyStall: UInt64
+
+    init(_ limits: ListenerLimits) {
+        head = limits.headTimeoutNanos
+        idle = limits.idleTimeoutNanos
+        bodyStall = limits.bodyStallTimeoutNanos
+    }
+}
+
+/// The open downstream connections of one event loop, swept with the loop's upstream deadlines (UpstreamPool):
+/// no timer per connection. Each handler knows its slot, so leaving is a swap with the last one. Confined to the loop.
+final class ConnectionWatch: @unchecked Sendable {
+    private var handlers: [ProxyHandler] = []
+
+    var count: Int { handlers.count }
+
+    func add(_ handler: ProxyHandler) {
+        guard handler.watchSlot < 0 else { return }
+        handler.watchSlot = handlers.count
+        handlers.append(handler)
+    }
+
+    func remove(_ handler: ProxyHandler) {
+        let slot = handler.watchSlot
+        guard slot >= 0, slot < handlers.count, handlers[slot] === handler else { return }
+        handler.watchSlot = -1
+        let last = handlers.removeLast()
+        if slot < handlers.count {
+            handlers[slot] = last
+            last.watchSlot = slot
+        }
+    }
+
+    /// Lets each connection check its phase against its deadlines. Collected first: a connection that closes leaves
+    /// the list being read.
+    func sweep(now: UInt64) {
+        guard !handlers.isEmpty else { return }
+        let due = handlers.filter { $0.isDue(now: now) }
+        for handler in due { handler.deadlinePassed(now: now) }
+    }
+}
+
+/// Answers a connection past its listener's cap with `503 too_many_connections` and closes it. What the caller sends
+/// is read and dropped until it closes its side (at most a second): closing with unread bytes would reset the
+/// connection and could destroy the answer before the caller reads it.
+final class RefusingHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: ListenerLimits.overCapAnswer))).assumeIsolated()
+            .whenComplete { _ in
+                context.close(mode: .output, promise: nil)
+            }
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+}
