@@ -40,8 +40,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
+        // What both kinds of listener share on the wire: admission under the connection cap.
+        .target(name: "KnoxNet", dependencies: [
+            "KnoxEngine",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
         .target(name: "KnoxAPI", dependencies: [
-            "KnoxCore", "KnoxEngine",
+            "KnoxCore", "KnoxEngine", "KnoxNet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -49,7 +55,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "KnoxProxy", dependencies: [
-            "KnoxCore", "KnoxCrypto", "KnoxEngine",
+            "KnoxCore", "KnoxCrypto", "KnoxEngine", "KnoxNet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,7 +76,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "knoxcall", dependencies: [
-            "KnoxCore", "KnoxEngine", "KnoxAPI", "KnoxProxy", "KnoxConsole",
+            "KnoxCore", "KnoxEngine", "KnoxNet", "KnoxAPI", "KnoxProxy", "KnoxConsole",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -141,28 +141,9 @@ final class ConnectionTimerMessages: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { timer.enter(.idle) }
+        // Idle once the answer is out — unless the request is still arriving (an early 413 or Host refusal drains
+        // the rest of the body, under the body's stall timeout).
+        if case .end = unwrapOutboundIn(data), timer.phase == .busy { timer.enter(.idle) }
         context.write(data, promise: promise)
     }
-}
-
-/// First in the pipeline of a connection past the listener's cap: answers 503 as bytes, reads and drops what the
-/// caller sends (closing with unread bytes would reset the connection and could destroy the answer), and closes
-/// within a second. Nothing reaches the HTTP codec.
-final class OverCapHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: ListenerLimits.overCapAnswer))).assumeIsolated()
-            .whenComplete { _ in
-                context.close(mode: .output, promise: nil)
-            }
-        let channel = context.channel
-        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 }

@@ -1,5 +1,6 @@
 import KnoxCore
 import KnoxEngine
+import KnoxNet
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -22,7 +23,7 @@ public final class HTTPListener: Sendable {
     let limits: ListenerLimits
     /// Where closings and refusals are counted (the mode's engine).
     let stats: ConnectionStats?
-    private let open = Atomic<Int>(0)
+    private let admission: ConnectionAdmission
     private let channel = Mutex<NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>?>(nil)
     private let boundPort = Mutex<Int?>(nil)
     private let connections = ConnectionRegistry()
@@ -39,17 +40,22 @@ public final class HTTPListener: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.limits = limits
         self.stats = stats
+        admission = ConnectionAdmission(cap: limits.connectionCap, stats: stats)
     }
 
     /// The port actually bound (differs from `address.port` when that is 0).
     public var port: Int? { boundPort.withLock { $0 } }
 
+    /// The address actually bound: its IP (a name in the configuration resolves to one) and port.
+    public var boundAddress: ListenAddress? {
+        channel.withLock { $0 }?.channel.localAddress?.listenAddress(configured: address)
+    }
+
     /// Binds the socket; returns the bound port.
     @discardableResult
     public func bind() async throws -> Int {
         if let port { return port }
-        let (limits, stats, cap) = (limits, stats, limits.connectionCap)
-        let counter = OpenConnections(self)
+        let (limits, stats, admission) = (limits, stats, admission)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -57,11 +63,8 @@ public final class HTTPListener: Sendable {
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let timer = ConnectionTimer(limits: limits, stats: stats)
-                    if counter.opened(channel) > cap {
-                        // Past the cap: a 503 as bytes in front of the codec, which then sees nothing.
-                        stats?.count(.cap)
-                        try channel.pipeline.syncOperations.addHandler(OverCapHandler())
-                    } else {
+                    // Past the cap a 503 goes out as bytes in front of the codec, which then sees nothing.
+                    if try admission.admit(channel) {
                         try channel.pipeline.syncOperations.addHandler(ConnectionTimerBytes(timer))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -74,7 +77,7 @@ public final class HTTPListener: Sendable {
         channel.withLock { $0 = server }
         boundPort.withLock { $0 = port }
         logger.info(
-            "listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)", "connections.max": "\(cap)"])
+            "listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)", "connections.max": "\(admission.cap)"])
         return port
     }
 
@@ -118,16 +121,15 @@ public final class HTTPListener: Sendable {
                     case .head(let h):
                         head = h
                         body = []
-                        // RFC 9112 §3.2: one Host, and in HTTP/1.1 exactly one.
-                        let hosts = h.headers["host"].count
-                        if hosts > 1 || (hosts == 0 && h.version.minor >= 1) {
-                            let message = hosts > 1 ? "More than one Host header" : "An HTTP/1.1 request needs a Host header"
+                        if let problem = Self.hostProblem(h) {
+                            // Refused before anything else; the body, if any, is drained before the close.
                             try await write(
                                 Envelope.failure(
-                                    ApiError(.validationError, "Malformed HTTP request: \(message)", field: "Host"),
+                                    ApiError(.validationError, "Malformed HTTP request: \(problem)", field: "Host"),
                                     requestId: Identifier.requestID(), headers: []),
                                 version: h.version, keepAlive: false, to: outbound)
-                            return
+                            discarded = 0
+                            continue
                         }
                         if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                             try await write(Envelope.tooLarge(), version: h.version, keepAlive: false, to: outbound)
@@ -169,6 +171,16 @@ public final class HTTPListener: Sendable {
         } catch {
             logger.debug("connection ended", metadata: ["listener": "\(name)", "error.type": "\(type(of: error))"])
         }
+    }
+
+    /// RFC 9112 §3.2: at most one `Host`, exactly one in HTTP/1.1, and a host[:port] value.
+    static func hostProblem(_ head: HTTPRequestHead) -> String? {
+        let hosts = head.headers["host"]
+        if hosts.count > 1 { return "More than one Host header" }
+        guard let host = hosts.first else {
+            return head.version.minor >= 1 ? "An HTTP/1.1 request needs a Host header" : nil
+        }
+        return HostField.isValid(host.utf8) ? nil : "The Host header is not a host[:port]"
     }
 
     /// How much of an oversized body is read and dropped after the 413 before the connection is closed anyway.
@@ -229,25 +241,6 @@ final class ConnectionRegistry: Sendable {
         }
         for channel in idle { channel.close(promise: nil) }
     }
-}
-
-/// Counts a listener's open connections (each counted when accepted and again when it closes).
-struct OpenConnections: Sendable {
-    let listener: HTTPListener
-
-    init(_ listener: HTTPListener) { self.listener = listener }
-
-    /// Counts `channel` until it closes; returns how many are open with it.
-    func opened(_ channel: Channel) -> Int {
-        let listener = listener
-        channel.closeFuture.whenComplete { _ in listener.closedOne() }
-        return listener.openedOne()
-    }
-}
-
-extension HTTPListener {
-    func openedOne() -> Int { open.add(1, ordering: .relaxed).newValue }
-    func closedOne() { open.subtract(1, ordering: .relaxed) }
 }
 
 /// Runs a listener as part of the service group; on graceful shutdown it stops accepting.

@@ -7,7 +7,7 @@ enum Details {
         switch pane {
         case .routes:
             ["name", "slug", "target_base_url", "base_environment", "enabled", "requires_clients", "allowed_methods",
-             "ip_allowlist", "inject_headers_json", "inject_body_json", "rate_limit_enabled", "rate_limit_requests",
+             "ip_allowlist", "inject_headers_json", "inject_body_json", "callable_secrets", "rate_limit_enabled", "rate_limit_requests",
              "rate_limit_window_sec", "require_signature", "signing_secret_id", "upstream_timeout_sec", "environments",
              "clients"]
         case .secrets: ["name", "secret_type", "base_environment", "description", "environments", "used_by", "expires_at"]

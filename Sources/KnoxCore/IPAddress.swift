@@ -179,6 +179,19 @@ public struct IPRange: Sendable, Hashable, CustomStringConvertible {
         prefixLength == network.bytes.count * 8 ? network.description : "\(network)/\(prefixLength)"
     }
 
+    /// An IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) as the IPv4 range it stands for (`10.0.0.0/8`): callers'
+    /// addresses are compared unmapped, so only that form can match, and its width is judged as IPv4. Others unchanged.
+    public var unmapped: IPRange {
+        let mapped = network.unmapped
+        guard !network.isIPv4, mapped.isIPv4, prefixLength >= 96 else { return self }
+        return IPRange(network: mapped, prefixLength: prefixLength - 96)
+    }
+
+    /// The network of `prefix` bits that holds `address`.
+    public static func network(of address: IPAddress, prefix: Int) -> IPAddress {
+        IPAddress(bytes: mask(address.bytes, prefix)) ?? address  // same byte count as a valid address: cannot fail
+    }
+
     static func mask(_ bytes: [UInt8], _ prefix: Int) -> [UInt8] {
         var out = bytes
         for i in 0..<out.count {

@@ -12,6 +12,9 @@ public enum RequestPath {
         case encodedSlash
         /// `%00`, as sent or once decoded.
         case encodedNul
+        /// Still percent-encoded after three rounds of decoding, a non-standard `%uXXXX` escape, or an overlong
+        /// UTF-8 sequence (`%c0%ae`): forms some servers decode to `.` or `/` in ways this check cannot follow.
+        case obscured
 
         /// What the caller is told.
         public var message: String {
@@ -21,6 +24,8 @@ public enum RequestPath {
             case .encodedSlash:
                 "The path holds an encoded slash or a backslash (%2F, %5C, \\), which this route does not allow"
             case .encodedNul: "The path holds an encoded NUL (%00)"
+            case .obscured:
+                "The path is encoded in a way that hides what it is (nested percent-encoding, %u escapes or overlong UTF-8)"
             }
         }
     }
@@ -37,35 +42,44 @@ public enum RequestPath {
     public static func problem(in target: UnsafeRawBufferPointer, allowEncodedSlashes: Bool) -> Problem? {
         var end = 0
         var suspicious = false
+        var escaped = false
         while end < target.count, target[end] != UInt8(ascii: "?") {
             let c = target[end]
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "%") || c == UInt8(ascii: "\\") { suspicious = true }
+            if c == UInt8(ascii: ".") || c == UInt8(ascii: "\\") { suspicious = true }
+            if c == UInt8(ascii: "%") { escaped = true }
             end += 1
         }
         // Most paths have none of these bytes: nothing to decode, nothing to split.
-        guard suspicious else { return nil }
-        var level = Array(target[0..<end])
-        for round in 0...decodingRounds {
-            if let problem = check(level, allowEncodedSlashes: allowEncodedSlashes) { return problem }
-            guard round < decodingRounds, level.contains(UInt8(ascii: "%")) else { return nil }
+        guard suspicious || escaped else { return nil }
+        let path = UnsafeRawBufferPointer(rebasing: target[0..<end])
+        // The path as sent is checked in place; only a path with escapes is decoded (copied) for the next rounds.
+        if let problem = check(path, allowEncodedSlashes: allowEncodedSlashes) { return problem }
+        guard escaped else { return nil }
+        var level = Array(path)
+        for round in 1...decodingRounds {
             let decoded = decodeOnce(level)
             if decoded == level { return nil }
             level = decoded
+            if let problem = check(level, allowEncodedSlashes: allowEncodedSlashes) { return problem }
+            if round == decodingRounds && hasEscape(level, of: nil) { return .obscured }
         }
         return nil
     }
 
-    /// One level of the path: its segments (split at `/` and `\`), and its escapes of a slash or NUL.
-    private static func check(_ path: [UInt8], allowEncodedSlashes: Bool) -> Problem? {
+    /// One level of the path: its segments (split at `/` and `\`), its escapes of a slash or NUL, and forms that
+    /// would hide either.
+    private static func check<C: RandomAccessCollection>(_ path: C, allowEncodedSlashes: Bool) -> Problem?
+    where C.Element == UInt8, C.Index == Int {
         if path.contains(0) { return .encodedNul }
         if !allowEncodedSlashes {
             if path.contains(UInt8(ascii: "\\")) { return .encodedSlash }
             if hasEscape(path, of: [0x2F, 0x5C]) { return .encodedSlash }
         }
         if hasEscape(path, of: [0x00]) { return .encodedNul }
-        var start = 0
-        for i in 0...path.count {
-            guard i == path.count || path[i] == UInt8(ascii: "/") || path[i] == UInt8(ascii: "\\") else { continue }
+        if hasUnicodeEscape(path) || hasOverlongUTF8(path) { return .obscured }
+        var start = path.startIndex
+        for i in path.startIndex...path.endIndex {
+            guard i == path.endIndex || path[i] == UInt8(ascii: "/") || path[i] == UInt8(ascii: "\\") else { continue }
             // A segment's parameters (`..;x`) do not make it something else: servlet containers read `..;` as `..`.
             var segmentEnd = start
             while segmentEnd < i, path[segmentEnd] != UInt8(ascii: ";") { segmentEnd += 1 }
@@ -78,12 +92,40 @@ public enum RequestPath {
         return nil
     }
 
-    /// Whether `path` holds `%XX` for one of `bytes` (hex digits in either case).
-    private static func hasEscape(_ path: [UInt8], of bytes: [UInt8]) -> Bool {
-        var i = 0
-        while i + 2 < path.count {
+    /// IIS's `%uXXXX`.
+    private static func hasUnicodeEscape<C: RandomAccessCollection>(_ path: C) -> Bool
+    where C.Element == UInt8, C.Index == Int {
+        var i = path.startIndex
+        while i + 5 < path.endIndex {
+            if path[i] == UInt8(ascii: "%"), path[i + 1] | 0x20 == UInt8(ascii: "u"),
+                path[(i + 2)...(i + 5)].allSatisfy({ hex($0) != nil })
+            {
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// Bytes that never start valid UTF-8 (0xC0, 0xC1: two-byte overlongs of ASCII, `%c0%ae` for `.`) or a three-byte
+    /// overlong (0xE0 then 0x80–0x9F).
+    private static func hasOverlongUTF8<C: RandomAccessCollection>(_ path: C) -> Bool
+    where C.Element == UInt8, C.Index == Int {
+        for i in path.indices {
+            let c = path[i]
+            if c == 0xC0 || c == 0xC1 { return true }
+            if c == 0xE0, i + 1 < path.endIndex, path[i + 1] & 0xE0 == 0x80 { return true }
+        }
+        return false
+    }
+
+    /// Whether `path` holds `%XX` for one of `bytes` (hex digits in either case), or for any byte when `bytes` is nil.
+    private static func hasEscape<C: RandomAccessCollection>(_ path: C, of bytes: [UInt8]?) -> Bool
+    where C.Element == UInt8, C.Index == Int {
+        var i = path.startIndex
+        while i + 2 < path.endIndex {
             if path[i] == UInt8(ascii: "%"), let high = hex(path[i + 1]), let low = hex(path[i + 2]),
-                bytes.contains(high << 4 | low)
+                bytes?.contains(high << 4 | low) ?? true
             {
                 return true
             }

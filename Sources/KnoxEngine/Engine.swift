@@ -46,8 +46,7 @@ public final class Engine: Sendable {
     public var issuer: String {
         if let url = config.publicURL[mode] { return url }
         let address = ownListeners.apiAddress(mode, config: config)
-        let wildcard = address.host.isEmpty || address.host == "0.0.0.0" || address.host == "::"
-        return "http://" + ListenAddress(host: wildcard ? "127.0.0.1" : address.host, port: address.port).description
+        return "http://" + ListenAddress(host: address.isWildcard ? "127.0.0.1" : address.host, port: address.port).description
     }
 
     /// Opens `mode`'s database in `directory`, creating and seeding it on first start.

@@ -58,24 +58,3 @@ final class ConnectionWatch: @unchecked Sendable {
         for handler in due { handler.deadlinePassed(now: now) }
     }
 }
-
-/// Answers a connection past its listener's cap with `503 too_many_connections` and closes it. What the caller sends
-/// is read and dropped until it closes its side (at most a second): closing with unread bytes would reset the
-/// connection and could destroy the answer before the caller reads it.
-final class RefusingHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: ListenerLimits.overCapAnswer))).assumeIsolated()
-            .whenComplete { _ in
-                context.close(mode: .output, promise: nil)
-            }
-        let channel = context.channel
-        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
-}

@@ -277,8 +277,9 @@ final class Exchange: @unchecked Sendable {
         pool.open(plan.target, key: plan.poolKey, connectTimeout: services.connectTimeout).whenComplete { result in
             switch result {
             case .success(let connection): self.connected(connection)
-            case .failure(ProxyFailure.ownListener(let listener)):
-                self.fail(.loopDetected, "The route's target reached this gateway's own listener \(listener): it would loop")
+            case .failure(ProxyFailure.ownListener):
+                // Which listener is the operator's business (it is in the process log), not the caller's.
+                self.fail(.loopDetected, "The route's target leads back into this gateway")
             case .failure: self.fail(.upstreamUnreachable, "The upstream could not be reached")
             }
         }
@@ -424,7 +425,8 @@ final class Exchange: @unchecked Sendable {
     }
 
     /// The caller stopped sending the request body (the connection's body-stall timeout): answered 408 when nothing
-    /// was answered yet, and the connection ends either way.
+    /// was answered yet (or the refusal already decided, which was waiting for the body's end), and the connection
+    /// ends either way.
     func requestStalled() {
         guard !finished else { return }
         stopWaiting()
@@ -434,9 +436,17 @@ final class Exchange: @unchecked Sendable {
             handler.abort(context)
             return
         }
-        refusal = Refusal(.requestTimeout, "The request body stopped arriving before it was complete", trace: trace)
+        if refusal == nil {
+            refusal = Refusal(.requestTimeout, "The request body stopped arriving before it was complete", trace: trace)
+        }
         mode = .discard
         sendRefusal(keepAlive: false)
+    }
+
+    /// The upstream stopped taking the streamed request body (reading from the caller was held back for it for the
+    /// body-stall timeout): a 504 once the caller's body is in, as for an upstream that does not answer.
+    func upstreamStoppedReading() {
+        fail(.upstreamTimeout, "The upstream stopped reading the request body")
     }
 
     /// Closes the upstream connection, if any, without it telling this exchange (it is never reused).

@@ -193,8 +193,12 @@ struct Gate {
         if let allowed = plan.allowedMethods, !allowed.contains(facts.method) {
             return .failure(Refusal(.methodNotAllowed, "\(facts.method) is not allowed on this route", trace: trace))
         }
-        if facts.method == "TRACE" && !plan.allowsTrace {
-            return .failure(Refusal(.methodNotAllowed, "TRACE is not allowed unless the route lists it in allowed_methods", trace: trace))
+        if let refused = Self.reflectingOrTunnelling(facts.method), !(refused == "TRACE" && facts.method == "TRACE" && plan.allowsTrace) {
+            let message =
+                refused == "CONNECT"
+                ? "CONNECT is not served: the data plane is not a tunnel"
+                : "\(facts.method) is not allowed unless the route lists TRACE in allowed_methods"
+            return .failure(Refusal(.methodNotAllowed, message, trace: trace))
         }
         // 5. Address allowlist.
         if !plan.ipAllowlist.isEmpty {
@@ -260,6 +264,16 @@ struct Gate {
         return nil
     }
 
+    /// TRACE and TRACK (any case) echo the request, credentials included, back to the caller; CONNECT (any case) asks
+    /// for a tunnel. Returns which one `method` is, else nil (the usual case: decided by the length first).
+    static func reflectingOrTunnelling(_ method: String) -> String? {
+        switch method.utf8.count {
+        case 5: return HeaderRules.same(method, "trace") || HeaderRules.same(method, "track") ? "TRACE" : nil
+        case 7: return HeaderRules.same(method, "connect") ? "CONNECT" : nil
+        default: return nil
+        }
+    }
+
     /// The caller's address: the peer, or — when the peer is a trusted proxy — the nearest untrusted address in its
     /// `X-Forwarded-For`.
     func clientAddress(_ facts: RequestFacts) -> IPAddress? {
@@ -267,7 +281,8 @@ struct Gate {
         guard !trustedProxies.isEmpty, trustedProxies.contains(where: { $0.contains(peer) }) else { return peer }
         let chain = facts.headers.forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingASCIIWhitespace() }
         for hop in chain.reversed() {
-            guard let address = IPAddress(hop) else { return peer }
+            // Unmapped like the peer: a client range is compared in one family.
+            guard let address = IPAddress(hop)?.unmapped else { return peer }
             if !trustedProxies.contains(where: { $0.contains(address) }) { return address }
         }
         return peer

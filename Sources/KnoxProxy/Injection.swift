@@ -24,7 +24,11 @@ struct Injector {
             try refuseIfExpired(secret)
             return (secret, value.reveal())
         case .notFound:
-            throw Refusal(.secretUnusable, "The route refers to a secret with no value in \(plan.environment): \(reference)")
+            throw Refusal(
+                .secretUnusable,
+                callerWrote
+                    ? "The request body refers to a secret that has no value in \(plan.environment): \(reference)"
+                    : "The route refers to a secret with no value in \(plan.environment): \(reference)")
         case .unreadable(let secret):
             throw Self.unreadable(secret)
         }

@@ -73,11 +73,33 @@ final class KnownHeaders {
     /// The pseudonym KnoxCall gives itself in `Via` (RFC 9110 §7.6.3): `Via: 1.1 knoxcall`.
     static let viaPseudonym = "knoxcall"
 
-    /// Entries of a `Via` value (`1.1 knoxcall, 1.0 edge (nginx)`) whose received-by name is KnoxCall's.
+    /// Entries of a `Via` value (`1.1 knoxcall, 1.0 edge (nginx)`) whose received-by name (the second word) is
+    /// KnoxCall's, in any case. Read in place: no strings are made.
     static func knoxcallEntries(inVia value: String) -> Int {
-        value.split(separator: ",").reduce(0) { count, entry in
-            let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
-            return count + (parts.count >= 2 && parts[1].lowercased() == viaPseudonym ? 1 : 0)
+        var value = value
+        return value.withUTF8 { bytes in
+            var count = 0
+            var word = 0  // words ended so far in the current entry
+            var start = -1  // where the current word began (-1: between words)
+            for i in 0...bytes.count {
+                let c = i < bytes.count ? bytes[i] : UInt8(ascii: ",")
+                let ends = c == UInt8(ascii: ",") || c == UInt8(ascii: " ") || c == UInt8(ascii: "\t")
+                if !ends {
+                    if start < 0 { start = i }
+                    continue
+                }
+                if start >= 0 {
+                    word += 1
+                    if word == 2, i - start == viaPseudonym.utf8.count,
+                        zip(bytes[start..<i], viaPseudonym.utf8).allSatisfy({ Wire.folded($0) == $1 })
+                    {
+                        count += 1
+                    }
+                    start = -1
+                }
+                if c == UInt8(ascii: ",") { word = 0 }
+            }
+            return count
         }
     }
 

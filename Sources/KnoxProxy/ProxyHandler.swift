@@ -29,7 +29,14 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Reading was turned off because too many pipelined bytes wait (as opposed to an exchange's backpressure).
     private var pausedForPipelining = false
     private var closed = false
-    private var closing = false
+    /// The connection is on its way out (after an answer with `Connection: close`, a refusal, an abort); the sweep
+    /// closes it outright if it is still open a head timeout later (a caller that never reads the last answer).
+    private var closing = false {
+        didSet { if closing && !oldValue { closingSince = pool.clock } }
+    }
+    private var closingSince: UInt64 = 0
+    /// Since when the caller has not been reading the answer (the channel not writable); 0: it is.
+    private var unreadSince: UInt64 = 0
     /// `process` is running: a call from inside it (an answer written synchronously) only asks it to go on.
     private var processing = false
     private var processAgain = false
@@ -112,8 +119,13 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                     current?.requestBody(buffer)
                 case .end:
                     requestOpen = false
-                    phase = .busy
-                    current?.requestEnd()
+                    if let exchange = current {
+                        phase = .busy
+                        exchange.requestEnd()
+                    } else {
+                        // Answered before its body ended (an early refusal or upstream answer): idle now.
+                        phase = decoder.bufferedBytes > 0 ? .head(since: pool.clock) : .idle(since: pool.clock)
+                    }
                 }
             }
         } while processAgain && !closing
@@ -318,29 +330,42 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Whether a deadline of the current phase has passed (the sweep asks every connection; cheap).
     func isDue(now: UInt64) -> Bool {
-        guard !closing else { return false }
         let deadlines = services.deadlines
+        if closing { return now &- closingSince >= deadlines.head }
         switch phase {
         case .head(let since): return now &- since >= deadlines.head
         case .idle(let since): return now &- since >= deadlines.idle
         case .body:
-            if stallSince == 0 || bodyBytes != stallSeenBytes || !reading {
-                // Progress since the last sweep, or reading held back for the upstream (its stall, not the caller's,
-                // and the exchange's own deadlines cover it).
+            if stallSince == 0 || bodyBytes != stallSeenBytes {
+                // Progress since the last sweep (or the body just began).
                 stallSeenBytes = bodyBytes
                 stallSince = now
                 return false
             }
+            // No bytes: the caller stopped sending, or (reading held back) the upstream stopped taking them.
             return now &- stallSince >= deadlines.bodyStall
-        case .busy: return false
+        case .busy:
+            // The whole request is in; the exchange's upstream deadlines run. A caller that stops reading the answer
+            // for as long as a body may stall is cut off (its upstream is held meanwhile).
+            guard context?.channel.isWritable == false else {
+                unreadSince = 0
+                return false
+            }
+            if unreadSince == 0 { unreadSince = now }
+            return now &- unreadSince >= deadlines.bodyStall
         }
     }
 
     /// Acts on the deadline that passed: a head that did not arrive (408 when part of it did, else just closed), an
-    /// idle keep-alive connection (closed), a body that stopped (the exchange answers 408).
+    /// idle keep-alive connection (closed), a body that stopped (the exchange answers 408, or 504 when the upstream
+    /// stopped taking it), a caller that stopped reading its answer, a connection that would not finish closing.
     func deadlinePassed(now: UInt64) {
-        guard let context, !closing else { return }
+        guard let context else { return }
         let stats = services.engine.connectionStats
+        if closing {
+            context.close(promise: nil)
+            return
+        }
         switch phase {
         case .head:
             stats.count(.headTimeout)
@@ -357,6 +382,11 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             closing = true
             context.close(promise: nil)
         case .body:
+            guard reading || current == nil else {
+                current?.upstreamStoppedReading()
+                stallSince = now
+                return
+            }
             stats.count(.bodyStall)
             if let exchange = current {
                 current = nil
@@ -367,7 +397,9 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.close(promise: nil)
             }
         case .busy:
-            return
+            stats.count(.readerStall)
+            current?.downstreamClosed()
+            abort(context)
         }
     }
 

@@ -5,7 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Atomics
+import KnoxNet
 import ServiceLifecycle
 import Synchronization
 
@@ -16,8 +16,8 @@ public final class ProxyServer: Sendable {
     let group: EventLoopGroup
     let logger: Logger
     private let channel = Mutex<Channel?>(nil)
-    /// Connections open on this listener, counted on every loop that accepts them.
-    private let open = ManagedAtomic<Int>(0)
+    /// Connections open on this listener (counted on every loop that accepts them) and its cap.
+    private let admission: ConnectionAdmission
 
     /// `group` is the data plane's own event loop group (shared by both modes' proxies).
     public init(engine: Engine, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
@@ -31,10 +31,11 @@ public final class ProxyServer: Sendable {
         var iterator = group.makeIterator()
         while let loop = iterator.next() { loops.append(loop) }
         services = ProxyServices(engine: engine, loops: loops, tls: tls, monotonic: monotonic)
+        admission = ConnectionAdmission(cap: engine.config.dataPlaneLimits.connectionCap, stats: engine.connectionStats)
     }
 
     /// Connections open on this listener now.
-    var openConnections: Int { open.load(ordering: .relaxed) }
+    var openConnections: Int { admission.count }
 
     /// The port actually bound.
     public var port: Int? { channel.withLock { $0?.localAddress?.port } }
@@ -43,9 +44,7 @@ public final class ProxyServer: Sendable {
     public func bind() async throws -> Int {
         if let port { return port }
         let services = services
-        let open = open
-        let cap = services.engine.config.dataPlaneLimits.connectionCap
-        let stats = services.engine.connectionStats
+        let admission = admission
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -53,13 +52,7 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.autoRead, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let count = open.wrappingIncrementThenLoad(ordering: .relaxed)
-                    channel.closeFuture.whenComplete { _ in open.wrappingDecrement(ordering: .relaxed) }
-                    guard count <= cap else {
-                        stats.count(.cap)
-                        try channel.pipeline.syncOperations.addHandler(RefusingHandler())
-                        return
-                    }
+                    guard try admission.admit(channel) else { return }
                     // One handler, on bytes: ProxyHandler decodes requests itself (RequestDecoder) and writes its answers
                     // as bytes (ResponseWriter), copying header fields once from the received heads. NIO's HTTP codec
                     // would turn every head into a header list of strings and every part into a boxed message; on this
@@ -72,12 +65,13 @@ public final class ProxyServer: Sendable {
             .bind(host: address.host, port: address.port).get()
         channel.withLock { $0 = server }
         let port = server.localAddress?.port ?? address.port
-        services.engine.ownListeners.register(ListenAddress(host: address.host, port: port))
+        let bound = server.localAddress?.listenAddress(configured: address) ?? address
+        services.engine.ownListeners.register(bound)
         logger.info(
             "listening",
             metadata: [
                 "listener": "\(services.engine.mode.rawValue)-proxy", "address": "\(address.host):\(port)",
-                "connections.max": "\(cap)",
+                "connections.max": "\(admission.cap)",
             ])
         return port
     }

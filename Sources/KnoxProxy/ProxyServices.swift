@@ -15,6 +15,8 @@ final class ProxyServices: Sendable {
     let deadlines: ConnectionDeadlines
     /// How long connecting to an upstream may take.
     let connectTimeout: TimeAmount
+    /// KnoxCall hops a request may already have passed (`[data_plane] max_hops`).
+    let maxHops: Int
     /// One pool per event loop of the data plane's group, fixed at start: looked up without a lock.
     private let pools: [ObjectIdentifier: UpstreamPool]
 
@@ -23,6 +25,7 @@ final class ProxyServices: Sendable {
         self.monotonic = monotonic
         trustedProxies = engine.config.trustedProxies
         deadlines = ConnectionDeadlines(engine.config.dataPlaneLimits)
+        maxHops = engine.config.maxHops
         connectTimeout = .nanoseconds(Int64(ListenerLimits.nanos(engine.config.upstreamConnectTimeoutSec)))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in loops {
@@ -39,7 +42,7 @@ final class ProxyServices: Sendable {
 
     func gate(_ snapshot: ConfigSnapshot, nowMillis: Int64) -> Gate {
         Gate(
-            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, maxHops: engine.config.maxHops,
+            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, maxHops: maxHops,
             nowMillis: nowMillis, nowNanos: monotonic.nowNanos())
     }
 

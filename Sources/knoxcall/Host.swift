@@ -61,7 +61,7 @@ struct Host {
             ) { await api.handle($0) }
             do {
                 let port = try await listener.bind()
-                let bound = ListenAddress(host: address.host, port: port)
+                let bound = listener.boundAddress ?? ListenAddress(host: address.host, port: port)
                 engine.ownListeners.register(bound, api: mode)
                 host.apiAddress[mode] = bound.description
             } catch {

@@ -137,4 +137,69 @@ import Testing
         #expect(answer.status == 200)
         #expect(answer.json["bytes"]?.intValue == 600_000)
     }
+
+    /// An upstream that answers before the body is in: once the body's end arrives the connection is idle again, and
+    /// its idle timeout applies.
+    @Test func anEarlyAnswerLeavesTheConnectionIdleAfterTheBody() async throws {
+        let p = try await ProxyFixture(config: try KnoxConfig.parse("[data_plane]\nidle_timeout_sec = 1\n"))
+        let early = try ScriptedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        defer { early.stop() }
+        _ = try await p.engine.createRoute(json(#"{"name":"Early","target_base_url":"\#(early.url)"}"#), console)
+        let port = p.port
+        let key = p.key
+        try await blocking {
+            let client = try RawHTTP(port: port)
+            defer { client.close() }
+            client.send(
+                "POST /up HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: early\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\n01234")
+            #expect(try client.readResponse().status == 200)
+            client.send("56789")
+            #expect(client.closedAfterDraining(within: 4))
+        }
+        #expect(p.engine.connectionStats.snapshot().idleClosed >= 1)
+    }
+
+    /// An upstream that stops reading a streamed upload: the caller is not blamed (no 408); the answer is a 504 once
+    /// the rest of the body is in.
+    @Test func anUpstreamThatStopsReadingTheBodyGets504() async throws {
+        let p = try await ProxyFixture(config: try KnoxConfig.parse("[data_plane]\nbody_stall_timeout_sec = 1\n"))
+        let deaf = try ScriptedUpstream(answer: "", reads: false)
+        defer { deaf.stop() }
+        _ = try await p.engine.createRoute(json(#"{"name":"Deaf","target_base_url":"\#(deaf.url)"}"#), console)
+        let port = p.port
+        let key = p.key
+        let answer = try await blocking {
+            let client = try RawHTTP(port: port)
+            defer { client.close() }
+            let total = 16 << 20
+            client.send(
+                "POST /up HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: deaf\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: \(total)\r\n\r\n")
+            let piece = [UInt8](repeating: 0x61, count: 1 << 20)
+            for _ in 0..<16 { guard client.send(piece) else { break } }
+            return try client.readResponse()
+        }
+        #expect(answer.status == 504 && answer.errorType == "upstream_timeout")
+        #expect(p.engine.connectionStats.snapshot().bodyStalls == 0)
+    }
+
+    /// A caller that stops reading a long answer is cut off after the body-stall timeout (its upstream held
+    /// meanwhile), and counted.
+    @Test func aCallerThatStopsReadingIsCutOff() async throws {
+        let p = try await ProxyFixture(config: try KnoxConfig.parse("[data_plane]\nbody_stall_timeout_sec = 1\n"))
+        try await p.route("R")
+        let port = p.port
+        let key = p.key
+        try await blocking {
+            let client = try RawHTTP(port: port)
+            defer { client.close() }
+            client.send(
+                "GET /big?bytes=200000000 HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n")
+            sleep(3)
+            #expect(client.closedAfterDraining(within: 5))
+        }
+        #expect(p.engine.connectionStats.snapshot().readerStalls == 1)
+        #expect(try await p.logs().last?.error == "client_closed_request")
+    }
 }

@@ -29,6 +29,9 @@ import Testing
             await refused(
                 p, #"{"name":"Self","target_base_url":"http://\#(host):\#(p.port)/x"}"#, field: "target_base_url")
         }
+        // The management listeners count too (here as configured: 8700 and 8701 on loopback), both modes'.
+        await refused(p, #"{"name":"Api","target_base_url":"http://127.0.0.1:8700/v1"}"#, field: "target_base_url")
+        await refused(p, #"{"name":"Other side","target_base_url":"http://localhost:8801"}"#, field: "target_base_url")
         // An override's target is checked too.
         _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)
         let route = try await p.route("Fine")
@@ -64,6 +67,13 @@ import Testing
         #expect(logs.count == 1)
     }
 
+    @Test func viaEntriesOfKnoxCallAreCounted() {
+        #expect(KnownHeaders.knoxcallEntries(inVia: "1.1 knoxcall") == 1)
+        #expect(KnownHeaders.knoxcallEntries(inVia: "1.1 knoxcall, 1.0 edge (nginx),HTTP/1.1   KnoxCall") == 2)
+        #expect(KnownHeaders.knoxcallEntries(inVia: "1.1 knoxcalls, 1.1 edge knoxcall, knoxcall") == 0)
+        #expect(KnownHeaders.knoxcallEntries(inVia: "") == 0)
+    }
+
     @Test func knoxcallsOwnHeadersCannotBeInjected() async throws {
         let p = try await ProxyFixture()
         for (i, name) in [
@@ -95,5 +105,28 @@ import Testing
         #expect(logs.filter { $0.error == "loop_detected" }.count == 1)
         // Every hop left a Via on the request it sent.
         #expect(p.upstream.requests.isEmpty)
+    }
+
+    /// Two gateways that send each other's requests back through header-adding proxies: each hop adds its Via, and
+    /// the gateway that sees `max_hops` KnoxCall entries cuts the loop with a 508 (logged).
+    @Test func aLoopBetweenTwoGatewaysIsCut() async throws {
+        let a = try await ProxyFixture()
+        let b = try await ProxyFixture()
+        let toB = try TestForwarder(targetPort: b.port, extra: ["x-knoxcall-route": "back", "x-knoxcall-key": b.key])
+        let toA = try TestForwarder(targetPort: a.port, extra: ["x-knoxcall-route": "out", "x-knoxcall-key": a.key])
+        defer {
+            toB.stop()
+            toA.stop()
+        }
+        _ = try await a.engine.createRoute(
+            json(#"{"name":"Out","target_base_url":"http://127.0.0.1:\#(toB.port)"}"#), console)
+        _ = try await b.engine.createRoute(
+            json(#"{"name":"Back","target_base_url":"http://127.0.0.1:\#(toA.port)"}"#), console)
+        let answer = try await a.call(route: "out")
+        #expect(answer.status == 508)
+        // A (0 Vias) → B (1) → A (2) → B (3): refused there.
+        #expect(toB.forwarded == 2 && toA.forwarded == 1)
+        #expect(try await b.logs().filter { $0.error == "loop_detected" }.count == 1)
+        #expect(try await a.logs().filter { $0.error == "loop_detected" }.isEmpty)
     }
 }

@@ -12,7 +12,8 @@ import Testing
     static let escaping = [
         "/a/../b", "/..", "/a/..", "/./a", "/a/./b", "/a/.", "/%2e%2e/b", "/%2E%2E/b", "/.%2e/b", "/%2e./b", "/a/%2e",
         "/a/..%2fb", "/a/..%2Fb", "/a/%252e%252e/b", "/a/%25252e%25252e/b", "/..;/admin", "/a/.;x/b", "/a\\..\\b",
-        "/a/%2e%2e%5cb", "/a/..%5c", "/%2e%2e", "/a/%2e%2E/", "/a/.%00./b",
+        "/a/%2e%2e%5cb", "/a/..%5c", "/%2e%2e", "/a/%2e%2E/", "/a/.%00./b", "/a/%2525252e%2525252e/b",
+        "/a/%u002e%u002e/b", "/a/%c0%ae%c0%ae/b", "/a/%e0%80%ae/b", "/a/%00",
     ]
 
     @Test(arguments: escaping)
@@ -63,6 +64,13 @@ import Testing
         let refused = try await p.call("TRACE", "/", route: "any")
         #expect(refused.status == 405 && refused.errorType == "method_not_allowed")
         #expect(try await p.call("TRACE", "/", route: "tracing").status == 200)
+        // Its look-alikes, and CONNECT, anywhere.
+        for method in ["TRACK", "trace", "CONNECT", "connect"] {
+            for route in ["any", "tracing"] {
+                let refused = try await p.call(method, "/", route: route)
+                #expect(refused.status == 405 && refused.errorType == "method_not_allowed", "\(method) on \(route)")
+            }
+        }
         #expect(p.upstream.requests.map(\.method) == ["TRACE"])
     }
 }

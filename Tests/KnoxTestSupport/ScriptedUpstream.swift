@@ -8,10 +8,13 @@ public final class ScriptedUpstream: Sendable {
     private let channel: Channel
     public let port: Int
 
-    public init(answer: String) throws {
+    /// `reads: false`: the upstream accepts connections and never reads from them (nor answers).
+    public init(answer: String, reads: Bool = true) throws {
         let bytes = Array(answer.utf8)
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.autoRead, value: reads)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: reads ? 65536 : 4096)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Answering(bytes: bytes))

@@ -22,7 +22,11 @@ final class KeyRateLimiter: Sendable {
     }
 
     private let defaultLimit: RateLimitSetting
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private struct Table {
+        var buckets: [String: Bucket] = [:]
+        var prunedAt: Int64?
+    }
+    private let table = Mutex(Table())
     /// Past this many buckets, those idle for a whole window (full again, so the same as absent) are forgotten: keyed
     /// by something a stranger chooses (a source address), the table must not grow without bound.
     private let maxBuckets: Int
@@ -38,17 +42,27 @@ final class KeyRateLimiter: Sendable {
         let capacity = Double(setting.requests)
         let perMilli = capacity / Double(setting.windowSec * 1000)
         let windowMillis = Int64(setting.windowSec) * 1000
-        return buckets.withLock { buckets in
-            if buckets.count >= maxBuckets {
-                buckets = buckets.filter { nowMillis - $0.value.updatedMillis < windowMillis }
+        return table.withLock { table in
+            if table.buckets[keyId] == nil && table.buckets.count >= maxBuckets {
+                // At most once a second (the sweep reads the whole table); still full after it: refused, since a
+                // stranger choosing new keys must not grow the table.
+                if table.prunedAt.map({ nowMillis - $0 >= 1000 }) ?? true {
+                    table.prunedAt = nowMillis
+                    table.buckets = table.buckets.filter { nowMillis - $0.value.updatedMillis < windowMillis }
+                }
+                if table.buckets.count >= maxBuckets {
+                    return RateLimitDecision(
+                        allowed: false, limit: setting.requests, remaining: 0, resetAt: (nowMillis + windowMillis) / 1000,
+                        retryAfter: 1)
+                }
             }
-            var bucket = buckets[keyId] ?? Bucket(tokens: capacity, updatedMillis: nowMillis)
+            var bucket = table.buckets[keyId] ?? Bucket(tokens: capacity, updatedMillis: nowMillis)
             let elapsed = Double(max(0, nowMillis - bucket.updatedMillis))
             bucket.tokens = min(capacity, bucket.tokens + elapsed * perMilli)
             bucket.updatedMillis = nowMillis
             let allowed = bucket.tokens >= 1
             if allowed { bucket.tokens -= 1 }
-            buckets[keyId] = bucket
+            table.buckets[keyId] = bucket
             let untilFull = (capacity - bucket.tokens) / perMilli
             let untilOne = allowed ? 0 : (1 - bucket.tokens) / perMilli
             return RateLimitDecision(
@@ -67,8 +81,16 @@ final class AddressRateLimiter: Sendable {
         buckets = KeyRateLimiter(defaultLimit: RateLimitSetting(requests: perMinute, windowSec: 60), maxBuckets: 10_000)
     }
 
+    /// One token for `address`. IPv6 addresses count by their /64 (what one host is usually given), so a caller
+    /// cannot take a fresh allowance with every address of its own network.
     func take(_ address: String, nowMillis: Int64) -> RateLimitDecision {
-        buckets.take(keyId: address, limit: nil, nowMillis: nowMillis)
+        buckets.take(keyId: Self.key(address), limit: nil, nowMillis: nowMillis)
+    }
+
+    static func key(_ address: String) -> String {
+        guard let ip = IPAddress(address)?.unmapped else { return address }
+        guard !ip.isIPv4 else { return ip.description }
+        return IPRange.network(of: ip, prefix: 64).description + "/64"
     }
 }
 

@@ -34,4 +34,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Bound to every interface (`0.0.0.0`, `::`).
+    public var isWildcard: Bool { host.isEmpty || host == "0.0.0.0" || host == "::" || host == "*" }
 }

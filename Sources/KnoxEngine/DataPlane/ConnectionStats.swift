@@ -14,22 +14,25 @@ public final class ConnectionStats: Sendable {
         public var bodyStalls = 0
         /// Connections refused because the listener held its cap.
         public var refusedAtCap = 0
+        /// Connections cut off because the caller stopped reading its answer.
+        public var readerStalls = 0
 
         public init() {}
 
         /// Whether anything an operator should hear about happened (idle closes are routine).
-        var worthReporting: Bool { headTimeouts + bodyStalls + refusedAtCap > 0 }
+        var worthReporting: Bool { headTimeouts + bodyStalls + refusedAtCap + readerStalls > 0 }
     }
 
     private let headTimeouts = ManagedAtomic<Int>(0)
     private let idleClosed = ManagedAtomic<Int>(0)
     private let bodyStalls = ManagedAtomic<Int>(0)
     private let refusedAtCap = ManagedAtomic<Int>(0)
+    private let readerStalls = ManagedAtomic<Int>(0)
 
     public init() {}
 
     public enum Reason: Sendable {
-        case headTimeout, idle, bodyStall, cap
+        case headTimeout, idle, bodyStall, cap, readerStall
     }
 
     public func count(_ reason: Reason) {
@@ -38,6 +41,7 @@ public final class ConnectionStats: Sendable {
         case .idle: idleClosed.wrappingIncrement(ordering: .relaxed)
         case .bodyStall: bodyStalls.wrappingIncrement(ordering: .relaxed)
         case .cap: refusedAtCap.wrappingIncrement(ordering: .relaxed)
+        case .readerStall: readerStalls.wrappingIncrement(ordering: .relaxed)
         }
     }
 
@@ -47,6 +51,7 @@ public final class ConnectionStats: Sendable {
         c.idleClosed = idleClosed.load(ordering: .relaxed)
         c.bodyStalls = bodyStalls.load(ordering: .relaxed)
         c.refusedAtCap = refusedAtCap.load(ordering: .relaxed)
+        c.readerStalls = readerStalls.load(ordering: .relaxed)
         return c
     }
 
@@ -58,11 +63,12 @@ public final class ConnectionStats: Sendable {
         delta.idleClosed = now.idleClosed - last.idleClosed
         delta.bodyStalls = now.bodyStalls - last.bodyStalls
         delta.refusedAtCap = now.refusedAtCap - last.refusedAtCap
+        delta.readerStalls = now.readerStalls - last.readerStalls
         guard delta != Counts() else { return now }
         let metadata: Logger.Metadata = [
             "mode": "\(mode)", "connections.head_timeouts": "\(delta.headTimeouts)",
             "connections.body_stalls": "\(delta.bodyStalls)", "connections.refused_at_cap": "\(delta.refusedAtCap)",
-            "connections.idle_closed": "\(delta.idleClosed)",
+            "connections.idle_closed": "\(delta.idleClosed)", "connections.reader_stalls": "\(delta.readerStalls)",
         ]
         if delta.worthReporting {
             logger.warning("connections cut off by the listener limits", metadata: metadata)

@@ -17,12 +17,22 @@ public final class OwnListeners: Sendable {
     /// The management listeners' bound addresses, by mode (for the OAuth issuer when no public URL is configured).
     private let apis = Mutex<[Mode: ListenAddress]>([:])
     private let configured: [ListenAddress]
-    /// This machine's interface addresses, read once: a listener on a wildcard address answers on all of them.
-    private let localAddresses: [IPAddress]
+    /// This machine's interface addresses (a listener on a wildcard address answers on all of them), read again when
+    /// a minute old: interfaces come and go.
+    private let interfaces = Mutex<(addresses: [IPAddress], readAt: UInt64)>(([], 0))
 
     public init(config: KnoxConfig) {
         configured = Mode.allCases.flatMap { [config.apiAddress($0), config.proxyAddress($0)] }
-        localAddresses = Self.interfaceAddresses()
+    }
+
+    private var localAddresses: [IPAddress] {
+        let now = UInt64(DispatchTime.now().uptimeNanoseconds)
+        return interfaces.withLock { cached in
+            if cached.readAt == 0 || now &- cached.readAt > 60_000_000_000 {
+                cached = (Self.interfaceAddresses(), now)
+            }
+            return cached.addresses
+        }
     }
 
     /// Records a listener's bound address; `api` names the mode whose management API it is.
@@ -71,7 +81,7 @@ public final class OwnListeners: Sendable {
         // Connecting to 0.0.0.0 or :: reaches this machine.
         let local = target.isUnspecified || target.isLoopback || localAddresses.contains(target)
         let host = listener.host.lowercased()
-        if host.isEmpty || host == "0.0.0.0" || host == "::" || host == "*" { return local }
+        if listener.isWildcard { return local }
         if Self.isLocalhostName(host) { return target.isLoopback || target.isUnspecified }
         guard let bound = IPAddress(host)?.unmapped else { return false }
         return bound == target || (target.isUnspecified && (bound.isLoopback || localAddresses.contains(bound)))

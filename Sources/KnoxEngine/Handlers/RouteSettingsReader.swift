@@ -272,7 +272,7 @@ struct RouteSettingsReader {
     /// Parses one address or CIDR range into canonical text, or explains what is wrong.
     static func ipRange(_ text: String, field: String) throws(ApiError) -> String {
         switch IPRange.parse(text.trimmingASCIIWhitespace()) {
-        case .success(let range): return range.description
+        case .success(let range): return range.unmapped.description
         case .failure(.malformed):
             throw ApiError.invalid(field, "\"\(text.prefix(64))\" is not an IPv4/IPv6 address or CIDR range")
         case .failure(.hostBitsSet(let suggestion)):

@@ -31,8 +31,6 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
     /// Route id → environment → what the data plane needs.
     public let plans: [String: [String: RoutePlan]]
     public let routeIdsByName: [String: String]
-    /// Enabled clients with their parsed address ranges, for identifying callers by source address.
-    public let clientRanges: [(client: Client, range: IPRange)]
 
     public init(
         version: Int64, mode: Mode, tenantId: String, routes: [Route], configs: [RouteEnvironmentConfig],
@@ -70,11 +68,11 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         tokensByHash = Dictionary(tokens.map { ($0.tokenHash, $0) }, uniquingKeysWith: { a, _ in a })
         invokingKeyIds = Set(apiKeys.filter { $0.permissions.allows(Permission("proxy", "invoke")) }.map(\.keyId))
         routeIdsByName = Dictionary(routes.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        // Enabled clients with their address ranges: each route's plan keeps those assigned to it.
         let ranges: [(client: Client, range: IPRange)] = clients.compactMap { c in
             guard c.enabled, let range = try? IPRange.parse(c.ipAddress).get() else { return nil }
-            return (c, range)
+            return (c, range.unmapped)
         }
-        clientRanges = ranges
         var plans: [String: [String: RoutePlan]] = [:]
         let (secretsById, secretIdsByName) = (self.secretsById, self.secretIdsByName)
         for entry in byId.values {
@@ -124,11 +122,6 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         guard let plan = plans[entry.route.id]?[env] else { return .environmentNotConfigured }
         guard plan.environmentEnabled else { return .environmentDisabled }
         return .found(plan)
-    }
-
-    /// The first enabled client whose range holds `address`.
-    public func client(matching address: IPAddress) -> Client? {
-        clientRanges.first { $0.range.contains(address) }?.client
     }
 
     /// The sealed value of a secret that applies in `environment`: that environment's own value, else the value of

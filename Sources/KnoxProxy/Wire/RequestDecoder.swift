@@ -1,3 +1,4 @@
+import KnoxCore
 import NIOCore
 import NIOHTTP1
 
@@ -127,11 +128,7 @@ struct RequestDecoder {
             if version.major == 1 && version.minor >= 1 { throw WireError("An HTTP/1.1 request needs a Host header") }
             return
         }
-        let allowed = host.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || "-._~%!$&'()*+,;=:[]".utf8.contains(c)
-        }
-        guard allowed else { throw WireError("The Host header is not a host[:port]") }
+        guard HostField.isValid(host.utf8) else { throw WireError("The Host header is not a host[:port]") }
     }
 
     /// A `Content-Length` value: 1 to 18 decimal digits, nothing else (no sign, no list).
