@@ -147,3 +147,46 @@ final class ConnectionTimerMessages: ChannelDuplexHandler, @unchecked Sendable {
         context.write(data, promise: promise)
     }
 }
+
+/// Answers a request the HTTP parser refused (NIO's `HTTPServerProtocolErrorHandler`, with the API's error envelope):
+/// `431 request_header_fields_too_large` for an over-large head, else `400 validation_error` naming the problem; the
+/// codec closes the connection right after. Nothing is written when an answer is already under way.
+final class ProtocolErrorAnswers: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var answering = false
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if !answering {
+            let (status, type, message): (HTTPResponseStatus, ErrorType, String) =
+                parserError == .headerOverflow
+                ? (.requestHeaderFieldsTooLarge, .headersTooLarge, "The request head is larger than this listener accepts")
+                : (.badRequest, .validationError, "Malformed HTTP request: \(parserError)")
+            let body = ByteBuffer(string: #"{"error":{"type":"\#(type.rawValue)","message":"\#(message)"}}"#)
+            let headers = HTTPHeaders([
+                ("Connection", "close"), ("Content-Type", "application/json; charset=utf-8"),
+                ("Content-Length", String(body.readableBytes)),
+            ])
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.code >= 200: answering = true
+        case .end: answering = false
+        default: break
+        }
+        context.write(data, promise: promise)
+    }
+}

@@ -67,7 +67,9 @@ public final class HTTPListener: Sendable {
                     if try admission.admit(channel) {
                         try channel.pipeline.syncOperations.addHandler(ConnectionTimerBytes(timer))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: Self.decoderLimits)
+                    try channel.pipeline.syncOperations.addHandler(ProtocolErrorAnswers())
                     try channel.pipeline.syncOperations.addHandler(ConnectionTimerMessages(timer))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
@@ -121,12 +123,10 @@ public final class HTTPListener: Sendable {
                     case .head(let h):
                         head = h
                         body = []
-                        if let problem = Self.hostProblem(h) {
+                        if let problem = Self.headProblem(h) {
                             // Refused before anything else; the body, if any, is drained before the close.
                             try await write(
-                                Envelope.failure(
-                                    ApiError(.validationError, "Malformed HTTP request: \(problem)", field: "Host"),
-                                    requestId: Identifier.requestID(), headers: []),
+                                Envelope.failure(problem, requestId: Identifier.requestID(), headers: []),
                                 version: h.version, keepAlive: false, to: outbound)
                             discarded = 0
                             continue
@@ -173,7 +173,24 @@ public final class HTTPListener: Sendable {
         }
     }
 
-    /// RFC 9112 §3.2: at most one `Host`, exactly one in HTTP/1.1, and a host[:port] value.
+    /// The data plane's head limits (64 KiB, 256 fields): past them, `431` (`ProtocolErrorAnswers`).
+    static let decoderLimits: NIOHTTPDecoderLimitConfiguration = {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = 64 * 1024
+        limits.maxHeaderListSize = 64 * 1024
+        limits.maxHeaderFieldCount = 256
+        return limits
+    }()
+
+    /// RFC 9112 §3.2: at most one `Host`, exactly one in HTTP/1.1, and a host[:port] value; and a target of at most
+    /// 8 KiB (else `414 uri_too_long`, as on the data plane).
+    static func headProblem(_ head: HTTPRequestHead) -> ApiError? {
+        if head.uri.utf8.count > 8 * 1024 {
+            return ApiError(.uriTooLong, "The request target is longer than 8 KiB")
+        }
+        return hostProblem(head).map { ApiError(.validationError, "Malformed HTTP request: \($0)", field: "Host") }
+    }
+
     static func hostProblem(_ head: HTTPRequestHead) -> String? {
         let hosts = head.headers["host"]
         if hosts.count > 1 { return "More than one Host header" }

@@ -43,6 +43,10 @@ public enum ErrorType: String, Sendable, CaseIterable {
     case requestTimeout = "request_timeout"
     /// The listener holds as many connections as it may (503, with `Retry-After`).
     case tooManyConnections = "too_many_connections"
+    /// The request target is longer than the listener accepts (414).
+    case uriTooLong = "uri_too_long"
+    /// The request head is larger, or has more fields, than the listener accepts (431).
+    case headersTooLarge = "request_header_fields_too_large"
     // OAuth DPoP (RFC 9449), on the management API and the data plane.
     case invalidDpopProof = "invalid_dpop_proof"
     case useDpopNonce = "use_dpop_nonce"
@@ -60,6 +64,8 @@ public enum ErrorType: String, Sendable, CaseIterable {
         case .loopDetected: 508
         case .requestTimeout: 408
         case .tooManyConnections: 503
+        case .uriTooLong: 414
+        case .headersTooLarge: 431
         case .upstreamTimeout: 504
         case .rateLimitExceeded: 429
         case .validationError, .conflictingExpiryFields, .invalidExpiry, .invalidType: 400

@@ -102,7 +102,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                 do {
                     event = try decoder.next()
                 } catch {
-                    malformed(context, error.error.message, head: error.head)
+                    malformed(context, error.error, head: error.head)
                     return
                 }
                 guard let event else { break }
@@ -161,8 +161,10 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Bytes that are not an acceptable request (bad framing, bad chunking, conflicting lengths, garbage): answered
-    /// 400, logged, never forwarded, and the connection ends (where the next request would start is unknown).
-    private func malformed(_ context: ChannelHandlerContext, _ message: String, head: RequestHead?) {
+    /// 400 (414 for an over-long target, 431 for an over-large head), logged, never forwarded, and the connection ends
+    /// (where the next request would start is unknown).
+    private func malformed(_ context: ChannelHandlerContext, _ error: WireError, head: RequestHead?) {
+        let message = error.message
         if current == nil && requestOpen {
             // The rest of a request body that was already answered (the upstream did not wait for it): nothing is
             // owed to the caller, and the connection cannot go on.
@@ -179,6 +181,12 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             return
         }
+        let refusal: Refusal
+        switch error.kind {
+        case .malformed: refusal = Refusal(.validationError, "Malformed HTTP request: \(message)")
+        case .targetTooLong: refusal = Refusal(.uriTooLong, message)
+        case .headTooLarge: refusal = Refusal(.headersTooLarge, message)
+        }
         // One clock reading for the id and the row: the log finds a row by its id's time.
         let now = services.engine.clock.nowMillis()
         let requestId = Identifier.requestID(millis: now, using: &random)
@@ -187,8 +195,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
                 requestId: requestId, ts: now, srcIp: peerText,
                 method: head?.method.rawValue ?? "-",
                 path: head.map { String(Exchange.loggedPath(Exchange.originForm($0.target))) } ?? "-",
-                statusCode: 400, latencyMs: 0, error: ErrorType.validationError.rawValue))
-        let refusal = Refusal(.validationError, "Malformed HTTP request: \(message)")
+                statusCode: refusal.type.status, latencyMs: 0, error: refusal.type.rawValue))
         writeError(context, refusal, requestId: requestId, keepAlive: false, version: head?.version ?? .http1_1)
     }
 

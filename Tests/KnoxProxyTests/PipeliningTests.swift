@@ -151,9 +151,9 @@ import Testing
         let p = try await ProxyFixture()
         try await p.route("R")
         let r = try await p.raw("GET / HTTP/1.1\r\nX-Big: " + String(repeating: "b", count: 70_000) + "\r\n\r\n")
-        #expect(r.status == 400)
-        #expect(r.errorType == "validation_error")
+        #expect(r.status == 431)
+        #expect(r.errorType == "request_header_fields_too_large")
         #expect(p.upstream.requests.isEmpty)
-        #expect(try await p.logs().first?.statusCode == 400)
+        #expect(try await p.logs().first?.statusCode == 431)
     }
 }

@@ -202,15 +202,24 @@ enum WireFixtures {
     @Test func headsAreBounded() throws {
         var parser = HeadParser()
         let huge = "GET / HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: HeadParser.maxHeadBytes) + "\r\n\r\n"
-        #expect(throws: WireError("The head is larger than 64 KiB")) { _ = try parser.request(ByteBuffer(string: huge)) }
+        #expect(throws: WireError("The head is larger than 64 KiB", .headTooLarge)) { _ = try parser.request(ByteBuffer(string: huge)) }
         // Without its end in sight the head is refused as soon as it passes the bound, not when it ends.
         var open = HeadParser()
         let endless = "GET / HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: HeadParser.maxHeadBytes)
-        #expect(throws: WireError("The head is larger than 64 KiB")) { _ = try open.request(ByteBuffer(string: endless)) }
+        #expect(throws: WireError("The head is larger than 64 KiB", .headTooLarge)) { _ = try open.request(ByteBuffer(string: endless)) }
         var many = HeadParser()
         let fields = (0...HeadParser.maxFields).map { "X-\($0): v\r\n" }.joined()
-        #expect(throws: WireError("The head has more than \(HeadParser.maxFields) header fields")) {
+        #expect(throws: WireError("The head has more than \(HeadParser.maxFields) header fields", .headTooLarge)) {
             _ = try many.request(ByteBuffer(string: "GET / HTTP/1.1\r\n" + fields + "\r\n"))
+        }
+        // A request line that does not end within the bound is an over-long target; one that ends but is too long too.
+        var line = HeadParser()
+        #expect(throws: WireError("The request target is longer than 8 KiB", .targetTooLong)) {
+            _ = try line.request(ByteBuffer(string: "GET /" + String(repeating: "t", count: HeadParser.maxHeadBytes)))
+        }
+        var target = HeadParser()
+        #expect(throws: WireError("The request target is longer than 8 KiB", .targetTooLong)) {
+            _ = try target.request(ByteBuffer(string: "GET /" + String(repeating: "t", count: 9000) + " HTTP/1.1\r\n\r\n"))
         }
     }
 

@@ -43,6 +43,9 @@ public final class RawHTTP: @unchecked Sendable {
 
     public func close() { _ = Glibc.close(fd) }
 
+    /// Closes the sending side only (a half-close: the peer reads the end of the stream).
+    public func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     /// Sends raw bytes; returns false when the peer has closed.
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {

@@ -8,8 +8,9 @@ public final class ScriptedUpstream: Sendable {
     private let channel: Channel
     public let port: Int
 
-    /// `reads: false`: the upstream accepts connections and never reads from them (nor answers).
-    public init(answer: String, reads: Bool = true) throws {
+    /// `reads: false`: the upstream accepts connections and never reads from them (nor answers). `thenClose`: it
+    /// closes the connection once the answer is written.
+    public init(answer: String, reads: Bool = true, thenClose: Bool = false) throws {
         let bytes = Array(answer.utf8)
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -17,7 +18,7 @@ public final class ScriptedUpstream: Sendable {
             .childChannelOption(.socketOption(.so_rcvbuf), value: reads ? 65536 : 4096)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Answering(bytes: bytes))
+                    try channel.pipeline.syncOperations.addHandler(Answering(bytes: bytes, thenClose: thenClose))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
@@ -36,10 +37,16 @@ private final class Answering: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let bytes: [UInt8]
+    let thenClose: Bool
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], thenClose: Bool) {
+        self.bytes = bytes
+        self.thenClose = thenClose
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes)), promise: nil)
+        guard !bytes.isEmpty else { return }
+        let written = context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: bytes)))
+        if thenClose { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 }

@@ -28,8 +28,21 @@ struct ResponseHead: Sendable {
 /// Why bytes from the wire are not HTTP/1.1 this proxy accepts. The message names what is wrong and never repeats
 /// the bytes (they may hold credentials).
 struct WireError: Error, Equatable {
+    /// How the caller is answered: most refusals are 400; limits have statuses of their own.
+    enum Kind: Equatable {
+        case malformed
+        /// The request target is longer than `HeadParser.maxTargetBytes` (414).
+        case targetTooLong
+        /// The head is larger than `maxHeadBytes` or has more than `maxFields` fields (431).
+        case headTooLarge
+    }
+
     let message: String
-    init(_ message: String) { self.message = message }
+    let kind: Kind
+    init(_ message: String, _ kind: Kind = .malformed) {
+        self.message = message
+        self.kind = kind
+    }
 }
 
 /// The outcome of looking for a head in the bytes received so far.
@@ -45,6 +58,8 @@ enum HeadParse<Head> {
 struct HeadParser {
     static let maxHeadBytes = 64 * 1024
     static let maxFields = 256
+    /// The longest request target accepted (nginx's default buffer for a request line is 8 KiB).
+    static let maxTargetBytes = 8 * 1024
     /// How far the bytes were already searched for the blank line without finding it, so a head that trickles in
     /// is not searched again from its start each time.
     private var scanned = 0
@@ -97,6 +112,9 @@ struct HeadParser {
             while i < p.count && p[i] > 32 && p[i] < 127 { i += 1 }
             guard i > targetStart, i < p.count, p[i] == 32 else {
                 throw WireError("The request target must be visible ASCII followed by one space")
+            }
+            guard i - targetStart <= Self.maxTargetBytes else {
+                throw WireError("The request target is longer than \(Self.maxTargetBytes / 1024) KiB", .targetTooLong)
             }
             let target = Wire.text(p, Int32(targetStart), Int32(i))
             i += 1
@@ -168,7 +186,13 @@ struct HeadParser {
                 }
                 i += 1
             }
-            if p.count - start >= Self.maxHeadBytes { throw WireError("The head is larger than 64 KiB") }
+            if p.count - start >= Self.maxHeadBytes {
+                // Which limit: a request line that has not even ended is an over-long target.
+                let lineEnds = p[start..<(start + Self.maxTargetBytes + 64)].contains(10)
+                throw lineEnds
+                    ? WireError("The head is larger than 64 KiB", .headTooLarge)
+                    : WireError("The request target is longer than \(Self.maxTargetBytes / 1024) KiB", .targetTooLong)
+            }
             // Resume a little before the end: the CR LF CR LF may straddle two reads.
             scanned = max(start, p.count - 3)
             return .some(nil)
@@ -209,7 +233,9 @@ struct HeadParser {
             var valueEnd = i
             while valueEnd > valueStart && (p[valueEnd - 1] == 32 || p[valueEnd - 1] == 9) { valueEnd -= 1 }
             i += 2
-            guard spans.count < maxFields else { throw WireError("The head has more than \(maxFields) header fields") }
+            guard spans.count < maxFields else {
+                throw WireError("The head has more than \(maxFields) header fields", .headTooLarge)
+            }
             let span = FieldSpan(
                 nameStart: Int32(nameStart), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
             spans.append(span)
