@@ -69,4 +69,67 @@ import Testing
         #expect(!server.capturedOutput.contains(planted))
         #expect(!server.capturedOutput.contains(String(key.split(separator: "_").last ?? "")))
     }
+
+    /// Descriptors the process holds now.
+    func openDescriptors(_ server: ServerProcess) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.pid)/fd").count) ?? -1
+    }
+
+    /// 10,000 connections that send nothing and 1,000 slowloris ones (a head dripped a byte at a time) against the
+    /// real binary: normal requests stay under 50 ms throughout, every one of them is closed by the head timeout, and
+    /// the server's descriptors come back to where they were (issue 21, point 3).
+    @Test func idleAndSlowlorisConnectionsAreShedWhileRequestsFlow() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        try "[data_plane]\nmax_connections = 12000\nhead_timeout_sec = 3\n".write(
+            toFile: dir.file("config.toml"), atomically: true, encoding: .utf8)
+        let key = try admin(dir)
+        let upstream = try TestUpstream()
+        defer { upstream.stop() }
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        defer { server.stop() }
+        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"R","target_base_url":"\#(upstream.url)"}"#).status == 201)
+        let port = server.liveProxyPort
+        @Sendable func normal() throws -> TimeInterval {
+            let started = Date()
+            let r = try RawHTTP.request(port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "r"])
+            #expect(r.status == 200)
+            return Date().timeIntervalSince(started)
+        }
+        _ = try await blocking { try normal() }  // warm: the upstream connection exists
+        let baseline = openDescriptors(server)
+        let pid = server.process.pid
+        // Waits until the server holds `count` more descriptors than at the start (it accepts in bursts).
+        @Sendable func accepted(_ count: Int) {
+            let deadline = Date().addingTimeInterval(3)
+            while Date() < deadline {
+                let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+                if open >= baseline + count { return }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        let (idle, slow, timings) = try await blocking { () -> ([RawHTTP], [RawHTTP], [TimeInterval]) in
+            var timings: [TimeInterval] = []
+            let idle = try (0..<10_000).map { _ in try RawHTTP(port: port) }
+            accepted(10_000)
+            for _ in 0..<3 { timings.append(try normal()) }
+            let slow = try (0..<1_000).map { _ in try RawHTTP(port: port) }
+            accepted(11_000)
+            let head = Array("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+            for round in 0..<4 {
+                for client in slow { client.send([head[min(round, head.count - 1)]]) }
+                Thread.sleep(forTimeInterval: 0.1)
+                timings.append(try normal())
+                Thread.sleep(forTimeInterval: 0.4)
+            }
+            return (idle, slow, timings)
+        }
+        #expect(timings.allSatisfy { $0 < 0.05 }, "normal requests took \(timings) s")
+        let closed = try await blocking { (idle + slow).filter { $0.closedAfterDraining(within: 6) }.count }
+        #expect(closed == 11_000)
+        for c in idle + slow { c.close() }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(openDescriptors(server) <= baseline + 2, "descriptors: \(baseline) before, \(openDescriptors(server)) after")
+        #expect(try await blocking { try normal() } < 0.05)
+    }
 }
