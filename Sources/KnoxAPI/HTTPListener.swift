@@ -101,6 +101,12 @@ public final class HTTPListener: Sendable {
     public func close() {
         channel.withLock { $0 }?.channel.close(promise: nil)
         connections.shutDown()
+        // Past the grace period (`[management] shutdown_grace_sec`) whatever is still busy is closed.
+        let (connections, grace) = (connections, limits.shutdownGraceSec)
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int64(grace * 1000)))
+            connections.closeAll()
+        }
     }
 
     private func serveConnection(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
@@ -258,19 +264,9 @@ final class ConnectionRegistry: Sendable {
         }
         for channel in idle { channel.close(promise: nil) }
     }
-}
 
-/// Runs a listener as part of the service group; on graceful shutdown it stops accepting.
-public struct ListenerService: Service {
-    let listener: HTTPListener
-
-    public init(_ listener: HTTPListener) { self.listener = listener }
-
-    public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await listener.serve()
-        } onGracefulShutdown: {
-            listener.close()
-        }
+    /// Closes every connection, busy or not (the shutdown grace period is over).
+    func closeAll() {
+        for channel in state.withLock({ $0.channels.values.map(\.channel) }) { channel.close(promise: nil) }
     }
 }

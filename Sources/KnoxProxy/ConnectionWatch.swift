@@ -57,4 +57,14 @@ final class ConnectionWatch: @unchecked Sendable {
         let due = handlers.filter { $0.isDue(now: now) }
         for handler in due { handler.deadlinePassed(now: now) }
     }
+
+    /// The process is stopping: idle connections close now, busy ones after their answer. Returns at once.
+    func shutDown() {
+        for handler in handlers { handler.shutDown() }
+    }
+
+    /// The grace period is over: whatever is still open closes now.
+    func closeAll() {
+        for handler in handlers { handler.closeNow() }
+    }
 }

@@ -37,6 +37,8 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     private var closingSince: UInt64 = 0
     /// Since when the caller has not been reading the answer (the channel not writable); 0: it is.
     private var unreadSince: UInt64 = 0
+    /// The process is stopping: the answer under way is the last on this connection.
+    private var draining = false
     /// `process` is running: a call from inside it (an answer written synchronously) only asks it to go on.
     private var processing = false
     private var processAgain = false
@@ -222,6 +224,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         if let retry = refusal.retryAfter { headers.append(("Retry-After", String(retry))) }
         if refusal.type == .dependencyUnavailable { headers.append(("Retry-After", "1")) }
         var out = context.channel.allocator.buffer(capacity: 512)
+        let keepAlive = mayKeepAlive(keepAlive)
         ResponseWriter.complete(
             version: version, status: HTTPResponseStatus(statusCode: refusal.type.status), headers: headers,
             body: body.serializedBytes(), keepAlive: keepAlive, into: &out)
@@ -244,7 +247,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         var out = context.channel.allocator.buffer(capacity: 1280 + upstream.fields.bytes.readableBytes)
         framing = ResponseWriter.head(
             upstream, version: request.version, requestMethod: request.method, requestId: requestId,
-            rateLimit: rateLimit, dpopNonce: dpopNonce, keepAlive: keepAlive, into: &out)
+            rateLimit: rateLimit, dpopNonce: dpopNonce, keepAlive: mayKeepAlive(keepAlive), into: &out)
         closeAfterAnswer = framing == .close
         heldHead = out
     }
@@ -311,7 +314,7 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
             context.write(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil)
         }
         completed()
-        if keepAlive && !closeAfterAnswer {
+        if mayKeepAlive(keepAlive) && !closeAfterAnswer {
             pool.flushes.flushSoon(context)
         } else {
             closing = true
@@ -325,6 +328,12 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
     /// An answer is out: reading resumes and the next pipelined request, if any, starts.
     private func answered(_ context: ChannelHandlerContext) {
         guard !closing else { return }
+        if draining && current == nil {
+            // Stopping: no further request on this connection; the answer is flushed, then the connection closes.
+            closing = true
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
         if !requestOpen {
             // Bytes of the next request already here: its head is due; none: the connection is idle.
             phase = decoder.bufferedBytes > 0 ? .head(since: pool.clock) : .idle(since: pool.clock)
@@ -332,6 +341,31 @@ final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
         setReading(context, true)
         process(context)
     }
+
+    // MARK: - Shutdown
+
+    /// The process is stopping: an idle connection (or one with nothing of a request yet) closes now; one with a
+    /// request under way gets its answer, marked `Connection: close`, and then closes.
+    func shutDown() {
+        guard let context, !closing else { return }
+        draining = true
+        if current == nil && !requestOpen && decoder.bufferedBytes == 0 {
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    /// The shutdown grace period is over.
+    func closeNow() {
+        guard let context else { return }
+        current?.downstreamClosed()
+        current = nil
+        closing = true
+        context.close(promise: nil)
+    }
+
+    /// Whether an answer may keep the connection open (not once the process is stopping).
+    func mayKeepAlive(_ requested: Bool) -> Bool { requested && !draining }
 
     // MARK: - Deadlines
 

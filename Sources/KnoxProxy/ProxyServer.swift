@@ -86,19 +86,22 @@ public final class ProxyServer: Sendable {
     public func close() {
         channel.withLock { $0 }?.close(promise: nil)
     }
-}
 
-/// The data plane listener as a service of the process's group.
-public struct ProxyService: Service {
-    let server: ProxyServer
-
-    public init(_ server: ProxyServer) { self.server = server }
-
-    public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await server.run()
-        } onGracefulShutdown: {
-            server.close()
+    /// Stops accepting and lets the requests in flight finish: idle connections close at once, busy ones after their
+    /// answer; past `[data_plane] shutdown_grace_sec` the rest are closed. Returns when none is left.
+    public func drain() async {
+        close()
+        services.forEachPool { $0.connections.shutDown() }
+        let grace = services.engine.config.dataPlaneLimits.shutdownGraceSec
+        let deadline = ContinuousClock.now + .milliseconds(Int64(grace * 1000))
+        while admission.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if admission.count > 0 {
+            logger.warning(
+                "closing connections still busy after the shutdown grace period",
+                metadata: ["listener": "\(services.engine.mode.rawValue)-proxy", "connections": "\(admission.count)"])
+            services.forEachPool { $0.connections.closeAll() }
         }
     }
 }

@@ -40,6 +40,14 @@ final class ProxyServices: Sendable {
         return pool
     }
 
+    /// Runs `body` with each event loop's pool, on that loop (shutdown: every connection of this data plane).
+    func forEachPool(_ body: @escaping @Sendable (UpstreamPool) -> Void) {
+        // A pool is confined to its loop (hence @unchecked Sendable): it is only touched inside the task on that loop.
+        for pool in pools.values {
+            pool.eventLoop.execute { body(pool) }
+        }
+    }
+
     func gate(_ snapshot: ConfigSnapshot, nowMillis: Int64) -> Gate {
         Gate(
             engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, maxHops: maxHops,

@@ -51,6 +51,8 @@ struct Host {
             boot: boot,
             services: [EngineMaintenance(engines: engines, logger: logger), RequestLogWriter(engines: engines, logger: logger)])
         guard listening else { return host }
+        var apis: [HTTPListener] = []
+        var proxies: [ProxyServer] = []
         for mode in Mode.allCases {
             let engine = boot.engine(mode)
             let api = ManagementAPI(engine: engine, logger: logger)
@@ -67,7 +69,7 @@ struct Host {
             } catch {
                 throw Failure("cannot listen on \(address) (\(mode.displayName) management API): \(error)")
             }
-            host.services.append(ListenerService(listener))
+            apis.append(listener)
         }
         // The data plane has its own event loop threads, one per CPU this process may use.
         let dataPlaneGroup = MultiThreadedEventLoopGroup(numberOfThreads: AvailableCores.count)
@@ -80,8 +82,35 @@ struct Host {
             } catch {
                 throw Failure("cannot listen on \(address) (\(mode.displayName) data plane): \(error)")
             }
-            host.services.append(ProxyService(proxy))
+            proxies.append(proxy)
         }
+        host.services.append(Listeners(apis: apis, proxies: proxies))
         return host
+    }
+}
+
+/// Every listener of the process as one service: a graceful shutdown stops them all accepting at once, then the
+/// requests in flight finish (management requests, and data-plane exchanges within `shutdown_grace_sec`); the log
+/// writer, an earlier service of the group, stops only after that, with every row.
+struct Listeners: Service {
+    let apis: [HTTPListener]
+    let proxies: [ProxyServer]
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for api in apis { group.addTask { try await api.serve() } }
+                for proxy in proxies {
+                    group.addTask {
+                        try await proxy.run()
+                        await proxy.drain()
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            for proxy in proxies { proxy.close() }
+            for api in apis { api.close() }
+        }
     }
 }

@@ -53,10 +53,11 @@ import Testing
                         defer { group.leave() }
                         for i in 0..<100_000 {
                             let name = "r\(round)-w\(worker)-\(i)"
-                            guard let r = try? RawHTTP.request(
-                                port: api, method: "POST", path: "/v1/clients",
-                                headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"],
-                                body: #"{"name":"\#(name)","ip_address":"10.0.0.1"}"#)
+                            guard
+                                let r = try? RawHTTP.request(
+                                    port: api, method: "POST", path: "/v1/clients",
+                                    headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/json"],
+                                    body: #"{"name":"\#(name)","ip_address":"10.0.0.1"}"#)
                             else { return }
                             if r.status == 201 { record.client(name) }
                         }
@@ -65,8 +66,10 @@ import Testing
                     Thread {
                         defer { group.leave() }
                         for _ in 0..<1_000_000 {
-                            guard let r = try? RawHTTP.request(
-                                port: proxy, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "load"])
+                            guard
+                                let r = try? RawHTTP.request(
+                                    port: proxy, method: "GET", path: "/",
+                                    headers: ["x-knoxcall-key": key, "x-knoxcall-route": "load"])
                             else { return }
                             if r.status == 200, let id = r.header("X-Request-Id") { record.proxied(id) }
                         }
@@ -78,12 +81,20 @@ import Testing
                 group.wait()
                 return at
             }
-            #expect(record.clients.count > 10 && record.proxied.count > 50, "round \(round): too little load to mean anything")
+            #expect(
+                record.clients.count > 10 && record.proxied.count > 50,
+                "round \(round): too little load to mean anything")
             acknowledgedClients.formUnion(record.clients)
             // Restart: the writes are there, the database is sound, the log lost only its last batch.
             let restarted = try await blocking { try ServerProcess(dataDir: dir.path) }
-            let check = try ChildProcess("/usr/bin/sqlite3", [dir.file("live.sqlite"), "PRAGMA integrity_check"], environment: ChildProcess.environment())
-            #expect(check.wait() == 0 && check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "round \(round): \(check.combinedOutput)")
+            let check = try ChildProcess(
+                "/usr/bin/sqlite3", [dir.file("live.sqlite"), "PRAGMA integrity_check"],
+                environment: ChildProcess.environment())
+            // Its output is read to the end (wait(timeout:)) before it is looked at.
+            #expect(check.wait(timeout: 30))
+            #expect(
+                check.wait() == 0 && check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok",
+                "round \(round): \(check.combinedOutput)")
             let port = restarted.livePort
             let (stored, logged) = try await blocking { () -> (Set<String>, Set<String>) in
                 var names: Set<String> = []
@@ -97,8 +108,11 @@ import Testing
                 var ids: Set<String> = []
                 var cursor = ""
                 while true {
-                    let doc = try Self.get(port, "/v1/logs?limit=1000" + (cursor.isEmpty ? "" : "&cursor=\(cursor)"), key)
-                    for row in doc["data"]?.arrayValue ?? [] { if let id = row["request_id"]?.stringValue { ids.insert(id) } }
+                    let doc = try Self.get(
+                        port, "/v1/logs?limit=1000" + (cursor.isEmpty ? "" : "&cursor=\(cursor)"), key)
+                    for row in doc["data"]?.arrayValue ?? [] {
+                        if let id = row["request_id"]?.stringValue { ids.insert(id) }
+                    }
                     guard let next = doc["meta"]?["next_cursor"]?.stringValue else { break }
                     cursor = next
                 }
@@ -109,7 +123,10 @@ import Testing
             let lostRows = record.proxied.filter { !logged.contains($0.id) }
             // The writer commits every 50 ms; allow for its fsync and the scheduler on a 2-core machine.
             let early = lostRows.filter { killedAt - $0.at > 0.3 }
-            #expect(early.isEmpty, "round \(round): \(early.count) of \(lostRows.count) lost rows were answered more than 300 ms before the kill")
+            #expect(
+                early.isEmpty,
+                "round \(round): \(early.count) of \(lostRows.count) lost rows were answered more than 300 ms before the kill"
+            )
             let earliest = lostRows.map { Int((killedAt - $0.at) * 1000) }.max() ?? 0
             print(
                 "crash round \(round): \(record.clients.count) writes acknowledged, \(lostClients.count) lost; "

@@ -6,7 +6,8 @@ import Testing
 /// The data plane in the real binary.
 @Suite(.serialized) struct DataPlaneProcessTests {
     func admin(_ dir: TempDirectory) throws -> String {
-        try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func post(_ port: Int, _ key: String, _ path: String, _ body: String) async throws -> RawHTTP.Response {
@@ -26,8 +27,15 @@ import Testing
         defer { upstream.stop() }
         let server = try await blocking { try ServerProcess(dataDir: dir.path) }
         defer { server.stop() }
-        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"Upload","target_base_url":"\#(upstream.url)"}"#).status == 201)
-        _ = try await blocking { try RawHTTP.request(port: server.liveProxyPort, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "upload"]) }
+        #expect(
+            try await post(
+                server.livePort, key, "/v1/routes", #"{"name":"Upload","target_base_url":"\#(upstream.url)"}"#
+            ).status == 201)
+        _ = try await blocking {
+            try RawHTTP.request(
+                port: server.liveProxyPort, method: "GET", path: "/",
+                headers: ["x-knoxcall-key": key, "x-knoxcall-route": "upload"])
+        }
         let before = server.memoryKB("VmHWM")
         let total = 200 << 20
         let port = server.liveProxyPort
@@ -55,14 +63,29 @@ import Testing
         let key = try admin(dir)
         let upstream = try TestUpstream()
         defer { upstream.stop() }
-        let server = try await blocking { try ServerProcess(dataDir: dir.path, extraArguments: ["--log-level", "trace"]) }
+        let server = try await blocking {
+            try ServerProcess(dataDir: dir.path, extraArguments: ["--log-level", "trace"])
+        }
         let planted = "PLANTED-\(UUID().uuidString)"
-        #expect(try await post(server.livePort, key, "/v1/secrets", #"{"name":"PLANT","value":"\#(planted)"}"#).status == 201)
-        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"R","target_base_url":"\#(upstream.url)","inject_headers_json":{"X-S":"{{secret:PLANT}}"}}"#).status == 201)
-        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"Down","target_base_url":"http://127.0.0.1:1","inject_headers_json":{"X-S":"{{secret:PLANT}}"}}"#).status == 201)
+        #expect(
+            try await post(server.livePort, key, "/v1/secrets", #"{"name":"PLANT","value":"\#(planted)"}"#).status
+                == 201)
+        #expect(
+            try await post(
+                server.livePort, key, "/v1/routes",
+                #"{"name":"R","target_base_url":"\#(upstream.url)","inject_headers_json":{"X-S":"{{secret:PLANT}}"}}"#
+            ).status == 201)
+        #expect(
+            try await post(
+                server.livePort, key, "/v1/routes",
+                #"{"name":"Down","target_base_url":"http://127.0.0.1:1","inject_headers_json":{"X-S":"{{secret:PLANT}}"}}"#
+            ).status == 201)
         let port = server.liveProxyPort
         for route in ["r", "down", "missing"] {
-            _ = try await blocking { try RawHTTP.request(port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": route]) }
+            _ = try await blocking {
+                try RawHTTP.request(
+                    port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": route])
+            }
         }
         #expect(upstream.requests.first?.header("X-S") == planted)
         server.stop()
@@ -79,57 +102,66 @@ import Testing
     /// real binary: normal requests stay under 50 ms throughout, every one of them is closed by the head timeout, and
     /// the server's descriptors come back to where they were (issue 21, point 3).
     @Test func idleAndSlowlorisConnectionsAreShedWhileRequestsFlow() async throws {
-        let dir = TempDirectory()
-        defer { dir.remove() }
-        try "[data_plane]\nmax_connections = 12000\nhead_timeout_sec = 3\n".write(
-            toFile: dir.file("config.toml"), atomically: true, encoding: .utf8)
-        let key = try admin(dir)
-        let upstream = try TestUpstream()
-        defer { upstream.stop() }
-        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
-        defer { server.stop() }
-        #expect(try await post(server.livePort, key, "/v1/routes", #"{"name":"R","target_base_url":"\#(upstream.url)"}"#).status == 201)
-        let port = server.liveProxyPort
-        @Sendable func normal() throws -> TimeInterval {
-            let started = Date()
-            let r = try RawHTTP.request(port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "r"])
-            #expect(r.status == 200)
-            return Date().timeIntervalSince(started)
-        }
-        _ = try await blocking { try normal() }  // warm: the upstream connection exists
-        let baseline = openDescriptors(server)
-        let pid = server.process.pid
-        // Waits until the server holds `count` more descriptors than at the start (it accepts in bursts).
-        @Sendable func accepted(_ count: Int) {
-            let deadline = Date().addingTimeInterval(3)
-            while Date() < deadline {
-                let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
-                if open >= baseline + count { return }
-                Thread.sleep(forTimeInterval: 0.02)
+        try await DescriptorHeavy.exclusively {
+            let dir = TempDirectory()
+            defer { dir.remove() }
+            try "[data_plane]\nmax_connections = 12000\nhead_timeout_sec = 3\n".write(
+                toFile: dir.file("config.toml"), atomically: true, encoding: .utf8)
+            let key = try admin(dir)
+            let upstream = try TestUpstream()
+            defer { upstream.stop() }
+            let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+            defer { server.stop() }
+            #expect(
+                try await post(
+                    server.livePort, key, "/v1/routes", #"{"name":"R","target_base_url":"\#(upstream.url)"}"#
+                ).status == 201)
+            let port = server.liveProxyPort
+            @Sendable func normal() throws -> TimeInterval {
+                let started = Date()
+                let r = try RawHTTP.request(
+                    port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "r"])
+                #expect(r.status == 200)
+                return Date().timeIntervalSince(started)
             }
-        }
-        let (idle, slow, timings) = try await blocking { () -> ([RawHTTP], [RawHTTP], [TimeInterval]) in
-            var timings: [TimeInterval] = []
-            let idle = try (0..<10_000).map { _ in try RawHTTP(port: port) }
-            accepted(10_000)
-            for _ in 0..<3 { timings.append(try normal()) }
-            let slow = try (0..<1_000).map { _ in try RawHTTP(port: port) }
-            accepted(11_000)
-            let head = Array("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
-            for round in 0..<4 {
-                for client in slow { client.send([head[min(round, head.count - 1)]]) }
-                Thread.sleep(forTimeInterval: 0.1)
-                timings.append(try normal())
-                Thread.sleep(forTimeInterval: 0.4)
+            _ = try await blocking { try normal() }  // warm: the upstream connection exists
+            let baseline = openDescriptors(server)
+            let pid = server.process.pid
+            // Waits until the server holds `count` more descriptors than at the start (it accepts in bursts).
+            @Sendable func accepted(_ count: Int) {
+                let deadline = Date().addingTimeInterval(3)
+                while Date() < deadline {
+                    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+                    if open >= baseline + count { return }
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
             }
-            return (idle, slow, timings)
+            let (idle, slow, timings) = try await blocking { () -> ([RawHTTP], [RawHTTP], [TimeInterval]) in
+                var timings: [TimeInterval] = []
+                let idle = try (0..<10_000).map { _ in try RawHTTP(port: port) }
+                accepted(10_000)
+                for _ in 0..<3 { timings.append(try normal()) }
+                let slow = try (0..<1_000).map { _ in try RawHTTP(port: port) }
+                accepted(11_000)
+                let head = Array("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+                for round in 0..<4 {
+                    for client in slow { client.send([head[min(round, head.count - 1)]]) }
+                    Thread.sleep(forTimeInterval: 0.1)
+                    timings.append(try normal())
+                    Thread.sleep(forTimeInterval: 0.4)
+                }
+                return (idle, slow, timings)
+            }
+            #expect(timings.allSatisfy { $0 < 0.05 }, "normal requests took \(timings) s")
+            let closed = try await blocking { (idle + slow).filter { $0.closedAfterDraining(within: 6) }.count }
+            #expect(closed == 11_000)
+            for c in idle + slow { c.close() }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(
+                openDescriptors(server) <= baseline + 2,
+                "descriptors: \(baseline) before, \(openDescriptors(server)) after")
+            #expect(try await blocking { try normal() } < 0.05)
+
         }
-        #expect(timings.allSatisfy { $0 < 0.05 }, "normal requests took \(timings) s")
-        let closed = try await blocking { (idle + slow).filter { $0.closedAfterDraining(within: 6) }.count }
-        #expect(closed == 11_000)
-        for c in idle + slow { c.close() }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(openDescriptors(server) <= baseline + 2, "descriptors: \(baseline) before, \(openDescriptors(server)) after")
-        #expect(try await blocking { try normal() } < 0.05)
     }
 }

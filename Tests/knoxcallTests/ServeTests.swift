@@ -50,6 +50,65 @@ import Glibc
         #expect(Date().timeIntervalSince(started) < 5, "an idle keep-alive connection held the shutdown up")
     }
 
+    /// SIGTERM while requests are in flight on both faces: they finish with their answers, new connections are not
+    /// accepted, idle ones close, every answered request has its log row, and the exit status is 0 (issue 21, point 6).
+    @Test func sigtermLetsRequestsInFlightFinish() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let liveKey = try key(dir)
+        let upstream = try TestUpstream()
+        defer { upstream.stop() }
+        let server = try await blocking { try ServerProcess(dataDir: dir.path) }
+        let created = try await blocking {
+            try RawHTTP.request(
+                port: server.livePort, method: "POST", path: "/v1/routes",
+                headers: ["Authorization": "Bearer \(liveKey)", "Content-Type": "application/json"],
+                body: #"{"name":"Slow","target_base_url":"\#(upstream.url)"}"#)
+        }
+        #expect(created.status == 201)
+        let (proxy, api) = (server.liveProxyPort, server.livePort)
+        let idle = try RawHTTP(port: proxy)
+        defer { idle.close() }
+        // Three slow requests in flight (1.5 s at the upstream), then SIGTERM.
+        let inFlight = (0..<3).map { _ in
+            Task {
+                try await blocking {
+                    try RawHTTP.request(
+                        port: proxy, method: "GET", path: "/slow?ms=1500",
+                        headers: ["x-knoxcall-key": liveKey, "x-knoxcall-route": "slow"])
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        let started = Date()
+        server.process.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        // Stopped accepting: a new connection is refused or closed without an answer.
+        let late = try? await blocking {
+            try RawHTTP.request(port: proxy, method: "GET", path: "/", headers: ["x-knoxcall-key": liveKey, "x-knoxcall-route": "slow"])
+        }
+        #expect(late == nil)
+        #expect(try await blocking { idle.closedAfterDraining(within: 2) }, "an idle keep-alive connection stayed open")
+        var ids: [String] = []
+        for task in inFlight {
+            let answer = try await task.value
+            #expect(answer.status == 200)
+            ids.append(answer.header("X-Request-Id") ?? "")
+        }
+        #expect(server.process.wait() == 0)
+        #expect(Date().timeIntervalSince(started) < 10)
+        _ = api
+        // Every answered request has its row (read back through a new process).
+        let restarted = try await blocking { try ServerProcess(dataDir: dir.path) }
+        defer { restarted.stop() }
+        for id in ids {
+            let row = try await blocking {
+                try RawHTTP.request(port: restarted.livePort, method: "GET", path: "/v1/logs/\(id)", headers: ["Authorization": "Bearer \(liveKey)"])
+            }
+            #expect(row.status == 200, "no log row for \(id)")
+        }
+    }
+
     @Test func keysMadeByAnotherProcessWorkWithinASecond() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }

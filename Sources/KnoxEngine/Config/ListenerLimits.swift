@@ -16,6 +16,8 @@ public struct ListenerLimits: Sendable, Equatable {
     public var idleTimeoutSec: Double = 60
     /// A request body that sends nothing for this long.
     public var bodyStallTimeoutSec: Double = 30
+    /// On SIGTERM: how long requests in flight may take to finish before their connections are closed.
+    public var shutdownGraceSec: Double = 30
     /// The default cap's share of the open-file limit (4 listeners, and upstream connections, share it).
     let maxConnectionsShare: Int
 
@@ -30,6 +32,7 @@ public struct ListenerLimits: Sendable, Equatable {
         if let v = try r.number("head_timeout_sec", in: 0.1...3600).value { headTimeoutSec = v }
         if let v = try r.number("idle_timeout_sec", in: 0.1...86_400).value { idleTimeoutSec = v }
         if let v = try r.number("body_stall_timeout_sec", in: 0.1...3600).value { bodyStallTimeoutSec = v }
+        if let v = try r.number("shutdown_grace_sec", in: 0...3600).value { shutdownGraceSec = v }
     }
 
     /// The cap in force: the configured one, else a share of this process's open-file limit (at least 64).
