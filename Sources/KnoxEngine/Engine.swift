@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import KnoxCore
 import KnoxCrypto
@@ -26,6 +27,8 @@ public final class Engine: Sendable {
     /// Where the data plane hands each finished request; the writer batches rows into this mode's database.
     public let requestLog: RequestLogSink
     let pendingLogRows = PendingLogRows()
+    /// The request-log writer's last write failed (it says so once per spell).
+    let logWriteFailing = ManagedAtomic<Bool>(false)
     let logger: Logger
     /// Connections this mode's listeners cut off or refused (head, idle and body timeouts, the cap).
     public let connectionStats = ConnectionStats()

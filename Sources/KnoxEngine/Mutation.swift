@@ -2,6 +2,7 @@ import Foundation
 import KnoxCore
 import KnoxCrypto
 import KnoxStore
+import Logging
 
 /// Who is asking, from where, and how to recognise a retry.
 public struct RequestContext: Sendable {
@@ -121,6 +122,8 @@ extension Engine {
             }
         } catch is StoreBusy {
             throw ApiError(.dependencyUnavailable, "The database is busy; retry shortly", retryAfter: 1)
+        } catch let error as StoreUnavailable {
+            throw Engine.unwritable(error, logger: logger, mode: mode)
         }
         if !outcome.replayed { try await reloadSnapshot() }
         return outcome
@@ -133,7 +136,18 @@ extension Engine {
             return try await store.write(body)
         } catch is StoreBusy {
             throw ApiError(.dependencyUnavailable, "The database is busy; retry shortly", retryAfter: 1)
+        } catch let error as StoreUnavailable {
+            throw Engine.unwritable(error, logger: logger, mode: mode)
         }
+    }
+
+    /// A write the database could not take (disk full, read-only): `503 dependency_unavailable`, and a warning for the
+    /// operator. The data plane goes on from its snapshot meanwhile.
+    static func unwritable(_ error: StoreUnavailable, logger: Logger, mode: Mode) -> ApiError {
+        logger.warning("database write failed", metadata: ["mode": "\(mode.rawValue)", "reason": "\(error.reason)"])
+        return ApiError(
+            .dependencyUnavailable, "The database cannot be written (\(error.reason)); nothing was changed, retry once it is fixed",
+            retryAfter: 5)
     }
 
     /// Runs a read in a transaction, mapping a busy database to `dependency_unavailable`.

@@ -58,7 +58,16 @@ public final class Store: Sendable {
             return try await pool.write { db in try body(StoreAccess(db: db)) }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             throw StoreBusy()
+        } catch let error as DatabaseError where Store.isUnwritable(error) {
+            throw StoreUnavailable(reason: error.message ?? "\(error.resultCode)")
         }
+    }
+
+    /// The database file cannot take a write right now: the disk (or the process's file-size limit) is full, the file
+    /// or its directory became read-only, or the device failed. The transaction was rolled back; once the cause is
+    /// gone the next write works, without a restart.
+    static func isUnwritable(_ error: DatabaseError) -> Bool {
+        [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL].contains(error.resultCode)
     }
 
     /// Runs `body` in a read transaction (a consistent snapshot of the database).
@@ -91,6 +100,12 @@ public final class Store: Sendable {
 
 /// The database stayed locked by another writer past the busy timeout.
 public struct StoreBusy: Error {}
+
+/// A write failed because the database cannot be written now (`Store.isUnwritable`); nothing of it was kept.
+public struct StoreUnavailable: Error {
+    /// SQLite's own words ("database or disk is full"): never data from the request.
+    public let reason: String
+}
 
 /// Typed access to the tables inside one transaction.
 public struct StoreAccess {

@@ -42,16 +42,25 @@ public final class ServerProcess: @unchecked Sendable {
     public private(set) var liveProxyPort = 0
     public private(set) var testProxyPort = 0
 
-    /// Starts the server and waits until both management listeners are bound.
-    public init(dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// Starts the server and waits until both management listeners are bound. `ignoringFileSizeSignal`: the server
+    /// starts with SIGXFSZ ignored (through a shell), so that a file-size limit set later (`prlimit`) makes its writes
+    /// fail as on a full disk instead of killing it.
+    public init(
+        dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:], ignoringFileSizeSignal: Bool = false
+    ) throws {
         let arguments =
             [
                 "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0", "--live-proxy",
                 "127.0.0.1:0", "--test-proxy", "127.0.0.1:0",
             ] + extraArguments
-        process = try ChildProcess(
-            Knoxcall.executable, arguments,
-            environment: ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY"], setting: environment))
+        let environment = ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY"], setting: environment)
+        if ignoringFileSizeSignal {
+            // An ignored signal stays ignored across exec; the shell's pid becomes the server's.
+            process = try ChildProcess(
+                "/bin/sh", ["-c", "trap '' XFSZ; exec \"$0\" \"$@\"", Knoxcall.executable] + arguments, environment: environment)
+        } else {
+            process = try ChildProcess(Knoxcall.executable, arguments, environment: environment)
+        }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = capturedOutput

@@ -82,9 +82,19 @@ extension Engine {
                 }
                 if numbered { requestLog.publish(stored) }
             } catch {
-                pendingLogRows.keep(rows, limit: 100_000)
-                logger?.warning("request log write failed; will retry", metadata: ["mode": "\(mode.rawValue)"])
+                // Past 100,000 waiting rows the oldest go, counted as dropped (like a full ring).
+                let lost = pendingLogRows.keep(rows, limit: 100_000)
+                if lost > 0 { requestLog.countDropped(lost) }
+                // Said once per spell of failures (the writer retries every 50 ms), and again when it recovers.
+                if logWriteFailing.exchange(true, ordering: .relaxed) == false {
+                    logger?.warning(
+                        "request log write failed; rows are kept and retried",
+                        metadata: ["mode": "\(mode.rawValue)", "reason": "\((error as? StoreUnavailable)?.reason ?? "\(type(of: error))")"])
+                }
                 return
+            }
+            if logWriteFailing.exchange(false, ordering: .relaxed) {
+                logger?.notice("request log writes work again", metadata: ["mode": "\(mode.rawValue)"])
             }
             batch = []
             if requestLog.isEmptyHint { return }
@@ -149,13 +159,16 @@ final class PendingLogRows: Sendable {
 
     func take() -> [LogRecord] { rows.withLock { r in defer { r = [] }; return r } }
 
-    func keep(_ batch: [LogRecord], limit: Int) {
+    /// Keeps `batch` for the next attempt, at most `limit` rows in all; returns how many had to be let go.
+    @discardableResult
+    func keep(_ batch: [LogRecord], limit: Int) -> Int {
         rows.withLock { r in
             r = batch + r
-            if r.count > limit {
-                for record in r[limit...] { record.release() }
-                r.removeLast(r.count - limit)
-            }
+            guard r.count > limit else { return 0 }
+            let excess = r.count - limit
+            for record in r[limit...] { record.release() }
+            r.removeLast(excess)
+            return excess
         }
     }
 }
