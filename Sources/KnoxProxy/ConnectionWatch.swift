@@ -29,42 +29,29 @@ struct ConnectionDeadlines: Sendable {
 /// The open downstream connections of one event loop, swept with the loop's upstream deadlines (UpstreamPool):
 /// no timer per connection. Each handler knows its slot, so leaving is a swap with the last one. Confined to the loop.
 final class ConnectionWatch: @unchecked Sendable {
-    private var handlers: [ProxyHandler] = []
+    private var handlers = SlotList<ProxyHandler>()
 
     var count: Int { handlers.count }
 
-    func add(_ handler: ProxyHandler) {
-        guard handler.watchSlot < 0 else { return }
-        handler.watchSlot = handlers.count
-        handlers.append(handler)
-    }
+    func add(_ handler: ProxyHandler) { handlers.add(handler) }
 
-    func remove(_ handler: ProxyHandler) {
-        let slot = handler.watchSlot
-        guard slot >= 0, slot < handlers.count, handlers[slot] === handler else { return }
-        handler.watchSlot = -1
-        let last = handlers.removeLast()
-        if slot < handlers.count {
-            handlers[slot] = last
-            last.watchSlot = slot
-        }
-    }
+    func remove(_ handler: ProxyHandler) { handlers.remove(handler) }
 
     /// Lets each connection check its phase against its deadlines. Collected first: a connection that closes leaves
     /// the list being read.
     func sweep(now: UInt64) {
         guard !handlers.isEmpty else { return }
-        let due = handlers.filter { $0.isDue(now: now) }
+        let due = handlers.members.filter { $0.isDue(now: now) }
         for handler in due { handler.deadlinePassed(now: now) }
     }
 
     /// The process is stopping: idle connections close now, busy ones after their answer. Returns at once.
     func shutDown() {
-        for handler in handlers { handler.shutDown() }
+        for handler in handlers.members { handler.shutDown() }
     }
 
     /// The grace period is over: whatever is still open closes now.
     func closeAll() {
-        for handler in handlers { handler.closeNow() }
+        for handler in handlers.members { handler.closeNow() }
     }
 }

@@ -5,7 +5,7 @@ import NIOHTTP1
 
 /// One request through the data plane, from its head to the log row. Confined to the downstream connection's event
 /// loop, which is also the loop of its upstream connection: nothing here is shared between threads.
-final class Exchange: @unchecked Sendable {
+final class Exchange: Slotted, @unchecked Sendable {
     enum BodyMode {
         /// The route or its placeholders need the whole body (≤ 1 MiB) before anything goes upstream.
         case buffer

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// The data plane's handler for one downstream connection: it decodes requests from the bytes (RequestDecoder),
 /// runs each request's exchange and writes the answers. The only handler in the connection's pipeline; confined to
 /// the connection's event loop.
-final class ProxyHandler: ChannelInboundHandler, @unchecked Sendable {
+final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -107,16 +107,14 @@ final class UpstreamPool: @unchecked Sendable {
     /// scheduled timer per request, with the loop's downstream connections (`connections`). Each exchange knows its
     /// slot, so leaving the list is a swap with the last one: a finished exchange is released at once, not kept until
     /// the next sweep.
-    private var waiting: [Exchange] = []
+    private var waiting = SlotList<Exchange>()
     private var sweeping: RepeatedTask?
     /// Monotonic nanoseconds at the last sweep (at most 200 ms old while any connection is open): the phases of
     /// downstream connections are stamped with it, so a request costs no clock reading for its timeouts.
     private(set) var clock: UInt64 = 0
 
     func watch(_ exchange: Exchange) {
-        guard exchange.watchSlot < 0 else { return }
-        exchange.watchSlot = waiting.count
-        waiting.append(exchange)
+        waiting.add(exchange)
         startSweeping()
     }
 
@@ -135,16 +133,7 @@ final class UpstreamPool: @unchecked Sendable {
         }
     }
 
-    func unwatch(_ exchange: Exchange) {
-        let slot = exchange.watchSlot
-        guard slot >= 0, slot < waiting.count, waiting[slot] === exchange else { return }
-        exchange.watchSlot = -1
-        let last = waiting.removeLast()
-        if slot < waiting.count {
-            waiting[slot] = last
-            last.watchSlot = slot
-        }
-    }
+    func unwatch(_ exchange: Exchange) { waiting.remove(exchange) }
 
     private func sweep() {
         let now = NIODeadline.now().uptimeNanoseconds
@@ -152,7 +141,7 @@ final class UpstreamPool: @unchecked Sendable {
         connections.sweep(now: now)
         guard !waiting.isEmpty else { return }
         // Collected first: failing an exchange takes it off the list being read.
-        let expired = waiting.filter { $0.deadlineNanos > 0 && now >= $0.deadlineNanos }
+        let expired = waiting.members.filter { $0.deadlineNanos > 0 && now >= $0.deadlineNanos }
         for exchange in expired { exchange.deadlinePassed() }
     }
 

@@ -3,6 +3,7 @@ import KnoxAPI
 import KnoxCore
 import KnoxEngine
 import KnoxTestSupport
+import Logging
 import Testing
 
 /// A live and a test management API over one temporary data directory, driven in process.
@@ -37,9 +38,32 @@ final class APIFixture: Sendable {
         if !credential.isEmpty { h.append(("Authorization", "Bearer \(credential)")) }
         if body != nil { h.append(("Content-Type", "application/json")) }
         let request = APIRequest(
-            method: method, path: path, rawQuery: query, headers: h, body: Array((body ?? "").utf8), remoteAddress: "127.0.0.1")
+            method: method, path: path, rawQuery: query, headers: h, body: Array((body ?? "").utf8),
+            remoteAddress: "127.0.0.1")
         let response = await (mode == .live ? liveAPI : testAPI).handle(request)
         return (response.status, (try? JSONValue.parse(response.body)) ?? .null, response)
+    }
+}
+
+extension APIFixture {
+    /// A fixture whose live management API listens on a real loopback socket (a free port) for the length of `body`,
+    /// with the listener limits and statistics of `config`.
+    static func withListener(config: KnoxConfig = KnoxConfig(), _ body: (APIFixture, Int) async throws -> Void)
+        async throws
+    {
+        let api = try await APIFixture(config: config)
+        let handler = api.liveAPI
+        let listener = HTTPListener(
+            address: ListenAddress(host: "127.0.0.1", port: 0), name: "test", limits: config.managementLimits,
+            stats: api.live.connectionStats, logger: Logger(label: "test")
+        ) { await handler.handle($0) }
+        let port = try await listener.bind()
+        let task = Task { try await listener.serve() }
+        defer {
+            listener.close()
+            task.cancel()
+        }
+        try await body(api, port)
     }
 }
 

@@ -48,35 +48,21 @@ import Testing
     ]
 
     @Test func everyCaseIsRefusedAndChangesNothing() async throws {
-        let api = try await APIFixture()
-        let handler = api.liveAPI
-        let listener = HTTPListener(
-            address: ListenAddress(host: "127.0.0.1", port: 0), name: "abuse", logger: Logger(label: "test")
-        ) { await handler.handle($0) }
-        let port = try await listener.bind()
-        let task = Task { try await listener.serve() }
-        defer {
-            listener.close()
-            task.cancel()
-        }
-        let auth = "x-api-key: \(api.liveKey)\r\n"
-        for (name, template, status) in Self.cases {
-            let bytes = template.replacingOccurrences(of: "AUTH", with: auth)
-            let answer = try await blocking {
-                let client = try RawHTTP(port: port)
-                defer { client.close() }
-                client.send(bytes)
-                return try client.readResponse()
+        try await APIFixture.withListener { api, port in
+            let auth = "x-api-key: \(api.liveKey)\r\n"
+            for (name, template, status) in Self.cases {
+                let bytes = template.replacingOccurrences(of: "AUTH", with: auth)
+                let answer = try await blocking { try RawHTTP.exchange(port: port, bytes) }
+                #expect(answer.status == status, "\(name)")
+                #expect(!answer.text.contains(api.liveKey), "\(name)")
             }
-            #expect(answer.status == status, "\(name)")
-            #expect(!answer.text.contains(api.liveKey), "\(name)")
+            // No environment was created by a smuggled body, and the listener still serves.
+            let environments = try await api.live.listEnvironments([:], actor: .console)
+            #expect(environments.arrayValue?.count == 1)
+            let ok = try await blocking {
+                try RawHTTP.request(port: port, method: "GET", path: "/v1/account", headers: ["x-api-key": api.liveKey])
+            }
+            #expect(ok.status == 200)
         }
-        // No environment was created by a smuggled body, and the listener still serves.
-        let environments = try await api.live.listEnvironments([:], actor: .console)
-        #expect(environments.arrayValue?.count == 1)
-        let ok = try await blocking {
-            try RawHTTP.request(port: port, method: "GET", path: "/v1/account", headers: ["x-api-key": api.liveKey])
-        }
-        #expect(ok.status == 200)
     }
 }

@@ -10,20 +10,7 @@ import Testing
 /// (issue 20: "on the data plane and the management listeners").
 @Suite(.serialized) struct ListenerLimitTests {
     func withListener(_ toml: String, _ body: (APIFixture, Int) async throws -> Void) async throws {
-        let config = try KnoxConfig.parse(toml)
-        let api = try await APIFixture(config: config)
-        let handler = api.liveAPI
-        let listener = HTTPListener(
-            address: ListenAddress(host: "127.0.0.1", port: 0), name: "test", limits: config.managementLimits,
-            stats: api.live.connectionStats, logger: Logger(label: "test")
-        ) { await handler.handle($0) }
-        let port = try await listener.bind()
-        let task = Task { try await listener.serve() }
-        defer {
-            listener.close()
-            task.cancel()
-        }
-        try await body(api, port)
+        try await APIFixture.withListener(config: try KnoxConfig.parse(toml), body)
     }
 
     @Test func silentAndSlowConnectionsAreClosed() async throws {

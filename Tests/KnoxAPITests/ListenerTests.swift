@@ -9,25 +9,15 @@ import Testing
 /// The management API over a real socket on loopback.
 @Suite struct ListenerTests {
     func withListener(_ body: (APIFixture, Int) async throws -> Void) async throws {
-        let api = try await APIFixture()
-        let handler = api.liveAPI
-        let listener = HTTPListener(
-            address: ListenAddress(host: "127.0.0.1", port: 0), name: "test", logger: Logger(label: "test")
-        ) { await handler.handle($0) }
-        let port = try await listener.bind()
-        let task = Task { try await listener.serve() }
-        defer {
-            listener.close()
-            task.cancel()
-        }
-        try await body(api, port)
+        try await APIFixture.withListener(body)
     }
 
     @Test func servesOverTheWire() async throws {
         try await withListener { api, port in
             let key = api.liveKey
             let r = try await blocking {
-                try RawHTTP.request(port: port, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(key)"])
+                try RawHTTP.request(
+                    port: port, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(key)"])
             }
             #expect(r.status == 200)
             #expect(r.header("X-Request-Id")?.hasPrefix("req_") == true)
@@ -60,7 +50,8 @@ import Testing
                 let client = try RawHTTP(port: port)
                 defer { client.close() }
                 client.send(
-                    "POST /v1/routes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{")
+                    "POST /v1/routes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{"
+                )
                 return try client.readResponse()
             }
             #expect(r.status == 413)
@@ -75,7 +66,9 @@ import Testing
             let answered = try await blocking {
                 let client = try RawHTTP(port: port)
                 defer { client.close() }
-                client.send("POST /v1/routes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nTransfer-Encoding: chunked\r\n\r\n")
+                client.send(
+                    "POST /v1/routes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 let chunk = String(repeating: "a", count: 65536)
                 for _ in 0..<20 {
                     guard client.send(Array("10000\r\n\(chunk)\r\n".utf8)) else { break }

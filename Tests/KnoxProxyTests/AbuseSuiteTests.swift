@@ -127,13 +127,7 @@ import Testing
         try await p.route("R")
         let bytes = template.replacingOccurrences(
             of: "AUTH", with: Self.auth.replacingOccurrences(of: "KEY", with: p.key))
-        let port = p.port
-        let answer = try await blocking {
-            let client = try RawHTTP(port: port)
-            defer { client.close() }
-            client.send(bytes)
-            return try client.readResponse()
-        }
+        let answer = try await p.raw(bytes)
         #expect(answer.status == status, "\(name)")
         #expect(answer.errorType == type, "\(name)")
         #expect(answer.header("X-Knox-Upstream-Status") == nil, "\(name)")

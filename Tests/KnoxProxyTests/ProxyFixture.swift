@@ -69,12 +69,7 @@ final class ProxyFixture: @unchecked Sendable {
     /// Raw bytes on a fresh connection; returns the first response.
     func raw(_ text: String) async throws -> RawHTTP.Response {
         let port = port
-        return try await blocking {
-            let client = try RawHTTP(port: port)
-            defer { client.close() }
-            client.send(text)
-            return try client.readResponse()
-        }
+        return try await blocking { try RawHTTP.exchange(port: port, text) }
     }
 
     /// Everything logged so far, oldest first.

@@ -20,6 +20,12 @@ public enum Knoxcall {
     }
 
     /// Runs to completion and captures both streams.
+    /// An admin key of `dataDir`'s Live side (Test with `test`), made by the CLI as an operator's first key is.
+    public static func adminKey(dataDir: String, test: Bool = false) throws -> String {
+        try run(["keys", "create", "--name", "t", "--data-dir", dataDir] + (test ? ["--test"] : [])).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws
         -> Result
     {

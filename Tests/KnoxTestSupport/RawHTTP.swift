@@ -166,6 +166,14 @@ public final class RawHTTP: @unchecked Sendable {
         return true
     }
 
+    /// Raw bytes on a fresh connection (anything, well-formed or not); returns the first response.
+    public static func exchange(port: Int, _ bytes: String) throws -> Response {
+        let client = try RawHTTP(port: port)
+        defer { client.close() }
+        client.send(bytes)
+        return try client.readResponse()
+    }
+
     /// One request on a fresh connection.
     public static func request(
         port: Int, method: String, path: String, headers: [String: String] = [:], body: String? = nil

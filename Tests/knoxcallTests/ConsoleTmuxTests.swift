@@ -203,8 +203,7 @@ import Testing
         defer { dir.remove() }
         let upstream = try TestUpstream()
         defer { upstream.stop() }
-        let admin = try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try Knoxcall.adminKey(dataDir: dir.path)
         let server = try await blocking { try ServerProcess(dataDir: dir.path) }
         defer { server.stop() }
         let created = try await blocking {

@@ -9,8 +9,7 @@ import Glibc
 
 @Suite(.serialized) struct ServeTests {
     func key(_ dir: TempDirectory, test: Bool = false) throws -> String {
-        let r = try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path] + (test ? ["--test"] : []))
-        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Knoxcall.adminKey(dataDir: dir.path, test: test)
     }
 
     @Test func servesBothModesAndStopsOnSIGTERM() async throws {

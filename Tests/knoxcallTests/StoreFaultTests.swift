@@ -20,8 +20,7 @@ import Testing
     @Test func aFullDiskRefusesWritesAndRecoversWithoutARestart() async throws {
         let dir = TempDirectory()
         defer { dir.remove() }
-        let key = try Knoxcall.run(["keys", "create", "--name", "t", "--data-dir", dir.path]).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = try Knoxcall.adminKey(dataDir: dir.path)
         let upstream = try TestUpstream()
         defer { upstream.stop() }
         let server = try await blocking { try ServerProcess(dataDir: dir.path, ignoringFileSizeSignal: true) }
