@@ -102,10 +102,15 @@ public final class HTTPListener: Sendable {
         channel.withLock { $0 }?.channel.close(promise: nil)
         connections.shutDown()
         // Past the grace period (`[management] shutdown_grace_sec`) whatever is still busy is closed.
-        let (connections, grace) = (connections, limits.shutdownGraceSec)
+        let (connections, grace, logger, name) = (connections, limits.shutdownGraceSec, logger, name)
         Task {
             try? await Task.sleep(for: .milliseconds(Int64(grace * 1000)))
-            connections.closeAll()
+            let busy = connections.closeAll()
+            if busy > 0 {
+                logger.warning(
+                    "closing connections still busy after the shutdown grace period",
+                    metadata: ["listener": "\(name)", "connections": "\(busy)"])
+            }
         }
     }
 
@@ -129,6 +134,8 @@ public final class HTTPListener: Sendable {
                     case .head(let h):
                         head = h
                         body = []
+                        // Busy from its head: a shutdown lets a request whose body is still arriving finish.
+                        connections.setBusy(id, true)
                         if let problem = Self.headProblem(h) {
                             // Refused before anything else; the body, if any, is drained before the close.
                             try await write(
@@ -157,7 +164,6 @@ public final class HTTPListener: Sendable {
                     case .end:
                         if discarded != nil { return }
                         guard let h = head else { continue }
-                        connections.setBusy(id, true)
                         let (path, query) = APIRequest.split(target: h.uri)
                         let request = APIRequest(
                             method: h.method.rawValue, path: path, rawQuery: query,
@@ -265,8 +271,11 @@ final class ConnectionRegistry: Sendable {
         for channel in idle { channel.close(promise: nil) }
     }
 
-    /// Closes every connection, busy or not (the shutdown grace period is over).
-    func closeAll() {
-        for channel in state.withLock({ $0.channels.values.map(\.channel) }) { channel.close(promise: nil) }
+    /// Closes every connection, busy or not (the shutdown grace period is over); returns how many were still open.
+    @discardableResult
+    func closeAll() -> Int {
+        let open = state.withLock { $0.channels.values.map(\.channel) }
+        for channel in open { channel.close(promise: nil) }
+        return open.count
     }
 }

@@ -29,6 +29,10 @@ public final class Engine: Sendable {
     let pendingLogRows = PendingLogRows()
     /// The request-log writer's last write failed (it says so once per spell).
     let logWriteFailing = ManagedAtomic<Bool>(false)
+    /// The database could not be written: the writer tries again at most once a second (at `logRetryAt`, wall-clock
+    /// milliseconds).
+    let logBackoff = ManagedAtomic<Bool>(false)
+    let logRetryAt = ManagedAtomic<Int64>(0)
     let logger: Logger
     /// Connections this mode's listeners cut off or refused (head, idle and body timeouts, the cap).
     public let connectionStats = ConnectionStats()

@@ -141,13 +141,13 @@ extension Engine {
         }
     }
 
-    /// A write the database could not take (disk full, read-only): `503 dependency_unavailable`, and a warning for the
-    /// operator. The data plane goes on from its snapshot meanwhile.
+    /// A database that cannot be used now (disk full, read-only, I/O error): `503 dependency_unavailable`, and a
+    /// warning with SQLite's reason for the operator (the caller is not told more). The data plane goes on from its
+    /// snapshot meanwhile.
     static func unwritable(_ error: StoreUnavailable, logger: Logger, mode: Mode) -> ApiError {
         logger.warning("database write failed", metadata: ["mode": "\(mode.rawValue)", "reason": "\(error.reason)"])
         return ApiError(
-            .dependencyUnavailable, "The database cannot be written (\(error.reason)); nothing was changed, retry once it is fixed",
-            retryAfter: 5)
+            .dependencyUnavailable, "The database cannot be used right now; nothing was changed, retry later", retryAfter: 5)
     }
 
     /// Runs a read in a transaction, mapping a busy database to `dependency_unavailable`.
@@ -156,6 +156,8 @@ extension Engine {
             return try await store.read(body)
         } catch is StoreBusy {
             throw ApiError(.dependencyUnavailable, "The database is busy; retry shortly", retryAfter: 1)
+        } catch let error as StoreUnavailable {
+            throw Engine.unwritable(error, logger: logger, mode: mode)
         }
     }
 }

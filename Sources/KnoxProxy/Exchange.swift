@@ -482,6 +482,14 @@ final class Exchange: Slotted, @unchecked Sendable {
         }
     }
 
+    /// The process's shutdown grace period ended before this exchange did: its row says so (not the caller's doing).
+    func cutByShutdown() {
+        guard !finished else { return }
+        stopWaiting()
+        dropUpstream()
+        finish(status: upstreamStatus ?? 503, error: "server_shutdown")
+    }
+
     /// The downstream connection went away mid-exchange.
     func downstreamClosed() {
         guard !finished else { return }

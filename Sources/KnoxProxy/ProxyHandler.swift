@@ -73,6 +73,8 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
         self.context = context
         pool.watch(self)
         phase = .head(since: pool.clock)
+        // Accepted just as the process began to stop (after its loop's connections were told).
+        if services.stopping.load(ordering: .relaxed) { shutDown() }
         context.fireChannelActive()
     }
 
@@ -110,6 +112,12 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
                 guard let event else { break }
                 switch event {
                 case .head(let head, let known):
+                    if draining {
+                        // Stopping: no new request starts; the caller retries elsewhere (nothing was sent upstream).
+                        closing = true
+                        context.close(promise: nil)
+                        return
+                    }
                     requestOpen = true
                     phase = .body
                     stallSince = 0  // the next sweep starts the stall clock
@@ -124,6 +132,10 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
                     if let exchange = current {
                         phase = .busy
                         exchange.requestEnd()
+                    } else if draining {
+                        closing = true
+                        context.close(promise: nil)
+                        return
                     } else {
                         // Answered before its body ended (an early refusal or upstream answer): idle now.
                         phase = decoder.bufferedBytes > 0 ? .head(since: pool.clock) : .idle(since: pool.clock)
@@ -328,12 +340,6 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
     /// An answer is out: reading resumes and the next pipelined request, if any, starts.
     private func answered(_ context: ChannelHandlerContext) {
         guard !closing else { return }
-        if draining && current == nil {
-            // Stopping: no further request on this connection; the answer is flushed, then the connection closes.
-            closing = true
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            return
-        }
         if !requestOpen {
             // Bytes of the next request already here: its head is due; none: the connection is idle.
             phase = decoder.bufferedBytes > 0 ? .head(since: pool.clock) : .idle(since: pool.clock)
@@ -358,7 +364,7 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
     /// The shutdown grace period is over.
     func closeNow() {
         guard let context else { return }
-        current?.downstreamClosed()
+        current?.cutByShutdown()
         current = nil
         closing = true
         context.close(promise: nil)

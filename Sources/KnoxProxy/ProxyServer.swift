@@ -1,12 +1,11 @@
 import KnoxCore
 import KnoxEngine
+import KnoxNet
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import KnoxNet
-import ServiceLifecycle
 import Synchronization
 
 /// One mode's data plane listener. Requests are handled start to finish on the event loop that accepted them.
@@ -90,6 +89,7 @@ public final class ProxyServer: Sendable {
     /// Stops accepting and lets the requests in flight finish: idle connections close at once, busy ones after their
     /// answer; past `[data_plane] shutdown_grace_sec` the rest are closed. Returns when none is left.
     public func drain() async {
+        services.stopping.store(true, ordering: .relaxed)
         close()
         services.forEachPool { $0.connections.shutDown() }
         let grace = services.engine.config.dataPlaneLimits.shutdownGraceSec
@@ -102,6 +102,9 @@ public final class ProxyServer: Sendable {
                 "closing connections still busy after the shutdown grace period",
                 metadata: ["listener": "\(services.engine.mode.rawValue)-proxy", "connections": "\(admission.count)"])
             services.forEachPool { $0.connections.closeAll() }
+            // Until they are gone, so that their rows reach the log writer before its last flush.
+            let closing = ContinuousClock.now + .seconds(1)
+            while admission.count > 0 && ContinuousClock.now < closing { try? await Task.sleep(for: .milliseconds(10)) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Atomics
 import KnoxCore
 import KnoxEngine
 import NIOCore
@@ -17,6 +18,8 @@ final class ProxyServices: Sendable {
     let connectTimeout: TimeAmount
     /// KnoxCall hops a request may already have passed (`[data_plane] max_hops`).
     let maxHops: Int
+    /// The process is stopping (set by `ProxyServer.drain`): a connection accepted now is drained at once.
+    let stopping = ManagedAtomic<Bool>(false)
     /// One pool per event loop of the data plane's group, fixed at start: looked up without a lock.
     private let pools: [ObjectIdentifier: UpstreamPool]
 

@@ -56,10 +56,18 @@ public final class Store: Sendable {
     public func write<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
         do {
             return try await pool.write { db in try body(StoreAccess(db: db)) }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-            throw StoreBusy()
-        } catch let error as DatabaseError where Store.isUnwritable(error) {
-            throw StoreUnavailable(reason: error.message ?? "\(error.resultCode)")
+        } catch let error as DatabaseError {
+            throw Store.classified(error)
+        }
+    }
+
+    /// A busy database (`StoreBusy`: retry at once), one that cannot be used now (`StoreUnavailable`), or the error as
+    /// it is.
+    static func classified(_ error: DatabaseError) -> Error {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_PROTOCOL: return StoreBusy()
+        case _ where isUnwritable(error): return StoreUnavailable(reason: error.message ?? "\(error.resultCode)")
+        default: return error
         }
     }
 
@@ -67,12 +75,16 @@ public final class Store: Sendable {
     /// or its directory became read-only, or the device failed. The transaction was rolled back; once the cause is
     /// gone the next write works, without a restart.
     static func isUnwritable(_ error: DatabaseError) -> Bool {
-        [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PROTOCOL].contains(error.resultCode)
+        [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN].contains(error.resultCode)
     }
 
     /// Runs `body` in a read transaction (a consistent snapshot of the database).
     public func read<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
-        try await pool.read { db in try body(StoreAccess(db: db)) }
+        do {
+            return try await pool.read { db in try body(StoreAccess(db: db)) }
+        } catch let error as DatabaseError {
+            throw Store.classified(error)
+        }
     }
 
     /// Synchronous write, for start-up and the command line.

@@ -84,7 +84,7 @@ struct Host {
             }
             proxies.append(proxy)
         }
-        host.services.append(Listeners(apis: apis, proxies: proxies))
+        host.services.append(Listeners(apis: apis, proxies: proxies, logger: logger))
         return host
     }
 }
@@ -95,6 +95,7 @@ struct Host {
 struct Listeners: Service {
     let apis: [HTTPListener]
     let proxies: [ProxyServer]
+    let logger: Logger
 
     func run() async throws {
         try await withGracefulShutdownHandler {
@@ -102,15 +103,32 @@ struct Listeners: Service {
                 for api in apis { group.addTask { try await api.serve() } }
                 for proxy in proxies {
                     group.addTask {
-                        try await proxy.run()
+                        do {
+                            try await proxy.run()
+                        } catch {
+                            await proxy.drain()
+                            throw error
+                        }
                         await proxy.drain()
                     }
                 }
-                try await group.waitForAll()
+                // A listener that fails stops them all (and the process, with the error), rather than leaving the
+                // process running without it.
+                do {
+                    while try await group.next() != nil {}
+                } catch {
+                    logger.critical("a listener failed; stopping", metadata: ["error.type": "\(type(of: error))"])
+                    stopAccepting()
+                    throw error
+                }
             }
         } onGracefulShutdown: {
-            for proxy in proxies { proxy.close() }
-            for api in apis { api.close() }
+            stopAccepting()
         }
+    }
+
+    private func stopAccepting() {
+        for proxy in proxies { proxy.close() }
+        for api in apis { api.close() }
     }
 }

@@ -84,6 +84,26 @@ import Testing
         #expect(stats.headTimeouts >= 1 && stats.idleClosed >= 1)
     }
 
+    /// A head dripped a byte at a time (slowloris) is cut at the head timeout counted from its first byte: the drip
+    /// does not push the deadline back.
+    @Test func aDrippedHeadIsCutAtTheHeadTimeout() async throws {
+        let p = try await ProxyFixture(config: try KnoxConfig.parse("[data_plane]\nhead_timeout_sec = 1\n"))
+        let port = p.port
+        let (answer, elapsed) = try await blocking { () -> (RawHTTP.Response?, TimeInterval) in
+            let client = try RawHTTP(port: port)
+            defer { client.close() }
+            let started = Date()
+            for byte in Array("GET / HTTP/1.1\r\nHost: x\r\nX-Drip: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8) {
+                guard client.send([byte]) else { break }
+                usleep(100_000)
+                if Date().timeIntervalSince(started) > 3 { break }
+            }
+            return (try? client.readResponse(), Date().timeIntervalSince(started))
+        }
+        #expect(answer?.status == 408)
+        #expect(elapsed < 2.5, "the drip kept the head open for \(elapsed) s")
+    }
+
     @Test func aStalledBodyIsCutOff() async throws {
         let p = try await ProxyFixture(config: try KnoxConfig.parse("[data_plane]\nbody_stall_timeout_sec = 1\n"))
         try await p.route("R")

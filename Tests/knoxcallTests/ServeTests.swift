@@ -4,7 +4,7 @@ import KnoxTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized) struct ServeTests {
@@ -20,9 +20,12 @@ import Glibc
         let server = try await blocking { try ServerProcess(dataDir: dir.path) }
         let (live, test, wrong) = try await blocking {
             (
-                try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/account", headers: ["x-api-key": liveKey]),
-                try RawHTTP.request(port: server.testPort, method: "GET", path: "/v1/account", headers: ["x-api-key": testKey]),
-                try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/account", headers: ["x-api-key": testKey])
+                try RawHTTP.request(
+                    port: server.livePort, method: "GET", path: "/v1/account", headers: ["x-api-key": liveKey]),
+                try RawHTTP.request(
+                    port: server.testPort, method: "GET", path: "/v1/account", headers: ["x-api-key": testKey]),
+                try RawHTTP.request(
+                    port: server.livePort, method: "GET", path: "/v1/account", headers: ["x-api-key": testKey])
             )
         }
         #expect(try JSONValue.parse(live.body)["data"]?["sandbox"] == false)
@@ -65,10 +68,16 @@ import Glibc
                 body: #"{"name":"Slow","target_base_url":"\#(upstream.url)"}"#)
         }
         #expect(created.status == 201)
-        let (proxy, api) = (server.liveProxyPort, server.livePort)
+        let proxy = server.liveProxyPort
+        // A keep-alive connection that has been answered once and now sits idle.
         let idle = try RawHTTP(port: proxy)
         defer { idle.close() }
-        // Three slow requests in flight (1.5 s at the upstream), then SIGTERM.
+        let warm = try await blocking { () -> RawHTTP.Response in
+            idle.send("GET / HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(liveKey)\r\nx-knoxcall-route: slow\r\n\r\n")
+            return try idle.readResponse()
+        }
+        #expect(warm.status == 200)
+        // Three slow requests in flight (1.5 s at the upstream), then SIGTERM once the upstream has all three.
         let inFlight = (0..<3).map { _ in
             Task {
                 try await blocking {
@@ -78,31 +87,42 @@ import Glibc
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(400))
+        let waiting = Date()
+        while upstream.requests.count < 4 && Date().timeIntervalSince(waiting) < 5 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(upstream.requests.count == 4)
         let started = Date()
         server.process.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(200))
-        // Stopped accepting: a new connection is refused or closed without an answer.
-        let late = try? await blocking {
-            try RawHTTP.request(port: proxy, method: "GET", path: "/", headers: ["x-knoxcall-key": liveKey, "x-knoxcall-route": "slow"])
+        // Stopped accepting: within a moment a new connection is refused.
+        let refused = try await blocking { () -> Bool in
+            let deadline = Date().addingTimeInterval(3)
+            while Date() < deadline {
+                guard let client = try? RawHTTP(port: proxy) else { return true }
+                client.close()
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return false
         }
-        #expect(late == nil)
+        #expect(refused, "the data plane still accepted connections after SIGTERM")
         #expect(try await blocking { idle.closedAfterDraining(within: 2) }, "an idle keep-alive connection stayed open")
         var ids: [String] = []
         for task in inFlight {
             let answer = try await task.value
             #expect(answer.status == 200)
+            #expect(answer.header("Connection")?.lowercased() == "close")  // the last answer on its connection
             ids.append(answer.header("X-Request-Id") ?? "")
         }
         #expect(server.process.wait() == 0)
         #expect(Date().timeIntervalSince(started) < 10)
-        _ = api
         // Every answered request has its row (read back through a new process).
         let restarted = try await blocking { try ServerProcess(dataDir: dir.path) }
         defer { restarted.stop() }
         for id in ids {
             let row = try await blocking {
-                try RawHTTP.request(port: restarted.livePort, method: "GET", path: "/v1/logs/\(id)", headers: ["Authorization": "Bearer \(liveKey)"])
+                try RawHTTP.request(
+                    port: restarted.livePort, method: "GET", path: "/v1/logs/\(id)",
+                    headers: ["Authorization": "Bearer \(liveKey)"])
             }
             #expect(row.status == 200, "no log row for \(id)")
         }
@@ -117,7 +137,8 @@ import Glibc
         let fresh = try key(dir)
         try await Task.sleep(for: .milliseconds(1000))
         let r = try await blocking {
-            try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(fresh)"])
+            try RawHTTP.request(
+                port: server.livePort, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(fresh)"])
         }
         #expect(r.status == 200)
         let id = try #require(
@@ -126,7 +147,8 @@ import Glibc
         #expect(try Knoxcall.run(["keys", "revoke", id, "--data-dir", dir.path]).status == 0)
         try await Task.sleep(for: .milliseconds(1000))
         let revoked = try await blocking {
-            try RawHTTP.request(port: server.livePort, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(fresh)"])
+            try RawHTTP.request(
+                port: server.livePort, method: "GET", path: "/v1/routes", headers: ["Authorization": "Bearer \(fresh)"])
         }
         #expect(revoked.status == 401)
     }
@@ -136,7 +158,9 @@ import Glibc
         defer { dir.remove() }
         let first = try await blocking { try ServerProcess(dataDir: dir.path) }
         defer { first.stop() }
-        let r = try Knoxcall.run(["serve", "--data-dir", dir.path, "--live-api", "127.0.0.1:\(first.livePort)", "--test-api", "127.0.0.1:0"])
+        let r = try Knoxcall.run([
+            "serve", "--data-dir", dir.path, "--live-api", "127.0.0.1:\(first.livePort)", "--test-api", "127.0.0.1:0",
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("cannot listen on 127.0.0.1:\(first.livePort) (Live management API)"))
     }
@@ -158,10 +182,11 @@ import Glibc
                     defer { group.leave() }
                     for i in 0..<1000 {
                         let name = "w\(worker)-\(i)"
-                        guard let r = try? RawHTTP.request(
-                            port: port, method: "POST", path: "/v1/clients",
-                            headers: ["Authorization": "Bearer \(liveKey)", "Content-Type": "application/json"],
-                            body: #"{"name":"\#(name)","ip_address":"10.0.0.1"}"#)
+                        guard
+                            let r = try? RawHTTP.request(
+                                port: port, method: "POST", path: "/v1/clients",
+                                headers: ["Authorization": "Bearer \(liveKey)", "Content-Type": "application/json"],
+                                body: #"{"name":"\#(name)","ip_address":"10.0.0.1"}"#)
                         else { return }
                         if r.status == 201 {
                             lock.lock()

@@ -57,7 +57,7 @@ import Testing
         print("store fault: \(created.count) writes acknowledged before the limit, then \(refused.status)")
         #expect(refused.status == 503)
         #expect((try? JSONValue.parse(refused.body))?["error"]?["type"] == "dependency_unavailable")
-        #expect(refused.header("Retry-After") != nil)
+        #expect(refused.header("Retry-After") == "5")  // not the busy database's 1
         // The data plane serves on, from its snapshot; reads work; other writes are refused the same way.
         let served = try await blocking { try call() }
         #expect(served.status == 200)
@@ -67,6 +67,13 @@ import Testing
         }
         #expect(listed.status == 200)
         #expect(try await blocking { try post("/v1/environments", #"{"name":"staging"}"#) }.status == 503)
+        // Listing keys (which also writes their last use where it can) still answers.
+        let keys = try await blocking {
+            try RawHTTP.request(
+                port: api, method: "GET", path: "/v1/api-keys", headers: ["Authorization": "Bearer \(key)"])
+        }
+        #expect(keys.status == 200)
+        try await Task.sleep(for: .milliseconds(1500))  // the log writer has tried, and failed, more than once
         // Lifted: the next write works, in the same process.
         try Self.limitFileSize(server.process.pid, "unlimited:unlimited")
         #expect(
@@ -101,6 +108,10 @@ import Testing
         }
         #expect(row == 200)
         #expect(server.stop() == 0)
-        #expect(server.capturedOutput.contains("database write failed"))
+        let output = server.capturedOutput
+        #expect(output.contains("database write failed"))
+        // The log writer said it once for the spell, and once that it recovered.
+        #expect(output.components(separatedBy: "request log write failed").count - 1 == 1, "\(output)")
+        #expect(output.contains("request log writes work again"))
     }
 }

@@ -114,7 +114,12 @@ extension Engine {
     public func flushKeyUsage() async throws {
         let pending = keyUsage.drain()
         guard !pending.isEmpty else { return }
-        try await store.write { access in try access.touchApiKeys(pending) }
+        do {
+            try await store.write { access in try access.touchApiKeys(pending) }
+        } catch {
+            keyUsage.restore(pending)  // kept for the next flush (a busy or full database)
+            throw error
+        }
     }
 
     /// Requires `permission` of `actor`, else `forbidden`.

@@ -108,4 +108,9 @@ final class KeyUsageRecorder: Sendable {
             return p
         }
     }
+
+    /// Puts back times a write could not store (newer notes of the same key win).
+    func restore(_ times: [String: Int64]) {
+        pending.withLock { p in p.merge(times) { current, _ in current } }
+    }
 }

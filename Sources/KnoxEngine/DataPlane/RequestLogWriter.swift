@@ -36,7 +36,11 @@ public struct RequestLogWriter: Service {
             }
             try? await Task.sleep(for: interval)
         }
-        for engine in engines { await engine.flushRequestLog(logger: logger) }
+        // The last rows; whatever cannot be written now (a full disk) is said, and counted as dropped.
+        for engine in engines {
+            await engine.flushRequestLog(logger: logger, final: true)
+            _ = Self.reportDrops(of: engine, reported: reportedDrops[engine.mode, default: 0], logger: logger)
+        }
     }
 
     /// Warns when `engine`'s sink dropped rows since the last report (`reported`, the total then), with the mode, the
@@ -54,11 +58,18 @@ public struct RequestLogWriter: Service {
 }
 
 extension Engine {
-    /// Writes what the sink holds. On a busy database the rows stay pending and are retried on the next call.
-    public func flushRequestLog(logger: Logger? = nil) async {
-        var batch = pendingLogRows.take()
+    /// Writes what the sink holds, at most 5,000 rows a transaction. On a busy or full database the rows stay pending
+    /// and are retried — at once when it was busy, at most once a second while writes fail. `final`: the process is
+    /// stopping; what cannot be written is counted as dropped.
+    public func flushRequestLog(logger: Logger? = nil, final: Bool = false) async {
+        if logBackoff.load(ordering: .relaxed) && !final {
+            let now = clock.nowMillis()
+            guard now - logRetryAt.load(ordering: .relaxed) >= 1000 else { return }
+            logRetryAt.store(now, ordering: .relaxed)
+        }
+        var batch = pendingLogRows.take(limit: 5000)
         while true {
-            requestLog.drain(into: &batch, limit: 5000)
+            if batch.count < 5000 { requestLog.drain(into: &batch, limit: 5000) }
             guard !batch.isEmpty else { return }
             let rows = batch
             do {
@@ -82,9 +93,18 @@ extension Engine {
                 }
                 if numbered { requestLog.publish(stored) }
             } catch {
-                // Past 100,000 waiting rows the oldest go, counted as dropped (like a full ring).
-                let lost = pendingLogRows.keep(rows, limit: 100_000)
+                // Past 100,000 waiting rows the oldest go, counted as dropped (like a full ring); at the end, all, and
+                // whatever the sink still holds.
+                var lost = pendingLogRows.keep(rows, limit: final ? 0 : 100_000)
+                if final {
+                    var rest: [LogRecord] = []
+                    requestLog.drain(into: &rest, limit: .max)
+                    for record in rest { record.release() }
+                    lost += rest.count
+                }
                 if lost > 0 { requestLog.countDropped(lost) }
+                // A database that cannot be written is tried once a second; a busy one at the next turn.
+                logBackoff.store(error is StoreUnavailable, ordering: .relaxed)
                 // Said once per spell of failures (the writer retries every 50 ms), and again when it recovers.
                 if logWriteFailing.exchange(true, ordering: .relaxed) == false {
                     logger?.warning(
@@ -93,11 +113,12 @@ extension Engine {
                 }
                 return
             }
+            logBackoff.store(false, ordering: .relaxed)
             if logWriteFailing.exchange(false, ordering: .relaxed) {
                 logger?.notice("request log writes work again", metadata: ["mode": "\(mode.rawValue)"])
             }
-            batch = []
-            if requestLog.isEmptyHint { return }
+            batch = pendingLogRows.take(limit: 5000)
+            if batch.isEmpty && requestLog.isEmptyHint { return }
         }
     }
 
@@ -157,17 +178,27 @@ final class PendingLogRows: Sendable {
 
     deinit { rows.withLock { for record in $0 { record.release() } } }
 
-    func take() -> [LogRecord] { rows.withLock { r in defer { r = [] }; return r } }
+    /// The oldest waiting rows, at most `limit` (a transaction's worth).
+    func take(limit: Int) -> [LogRecord] {
+        rows.withLock { r in
+            let n = min(limit, r.count)
+            defer { r.removeFirst(n) }
+            return Array(r[0..<n])
+        }
+    }
 
-    /// Keeps `batch` for the next attempt, at most `limit` rows in all; returns how many had to be let go.
+    var isEmpty: Bool { rows.withLock { $0.isEmpty } }
+
+    /// Keeps `batch` (older than anything kept since) for the next attempt, at most `limit` rows in all: past it the
+    /// oldest go. Returns how many had to be let go.
     @discardableResult
     func keep(_ batch: [LogRecord], limit: Int) -> Int {
         rows.withLock { r in
             r = batch + r
             guard r.count > limit else { return 0 }
             let excess = r.count - limit
-            for record in r[limit...] { record.release() }
-            r.removeLast(excess)
+            for record in r[0..<excess] { record.release() }
+            r.removeFirst(excess)
             return excess
         }
     }

@@ -187,8 +187,9 @@ struct HeadParser {
                 i += 1
             }
             if p.count - start >= Self.maxHeadBytes {
-                // Which limit: a request line that has not even ended is an over-long target.
-                let lineEnds = p[start..<(start + Self.maxTargetBytes + 64)].contains(10)
+                // Which limit: a request line that has not even ended is an over-long target (requests only: they are
+                // the heads whose leading blank lines are skipped).
+                let lineEnds = !skipBlankLines || p[start..<(start + Self.maxTargetBytes + 64)].contains(10)
                 throw lineEnds
                     ? WireError("The head is larger than 64 KiB", .headTooLarge)
                     : WireError("The request target is longer than \(Self.maxTargetBytes / 1024) KiB", .targetTooLong)
