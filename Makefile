@@ -17,6 +17,7 @@ test: setup
 	swift build --build-tests
 	swift test --skip-build
 	scripts/interop.sh
+	scripts/fuzz.sh 20 http-request http-response json template cidr path signature
 
 swift-test:
 	swift build --build-tests

@@ -92,6 +92,16 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "bench/forwarder"),
+        // Fuzz targets over the parsers of untrusted input (fuzz/README.md): replayed by KnoxFuzzTargetsTests in every
+        // test run, driven by libFuzzer through knoxcall-fuzz in scripts/fuzz.sh (a build of its own, -sanitize=fuzzer).
+        .target(
+            name: "KnoxFuzzTargets",
+            dependencies: [
+                "KnoxCore", "KnoxCrypto", "KnoxEngine", "KnoxProxy", "KnoxConsole",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "fuzz/Targets"),
+        .executableTarget(name: "knoxcall-fuzz", dependencies: ["KnoxFuzzTargets"], path: "fuzz/Driver"),
         // The tests' child processes: two GNU calls Swift's Glibc module does not export (see ChildProcess.swift).
         .target(name: "CKnoxSpawn", path: "Tests/CKnoxSpawn"),
         // Shared by the test targets: temporary data directories, engines, a fixed clock, a raw HTTP client.
@@ -120,6 +130,7 @@ let package = Package(
         .testTarget(
             name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxTestSupport"], exclude: ["Goldens"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
+        .testTarget(name: "KnoxFuzzTargetsTests", dependencies: ["KnoxFuzzTargets"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -116,6 +116,7 @@ public struct Theme: Sendable, Equatable {
 
     /// Parses a theme file. Unknown roles or keys and bad colours name the key at fault.
     public static func parse(_ text: String, name: String, file: String) throws(ConfigError) -> Theme {
+        try checkTOMLText(text, file: file)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -8,6 +8,8 @@ public enum SortOrder: String, Sendable {
 public struct PageRequest: Sendable, Equatable {
     public static let defaultPerPage = 20
     public static let maxPerPage = 100
+    /// The highest page number a list accepts.
+    public static let maxPage = 1_000_000
 
     public var page: Int
     public var perPage: Int
@@ -30,8 +32,8 @@ public struct PageRequest: Sendable, Equatable {
     ) throws(ApiError) -> PageRequest {
         var request = PageRequest(sort: defaultSort, order: defaultOrder)
         if let raw = query["page"] {
-            guard let v = Int(raw), v >= 1, v <= 1_000_000 else {
-                throw ApiError.invalid("page", "must be a whole number from 1 to 1000000 (got \"\(raw.prefix(40))\")")
+            guard let v = Int(raw), v >= 1, v <= PageRequest.maxPage else {
+                throw ApiError.invalid("page", "must be a whole number from 1 to \(PageRequest.maxPage) (got \"\(raw.prefix(40))\")")
             }
             request.page = v
         }

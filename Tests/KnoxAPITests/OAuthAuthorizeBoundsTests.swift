@@ -74,6 +74,56 @@ import Testing
         #expect(extra.status == 200)
     }
 
+    /// `redirect_uri` (2,048 bytes), `client_id` (128) and `code_challenge` (128) are capped too: a byte past the cap
+    /// is a 400 `invalid_request` page naming it, decided before the client is looked up and before the per-address
+    /// rate counts the request (more of them than the minute's allowance, none answered 429). At the cap itself the
+    /// request goes on to the checks that follow.
+    @Test func redirectClientIdAndChallengeAreCappedToo() async throws {
+        let api = try await APIFixture()
+        let key = try await OAuthCodeFlowTests.client(api)
+        let clientId = OAuthTests.split(key).id
+        let callback = OAuthCodeFlowTests.callback
+        func redirect(bytes: Int) -> String {
+            callback + "/" + String(repeating: "r", count: bytes - callback.utf8.count - 1)
+        }
+        func text(_ page: APIResponse) -> String { String(decoding: page.body, as: UTF8.self) }
+        let oversized = [
+            (
+                "redirect_uri must be at most 2048 bytes",
+                OAuthCodeFlowTests.authorizeURL(clientId, redirect: redirect(bytes: 2049))
+            ),
+            (
+                "client_id must be at most 128 bytes",
+                OAuthCodeFlowTests.authorizeURL(String(repeating: "c", count: 129))
+            ),
+            (
+                "code_challenge must be at most 128 bytes",
+                OAuthCodeFlowTests.authorizeURL(clientId, challenge: String(repeating: "a", count: 129))
+            ),
+        ]
+        let allowance = KnoxConfig().authorizeRequestsPerMinute
+        for round in 0..<(allowance / oversized.count + 2) {
+            for (message, url) in oversized {
+                let page = await Self.get(api, url)
+                #expect(page.status == 400, "\(message), round \(round)")
+                #expect(text(page).contains("invalid_request: \(message)."), "round \(round): \(text(page))")
+            }
+        }
+        #expect(try await api.live.pendingAuthorizations().isEmpty)
+        let atRedirectCap = await Self.get(
+            api, OAuthCodeFlowTests.authorizeURL(clientId, redirect: redirect(bytes: 2048)))
+        #expect(atRedirectCap.status == 400 && text(atRedirectCap).contains("redirect_uri is not registered"))
+        let atClientCap = await Self.get(api, OAuthCodeFlowTests.authorizeURL(String(repeating: "c", count: 128)))
+        #expect(atClientCap.status == 400 && text(atClientCap).contains("Unknown client"))
+        let atChallengeCap = await Self.get(
+            api, OAuthCodeFlowTests.authorizeURL(clientId, challenge: String(repeating: "a", count: 128)))
+        #expect(atChallengeCap.status == 302)
+        #expect(atChallengeCap.header("Location")?.contains("error=invalid_request") == true)
+        // Only those three and this one counted against the address's allowance.
+        #expect(await Self.get(api, Self.url(clientId)).status == 200)
+        #expect(try await api.live.pendingAuthorizations().count == 1)
+    }
+
     @Test func pendingRequestsAreCappedAndExpire() async throws {
         let api = try await APIFixture(
             config: try KnoxConfig.parse(

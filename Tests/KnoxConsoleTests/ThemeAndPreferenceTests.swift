@@ -21,6 +21,17 @@ import Testing
         }
     }
 
+    /// Found by the `theme` fuzz target (fuzz/findings/theme): a control byte made the TOML parser abort.
+    @Test func aThemeWithAControlCharacterIsRefusedNotFatal() {
+        do {
+            _ = try Theme.parse("[\u{01}\0\0\0\0\0\0\0\0", name: "t", file: "t.toml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.file == "t.toml")
+            #expect(error.message == "line 1, column 2: control character U+0001 is not allowed in TOML")
+        }
+    }
+
     @Test func colourThemesUseAmberForTestAndRedForLive() throws {
         for name in ["dark", "light"] {
             let theme = try Theme.load(name, directories: [Self.dir])

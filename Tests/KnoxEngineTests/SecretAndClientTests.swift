@@ -113,6 +113,50 @@ import Testing
         await expectApiError(.validationError, field: field) { try await engine.createClient(json(body), console) }
     }
 
+    /// Bidirectional overrides, embeddings, isolates and marks, and zero-width characters make a name read differently
+    /// from what it is ("Trojan Source"). The whole list (DECISIONS "Names") is exactly what the reader refuses, and a
+    /// client's name refuses each one, at its start, inside or at its end, on create and on update, naming the code
+    /// point; the client keeps its name, and other non-ASCII text is still a name.
+    @Test func clientNamesRefuseInvisibleAndDirectionChangingCharacters() async throws {
+        let ranges: [ClosedRange<UInt32>] = [
+            0x061C...0x061C, 0x180E...0x180E, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2064, 0x2066...0x2069,
+            0xFEFF...0xFEFF,
+        ]
+        let hidden = ranges.flatMap { Array($0) }.compactMap { Unicode.Scalar($0) }
+        #expect(hidden.count == 22)
+        let listed = Set(hidden.map(\.value))
+        var disagreeing: [UInt32] = []
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }  // surrogates
+            if FieldReader.isInvisibleFormatting(scalar) != listed.contains(value) { disagreeing.append(value) }
+        }
+        #expect(disagreeing.isEmpty, "\(disagreeing.map { String($0, radix: 16) })")
+
+        func name(_ i: Int, _ scalar: Unicode.Scalar) -> String {
+            var text = i % 3 == 0 ? "" : "Back"
+            text.unicodeScalars.append(scalar)
+            text += i % 3 == 2 ? "" : "end"
+            return text
+        }
+        let existing = try await engine.createClient(json(#"{"name":"backend","ip_address":"10.0.0.1"}"#), console).data
+        let cid = try #require(existing["id"]?.stringValue)
+        for (i, scalar) in hidden.enumerated() {
+            let code = "U+" + String(scalar.value, radix: 16, uppercase: true)
+            let onCreate = await expectApiError(.validationError, field: "name") {
+                try await engine.createClient(["name": .string(name(i, scalar)), "ip_address": "10.0.0.2"], console)
+            }
+            #expect(onCreate?.message.contains("(found \(code))") == true, "\(code): \(onCreate?.message ?? "")")
+            let onUpdate = await expectApiError(.validationError, field: "name") {
+                try await engine.updateClient(cid, ["name": .string(name(i, scalar))], console)
+            }
+            #expect(onUpdate?.message.contains("(found \(code))") == true, "\(code): \(onUpdate?.message ?? "")")
+        }
+        #expect(try await engine.listClients([:], actor: .console).total == 1)
+        #expect(try await engine.getClient(cid, actor: .console)["name"] == "backend")
+        let renamed = try await engine.updateClient(cid, ["name": "Zürich – Backend ✓"], console).data
+        #expect(renamed["name"] == "Zürich – Backend ✓")
+    }
+
     @Test func clientsAndAssignments() async throws {
         let c = try await engine.createClient(json(#"{"name":"backend","ip_address":"2001:DB8::/32","type":"user","ip_notes":{"dc":"fra"}}"#), console).data
         #expect(c["ip_address"] == "2001:db8::/32")

@@ -2,6 +2,7 @@ import Foundation
 import KnoxCore
 import KnoxEngine
 import KnoxTestSupport
+import NIOCore
 import Testing
 
 @testable import KnoxProxy
@@ -209,6 +210,50 @@ import Testing
         #expect(p.engine.connectionStats.snapshot().bodyStalls == 0)
     }
 
+    /// An upstream that never completes the TCP handshake: the connect is given up after
+    /// `[data_plane] upstream_connect_timeout_sec` (not after the route's answer timeout, nor the system's own connect
+    /// timeout), answered 502 `upstream_unreachable` and logged.
+    @Test func anUpstreamThatAcceptsNoConnectionIsGivenUpAtTheConnectTimeout() async throws {
+        let p = try await ProxyFixture(
+            config: try KnoxConfig.parse("[data_plane]\nupstream_connect_timeout_sec = 1.5\n"))
+        let unanswered = try UnansweredPort()
+        defer { unanswered.close() }
+        try #require(unanswered.swallowsConnects(), "a connect to a full accept queue was answered on this kernel")
+        let target = "http://127.0.0.1:\(unanswered.port)"
+        _ = try await p.engine.createRoute(
+            json(#"{"name":"Unanswered","target_base_url":"\#(target)","upstream_timeout_sec":30}"#), console)
+        let started = Date()
+        let answer = try await p.call(route: "unanswered")
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(answer.status == 502 && answer.errorType == "upstream_unreachable")
+        #expect(elapsed >= 1.4 && elapsed < 4, "answered after \(elapsed) s with a 1.5 s connect timeout")
+        let row = try #require(try await p.logs().last)
+        #expect(row.error == "upstream_unreachable" && row.statusCode == 502)
+        #expect(row.upstreamStatus == nil)
+    }
+
+    /// The documented defaults (README "Connections", DECISIONS "Connection timeouts"): a head within 10 s, 60 s idle
+    /// between keep-alive requests and a body that pauses at most 30 s, on both kinds of listener, and 10 s to connect
+    /// to an upstream. An empty config.toml, or empty tables, keeps them, and the data plane runs with them.
+    @Test func theTimeoutsDefaultToTenSixtyAndThirtySeconds() async throws {
+        let configs = try [KnoxConfig(), KnoxConfig.parse(""), KnoxConfig.parse("[data_plane]\n[management]\n")]
+        for config in configs {
+            for limits in [config.dataPlaneLimits, config.managementLimits] {
+                #expect(limits.headTimeoutSec == 10)
+                #expect(limits.idleTimeoutSec == 60)
+                #expect(limits.bodyStallTimeoutSec == 30)
+                #expect(limits.maxConnections == nil)
+            }
+            #expect(config.upstreamConnectTimeoutSec == 10)
+        }
+        let p = try await ProxyFixture()
+        let deadlines = p.proxy.services.deadlines
+        #expect(deadlines.head == 10_000_000_000)
+        #expect(deadlines.idle == 60_000_000_000)
+        #expect(deadlines.bodyStall == 30_000_000_000)
+        #expect(p.proxy.services.connectTimeout == .seconds(10))
+    }
+
     /// A caller that stops reading a long answer is cut off after the body-stall timeout (its upstream held
     /// meanwhile), and counted.
     @Test func aCallerThatStopsReadingIsCutOff() async throws {
@@ -226,5 +271,75 @@ import Testing
         }
         #expect(p.engine.connectionStats.snapshot().readerStalls == 1)
         #expect(try await p.logs().last?.error == "client_closed_request")
+    }
+}
+
+/// A loopback port where a TCP connect is neither accepted nor refused: a listener with a backlog of 0
+/// (`listen(fd, 0)`) that never accepts, its one queue slot taken by a connection made here. Linux then drops every
+/// further SYN (the accept queue is full), so a connect to the port hangs until the connector gives up.
+private struct UnansweredPort {
+    let port: Int
+    private let listener: Int32
+    private let fillers: [Int32]
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) }
+        }
+        guard bound == 0, listen(fd, 0) == 0 else {
+            Glibc.close(fd)
+            throw TestFailure("bind or listen failed")
+        }
+        var named = sockaddr_in()
+        var length = size
+        let gotName = withUnsafeMutablePointer(to: &named) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard gotName == 0 else {
+            Glibc.close(fd)
+            throw TestFailure("getsockname failed")
+        }
+        let port = Int(UInt16(bigEndian: named.sin_port))
+        // The first connect takes the queue's one slot; the second's SYN is already dropped.
+        let fillers = (0..<2).map { _ in UnansweredPort.connectWithoutWaiting(port) }
+        usleep(100_000)
+        listener = fd
+        self.port = port
+        self.fillers = fillers
+    }
+
+    /// Starts a connect to `port` on loopback and returns at once (a non-blocking socket).
+    private static func connectWithoutWaiting(_ port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) }
+        }
+        return fd
+    }
+
+    /// Whether a new connect to the port is still unanswered after `milliseconds` (the kernel drops its SYN).
+    func swallowsConnects(milliseconds: Int32 = 300) -> Bool {
+        let probe = Self.connectWithoutWaiting(port)
+        defer { Glibc.close(probe) }
+        var entry = pollfd(fd: probe, events: Int16(POLLOUT), revents: 0)
+        return poll(&entry, 1, milliseconds) == 0
+    }
+
+    func close() {
+        for fd in fillers { Glibc.close(fd) }
+        Glibc.close(listener)
     }
 }

@@ -1,26 +1,29 @@
 import Foundation
 import KnoxCore
-import KnoxEngine
 import KnoxTestSupport
 import Logging
 import NIOPosix
 import Testing
 
+@testable import KnoxEngine
 @testable import KnoxProxy
 
 /// A route never targets the gateway itself, KnoxCall's own headers cannot be injected, and a loop through another
 /// proxy is cut after a few hops (issue 20, point 3).
 @Suite struct LoopTests {
-    private func refused(_ p: ProxyFixture, _ body: String, field: String) async {
+    @discardableResult
+    private func refused(_ p: ProxyFixture, _ body: String, field: String) async -> ApiError? {
         do {
             _ = try await p.engine.createRoute(json(body), console)
             Issue.record("accepted: \(body)")
         } catch let error as ApiError {
             #expect(error.type == .validationError, "\(body)")
             #expect(error.field == field, "\(body): \(error.message)")
+            return error
         } catch {
             Issue.record("\(error)")
         }
+        return nil
     }
 
     @Test func aRouteCannotTargetTheGatewaysOwnListeners() async throws {
@@ -74,17 +77,39 @@ import Testing
         #expect(KnownHeaders.knoxcallEntries(inVia: "") == 0)
     }
 
+    /// Every header the gateway sets or reads on the way through is refused in `inject_headers_json`, on a route and
+    /// in an environment override, in any case: the names README and DECISIONS ("Reserved headers") list, every name
+    /// of the reader's own list, and any `x-knoxcall-*` or `x-knox-*` name. An ordinary header is still injected.
     @Test func knoxcallsOwnHeadersCannotBeInjected() async throws {
         let p = try await ProxyFixture()
-        for (i, name) in [
-            "x-knoxcall-route", "X-KnoxCall-Key", "x-knoxcall-environment", "Via", "X-Forwarded-For",
-            "X-Knox-Upstream-Status",
-        ].enumerated() {
-            await refused(
+        _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)
+        let plain = try await p.route("Plain")
+        let rid = try #require(plain["id"]?.stringValue)
+        let documented = [
+            "Via", "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-IP", "X-Request-Id",
+        ]
+        let reserved = RouteSettingsReader.reservedInjectedHeaders.sorted()
+        #expect(Set(documented.map { $0.lowercased() }).isSubset(of: Set(reserved)), "\(reserved)")
+        let own = [
+            "x-knoxcall-route", "X-KnoxCall-Key", "x-knoxcall-environment", "X-KNOXCALL-SIGNATURE", "x-knoxcall-next",
+            "X-Knox-Upstream-Status", "x-knox-anything",
+        ]
+        for (i, name) in (own + documented + reserved + reserved.map { $0.uppercased() }).enumerated() {
+            let error = await refused(
                 p,
                 #"{"name":"Inject \#(i)","target_base_url":"\#(p.upstream.url)","inject_headers_json":{"\#(name)":"r"}}"#,
                 field: "inject_headers_json.\(name)")
+            #expect(error?.message.contains("KnoxCall sets or reads this header itself") == true, "\(name)")
+            do {
+                _ = try await p.engine.putRouteEnvironment(
+                    rid, "staging", json(#"{"inject_headers_json":{"\#(name)":"r"}}"#), console)
+                Issue.record("an override injecting \(name) was accepted")
+            } catch let error as ApiError {
+                #expect(error.type == .validationError && error.field == "inject_headers_json.\(name)", "\(error)")
+            }
         }
+        try await p.route("Ordinary", extra: #""inject_headers_json":{"X-Api-Client":"injected"}"#)
+        #expect(try await p.call(route: "ordinary").echoedHeader("X-Api-Client") == "injected")
     }
 
     @Test func aLoopThroughAnotherProxyIsCut() async throws {

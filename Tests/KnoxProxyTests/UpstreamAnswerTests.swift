@@ -24,6 +24,36 @@ import Testing
         #expect(try await p.logs().last?.error == "upstream_invalid_response")
     }
 
+    /// The connection a malformed answer came on is closed, never pooled: each request to that upstream opens a new
+    /// one. Against it, an upstream that answers well is reused (at most one connection per event loop of the data
+    /// plane, each loop having its own pool), so the count tells a reused connection from a fresh one.
+    @Test func aMalformedAnswersConnectionIsNeverReused() async throws {
+        let p = try await ProxyFixture()
+        let good = try ScriptedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let bad = try ScriptedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n")
+        defer {
+            good.stop()
+            bad.stop()
+        }
+        _ = try await p.engine.createRoute(json(#"{"name":"Good","target_base_url":"\#(good.url)"}"#), console)
+        _ = try await p.engine.createRoute(json(#"{"name":"Bad","target_base_url":"\#(bad.url)"}"#), console)
+        let rounds = 4
+        for _ in 0..<rounds {
+            #expect(try await p.call(route: "good").status == 200)
+            let r = try await p.call(route: "bad")
+            #expect(r.status == 502 && r.errorType == "upstream_invalid_response")
+        }
+        #expect(good.connectionsAccepted <= 2, "ProxyFixture's data plane has two event loops")
+        #expect(bad.connectionsAccepted == rounds, "\(bad.connectionsAccepted) connections for \(rounds) requests")
+        // And the gateway closed each of them (none is left waiting in a pool).
+        let waiting = Date()
+        while bad.connectionsClosed < rounds && Date().timeIntervalSince(waiting) < 3 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(bad.connectionsClosed == rounds)
+        #expect(try await p.logs().filter { $0.error == "upstream_invalid_response" }.count == rounds)
+    }
+
     private func through(_ p: ProxyFixture, _ upstream: ScriptedUpstream, timeout: Int = 30) async throws -> RawHTTP.Response {
         let name = "U\(upstream.port)"
         _ = try await p.engine.createRoute(

@@ -71,8 +71,8 @@ public enum OpenAPIDocument {
                 parameters.append(
                     [
                         "name": "X-Idempotency-Key", "in": "header", "required": false,
-                        "schema": ["type": "string", "maxLength": 255],
-                        "description": "A repeat within 24 hours gets the first response again and changes nothing.",
+                        "schema": ["type": "string", "pattern": "^[!-~]{1,255}$"],
+                        "description": "1-255 printable ASCII characters, no spaces. A repeat within 24 hours gets the first response again and changes nothing.",
                     ])
             }
         }

@@ -5,18 +5,21 @@ import KnoxEngine
 enum QueryParameters {
     static func page(sort: [String]) -> [(String, JSONValue, String)] {
         [
-            ("page", S.integer(minimum: 1), "Page number (default 1)"),
+            ("page", S.integer(minimum: 1, maximum: PageRequest.maxPage), "Page number (default 1)"),
             ("per_page", S.integer(minimum: 1, maximum: PageRequest.maxPerPage), "Items per page (default 20, max 100)"),
             ("sort", S.string(values: sort), "Field to sort by"),
             ("order", S.string(values: ["asc", "desc"]), "Sort direction"),
         ]
     }
 
+    /// A feed's cursor: the position of the last row read (a decimal number).
+    static let cursor = S.string(pattern: "^[0-9]{1,18}$")
+
     static let auditFilters: [(String, JSONValue, String)] = [
-        ("action", S.string(), "Exact action, e.g. route.created"),
-        ("action_prefix", S.string(), "Action prefix, e.g. route."),
-        ("resource_type", S.string(), "route, secret, client, environment, api_key"),
-        ("resource_id", S.string(), "One resource's id"),
+        ("action", S.string(minLength: 1, maxLength: 100), "Exact action, e.g. route.created"),
+        ("action_prefix", S.string(minLength: 1, maxLength: 100), "Action prefix, e.g. route."),
+        ("resource_type", S.string(minLength: 1, maxLength: 100), "route, secret, client, environment, api_key"),
+        ("resource_id", S.string(minLength: 1, maxLength: 100), "One resource's id"),
         ("from", S.time(), "Inclusive lower bound (RFC 3339)"),
         ("to", S.time(), "Exclusive upper bound (RFC 3339)"),
     ]
@@ -31,11 +34,11 @@ enum QueryParameters {
         case "listRoles": page(sort: ["name"]) + [("subject_kind", S.string(values: ["api_key", "user"]), "Audience")]
         case "listAuditLogs": page(sort: ["created_at", "action"]) + auditFilters
         case "listAuditEvents":
-            [("cursor", S.string(), "Opaque cursor from meta.next_cursor"), ("limit", S.integer(minimum: 1, maximum: 500), "Rows (default 100)")]
+            [("cursor", cursor, "Cursor from meta.next_cursor"), ("limit", S.integer(minimum: 1, maximum: 500), "Rows (default 100)")]
                 + auditFilters
         case "listRequestLogs":
             [
-                ("cursor", S.string(), "Opaque cursor from meta.next_cursor"),
+                ("cursor", cursor, "Cursor from meta.next_cursor"),
                 ("limit", S.integer(minimum: 1, maximum: 1000), "Rows (default 100)"),
                 ("route_id", S.uuid(), "One route"), ("status_code", S.integer(minimum: 100, maximum: 599), "One status"),
             ]

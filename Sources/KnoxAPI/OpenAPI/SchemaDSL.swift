@@ -2,11 +2,15 @@ import KnoxCore
 
 /// Small builders for JSON Schema (OpenAPI 3.1 dialect), so the schema catalogue reads like the wire format.
 enum S {
-    static func string(_ description: String? = nil, format: String? = nil, nullable: Bool = false, values: [String]? = nil)
-        -> JSONValue
-    {
+    static func string(
+        _ description: String? = nil, format: String? = nil, nullable: Bool = false, values: [String]? = nil,
+        minLength: Int? = nil, maxLength: Int? = nil, pattern: String? = nil
+    ) -> JSONValue {
         var o: JSONObject = ["type": nullable ? ["string", "null"] : "string"]
         if let format { o["format"] = .string(format) }
+        if let minLength { o["minLength"] = .int(minLength) }
+        if let maxLength { o["maxLength"] = .int(maxLength) }
+        if let pattern { o["pattern"] = .string(pattern) }
         if let values { o["enum"] = .array(values.map(JSONValue.string) + (nullable ? [.null] : [])) }
         if let description { o["description"] = .string(description) }
         return .object(o)
@@ -56,7 +60,7 @@ enum S {
     /// key); request bodies name their required ones and refuse unknown properties.
     static func object(
         _ properties: KeyValuePairs<String, JSONValue>, required: [String]? = nil, closed: Bool = false,
-        _ description: String? = nil
+        minProperties: Int? = nil, _ description: String? = nil
     ) -> JSONValue {
         var props = JSONObject()
         for (k, v) in properties { props[k] = v }
@@ -64,6 +68,7 @@ enum S {
         let req = required ?? props.keys
         if !req.isEmpty { o["required"] = .array(req.map(JSONValue.string)) }
         if closed { o["additionalProperties"] = false }
+        if let minProperties { o["minProperties"] = .int(minProperties) }
         if let description { o["description"] = .string(description) }
         return .object(o)
     }

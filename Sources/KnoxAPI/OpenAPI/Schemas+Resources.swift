@@ -31,7 +31,7 @@ extension Schemas {
                     "description": S.string(nullable: true), "enabled": S.boolean(), "collection_id": S.string(nullable: true),
                     "allow_wide_range": S.boolean(
                         "Needed for an ip_address wider than the configured prefix (/8, /32 by default) and for /0"),
-                ], required: [], closed: true, "name and ip_address are required on create")
+                ], required: [], closed: true, minProperties: 1, "name and ip_address are required on create")
         ),
         (
             "Environment",
@@ -47,7 +47,7 @@ extension Schemas {
                 [
                     "name": S.string("^[a-z0-9_-]+$; permanent"), "display_name": S.string(),
                     "description": S.string(nullable: true), "color": S.string("#rrggbb"), "is_default": S.boolean(),
-                ], required: [], closed: true, "name is required on create")
+                ], required: [], closed: true, minProperties: 1, "name is required on create")
         ),
         ("ApiKey", apiKey(created: false)),
         ("ApiKeyCreated", apiKey(created: true)),

@@ -105,7 +105,7 @@ enum Schemas {
         return [
             ("Route", object(routeProps)),
             ("RouteCreate", object(createProps, required: ["name", "target_base_url"], closed: true)),
-            ("RouteUpdate", object(updateProps, required: [], closed: true)),
+            ("RouteUpdate", object(updateProps, required: [], closed: true, minProperties: 1)),
             ("RouteEnvironment", object(envProps)),
             ("RouteEnvironmentInput", object(envInputProps, required: [], closed: true)),
             (
@@ -175,7 +175,7 @@ enum Schemas {
                 [
                     "name": S.string(), "description": S.string(nullable: true), "collection_id": S.string(nullable: true),
                     "expires_at": S.time(nullable: true), "strict_expiry_enforcement": S.boolean(),
-                ], required: [], closed: true)
+                ], required: [], closed: true, minProperties: 1)
         ),
         ("SecretValueInput", S.object(["value": S.string("Write-only"), "environment": S.string()], required: ["value"], closed: true)),
         (
@@ -191,13 +191,16 @@ enum Schemas {
         ),
     ]
 
-    static func object(_ props: [(String, JSONValue)], required: [String]? = nil, closed: Bool = false) -> JSONValue {
+    static func object(_ props: [(String, JSONValue)], required: [String]? = nil, closed: Bool = false, minProperties: Int? = nil)
+        -> JSONValue
+    {
         var p = JSONObject()
         for (k, v) in props { p[k] = v }
         var o: JSONObject = ["type": "object", "properties": .object(p)]
         let req = required ?? p.keys
         if !req.isEmpty { o["required"] = .array(req.map(JSONValue.string)) }
         if closed { o["additionalProperties"] = false }
+        if let minProperties { o["minProperties"] = .int(minProperties) }
         return .object(o)
     }
 }

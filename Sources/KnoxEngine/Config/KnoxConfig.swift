@@ -176,6 +176,56 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(file): \(message)" }
 }
 
+/// Refuses what TOML never allows and the TOML parser must never see: control characters other than tab, line feed
+/// and carriage return (TOML 1.0 allows them nowhere; toml++ aborts on some of them, found by the `config` fuzz target).
+public func checkTOMLText(_ text: String, file: String) throws(ConfigError) {
+    var line = 1
+    var column = 1
+    for scalar in text.unicodeScalars {
+        let v = scalar.value
+        if (v < 0x20 && v != 0x09 && v != 0x0A && v != 0x0D) || v == 0x7F {
+            throw ConfigError(
+                file: file,
+                message: "line \(line), column \(column): control character U+\(String(format: "%04X", v)) is not allowed in TOML")
+        }
+        if v == 0x0A {
+            line += 1
+            column = 1
+        } else {
+            column += 1
+        }
+    }
+    // toml++ also aborts on a table header whose name starts with a character that is neither a bare-key character nor
+    // a quote (`[é]`, `[,`, `[]`, found by the fuzz targets): such a header is invalid TOML, refused here with its line.
+    // (A line of a multi-line array that starts with `[` followed by such a character, `[ [1] ]` say, is refused too:
+    // no KnoxCall setting takes nested arrays.)
+    // Scalars, not characters: "\r\n" is one character, and so is "[" followed by a combining mark.
+    let scalars = Array(text.unicodeScalars)
+    var lineStart = scalars.first == "\u{FEFF}" ? 1 : 0  // the parser skips a byte-order mark at the start
+    var lineNumber = 1
+    while lineStart <= scalars.count {
+        var i = lineStart
+        while i < scalars.count, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
+        if i < scalars.count, scalars[i] == "[" {
+            i += 1
+            if i < scalars.count, scalars[i] == "[" { i += 1 }
+            while i < scalars.count, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
+            let c = i < scalars.count ? scalars[i] : "]"
+            let startsAKey =
+                ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-"
+                || c == "\"" || c == "'"
+            if !startsAKey {
+                throw ConfigError(
+                    file: file,
+                    message: "line \(lineNumber): a table name starts with a letter, digit, _ or -, or is quoted (\"…\")")
+            }
+        }
+        guard let next = scalars[lineStart...].firstIndex(of: "\n") else { break }
+        lineStart = next + 1
+        lineNumber += 1
+    }
+}
+
 extension KnoxConfig {
     /// Reads `path` when it exists; the defaults otherwise.
     public static func load(path: String) throws(ConfigError) -> KnoxConfig {
@@ -188,6 +238,7 @@ extension KnoxConfig {
 
     /// Parses TOML text. Unknown tables and keys are errors, so a typo never silently falls back to a default.
     public static func parse(_ text: String, file: String = "config.toml") throws(ConfigError) -> KnoxConfig {
+        try checkTOMLText(text, file: file)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
