@@ -59,4 +59,16 @@ import Testing
         let config = try KnoxConfig.parse("[listen]\r\n\tlive_api = \"127.0.0.1:9700\"\t# comment\r\n", file: "c.toml")
         #expect(config.liveAPI.port == 9700)
     }
+
+    /// The README's `shutdown_grace_sec` was refused as an unknown key in both tables (found while reviewing issue 20).
+    @Test func shutdownGraceIsReadInBothTables() throws {
+        let config = try KnoxConfig.parse(
+            "[data_plane]\nshutdown_grace_sec = 5\n[management]\nshutdown_grace_sec = 2.5\n", file: "c.toml")
+        #expect(config.dataPlaneLimits.shutdownGraceSec == 5)
+        #expect(config.managementLimits.shutdownGraceSec == 2.5)
+        #expect(KnoxConfig().dataPlaneLimits.shutdownGraceSec == 30)
+        #expect(throws: ConfigError.self) {
+            try KnoxConfig.parse("[data_plane]\nshutdown_grace_sec = -1\n", file: "c.toml")
+        }
+    }
 }

@@ -166,9 +166,7 @@ import Testing
         try await engine.secret("STAGING_KEY", "s")
         let r = try await engine.route(#"{"name":"R","target_base_url":"https://prod.example","inject_headers_json":{"X-Key":"{{secret:PROD_KEY}}"},"rate_limit_enabled":true,"rate_limit_requests":10,"rate_limit_window_sec":60}"#)
         let id = try #require(r["id"]?.stringValue)
-        await expectApiError(.validationError, field: "environment") {
-            try await engine.putRouteEnvironment(id, "nowhere", json("{}"), console)
-        }
+        await expectApiError(.notFound) { try await engine.putRouteEnvironment(id, "nowhere", json("{}"), console) }
         let env = try await engine.putRouteEnvironment(
             id, "staging", json(#"{"target_base_url":"https://staging.example","inject_headers_json":{"X-Key":"{{secret:STAGING_KEY}}"}}"#), console).data
         #expect(env["target_base_url"] == "https://staging.example")

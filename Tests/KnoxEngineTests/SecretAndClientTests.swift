@@ -190,12 +190,12 @@ import Testing
         await expectApiError(.conflict, field: "name") { try await engine.createEnvironment(json(#"{"name":"qa_eu"}"#), console) }
         await expectApiError(.validationError, field: "color") { try await engine.updateEnvironment("qa_eu", json(#"{"color":"red"}"#), console) }
         await expectApiError(.validationError, field: "name") { try await engine.updateEnvironment("qa_eu", json(#"{"name":"qa"}"#), console) }
-        await expectApiError(.validationError, field: "id") { try await engine.deleteEnvironment("production", console) }
+        await expectApiError(.conflict, field: "id") { try await engine.deleteEnvironment("production", console) }
         // Making qa_eu the default moves the flag; the default cannot be deleted.
         _ = try await engine.updateEnvironment("qa_eu", json(#"{"is_default":true}"#), console)
         let list = try await engine.listEnvironments([:], actor: .console).arrayValue ?? []
         #expect(list.filter { $0["is_default"] == true }.map { $0["name"] } == ["qa_eu"])
-        await expectApiError(.validationError, field: "id") { try await engine.deleteEnvironment("qa_eu", console) }
+        await expectApiError(.conflict, field: "id") { try await engine.deleteEnvironment("qa_eu", console) }
         // A new route now defaults to qa_eu.
         #expect(try await engine.route(#"{"name":"R","target_base_url":"https://a.com"}"#)["base_environment"] == "qa_eu")
         _ = try await engine.updateEnvironment("production", json(#"{"is_default":true}"#), console)

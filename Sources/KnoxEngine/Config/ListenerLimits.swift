@@ -24,7 +24,7 @@ public struct ListenerLimits: Sendable, Equatable {
     public init(maxConnectionsShare: Int) { self.maxConnectionsShare = maxConnectionsShare }
 
     static let keys: Set<String> = [
-        "max_connections", "head_timeout_sec", "idle_timeout_sec", "body_stall_timeout_sec",
+        "max_connections", "head_timeout_sec", "idle_timeout_sec", "body_stall_timeout_sec", "shutdown_grace_sec",
     ]
 
     mutating func read(_ r: FieldReader) throws(ApiError) {

@@ -61,10 +61,10 @@ extension Engine {
         return try await mutate(ctx) { m in
             guard let env = try m.access.environment(id) else { throw ApiError.notFound("Environment") }
             guard env.name != Environment.production else {
-                throw ApiError.invalid("id", "production always exists and cannot be deleted")
+                throw ApiError(.conflict, "production always exists and cannot be deleted", field: "id")
             }
             guard !env.isDefault else {
-                throw ApiError.invalid("id", "\(env.name) is the default environment; make another one the default first")
+                throw ApiError(.conflict, "\(env.name) is the default environment; make another one the default first", field: "id")
             }
             let uses = try m.access.environmentUsage(env.name)
             guard uses.isEmpty else {

@@ -13,7 +13,10 @@ extension Engine {
         return try await mutate(ctx) { m in
             let r = try FieldReader(body: body, allowed: RouteSettingsReader.fields.union(["enabled"]))
             guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
-            _ = try m.existingEnvironment(environment, field: "environment")
+            // The environment is named by the path: one that does not exist is not found (not a bad field).
+            guard let env = try m.access.environment(environment), env.name == environment else {
+                throw ApiError.notFound("Environment")
+            }
             var configs = try m.access.routeConfigs(routeId: route.id)
             let isBase = environment == route.baseEnvironment
             let existing = configs.firstIndex { $0.environmentName == environment }
