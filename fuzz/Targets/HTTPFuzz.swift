@@ -23,29 +23,21 @@ enum HTTPFuzz {
     /// What a request decoder made of `input`: one line per head (with its fields), per completed body (its length
     /// and a checksum, as the pieces a body arrives in are allowed to differ) and per failure.
     static func requestTrace(_ input: [UInt8], pieces: InputRandom?) -> [String] {
-        var pieces = pieces
         var decoder = RequestDecoder()
         var trace: [String] = []
         var body = BodySum()
         var events = 0
-        var offset = 0
-        var failed = false
-        while offset < input.count && !failed {
-            let n = (pieces?.next(17)).map { $0 + 1 } ?? input.count
-            let end = min(input.count, offset + n)
-            decoder.feed(ByteBuffer(bytes: input[offset..<end]))
-            offset = end
+        deliver(input, pieces: pieces) { bytes in
+            decoder.feed(bytes)
             while true {
                 let event: RequestDecoder.Event?
-                do {
+                do throws(RequestDecoder.Failure) {
                     event = try decoder.next()
                 } catch {
-                    trace.append(
-                        "fail \(error.error.kind) \(error.error.message) head=\(error.head.map(describe) ?? "-")")
-                    failed = true
-                    break
+                    trace.append("fail \(error.error.kind) \(error.error.message) head=\(error.head.map(describe) ?? "-")")
+                    return false
                 }
-                guard let event else { break }
+                guard let event else { return true }
                 events += 1
                 FuzzCheck(events <= 3 * input.count + 3, "the request decoder yields events without consuming bytes")
                 switch event {
@@ -65,38 +57,31 @@ enum HTTPFuzz {
     }
 
     static func responseTrace(_ input: [UInt8], toHEAD: Bool, pieces: InputRandom?) -> [String] {
-        var pieces = pieces
         var decoder = ResponseDecoder()
         decoder.expect(toHEAD: toHEAD)
         var trace: [String] = []
         var body = BodySum()
         var events = 0
-        var offset = 0
         var stopped = false
-        while offset < input.count && !stopped {
-            let n = (pieces?.next(17)).map { $0 + 1 } ?? input.count
-            let end = min(input.count, offset + n)
-            decoder.feed(ByteBuffer(bytes: input[offset..<end]))
-            offset = end
+        deliver(input, pieces: pieces) { bytes in
+            decoder.feed(bytes)
             while true {
                 let event: ResponseDecoder.Event?
-                do {
+                do throws(WireError) {
                     event = try decoder.next()
                 } catch {
                     trace.append("fail \(error.kind) \(error.message)")
                     stopped = true
-                    break
+                    return false
                 }
-                guard let event else { break }
+                guard let event else { return true }
                 events += 1
                 FuzzCheck(events <= 3 * input.count + 3, "the answer decoder yields events without consuming bytes")
                 switch event {
                 case .head(let head):
                     check(head.fields)
-                    FuzzCheck(
-                        (200...999).contains(head.status), "an interim or impossible status handed on: \(head.status)")
-                    trace.append(
-                        "head \(head.status) \(head.version) keepAlive=\(head.keepAlive) \(fields(head.fields))")
+                    FuzzCheck((200...999).contains(head.status), "an interim or impossible status handed on: \(head.status)")
+                    trace.append("head \(head.status) \(head.version) keepAlive=\(head.keepAlive) \(fields(head.fields))")
                 case .body(let slice):
                     body.add(slice)
                 case .end:
@@ -104,12 +89,23 @@ enum HTTPFuzz {
                     // not reused), so the trace ends at the answer's end, without `reusable`.
                     trace.append("end " + body.take())
                     stopped = true
+                    return false
                 }
-                if stopped { break }
             }
         }
         if !stopped, let end = decoder.closed() { trace.append("closed \(end)" + body.take()) }
         return trace
+    }
+
+    /// Hands `input` to `take` all at once, or in random pieces of 1 to 17 bytes, until `take` returns false.
+    static func deliver(_ input: [UInt8], pieces: InputRandom?, _ take: (ByteBuffer) -> Bool) {
+        var pieces = pieces
+        var offset = 0
+        while offset < input.count {
+            let end = min(input.count, offset + ((pieces?.next(17)).map { $0 + 1 } ?? input.count))
+            guard take(ByteBuffer(bytes: input[offset..<end])) else { return }
+            offset = end
+        }
     }
 
     static func describe(_ head: RequestHead) -> String {

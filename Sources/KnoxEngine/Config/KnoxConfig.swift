@@ -176,41 +176,33 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(file): \(message)" }
 }
 
-/// Refuses what TOML never allows and the TOML parser must never see: control characters other than tab, line feed
-/// and carriage return (TOML 1.0 allows them nowhere; toml++ aborts on some of them, found by the `config` fuzz target).
+/// Refuses what the TOML parser must never see (toml++, inside TOMLKit, aborts the process on it; found by the `config`
+/// and `theme` fuzz targets), line by line: control characters other than tab, line feed and carriage return (TOML 1.0
+/// allows them nowhere), and a table header whose name starts with neither a bare-key character nor a quote (`[é]`,
+/// `[,`, `[]`; a line of a multi-line array starting `[ [1] ]` is refused too: no KnoxCall setting takes nested arrays).
+/// Scalars, not characters: "\r\n" is one character, and so is "[" followed by a combining mark.
 public func checkTOMLText(_ text: String, file: String) throws(ConfigError) {
-    var line = 1
-    var column = 1
-    for scalar in text.unicodeScalars {
-        let v = scalar.value
-        if (v < 0x20 && v != 0x09 && v != 0x0A && v != 0x0D) || v == 0x7F {
-            throw ConfigError(
-                file: file,
-                message: "line \(line), column \(column): control character U+\(String(format: "%04X", v)) is not allowed in TOML")
-        }
-        if v == 0x0A {
-            line += 1
-            column = 1
-        } else {
-            column += 1
-        }
-    }
-    // toml++ also aborts on a table header whose name starts with a character that is neither a bare-key character nor
-    // a quote (`[é]`, `[,`, `[]`, found by the fuzz targets): such a header is invalid TOML, refused here with its line.
-    // (A line of a multi-line array that starts with `[` followed by such a character, `[ [1] ]` say, is refused too:
-    // no KnoxCall setting takes nested arrays.)
-    // Scalars, not characters: "\r\n" is one character, and so is "[" followed by a combining mark.
     let scalars = Array(text.unicodeScalars)
-    var lineStart = scalars.first == "\u{FEFF}" ? 1 : 0  // the parser skips a byte-order mark at the start
+    var lineStart = 0
     var lineNumber = 1
     while lineStart <= scalars.count {
-        var i = lineStart
-        while i < scalars.count, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
-        if i < scalars.count, scalars[i] == "[" {
+        let lineEnd = scalars[lineStart...].firstIndex(of: "\n") ?? scalars.count
+        for i in lineStart..<lineEnd {
+            let v = scalars[i].value
+            if (v < 0x20 && v != 0x09 && v != 0x0D) || v == 0x7F {
+                throw ConfigError(
+                    file: file,
+                    message: "line \(lineNumber), column \(i - lineStart + 1): control character U+\(String(format: "%04X", v)) is not allowed in TOML")
+            }
+        }
+        // The parser skips a byte-order mark at the start.
+        var i = lineStart == 0 && scalars.first == "\u{FEFF}" ? 1 : lineStart
+        while i < lineEnd, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
+        if i < lineEnd, scalars[i] == "[" {
             i += 1
-            if i < scalars.count, scalars[i] == "[" { i += 1 }
-            while i < scalars.count, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
-            let c = i < scalars.count ? scalars[i] : "]"
+            if i < lineEnd, scalars[i] == "[" { i += 1 }
+            while i < lineEnd, scalars[i] == " " || scalars[i] == "\t" { i += 1 }
+            let c = i < lineEnd ? scalars[i] : "]"
             let startsAKey =
                 ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-"
                 || c == "\"" || c == "'"
@@ -220,8 +212,7 @@ public func checkTOMLText(_ text: String, file: String) throws(ConfigError) {
                     message: "line \(lineNumber): a table name starts with a letter, digit, _ or -, or is quoted (\"…\")")
             }
         }
-        guard let next = scalars[lineStart...].firstIndex(of: "\n") else { break }
-        lineStart = next + 1
+        lineStart = lineEnd + 1
         lineNumber += 1
     }
 }
