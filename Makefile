@@ -1,5 +1,5 @@
 # KnoxCall (self-hosted). `make run` sets up and opens the product; `make test` runs every test.
-.PHONY: run setup build release test swift-test interop openapi clean
+.PHONY: run setup build release test swift-test interop contract openapi clean
 
 run: setup release
 	.build/release/knoxcall
@@ -17,6 +17,7 @@ test: setup
 	swift build --build-tests
 	swift test --skip-build
 	scripts/interop.sh
+	scripts/schemathesis.sh
 	scripts/fuzz.sh 20 http-request http-response json template cidr path signature
 
 swift-test:
@@ -25,6 +26,9 @@ swift-test:
 
 interop:
 	scripts/interop.sh
+
+contract:
+	scripts/schemathesis.sh
 
 # Regenerates the committed OpenAPI document (a test fails when it is stale).
 openapi: build

@@ -62,10 +62,10 @@ run() { # mode url key seed [max-time]
   echo "== schemathesis: $mode mode ($url), seed $seed"
   local extra=()
   if [ $# -ge 5 ]; then extra+=(--max-time "$5"); fi
-  "$venv/bin/st" --config-file tests/api_contract/schemathesis.toml run "$url/v1/openapi.json" \
+  SCHEMATHESIS_KEY="$key" "$venv/bin/st" --config-file tests/api_contract/schemathesis.toml run "$url/v1/openapi.json" \
     --url "$url" --checks all --phases examples,coverage,fuzzing,stateful \
     --max-examples "$examples" --seed "$seed" --workers 2 --request-timeout 10 \
-    -H "x-api-key: $key" "${extra[@]}" --no-color
+    "${extra[@]}" --no-color
 }
 
 status=0

@@ -53,6 +53,7 @@ enum Envelope {
             "type": .string(error.type.rawValue), "message": .string(error.message), "request_id": .string(requestId),
         ]
         if let field = error.field, error.type != .methodNotAllowed { inner["field"] = .string(field) }
+        if let reason = error.reason { inner["reason"] = .string(reason.rawValue) }
         var responseHeaders = baseHeaders(requestId) + headers
         if let retry = error.retryAfter { responseHeaders.append(("Retry-After", String(retry))) }
         var response = APIResponse(

@@ -59,6 +59,9 @@ public struct Operation: Sendable {
     public let requestSchema: String?
     public let responseSchema: String
     public let responseKind: ResponseKind
+    /// False for an operation the router serves (the SDK calls it) but the OpenAPI document leaves out, because it
+    /// only ever refuses in this version: a client generated from the document must not be promised it.
+    public let documented: Bool
     public let handler: @Sendable (OperationInput) async throws -> APIResult
 
     public enum ResponseKind: Sendable {
@@ -79,7 +82,7 @@ public struct Operation: Sendable {
     public init(
         _ method: String, _ path: String, id operationId: String, _ summary: String, tag: String,
         auth: Bool = true, body: BodyKind = .none, request: String? = nil, response: String,
-        kind: ResponseKind = .single(status: 200),
+        kind: ResponseKind = .single(status: 200), documented: Bool = true,
         handler: @escaping @Sendable (OperationInput) async throws -> APIResult
     ) {
         self.method = method
@@ -92,6 +95,7 @@ public struct Operation: Sendable {
         self.requestSchema = request
         self.responseSchema = response
         self.responseKind = kind
+        self.documented = documented
         self.handler = handler
         segments = path.split(separator: "/").map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))

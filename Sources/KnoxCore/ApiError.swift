@@ -91,12 +91,18 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String?
     /// Seconds the caller should wait (429 and 503).
     public let retryAfter: Int?
+    /// Why a request that matches the OpenAPI document was refused (the wire `error.reason`); nil when the request
+    /// breaks the document itself.
+    public let reason: RefusalReason?
 
-    public init(_ type: ErrorType, _ message: String, field: String? = nil, retryAfter: Int? = nil) {
+    public init(
+        _ type: ErrorType, _ message: String, field: String? = nil, retryAfter: Int? = nil, reason: RefusalReason? = nil
+    ) {
         self.type = type
         self.message = message
         self.field = field
         self.retryAfter = retryAfter
+        self.reason = reason
     }
 
     public var status: Int { type.status }
@@ -107,8 +113,40 @@ public struct ApiError: Error, Sendable, Equatable, CustomStringConvertible {
         ApiError(.validationError, "\(field): \(problem)", field: field)
     }
 
+    /// A `validation_error` about one field for a request the document allows but the current state or the
+    /// operator's settings refuse.
+    public static func refused(_ field: String, _ problem: String, _ reason: RefusalReason) -> ApiError {
+        ApiError(.validationError, "\(field): \(problem)", field: field, reason: reason)
+    }
+
     /// A `not_found` for a resource kind ("Route", "Secret"…).
     public static func notFound(_ resource: String) -> ApiError {
         ApiError(.notFound, "\(resource) not found")
     }
+}
+
+/// The refusals of requests that match the OpenAPI document: the document states each field's shape, not what exists
+/// in the store, what the operator allows, what time it is, or rules that tie fields together. Each one is sent as
+/// `error.reason`, so a client (and the contract test) can tell them from requests the document itself forbids.
+public enum RefusalReason: String, Sendable, CaseIterable {
+    /// The field names something (an environment, a secret) that does not exist in this mode.
+    case unknownReference = "unknown_reference"
+    /// The field cannot change once the resource exists, and the request gives it another value.
+    case immutable = "immutable"
+    /// The resource's current state refuses the change (the default environment cannot stop being the default).
+    case currentState = "current_state"
+    /// A rule of this gateway's configuration refuses the value (client range width, its own listeners).
+    case operatorPolicy = "operator_policy"
+    /// Fields that go only together, or never together, were sent otherwise.
+    case fieldCombination = "field_combination"
+    /// A time outside the window it must fall in.
+    case timeWindow = "time_window"
+    /// The value belongs to the other mode (a live key type on the sandbox API).
+    case otherMode = "other_mode"
+    /// The value has one canonical spelling and was sent another way (the message gives the canonical one).
+    case notCanonical = "not_canonical"
+    /// A `{{…}}` in a text that is not a valid `{{secret:NAME}}` / `{{secret_id:UUID}}` placeholder.
+    case invalidPlaceholder = "invalid_placeholder"
+    /// A header the gateway owns or that frames the message, which a route may not inject.
+    case reservedName = "reserved_name"
 }

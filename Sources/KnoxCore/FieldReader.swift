@@ -59,25 +59,40 @@ public struct FieldReader: Sendable {
         }
     }
 
+    /// A string that may be left out but not sent as null.
+    public func nonNullString(_ key: String) throws(ApiError) -> String? {
+        switch try string(key) {
+        case .absent: return nil
+        case .null: throw ApiError.invalid(name(key), "must be a string (got null); leave it out instead")
+        case .value(let s): return s
+        }
+    }
+
     /// A required non-empty string (surrounding whitespace removed), at most `maxLength` characters.
     public func requiredString(_ key: String, maxLength: Int = 255) throws(ApiError) -> String {
         guard let s = try string(key).value else { throw ApiError.invalid(name(key), "is required") }
         return try checkedText(key, s, maxLength: maxLength)
     }
 
-    /// An optional string; when present it must be non-empty after trimming.
+    /// An optional string; when present it must be non-empty after trimming. Null is refused: a name-like field
+    /// always has a value (leave it out to keep the current one or take the default).
     public func text(_ key: String, maxLength: Int = 255) throws(ApiError) -> Field<String> {
         switch try string(key) {
         case .absent: return .absent
-        case .null: return .null
+        case .null: throw ApiError.invalid(name(key), "must be a string (got null); leave it out instead")
         case .value(let s): return .value(try checkedText(key, s, maxLength: maxLength))
         }
     }
 
+    /// The text rule of every name-like field, which the OpenAPI document states as `maxLength` and `TextRule.pattern`:
+    /// at most `maxLength` Unicode scalars as sent (JSON Schema counts code points), something left once the ASCII
+    /// spaces, tabs and line breaks around it are removed, and no control (but tab) or invisible character inside.
     private func checkedText(_ key: String, _ s: String, maxLength: Int) throws(ApiError) -> String {
+        guard s.unicodeScalars.count <= maxLength else {
+            throw ApiError.invalid(name(key), "must be at most \(maxLength) characters")
+        }
         let trimmed = s.trimmingASCIIWhitespace()
         guard !trimmed.isEmpty else { throw ApiError.invalid(name(key), "must not be empty") }
-        guard trimmed.count <= maxLength else { throw ApiError.invalid(name(key), "must be at most \(maxLength) characters") }
         guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) else {
             throw ApiError.invalid(name(key), "must not contain control characters")
         }
@@ -92,11 +107,14 @@ public struct FieldReader: Sendable {
     /// Bidirectional overrides, embeddings, isolates and marks, and zero-width characters: they make a name read
     /// differently from what it is (CVE-2021-42574, "Trojan Source"), so names and other texts refuse them.
     public static func isInvisibleFormatting(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x061C, 0x180E, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2064, 0x2066...0x2069, 0xFEFF: true
-        default: false
-        }
+        invisibleFormatting.contains { $0.contains(scalar.value) }
     }
+
+    /// The scalars `isInvisibleFormatting` refuses (the OpenAPI document's text pattern is built from this list).
+    public static let invisibleFormatting: [ClosedRange<UInt32>] = [
+        0x061C...0x061C, 0x180E...0x180E, 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2064, 0x2066...0x2069,
+        0xFEFF...0xFEFF,
+    ]
 
     public func bool(_ key: String) throws(ApiError) -> Field<Bool> {
         switch object[key] {

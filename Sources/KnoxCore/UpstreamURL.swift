@@ -21,9 +21,14 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses and checks a base URL. The error says what is wrong, for a `validation_error`.
     public static func parse(_ text: String) -> Result<UpstreamURL, ParseError> {
-        guard text.utf8.count <= 2048 else { return .failure(.init("is longer than 2048 characters")) }
+        guard text.unicodeScalars.count <= 2048 else { return .failure(.init("is longer than 2048 characters")) }
         guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             return .failure(.init("must not contain spaces or control characters"))
+        }
+        // Everything below reads ASCII characters one by one; a non-ASCII scalar could join the `/` before it
+        // into one Character and hide where the authority ends.
+        guard text.unicodeScalars.allSatisfy(\.isASCII) else {
+            return .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)"))
         }
         let lower = text.lowercased()
         let scheme: String
@@ -72,8 +77,31 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
             else { return .failure(.init("has an invalid port (1-65535)")) }
             port = p
         }
+        if let bad = Self.firstInvalidPathByte(path) {
+            return .failure(.init("has \"\(Character(Unicode.Scalar(bad)))\" in its path; percent-encode it (RFC 3986)"))
+        }
         while path.hasSuffix("/") { path.removeLast() }
         return .success(UpstreamURL(scheme: scheme, host: host, port: port, basePath: path))
+    }
+
+    /// The first byte of `path` that RFC 3986 does not allow there (a `%` must start two hex digits).
+    static func firstInvalidPathByte(_ path: String) -> UInt8? {
+        let bytes = Array(path.utf8)
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "%") {
+                let isHex: (UInt8) -> Bool = { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
+                guard i + 2 < bytes.count, isHex(bytes[i + 1]), isHex(bytes[i + 2]) else { return c }
+                i += 3
+                continue
+            }
+            let allowed =
+                (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || "-._~!$&'()*+,;=:@/".utf8.contains(c)
+            if !allowed { return c }
+            i += 1
+        }
+        return nil
     }
 
     /// What is wrong with a URL.

@@ -22,7 +22,13 @@ import Testing
 
     @Test func committedDocumentMatchesTheRouter() throws {
         let documented = Self.operations(of: try committedDocument())
-        let routed = Set(Operations.all.map { "\($0.method) \($0.path)" })
+        let routed = Set(Operations.all.filter(\.documented).map { "\($0.method) \($0.path)" })
+        // Served for the SDK but left out of the document until their secret types exist (issue 23): they only refuse.
+        let undocumented = Set(Operations.all.filter { !$0.documented }.map { "\($0.method) \($0.path)" })
+        #expect(
+            undocumented == [
+                "POST /v1/secrets/oauth2", "POST /v1/secrets/certificate", "GET /v1/secrets/{id}/oauth2/token",
+            ])
         #expect(documented.subtracting(routed).isEmpty, "documented but not served: \(documented.subtracting(routed).sorted())")
         #expect(routed.subtracting(documented).isEmpty, "served but not documented: \(routed.subtracting(documented).sorted())")
     }

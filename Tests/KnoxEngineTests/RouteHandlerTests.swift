@@ -180,7 +180,7 @@ import Testing
         let list = try await engine.routeEnvironments(id, actor: .console)
         #expect(list.arrayValue?.map { $0["environment_name"] } == ["production", "staging"])
         #expect(try await engine.getRoute(id, actor: .console)["environment_override_count"] == 1)
-        await expectApiError(.validationError, field: "environment") { try await engine.deleteRouteEnvironment(id, "production", console) }
+        await expectApiError(.conflict, field: "environment") { try await engine.deleteRouteEnvironment(id, "production", console) }
         _ = try await engine.deleteRouteEnvironment(id, "staging", console)
         await expectApiError(.notFound) { try await engine.deleteRouteEnvironment(id, "staging", console) }
         // The environment is now unused and can go.

@@ -15,6 +15,7 @@ import Testing
         private(set) var proxied: [(id: String, at: TimeInterval)] = []
         func client(_ name: String) { lock.withLock { clients.append(name) } }
         func proxied(_ id: String) { lock.withLock { proxied.append((id, ProcessInfo.processInfo.systemUptime)) } }
+        var counts: (clients: Int, proxied: Int) { lock.withLock { (clients.count, proxied.count) } }
     }
 
     static func get(_ port: Int, _ path: String, _ key: String) throws -> JSONValue {
@@ -74,7 +75,15 @@ import Testing
                         }
                     }.start()
                 }
-                Thread.sleep(forTimeInterval: Double.random(in: 0.8...2.0))
+                // The kill comes at a random moment once the load is under way: on a busy machine the first
+                // second may see few answers, so the random wait starts when both kinds of traffic have flowed.
+                let loaded = ProcessInfo.processInfo.systemUptime + 20
+                while record.counts.clients <= 10 || record.counts.proxied <= 50,
+                    ProcessInfo.processInfo.systemUptime < loaded
+                {
+                    Thread.sleep(forTimeInterval: 0.02)
+                }
+                Thread.sleep(forTimeInterval: Double.random(in: 0...1.2))
                 let at = ProcessInfo.processInfo.systemUptime
                 server.kill9()
                 group.wait()

@@ -12,7 +12,7 @@ public enum OpenAPIDocument {
         var paths = JSONObject()
         var byPath: [String: [Operation]] = [:]
         var order: [String] = []
-        for op in Operations.all {
+        for op in Operations.all where op.documented {
             if byPath[op.path] == nil { order.append(op.path) }
             byPath[op.path, default: []].append(op)
         }
@@ -104,11 +104,36 @@ public enum OpenAPIDocument {
             status = "200"
             schema = ["type": "object"]
         }
-        responses[status] = ["description": "Success", "content": ["application/json": ["schema": schema]]]
+        var success: JSONObject = ["description": "Success", "content": ["application/json": ["schema": schema]]]
+        let links = links(from: op)
+        if !links.isEmpty { success["links"] = .object(links) }
+        responses[status] = .object(success)
         for code in errorCodes(op) { responses[code] = ["$ref": .string("#/components/responses/Error\(code)")] }
         o["responses"] = .object(responses)
         if !op.requiresAuth { o["security"] = [] }
         return .object(o)
+    }
+
+    /// OpenAPI links from a create (its `data.id`) or a listing (its first row) to every operation on the resource
+    /// below it, so that clients and the stateful contract test can follow them: `POST /v1/routes` → `GET`,
+    /// `PATCH`, `DELETE /v1/routes/{id}` and its environments and clients; `GET /v1/logs` → `GET /v1/logs/{request_id}`.
+    static func links(from op: Operation) -> JSONObject {
+        let expression: (String) -> String
+        switch op.responseKind {
+        case .single(status: 201): expression = { "$response.body#/data/\($0)" }
+        case .page, .list, .feed: expression = { "$response.body#/data/0/\($0)" }
+        default: return [:]
+        }
+        var out = JSONObject()
+        for target in Operations.all where target.documented && target.segments.count > op.segments.count {
+            guard Array(target.segments.prefix(op.segments.count)) == op.segments,
+                case .parameter(let name) = target.segments[op.segments.count]
+            else { continue }
+            out[target.operationId] = [
+                "operationId": .string(target.operationId), "parameters": [.init(name): .string(expression(name))],
+            ]
+        }
+        return out
     }
 
     static func errorCodes(_ op: Operation) -> [String] {

@@ -40,7 +40,7 @@ enum QueryParameters {
             [
                 ("cursor", cursor, "Cursor from meta.next_cursor"),
                 ("limit", S.integer(minimum: 1, maximum: 1000), "Rows (default 100)"),
-                ("route_id", S.uuid(), "One route"), ("status_code", S.integer(minimum: 100, maximum: 599), "One status"),
+                ("route_id", S.string(minLength: 1, maxLength: 64), "One route (its id)"), ("status_code", S.integer(minimum: 100, maximum: 599), "One status"),
             ]
         case "setSecretValue", "getSecretOAuth2Token": [("environment", S.string(), "Target environment (default: base)")]
         case "unassignRouteClient": [("environment", S.string(), "Environment of the assignment (default: base)")]

@@ -40,8 +40,12 @@ enum S {
         string(description, format: "uuid", nullable: nullable)
     }
 
-    static func array(_ items: JSONValue, nullable: Bool = false, _ description: String? = nil) -> JSONValue {
+    static func array(
+        _ items: JSONValue, nullable: Bool = false, minItems: Int? = nil, maxItems: Int? = nil, _ description: String? = nil
+    ) -> JSONValue {
         var o: JSONObject = ["type": nullable ? ["array", "null"] : "array", "items": items]
+        if let minItems { o["minItems"] = .int(minItems) }
+        if let maxItems { o["maxItems"] = .int(maxItems) }
         if let description { o["description"] = .string(description) }
         return .object(o)
     }
@@ -51,6 +55,72 @@ enum S {
         var o: JSONObject = ["type": nullable ? ["object", "null"] : "object"]
         o["additionalProperties"] = stringValues ? ["type": "string"] : true
         if let description { o["description"] = .string(description) }
+        return .object(o)
+    }
+
+    /// A name-like text field: what `FieldReader.requiredString`/`text` accept, exactly (`TextRule`).
+    static func text(_ description: String? = nil, maxLength: Int, nullable: Bool = false) -> JSONValue {
+        string(description, nullable: nullable, maxLength: maxLength, pattern: TextRule.text)
+    }
+
+    /// An identifier such as a slug or an environment name: `core` with the ASCII spaces the server removes around it.
+    static func token(_ description: String? = nil, _ core: String, maxLength: Int? = nil, nullable: Bool = false)
+        -> JSONValue
+    {
+        string(description, nullable: nullable, maxLength: maxLength, pattern: TextRule.token(core))
+    }
+
+    /// An environment name (or a reference to one).
+    static func environmentName(_ description: String? = nil) -> JSONValue {
+        token(description, "[a-z0-9_-]{1,63}", maxLength: 63)
+    }
+
+    /// An IPv4/IPv6 address or CIDR range (a range with host bits set is refused with `error.reason` `not_canonical`).
+    static func ipRange(_ description: String? = nil) -> JSONValue {
+        var o = string(description).objectValue ?? [:]
+        o["pattern"] = .string(TextRule.token("(\(TextRule.ipv4)(/(3[0-2]|[12]?[0-9]))?|\(TextRule.ipv6)(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)"))
+        return .object(o)
+    }
+
+    /// A setting that only takes "nothing" in this version: an empty array, an empty object or null.
+    static func emptyArray(_ description: String) -> JSONValue {
+        ["type": ["array", "object", "null"], "maxItems": 0, "maxProperties": 0, "description": .string(description)]
+    }
+
+    /// Headers a route injects: token names (those KnoxCall owns or that frame the message are refused with
+    /// `error.reason` `reserved_name`), values without CR, LF or NUL.
+    static func headers() -> JSONValue {
+        [
+            "type": "object", "maxProperties": 100,
+            "propertyNames": ["pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$"],
+            "additionalProperties": [
+                "type": "string", "maxLength": 8192, "pattern": .string("^[^\\r\\n\\u0000]*\(TextRule.end)"),
+            ],
+            "description": "Header name → value; values may hold {{secret:NAME}} / {{secret_id:UUID}}",
+        ]
+    }
+
+    /// A secret name as sent (`SecretName.normalize` accepts it): letters, digits, spaces, `_ . -`, 1-128 long.
+    static func secretName(_ description: String? = nil) -> JSONValue {
+        token(description, "[A-Za-z0-9_.-]([A-Za-z0-9 _.-]{0,126}[A-Za-z0-9_.-])?", maxLength: 200)
+    }
+
+    /// A secret value: write-only, 1 to 65,536 characters (Unicode scalars, as JSON Schema counts them).
+    static func secretValue() -> JSONValue {
+        string("Write-only", minLength: 1, maxLength: 65_536)
+    }
+
+    /// A value that is always `value` in this version (the field exists for the SDK's sake).
+    static func only(_ value: JSONValue, _ description: String? = nil) -> JSONValue {
+        var o: JSONObject = ["const": value]
+        if let description { o["description"] = .string(description) }
+        return .object(o)
+    }
+
+    /// `schema` with more keywords (`not`, `dependentRequired`…).
+    static func with(_ schema: JSONValue, _ keywords: JSONObject) -> JSONValue {
+        guard case .object(var o) = schema else { return schema }
+        for (k, v) in keywords { o[k] = v }
         return .object(o)
     }
 
@@ -72,4 +142,69 @@ enum S {
         if let description { o["description"] = .string(description) }
         return .object(o)
     }
+}
+
+/// JSON Schema patterns (ECMA-262; Python's `re` reads them the same) for the server's text rules, built from the
+/// same character lists the server checks with, so the document and the server cannot drift apart.
+enum TextRule {
+    /// The ASCII spaces, tabs and line breaks removed around a value (`trimmingASCIIWhitespace`).
+    static let around = "[ \\t\\n\\r]*"
+
+    static func escaped(_ v: UInt32) -> String {
+        let hex = String(v, radix: 16, uppercase: true)
+        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    /// `FieldReader.invisibleFormatting` as character-class ranges.
+    static let invisible = FieldReader.invisibleFormatting.map { r in
+        r.lowerBound == r.upperBound ? escaped(r.lowerBound) : escaped(r.lowerBound) + "-" + escaped(r.upperBound)
+    }.joined()
+
+    /// Free text: something left after trimming, no control character but tab, nothing invisible.
+    static let text: String = {
+        let edge = "[^\(escaped(0))-\(escaped(0x20))\(invisible)]"
+        let inner = "[^\(escaped(0))-\(escaped(8))\(escaped(0x0A))-\(escaped(0x1F))\(invisible)]"
+        return "^\(around)\(edge)(\(inner)*\(edge))?\(around)$"
+    }()
+
+    /// The very end of the value. `$` would do in ECMA-262, but Python's `re` (which schemathesis and most
+    /// validators use) also lets `$` match before a final line feed; this reads the same in both.
+    static let end = "(?![\\s\\S])"
+
+    static func token(_ core: String) -> String { "^\(around)\(core)\(around)$" }
+
+    static func caseless(_ word: String) -> String {
+        word.map { c in c.isLetter ? "[\(c.uppercased())\(c.lowercased())]" : String(c) }.joined()
+    }
+
+    /// 1-65535, leading zeros allowed up to five digits (`UpstreamURL.parse`).
+    static let port =
+        "(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+    /// A DNS name as `UpstreamURL.isValidHostname` takes it (its 253-octet total is stated in prose only).
+    static let hostname: String = {
+        let label = "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+        return "\(label)(\\.\(label))*\\.?"
+    }()
+    /// A path of RFC 3986 characters (`UpstreamURL.firstInvalidPathByte`).
+    static let urlPath = "(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
+    /// What `UpstreamURL.parse` accepts (a target base URL): http(s), a host, a port, a path; no credentials, query
+    /// or fragment.
+    static let httpURL =
+        "\(caseless("http"))[Ss]?://(\(hostname)|\\[\(ipv6)\\])(:\(port))?\(urlPath)"
+    /// An OAuth redirect URI: https anywhere, http only to a loopback host.
+    static let redirectURI =
+        "^(\(caseless("https"))://(\(hostname)|\\[\(ipv6)\\])|\(caseless("http"))://(127\\.0\\.0\\.1|\\[::1\\]|\(caseless("localhost"))))(:\(port))?\(urlPath)\(end)"
+
+    static let ipv4Octet = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    static let ipv4 = "\(ipv4Octet)(\\.\(ipv4Octet)){3}"
+    /// RFC 4291 text forms without a zone, the embedded-IPv4 ones included.
+    static let ipv6: String = {
+        let h = "[0-9a-fA-F]{1,4}"
+        let forms = [
+            "(\(h):){7}\(h)", "(\(h):){1,7}:", "(\(h):){1,6}:\(h)", "(\(h):){1,5}(:\(h)){1,2}", "(\(h):){1,4}(:\(h)){1,3}",
+            "(\(h):){1,3}(:\(h)){1,4}", "(\(h):){1,2}(:\(h)){1,5}", "\(h):(:\(h)){1,6}", ":((:\(h)){1,7}|:)",
+            "(\(h):){6}\(ipv4)", "(\(h):){0,5}:\(ipv4)", "::(\(h):){0,5}\(ipv4)",
+        ]
+        return "(" + forms.joined(separator: "|") + ")"
+    }()
 }

@@ -22,17 +22,8 @@ extension Schemas {
                     "collection_id", "created_by", "created_at", "updated_at",
                 ])
         ),
-        (
-            "ClientInput",
-            S.object(
-                [
-                    "name": S.string(), "ip_address": S.string("IPv4/IPv6 address or CIDR range"),
-                    "type": S.string(values: ["user", "server"]), "ip_notes": S.map(nullable: true),
-                    "description": S.string(nullable: true), "enabled": S.boolean(), "collection_id": S.string(nullable: true),
-                    "allow_wide_range": S.boolean(
-                        "Needed for an ip_address wider than the configured prefix (/8, /32 by default) and for /0"),
-                ], required: [], closed: true, minProperties: 1, "name and ip_address are required on create")
-        ),
+        ("ClientCreate", client(update: false)),
+        ("ClientUpdate", client(update: true)),
         (
             "Environment",
             S.object([
@@ -41,29 +32,46 @@ extension Schemas {
                 "sandbox": S.boolean(), "created_at": S.time(), "updated_at": S.time(),
             ])
         ),
-        (
-            "EnvironmentInput",
-            S.object(
-                [
-                    "name": S.string("^[a-z0-9_-]+$; permanent"), "display_name": S.string(),
-                    "description": S.string(nullable: true), "color": S.string("#rrggbb"), "is_default": S.boolean(),
-                ], required: [], closed: true, minProperties: 1, "name is required on create")
-        ),
+        ("EnvironmentCreate", environment(update: false)),
+        ("EnvironmentUpdate", environment(update: true)),
         ("ApiKey", apiKey(created: false)),
         ("ApiKeyCreated", apiKey(created: true)),
         (
             "ApiKeyCreate",
-            S.object(
+            S.with(
+                S.object(
                 [
-                    "name": S.string(), "rate_limit_requests": S.integer(minimum: 1),
-                    "rate_limit_window_sec": S.integer(minimum: 1), "expires_in_days": S.integer(minimum: 1, maximum: 365),
-                    "expires_at": S.time(), "never_expires": S.boolean(),
-                    "role_ids": S.array(S.string("A seeded role id or slug")),
-                    "key_type": S.string(values: ["standard", "access_key", "test"]),
-                    "scopes": S.array(S.string("A permission such as routes:read"), nullable: false, "Access keys only"),
-                    "require_dpop": S.boolean(),
-                    "redirect_uris": S.array(S.string("https URI, or http to a loopback address"), nullable: false, "OAuth authorization-code redirect URIs"),
-                ], required: ["name"], closed: true)
+                    "name": S.text(maxLength: 200),
+                    "rate_limit_requests": S.integer("With rate_limit_window_sec", nullable: true, minimum: 1, maximum: 10_000_000),
+                    "rate_limit_window_sec": S.integer("With rate_limit_requests", nullable: true, minimum: 1, maximum: 86_400),
+                    "expires_in_days": S.integer("At most one of expires_in_days, expires_at, never_expires", minimum: 1, maximum: 365),
+                    "expires_at": S.time("In the future, at most 365 days away"),
+                    "never_expires": S.only(true, "Not for access keys; leave it out for the 90-day default"),
+                    "role_ids": S.array(S.string("A seeded role id or slug (GET /v1/roles)"), nullable: true, maxItems: 10),
+                    "key_type": S.string(
+                        "standard or access_key on the live API, test on the sandbox API", nullable: true,
+                        values: ["standard", "access_key", "test"]),
+                    "scopes": S.array(
+                        S.string(values: Schemas.knownScopes), nullable: true, minItems: 1, maxItems: 50,
+                        "Access keys only, and required there"),
+                    "require_dpop": S.boolean(nullable: true),
+                    "redirect_uris": S.array(
+                        S.string("https URI, or http to a loopback address (127.0.0.1, [::1], localhost); no fragment",
+                            maxLength: 2000, pattern: TextRule.redirectURI),
+                        nullable: true, maxItems: 10, "OAuth authorization-code redirect URIs"),
+                ], required: ["name"], closed: true),
+                [
+                    // The rate limit's two numbers go together, and a key has at most one way to say when it expires.
+                    "dependentRequired": [
+                        "rate_limit_requests": ["rate_limit_window_sec"], "rate_limit_window_sec": ["rate_limit_requests"],
+                    ],
+                    "not": [
+                        "anyOf": [
+                            ["required": ["expires_in_days", "expires_at"]], ["required": ["expires_in_days", "never_expires"]],
+                            ["required": ["expires_at", "never_expires"]],
+                        ]
+                    ],
+                ])
         ),
         (
             "Role",
@@ -144,4 +152,54 @@ extension Schemas {
                 ])
         ),
     ]
+
+    static func client(update: Bool) -> JSONValue {
+        S.object(
+            [
+                "name": S.text(maxLength: 200), "ip_address": S.ipRange("IPv4/IPv6 address or CIDR range"),
+                "type": S.string(values: ["user", "server"]), "ip_notes": S.map(nullable: true),
+                "description": S.string(nullable: true, maxLength: 1000), "enabled": S.boolean(),
+                "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128),
+                "allow_wide_range": S.boolean(
+                    "Needed for an ip_address wider than the configured prefix (/8, /32 by default) and for /0",
+                    nullable: true),
+            ], required: update ? [] : ["name", "ip_address"], closed: true, minProperties: update ? 1 : nil)
+    }
+
+    static func environment(update: Bool) -> JSONValue {
+        var properties: KeyValuePairs<String, JSONValue> {
+            [
+                "display_name": S.text(maxLength: 100), "description": S.string(nullable: true, maxLength: 1000),
+                "color": S.string("#rrggbb", pattern: "^#[0-9A-Fa-f]{6}\(TextRule.end)"), "is_default": S.boolean(),
+            ]
+        }
+        var schema = S.object(properties, required: [], closed: true, minProperties: update ? 1 : nil)
+        // The name is the environment's identity and permanent, so it is part of a create only.
+        if !update, case .object(var o) = schema, case .object(var props)? = o["properties"] {
+            props["name"] = S.environmentName("Permanent: secret values are sealed to it")
+            o["properties"] = .object(props)
+            o["required"] = ["name"]
+            schema = .object(o)
+        }
+        return schema
+    }
+
+    /// Every scope an access key may carry: the known permissions and the wildcards that cover at least one.
+    static let knownScopes: [String] = {
+        let known = Role.knownPermissions.compactMap(Permission.init)
+        var resources = ["*"]
+        var actions = ["*"]
+        for p in known {
+            if !resources.contains(p.resource) { resources.append(p.resource) }
+            if !actions.contains(p.action) { actions.append(p.action) }
+        }
+        var out: [String] = []
+        for r in resources {
+            for a in actions {
+                let p = Permission(r, a)
+                if known.contains(where: p.covers) { out.append(p.description) }
+            }
+        }
+        return out
+    }()
 }

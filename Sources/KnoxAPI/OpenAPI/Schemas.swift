@@ -9,27 +9,29 @@ enum Schemas {
     }
 
     static let settingsProperties: KeyValuePairs<String, JSONValue> = [
-        "target_base_url": S.string("http(s) base URL; the caller's path and query are appended", format: "uri"),
-        "inject_headers_json": S.map("Header name → value; values may hold {{secret:NAME}} / {{secret_id:UUID}}", stringValues: true),
+        "target_base_url": S.string(
+            "http(s) base URL without credentials, query or fragment; the caller's path and query are appended",
+            maxLength: 2048, pattern: TextRule.token(TextRule.httpURL)),
+        "inject_headers_json": S.headers(),
         "inject_body_json": S.map("Fields merged into a JSON request body; string values may hold placeholders"),
-        "injection_rules": S.array(["type": "object"], nullable: true, "Deprecated: only an empty array is accepted"),
-        "ip_allowlist": S.array(S.string("IPv4/IPv6 address or CIDR range"), nullable: true),
+        "injection_rules": ["type": ["array", "null"], "maxItems": 0, "description": "Deprecated: only an empty array is accepted"],
+        "ip_allowlist": S.array(S.ipRange("IPv4/IPv6 address or CIDR range"), nullable: true),
         "require_signature": S.boolean(),
         "signature_tolerance_sec": S.integer(minimum: 1, maximum: 86_400),
         "signing_secret_id": S.uuid("The string secret that keys request signatures", nullable: true),
         "rate_limit_enabled": S.boolean(),
-        "rate_limit_requests": S.integer(nullable: true, minimum: 1),
-        "rate_limit_window_sec": S.integer(nullable: true, minimum: 1),
-        "rate_limit_burst": S.integer(nullable: true, minimum: 1),
-        "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true),
+        "rate_limit_requests": S.integer("Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 1_000_000_000),
+        "rate_limit_window_sec": S.integer("Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 31_536_000),
+        "rate_limit_burst": S.integer(nullable: true, minimum: 1, maximum: 1_000_000_000),
+        "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true, minItems: 1),
         "http_method_restrictions_enabled": S.boolean("True exactly when allowed_methods is set (it is enforced then)"),
-        "method_configs": S.array(["type": "object"], nullable: true, "Per-method overrides: not supported yet, only empty"),
-        "use_method_specific_configs": S.boolean("Not supported yet: only false"),
+        "method_configs": S.emptyArray("Per-method overrides: not supported yet, only empty (an empty object is taken too)"),
+        "use_method_specific_configs": S.only(false, "Not supported yet: only false"),
         "payload_structure": S.map("Structure of a sample body (values become type placeholders)", nullable: true),
         "upstream_timeout_sec": S.integer(minimum: 1, maximum: 300),
-        "intercept_enabled": S.boolean("Not supported yet: only false"),
+        "intercept_enabled": S.only(false, "Not supported yet: only false"),
         "callable_secrets": S.array(
-            S.string("A secret name or id"), nullable: true,
+            S.secretName("A secret name or id"), nullable: true,
             "Secrets the caller's own body may refer to with {{secret:NAME}} / {{secret_id:UUID}}; empty: none"),
         "allow_encoded_slashes": S.boolean("Whether the caller's path may hold %2F, %5C or \\ (dot segments never)"),
     ]
@@ -58,6 +60,14 @@ enum Schemas {
                     [
                         "type": S.string(values: ErrorType.allCases.map(\.rawValue)), "message": S.string(),
                         "request_id": S.string(), "field": S.string("The field, parameter or header at fault"),
+                        "reason": S.string(
+                            "Present only when a request that matches this document was refused for a rule a schema "
+                                + "cannot state: what exists in this mode (unknown_reference), what may change "
+                                + "(immutable, current_state), config.toml (operator_policy), fields that go together "
+                                + "(field_combination), time (time_window), the mode (other_mode), one canonical "
+                                + "spelling (not_canonical), placeholder syntax (invalid_placeholder) and header names "
+                                + "KnoxCall owns (reserved_name)",
+                            values: RefusalReason.allCases.map(\.rawValue)),
                     ], required: ["type", "message", "request_id"])
             ])
         ),
@@ -93,10 +103,14 @@ enum Schemas {
             ("created_at", S.time()), ("updated_at", S.time()),
         ]
         var createProps: [(String, JSONValue)] = [
-            ("name", S.string()), ("slug", S.string("[a-z0-9-]{1,63}; derived from the name when omitted")),
-            ("base_environment", S.string()), ("enabled", S.boolean()), ("requires_clients", S.boolean()),
-            ("collection_id", S.string(nullable: true)), ("mtls_certificate_id", S.uuid(nullable: true)),
-            ("egress_server_id", S.string(nullable: true)), ("data_plane_node_id", S.string(nullable: true)),
+            ("name", S.text(maxLength: 200)),
+            ("slug", S.token("Derived from the name when omitted; permanent", "[a-z0-9-]{1,63}", maxLength: 63)),
+            ("base_environment", S.environmentName("An existing environment; the default one when omitted")),
+            ("enabled", S.boolean()), ("requires_clients", S.boolean()),
+            ("collection_id", S.token("1-128 printable ASCII characters", "[!-~]{1,128}", nullable: true)),
+            ("mtls_certificate_id", S.only(.null, "Not supported yet (certificate secrets): only null")),
+            ("egress_server_id", S.only(.null, "Not supported yet: only null")),
+            ("data_plane_node_id", S.only(.null, "Not supported yet: only null")),
         ]
         for (k, v) in settingsProperties { createProps.append((k, v)) }
         let updateProps = createProps.filter { $0.0 != "base_environment" }
@@ -116,7 +130,7 @@ enum Schemas {
                     "created_at": S.time(),
                 ])
             ),
-            ("RouteClientInput", S.object(["environment": S.string()], required: [], closed: true)),
+            ("RouteClientInput", S.object(["environment": S.environmentName("The route's base environment when omitted")], required: [], closed: true)),
             (
                 "RouteLogEntry",
                 S.object([
@@ -161,23 +175,32 @@ enum Schemas {
             "SecretCreate",
             S.object(
                 [
-                    "name": S.string("Spaces become underscores, letters upper case"),
-                    "value": S.string("Write-only"),
-                    "secret_type": S.string(values: ["string", "api_key", "basic_auth", "custom", "oauth2", "certificate"]),
-                    "description": S.string(nullable: true), "environment": S.string(), "base_environment": S.string(),
-                    "collection_id": S.string(nullable: true), "expires_at": S.time(nullable: true),
-                    "strict_expiry_enforcement": S.boolean(),
+                    "name": S.secretName("Spaces become underscores, letters upper case"),
+                    "value": S.secretValue(),
+                    "secret_type": S.string(
+                        "string and its aliases; oauth2 and certificate secrets are not available in this version",
+                        values: ["string", "api_key", "basic_auth", "custom"]),
+                    "description": S.string(nullable: true, maxLength: 1000),
+                    "environment": S.environmentName("The environment the first value is for"),
+                    "base_environment": S.environmentName(),
+                    "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128), "expires_at": S.time(nullable: true),
+                    "strict_expiry_enforcement": S.boolean("null: false", nullable: true),
                 ], required: ["name", "value"], closed: true)
         ),
         (
             "SecretUpdate",
             S.object(
                 [
-                    "name": S.string(), "description": S.string(nullable: true), "collection_id": S.string(nullable: true),
-                    "expires_at": S.time(nullable: true), "strict_expiry_enforcement": S.boolean(),
+                    "name": S.secretName(), "description": S.string(nullable: true, maxLength: 1000),
+                    "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128),
+                    "expires_at": S.time(nullable: true),
+                    "strict_expiry_enforcement": S.boolean("null: unchanged", nullable: true),
                 ], required: [], closed: true, minProperties: 1)
         ),
-        ("SecretValueInput", S.object(["value": S.string("Write-only"), "environment": S.string()], required: ["value"], closed: true)),
+        (
+            "SecretValueInput",
+            S.object(["value": S.secretValue(), "environment": S.environmentName()], required: ["value"], closed: true)
+        ),
         (
             "SecretValueResult",
             S.object(["id": S.uuid(), "name": S.string(), "environment": S.string(), "value_version": S.integer(minimum: 1)])

@@ -8,7 +8,7 @@ extension Operations {
         },
         Operation(
             "POST", "/v1/clients", id: "createClient", "Create a client", tag: "Clients", body: .required,
-            request: "ClientInput", response: "Client", kind: .single(status: 201)
+            request: "ClientCreate", response: "Client", kind: .single(status: 201)
         ) { i in .mutation(try await i.engine.createClient(try i.requiredBody(), i.context)) },
         Operation(
             "GET", "/v1/clients/{id}", id: "getClient", "Get a client with its route assignments", tag: "Clients",
@@ -16,7 +16,7 @@ extension Operations {
         ) { i in .single(try await i.engine.getClient(i.parameter("id"), actor: i.actor)) },
         Operation(
             "PATCH", "/v1/clients/{id}", id: "updateClient", "Update a client", tag: "Clients", body: .required,
-            request: "ClientInput", response: "Client"
+            request: "ClientUpdate", response: "Client"
         ) { i in .mutation(try await i.engine.updateClient(i.parameter("id"), try i.requiredBody(), i.context)) },
         Operation(
             "DELETE", "/v1/clients/{id}", id: "deleteClient", "Delete a client and its assignments", tag: "Clients",
@@ -31,7 +31,7 @@ extension Operations {
         ) { i in .single(try await i.engine.listEnvironments(i.query, actor: i.actor)) },
         Operation(
             "POST", "/v1/environments", id: "createEnvironment", "Create an environment", tag: "Environments",
-            body: .required, request: "EnvironmentInput", response: "Environment", kind: .single(status: 201)
+            body: .required, request: "EnvironmentCreate", response: "Environment", kind: .single(status: 201)
         ) { i in .mutation(try await i.engine.createEnvironment(try i.requiredBody(), i.context)) },
         Operation(
             "GET", "/v1/environments/{id}", id: "getEnvironment", "Get an environment (by id or name)",
@@ -39,7 +39,7 @@ extension Operations {
         ) { i in .single(try await i.engine.getEnvironment(i.parameter("id"), actor: i.actor)) },
         Operation(
             "PATCH", "/v1/environments/{id}", id: "updateEnvironment", "Update an environment", tag: "Environments",
-            body: .required, request: "EnvironmentInput", response: "Environment"
+            body: .required, request: "EnvironmentUpdate", response: "Environment"
         ) { i in .mutation(try await i.engine.updateEnvironment(i.parameter("id"), try i.requiredBody(), i.context)) },
         Operation(
             "DELETE", "/v1/environments/{id}", id: "deleteEnvironment",

@@ -13,12 +13,13 @@ extension Operations {
         ) { i in .mutation(try await i.engine.createSecret(try i.requiredBody(), i.context)) },
         Operation(
             "POST", "/v1/secrets/oauth2", id: "createOAuth2Secret", "Create an OAuth2 secret (not available yet)",
-            tag: "Secrets", body: .required, request: "SecretCreate", response: "Secret", kind: .single(status: 201)
+            tag: "Secrets", body: .required, request: "SecretCreate", response: "Secret", kind: .single(status: 201),
+            documented: false
         ) { i in .mutation(try await i.engine.createSecret(try i.requiredBody(), forcedType: .oauth2, i.context)) },
         Operation(
             "POST", "/v1/secrets/certificate", id: "createCertificateSecret",
             "Create a certificate secret (not available yet)", tag: "Secrets", body: .required,
-            request: "SecretCreate", response: "Secret", kind: .single(status: 201)
+            request: "SecretCreate", response: "Secret", kind: .single(status: 201), documented: false
         ) { i in .mutation(try await i.engine.createSecret(try i.requiredBody(), forcedType: .certificate, i.context)) },
         Operation(
             "GET", "/v1/secrets/{id}", id: "getSecret", "Get a secret's metadata", tag: "Secrets", response: "Secret"
@@ -41,7 +42,7 @@ extension Operations {
         },
         Operation(
             "GET", "/v1/secrets/{id}/oauth2/token", id: "getSecretOAuth2Token",
-            "Get an OAuth2 secret's access token", tag: "Secrets", response: "SecretOAuthToken"
+            "Get an OAuth2 secret's access token", tag: "Secrets", response: "SecretOAuthToken", documented: false
         ) { i in .single(try await i.engine.secretOAuthToken(i.parameter("id"), actor: i.actor)) },
     ]
 }

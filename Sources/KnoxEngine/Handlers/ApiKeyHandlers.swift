@@ -21,21 +21,22 @@ extension Engine {
             let (requests, window) = (
                 try r.int("rate_limit_requests", in: 1...10_000_000).value, try r.int("rate_limit_window_sec", in: 1...86_400).value
             )
-            guard (requests == nil) == (window == nil) else {
-                throw ApiError.invalid(
+            guard r.has("rate_limit_requests") == r.has("rate_limit_window_sec"), (requests == nil) == (window == nil) else {
+                throw ApiError.refused(
                     requests == nil ? "rate_limit_requests" : "rate_limit_window_sec",
-                    "rate_limit_requests and rate_limit_window_sec go together")
+                    "rate_limit_requests and rate_limit_window_sec go together", .fieldCombination)
             }
             let expiresAt = try Engine.keyExpiry(r, kind: kind, now: m.now)
             let roles = try Engine.keyRoles(r)
             var scopes: [String]?
             if kind == .accessKey {
                 guard roles.isEmpty else {
-                    throw ApiError.invalid("role_ids", "access keys (AKE) carry scopes instead of roles")
+                    throw ApiError.refused("role_ids", "access keys (AKE) carry scopes instead of roles", .fieldCombination)
                 }
                 scopes = try Engine.keyScopes(r)
             } else if r.has("scopes") {
-                throw ApiError.invalid("scopes", "only access keys (key_type access_key) carry scopes; use role_ids")
+                throw ApiError.refused(
+                    "scopes", "only access keys (key_type access_key) carry scopes; use role_ids", .fieldCombination)
             }
             let requested = scopes.map { PermissionSet($0).grants } ?? roles.flatMap(\.grants)
             if let missing = m.context.actor.permissions.firstUncovered(requested) {
@@ -119,9 +120,10 @@ extension Engine {
             throw ApiError.invalid("key_type", "must be standard, access_key or test (got \"\(raw.prefix(32))\")")
         }
         guard kind.mode == mode else {
-            throw ApiError.invalid(
+            throw ApiError.refused(
                 "key_type",
-                mode == .live ? "test keys are made on the sandbox API" : "only test keys can be made on the sandbox API")
+                mode == .live ? "test keys are made on the sandbox API" : "only test keys can be made on the sandbox API",
+                .otherMode)
         }
         return kind
     }
@@ -132,12 +134,15 @@ extension Engine {
         guard given.count <= 1 else {
             throw ApiError(
                 .conflictingExpiryFields, "Send at most one of expires_in_days, expires_at and never_expires",
-                field: given.joined(separator: ","))
+                field: given.joined(separator: ","), reason: .fieldCombination)
         }
         let maxMillis = now + 365 * 86_400_000
         switch given.first {
         case "expires_in_days":
-            guard let days = r.object["expires_in_days"]?.intValue, (1...365).contains(days) else {
+            guard case .number(let n)? = r.object["expires_in_days"],
+                let days = n.intValue ?? n.doubleValue.flatMap({ $0 == $0.rounded() && abs($0) < 1e6 ? Int($0) : nil }),
+                (1...365).contains(days)
+            else {
                 throw ApiError(.invalidExpiry, "expires_in_days must be a whole number from 1 to 365", field: "expires_in_days")
             }
             return now + Int64(days) * 86_400_000
@@ -146,7 +151,9 @@ extension Engine {
                 throw ApiError(.invalidExpiry, "expires_at must be an RFC 3339 time", field: "expires_at")
             }
             guard at > now, at <= maxMillis else {
-                throw ApiError(.invalidExpiry, "expires_at must be in the future and at most 365 days away", field: "expires_at")
+                throw ApiError(
+                    .invalidExpiry, "expires_at must be in the future and at most 365 days away", field: "expires_at",
+                    reason: .timeWindow)
             }
             return at
         case "never_expires":
@@ -154,7 +161,7 @@ extension Engine {
                 throw ApiError(.invalidExpiry, "never_expires can only be true; leave it out for the 90-day default", field: "never_expires")
             }
             guard kind != .accessKey else {
-                throw ApiError(.invalidExpiry, "access keys (AKE) always expire", field: "never_expires")
+                throw ApiError(.invalidExpiry, "access keys (AKE) always expire", field: "never_expires", reason: .fieldCombination)
             }
             return nil
         default:
@@ -196,7 +203,7 @@ extension Engine {
 
     static func keyScopes(_ r: FieldReader) throws(ApiError) -> [String] {
         guard let scopes = try r.stringArray("scopes", maxCount: 50).value, !scopes.isEmpty else {
-            throw ApiError.invalid("scopes", "access keys need at least one scope, e.g. [\"routes:read\"]")
+            throw ApiError.refused("scopes", "access keys need at least one scope, e.g. [\"routes:read\"]", .fieldCombination)
         }
         for (i, scope) in scopes.enumerated() {
             guard let p = Permission(scope), Engine.isKnownScope(p) else {

@@ -16,11 +16,11 @@ extension Engine {
         let wide = range.prefixLength == 0 || range.prefixLength < widest
         if wide && !allowWide {
             let family = range.network.isIPv4 ? "IPv4" : "IPv6"
-            throw ApiError.invalid(
+            throw ApiError.refused(
                 "ip_address",
                 "\(canonical) is wider than /\(widest), the widest \(family) client range allowed ([clients] in config.toml); "
                     + "every address in it could call the routes this client is assigned to. "
-                    + "Send \"allow_wide_range\": true to create it anyway")
+                    + "Send \"allow_wide_range\": true to create it anyway", .operatorPolicy)
         }
         return (canonical, wide)
     }
@@ -62,7 +62,7 @@ extension Engine {
             if let name = try r.text("name", maxLength: 200).value { client.name = name }
             var wide = false
             // Only a changed address is checked against the widest prefix: an edit that keeps it needs no opt-in.
-            if let ip = try r.string("ip_address").value,
+            if let ip = try r.nonNullString("ip_address"),
                 try RouteSettingsReader.ipRange(ip, field: "ip_address") != client.ipAddress
             {
                 (client.ipAddress, wide) = try Engine.clientAddress(ip, r, config: config)
@@ -112,7 +112,7 @@ extension Engine {
         case .absent: break
         case .null: client.description = nil
         case .value(let d):
-            guard d.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            guard d.unicodeScalars.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
             client.description = d.isEmpty ? nil : d
         }
         switch try r.bool("enabled") {
@@ -124,7 +124,7 @@ extension Engine {
         case .absent: break
         case .null: client.collectionId = nil
         case .value(let c):
-            guard !c.isEmpty, c.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
+            guard !c.isEmpty, c.unicodeScalars.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
             client.collectionId = c
         }
     }

@@ -40,12 +40,13 @@ extension Engine {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             if let name = try r.string("name").value, name != env.name {
-                throw ApiError.invalid("name", "cannot be changed (secret values are bound to it); create a new environment")
+                throw ApiError.refused(
+                    "name", "cannot be changed (secret values are bound to it); create a new environment", .immutable)
             }
             let wasDefault = env.isDefault
             try Engine.applyEnvironmentFields(r, to: &env)
             if wasDefault && !env.isDefault {
-                throw ApiError.invalid("is_default", "make another environment the default instead")
+                throw ApiError.refused("is_default", "make another environment the default instead", .currentState)
             }
             env.updatedAt = m.now
             try m.access.update(env)
@@ -102,7 +103,7 @@ extension Engine {
         case .absent: break
         case .null: env.description = nil
         case .value(let d):
-            guard d.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            guard d.unicodeScalars.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
             env.description = d.isEmpty ? nil : d
         }
         if let color = try r.string("color").value {

@@ -38,7 +38,7 @@ struct QueryReader {
 
     func text(_ key: String, maxLength: Int = 200) throws(ApiError) -> String? {
         guard let raw = query[key] else { return nil }
-        guard !raw.isEmpty, raw.count <= maxLength else {
+        guard !raw.isEmpty, raw.unicodeScalars.count <= maxLength else {
             throw ApiError.invalid(key, "must be 1-\(maxLength) characters")
         }
         return raw

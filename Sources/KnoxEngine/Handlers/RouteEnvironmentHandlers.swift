@@ -51,8 +51,9 @@ extension Engine {
         return try await mutate(ctx) { m in
             guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
             guard environment != route.baseEnvironment else {
-                throw ApiError.invalid(
-                    "environment", "\(environment) is the route's base environment; its configuration cannot be removed")
+                throw ApiError(
+                    .conflict, "\(environment) is the route's base environment; its configuration cannot be removed",
+                    field: "environment")
             }
             guard try m.access.deleteRouteConfig(routeId: route.id, environment: environment) else {
                 throw ApiError.notFound("Environment config")

@@ -65,7 +65,7 @@ extension Engine {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             if let slug = try r.string("slug").value, slug != route.slug {
-                throw ApiError.invalid("slug", "cannot be changed once the route exists (it is \"\(route.slug)\")")
+                throw ApiError.refused("slug", "cannot be changed once the route exists (it is \"\(route.slug)\")", .immutable)
             }
             if let name = try r.text("name", maxLength: 200).value, name != route.name {
                 guard try !m.access.routeNameTaken(name, excluding: route.id) else {

@@ -118,11 +118,13 @@ struct RouteSettingsReader {
         guard let on = try reader.bool("http_method_restrictions_enabled").value else { return }
         let key = reader.name("http_method_restrictions_enabled")
         if on && isBase && s.allowedMethods == nil {
-            throw ApiError.invalid(key, "true needs allowed_methods: list the methods to allow (they are enforced whenever set)")
+            throw ApiError.refused(
+                key, "true needs allowed_methods: list the methods to allow (they are enforced whenever set)", .fieldCombination)
         }
         if !on && s.allowedMethods != nil {
-            throw ApiError.invalid(
-                key, "allowed_methods is enforced whenever it is set; send \"allowed_methods\": null to allow every method")
+            throw ApiError.refused(
+                key, "allowed_methods is enforced whenever it is set; send \"allowed_methods\": null to allow every method",
+                .fieldCombination)
         }
     }
 
@@ -166,8 +168,9 @@ struct RouteSettingsReader {
         guard let listeners, let parsed = try? UpstreamURL.parse(url).get(),
             let own = listeners.listener(reachedBy: parsed.host, port: parsed.port)
         else { return }
-        throw ApiError.invalid(
-            field, "reaches this gateway's own listener \(own); a route cannot target KnoxCall itself (it would loop)")
+        throw ApiError.refused(
+            field, "reaches this gateway's own listener \(own); a route cannot target KnoxCall itself (it would loop)",
+            .operatorPolicy)
     }
 
     /// Applies the per-environment `enabled` switch (only override bodies carry it; a route's own `enabled` is
@@ -236,11 +239,13 @@ struct RouteSettingsReader {
         for (name, value) in o {
             guard isToken(name) else { throw ApiError.invalid("\(field).\(name)", "is not a valid header name") }
             guard !forbiddenInjectedHeaders.contains(name.lowercased()) else {
-                throw ApiError.invalid("\(field).\(name)", "cannot be injected: it controls the connection or message framing")
+                throw ApiError.refused(
+                    "\(field).\(name)", "cannot be injected: it controls the connection or message framing", .reservedName)
             }
             guard !isUninjectable(name) else {
-                throw ApiError.invalid(
-                    "\(field).\(name)", "cannot be injected: KnoxCall sets or reads this header itself on the way through")
+                throw ApiError.refused(
+                    "\(field).\(name)", "cannot be injected: KnoxCall sets or reads this header itself on the way through",
+                    .reservedName)
             }
             guard let text = value.stringValue else {
                 throw ApiError.invalid("\(field).\(name)", "must be a string (got \(value.typeName))")
@@ -248,7 +253,9 @@ struct RouteSettingsReader {
             guard !text.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw ApiError.invalid("\(field).\(name)", "must not contain CR, LF or NUL")
             }
-            guard text.utf8.count <= 8192 else { throw ApiError.invalid("\(field).\(name)", "must be at most 8192 bytes") }
+            guard text.unicodeScalars.count <= 8192 else {
+                throw ApiError.invalid("\(field).\(name)", "must be at most 8192 characters")
+            }
         }
         return o
     }
@@ -276,7 +283,8 @@ struct RouteSettingsReader {
         case .failure(.malformed):
             throw ApiError.invalid(field, "\"\(text.prefix(64))\" is not an IPv4/IPv6 address or CIDR range")
         case .failure(.hostBitsSet(let suggestion)):
-            throw ApiError.invalid(field, "\"\(text.prefix(64))\" has host bits set beyond its prefix; did you mean \(suggestion)?")
+            throw ApiError.refused(
+                field, "\"\(text.prefix(64))\" has host bits set beyond its prefix; did you mean \(suggestion)?", .notCanonical)
         }
     }
 

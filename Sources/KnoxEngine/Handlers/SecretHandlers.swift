@@ -186,7 +186,7 @@ extension Engine {
 
     static func checkSecretValue(_ value: String) throws(ApiError) {
         guard !value.isEmpty else { throw ApiError.invalid("value", "must not be empty") }
-        guard value.utf8.count <= 65_536 else { throw ApiError.invalid("value", "must be at most 64 KiB") }
+        guard value.unicodeScalars.count <= 65_536 else { throw ApiError.invalid("value", "must be at most 65,536 characters") }
     }
 
     static func applySecretFields(_ r: FieldReader, to secret: inout Secret) throws(ApiError) {
@@ -194,14 +194,14 @@ extension Engine {
         case .absent: break
         case .null: secret.description = nil
         case .value(let d):
-            guard d.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            guard d.unicodeScalars.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
             secret.description = d.isEmpty ? nil : d
         }
         switch try r.string("collection_id") {
         case .absent: break
         case .null: secret.collectionId = nil
         case .value(let c):
-            guard !c.isEmpty, c.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
+            guard !c.isEmpty, c.unicodeScalars.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
             secret.collectionId = c
         }
         switch try r.string("expires_at") {

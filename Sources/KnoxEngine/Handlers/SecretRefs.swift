@@ -14,19 +14,20 @@ extension Mutation {
             do {
                 occurrences = try SecretTemplate.scan(text)
             } catch {
-                throw ApiError.invalid(
-                    field, "\(error.placeholder.prefix(80)) is not a valid placeholder; use {{secret:NAME}} or {{secret_id:UUID}}")
+                throw ApiError.refused(
+                    field, "\(error.placeholder.prefix(80)) is not a valid placeholder; use {{secret:NAME}} or {{secret_id:UUID}}",
+                    .invalidPlaceholder)
             }
             for occurrence in occurrences {
                 switch occurrence.reference {
                 case .name(let name):
                     guard let secret = try access.secret(name: name) else {
-                        throw ApiError.invalid(field, "unknown secret \"\(name)\" in \(occurrence.reference)")
+                        throw ApiError.refused(field, "unknown secret \"\(name)\" in \(occurrence.reference)", .unknownReference)
                     }
                     refs.append((field, secret.id, true))
                 case .id(let id):
                     guard let secret = try access.secret(id: id) else {
-                        throw ApiError.invalid(field, "unknown secret id \(id) in \(occurrence.reference)")
+                        throw ApiError.refused(field, "unknown secret id \(id) in \(occurrence.reference)", .unknownReference)
                     }
                     refs.append((field, secret.id, false))
                 }
@@ -35,11 +36,13 @@ extension Mutation {
         for (i, entry) in (settings.callableSecrets ?? []).enumerated() {
             let field = fieldPrefix + "callable_secrets[\(i)]"
             if Identifier.isUUID(entry) {
-                guard let secret = try access.secret(id: entry) else { throw ApiError.invalid(field, "unknown secret id \(entry)") }
+                guard let secret = try access.secret(id: entry) else {
+                    throw ApiError.refused(field, "unknown secret id \(entry)", .unknownReference)
+                }
                 refs.append((field, secret.id, false))
             } else {
                 guard let secret = try access.secret(name: entry) else {
-                    throw ApiError.invalid(field, "unknown secret \"\(entry)\"")
+                    throw ApiError.refused(field, "unknown secret \"\(entry)\"", .unknownReference)
                 }
                 refs.append((field, secret.id, true))
             }
@@ -47,10 +50,11 @@ extension Mutation {
         if let signing = settings.signingSecretId {
             let field = fieldPrefix + "signing_secret_id"
             guard let secret = try access.secret(id: signing) else {
-                throw ApiError.invalid(field, "unknown secret id \(signing)")
+                throw ApiError.refused(field, "unknown secret id \(signing)", .unknownReference)
             }
             guard secret.secretType == .string else {
-                throw ApiError.invalid(field, "must name a string secret (\(secret.name) is \(secret.secretType.rawValue))")
+                throw ApiError.refused(
+                    field, "must name a string secret (\(secret.name) is \(secret.secretType.rawValue))", .unknownReference)
             }
             refs.append((field, secret.id, false))
         }
@@ -60,17 +64,18 @@ extension Mutation {
     /// Checks the rules that span fields, on the settings that will apply in one environment.
     func checkEffective(_ s: RouteSettings, environment: String, isBase: Bool) throws {
         let prefix = isBase ? "" : "environments.\(environment)."
-        if s.targetBaseURL == nil { throw ApiError.invalid(prefix + "target_base_url", "is required") }
+        if s.targetBaseURL == nil { throw ApiError.refused(prefix + "target_base_url", "is required", .fieldCombination) }
         if s.requireSignature == true, s.signingSecretId == nil {
-            throw ApiError.invalid(
-                prefix + "signing_secret_id", "is required when require_signature is true (the string secret that keys the HMAC)")
+            throw ApiError.refused(
+                prefix + "signing_secret_id", "is required when require_signature is true (the string secret that keys the HMAC)",
+                .fieldCombination)
         }
         if s.rateLimitEnabled == true {
             if s.rateLimitRequests == nil {
-                throw ApiError.invalid(prefix + "rate_limit_requests", "is required when rate_limit_enabled is true")
+                throw ApiError.refused(prefix + "rate_limit_requests", "is required when rate_limit_enabled is true", .fieldCombination)
             }
             if s.rateLimitWindowSec == nil {
-                throw ApiError.invalid(prefix + "rate_limit_window_sec", "is required when rate_limit_enabled is true")
+                throw ApiError.refused(prefix + "rate_limit_window_sec", "is required when rate_limit_enabled is true", .fieldCombination)
             }
         }
     }
@@ -78,7 +83,7 @@ extension Mutation {
     /// The environment named `name`, or a `validation_error` on `field`.
     func existingEnvironment(_ name: String, field: String) throws -> Environment {
         guard let env = try access.environment(name), env.name == name else {
-            throw ApiError.invalid(field, "no environment named \"\(name.prefix(63))\"; create it with POST /v1/environments")
+            throw ApiError.refused(field, "no environment named \"\(name.prefix(63))\"; create it with POST /v1/environments", .unknownReference)
         }
         return env
     }
