@@ -13,11 +13,16 @@ build:
 release:
 	scripts/release-build.sh --product knoxcall
 
+# Every suite leaves what it saw and left behind in $(CAPTURES) for the leak scan that ends the run.
+CAPTURES := $(CURDIR)/.build/captures
+
 test: setup
 	swift build --build-tests
-	swift test --skip-build
-	scripts/interop.sh
-	scripts/schemathesis.sh
+	rm -rf $(CAPTURES)
+	KNOXCALL_CAPTURE_DIR=$(CAPTURES) swift test --skip-build
+	KNOXCALL_CAPTURE_DIR=$(CAPTURES) scripts/interop.sh
+	KNOXCALL_CAPTURE_DIR=$(CAPTURES) scripts/schemathesis.sh
+	python3 scripts/leak-scan.py $(CAPTURES) --min-files 2000 --min-values 300
 	scripts/fuzz.sh 20 http-request http-response json template cidr path signature
 
 swift-test:

@@ -21,7 +21,25 @@ work=$(mktemp -d)
 server=""
 cleanup() {
   if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  keep_for_leak_scan
   rm -rf "$work"
+}
+# With $KNOXCALL_CAPTURE_DIR set (make test), this run's part of the whole-suite leak scan (scripts/leak-scan.py):
+# both keys planted, their one-time display, the server's output, its data directory and schemathesis's HAR report.
+keep_for_leak_scan() {
+  local root="${KNOXCALL_CAPTURE_DIR:-}"
+  [ -n "$root" ] && [ -d "$work/data" ] || return 0
+  mkdir -p "$root/planted" "$root/shown-once" "$root/schemathesis" "$root/data"
+  local f
+  for f in live test; do
+    [ -s "$work/$f.key" ] || continue
+    printf 'api_key\t%s\n' "$(head -c 1000 "$work/$f.key" | tr -d '\n' | sed 's/^[^_]*_[^_]*_[^_]*_//' | od -An -tx1 | tr -d ' \n')" \
+      >> "$root/planted/schemathesis.tsv"
+    cp "$work/$f.key" "$root/shown-once/schemathesis-$f.key"
+  done
+  cp "$work/serve.out" "$root/schemathesis/serve.out" 2>/dev/null || true
+  cp "$work/serve.err" "$root/schemathesis/serve.err" 2>/dev/null || true
+  cp -r "$work/data" "$root/data/schemathesis"
 }
 trap cleanup EXIT
 
@@ -60,12 +78,15 @@ export PYTHONPATH="$root/tests/api_contract${PYTHONPATH:+:$PYTHONPATH}"
 run() { # mode url key seed [max-time]
   local mode=$1 url=$2 key=$3 seed=$4
   echo "== schemathesis: $mode mode ($url), seed $seed"
-  local extra=()
+  local extra=() report=()
+  if [ -n "${KNOXCALL_CAPTURE_DIR:-}" ]; then
+    report=(--report har --report-dir "$KNOXCALL_CAPTURE_DIR/schemathesis/$mode-$seed")
+  fi
   if [ $# -ge 5 ]; then extra+=(--max-time "$5"); fi
   SCHEMATHESIS_KEY="$key" "$venv/bin/st" --config-file tests/api_contract/schemathesis.toml run "$url/v1/openapi.json" \
     --url "$url" --checks all --phases examples,coverage,fuzzing,stateful \
     --max-examples "$examples" --seed "$seed" --workers 2 --request-timeout 10 \
-    "${extra[@]}" --no-color
+    "${extra[@]}" "${report[@]}" --no-color
 }
 
 status=0

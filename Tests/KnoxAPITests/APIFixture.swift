@@ -41,6 +41,9 @@ final class APIFixture: Sendable {
             method: method, path: path, rawQuery: query, headers: h, body: Array((body ?? "").utf8),
             remoteAddress: "127.0.0.1")
         let response = await (mode == .live ? liveAPI : testAPI).handle(request)
+        var head = "HTTP \(response.status)\r\n"
+        for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+        Capture.record("api-response", Array((head + "\r\n").utf8) + response.body)
         return (response.status, (try? JSONValue.parse(response.body)) ?? .null, response)
     }
 }

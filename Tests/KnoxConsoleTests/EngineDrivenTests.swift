@@ -64,6 +64,7 @@ struct LiveDriver {
 
     @Test func keyboardCreatesThroughTheHandlersAndModesStayApart() async throws {
         let planted = "PLANTED-console-secret-9f8e7d"
+        Capture.plant(planted, kind: "secret_value")
         var d = await LiveDriver(engines: engines)
         // A secret, typed into the masked field.
         await d.press(.char("2"), .char("n"))
@@ -118,6 +119,8 @@ struct LiveDriver {
 
         for screen in d.screens { #expect(!screen.contains(planted)) }
         #expect(!d.screens.joined().contains("PLANTED"))
+        Capture.record("console-screens", Array(d.screens.joined(separator: "\n\u{0C}\n").utf8))
+        fixture.dir.remove()
     }
 
     @Test func engineValidationShowsNextToTheFieldAndConflictsAsToasts() async throws {

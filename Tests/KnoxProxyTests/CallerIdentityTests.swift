@@ -12,6 +12,7 @@ import Testing
     @Test func aClientAddressIsNoLoginOnRoutesWithoutClients() async throws {
         let p = try await ProxyFixture()
         let secret = "sk_planted_open_\(UUID().uuidString)"
+        Capture.plant(secret, kind: "secret_value")
         _ = try await p.secret("UPSTREAM", secret)
         try await p.route("Open", extra: #""inject_headers_json":{"Authorization":"Bearer {{secret:UPSTREAM}}"}"#)
         #expect(try await p.call(route: "open", key: "").status == 401)

@@ -20,6 +20,7 @@ import Testing
     @Test func aRouteLetsCallersReferenceNoSecretByDefault() async throws {
         let p = try await ProxyFixture()
         let admin = "tk_live_planted_\(UUID().uuidString)"
+        Capture.plant(admin, kind: "secret_value")
         let adminId = try await p.secret("ADMIN_KEY", admin)
         try await p.route("Echo", extra: #""inject_headers_json":{"X-Upstream-Key":"{{secret:ADMIN_KEY}}"}"#)
         let invoke = try await p.engine.makeKey("invoker", role: .invoke)
@@ -58,6 +59,7 @@ import Testing
         let p = try await ProxyFixture()
         _ = try await p.engine.createEnvironment(json(#"{"name":"staging"}"#), console)
         let admin = "tk_live_planted_\(UUID().uuidString)"
+        Capture.plant(admin, kind: "secret_value")
         _ = try await p.secret("ADMIN_KEY", admin)
         let publicId = try await p.secret("Public Token", "pub-value")
         _ = try await p.secret("STAGING_TOKEN", "staging-value")

@@ -178,6 +178,7 @@ import Testing
     @Test func plantedSecretNeverInLogsOrErrors() async throws {
         let p = try await ProxyFixture()
         let planted = "PLANTED-\(UUID().uuidString)"
+        Capture.plant(planted, kind: "secret_value")
         try await p.secret("PLANT", planted)
         try await p.route("R", extra: #""inject_headers_json":{"X-Secret":"{{secret:PLANT}}"}"#)
         _ = try await p.engine.createRoute(json(#"{"name":"Down","target_base_url":"http://127.0.0.1:1","inject_headers_json":{"X-Secret":"{{secret:PLANT}}"}}"#), console)

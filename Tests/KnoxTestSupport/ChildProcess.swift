@@ -191,7 +191,13 @@ public final class ChildProcess: @unchecked Sendable {
         return code
     }
 
+    /// The output is a one-time display of a credential (`knoxcall keys create`): the leak scan allows it once.
+    public var showsCredentialOnce = false
+
     deinit {
+        captured.lock.withLock {
+            Capture.record("process-output", Array(captured.out + captured.err), shownOnce: showsCredentialOnce)
+        }
         if statusLock.withLock({ status }) == nil {
             kill(pid, SIGKILL)
             var raw: Int32 = 0

@@ -22,8 +22,10 @@ public enum Knoxcall {
     /// Runs to completion and captures both streams.
     /// An admin key of `dataDir`'s Live side (Test with `test`), made by the CLI as an operator's first key is.
     public static func adminKey(dataDir: String, test: Bool = false) throws -> String {
-        try run(["keys", "create", "--name", "t", "--data-dir", dataDir] + (test ? ["--test"] : [])).stdout
+        let key = try run(["keys", "create", "--name", "t", "--data-dir", dataDir] + (test ? ["--test"] : [])).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        Capture.plantKey(key)
+        return key
     }
 
     public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws
@@ -32,6 +34,7 @@ public enum Knoxcall {
         let child = try ChildProcess(
             executable, arguments,
             environment: ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY", "KNOXCALL_HOME"], setting: environment))
+        child.showsCredentialOnce = arguments.starts(with: ["keys", "create"])
         guard child.wait(timeout: timeout) else {
             child.signal(SIGKILL)
             throw TestFailure("knoxcall \(arguments.joined(separator: " ")) did not finish in \(timeout)s")

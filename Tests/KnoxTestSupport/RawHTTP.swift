@@ -64,6 +64,15 @@ public final class RawHTTP: @unchecked Sendable {
     /// read), or by the connection's end when it has neither. `bodiless` is for answers that never carry a body
     /// (to HEAD, 204, 304), whatever their headers advertise.
     public func readResponse(bodiless: Bool = false) throws -> Response {
+        let response = try readResponseUncaptured(bodiless: bodiless)
+        var text = "HTTP \(response.status)\r\n"
+        for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
+        Capture.record(
+            "http-response", Array((text + "\r\n").utf8) + response.body, upstreamAuthored: response.header("X-Upstream") != nil)
+        return response
+    }
+
+    private func readResponseUncaptured(bodiless: Bool) throws -> Response {
         var end = headerEnd()
         while end == nil {
             try fill()

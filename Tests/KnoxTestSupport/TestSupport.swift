@@ -25,7 +25,11 @@ public struct TempDirectory: Sendable {
     /// A path that is not created (for "created on first start" checks).
     public init(path: String) { self.path = path }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the directory, keeping its files for the whole-suite leak scan first (`Capture`).
+    public func remove() {
+        Capture.keep(directory: path)
+        try? FileManager.default.removeItem(atPath: path)
+    }
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 }
 
@@ -65,6 +69,7 @@ extension Engine {
         if extra["expires_in_days"] != nil || extra["expires_at"] != nil { body["never_expires"] = nil }
         let result = try await createApiKey(.object(body), RequestContext(actor: .cli))
         guard let key = result.data["api_key"]?.stringValue else { throw TestFailure("no api_key in answer") }
+        Capture.plantKey(key)
         return key
     }
 }

@@ -133,5 +133,8 @@ public final class Tmux: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: statusFile)
     }
 
-    deinit { kill() }
+    deinit {
+        Capture.record("console-screens", Array(captures.joined(separator: "\n\u{0C}\n").utf8))
+        kill()
+    }
 }

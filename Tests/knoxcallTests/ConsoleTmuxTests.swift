@@ -41,6 +41,7 @@ import Testing
         let upstream = try TestUpstream()
         defer { upstream.stop() }
         let planted = "PLANTED-e2e-value-5c1b"
+        Capture.plant(planted, kind: "secret_value")
         let tmux = try console(dir, Self.ephemeral)
         defer { tmux.kill() }
         try tmux.waitFor("Nothing here yet")

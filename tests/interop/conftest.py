@@ -206,7 +206,44 @@ def server():
     srv = Server(workdir / "data")
     yield srv
     srv.stop()
+    keep_for_leak_scan(srv)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def keep_for_leak_scan(srv: Server) -> None:
+    """With $KNOXCALL_CAPTURE_DIR set (make test), leaves this suite's part of the whole-suite leak scan there
+    (scripts/leak-scan.py): the planted secret value, both keys and every OAuth token minted, as planted values; every
+    SDK answer (a new key's or token's own answer as its one-time display), the server's output and the data
+    directory (SQLite files and WAL) as captures."""
+    root = os.environ.get("KNOXCALL_CAPTURE_DIR")
+    if not root:
+        return
+    import json
+
+    base = Path(root)
+    for folder in ("planted", "interop", "shown-once", "data"):
+        (base / folder).mkdir(parents=True, exist_ok=True)
+    planted = [("secret_value", PLANTED_SECRET)]
+    # tk_<mode>_<key id>_<secret>: the secret (which may hold "_") is what must never come back.
+    planted += [("api_key", key.split("_", 3)[3]) for key in (srv.live_key, srv.test_key)]
+    for n, (method, url, status, body) in enumerate(RECORDER.responses):
+        shown_once = False
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and url.endswith("/oauth/token") and status == 200:
+            planted += [("oauth_token", answer[k]) for k in ("access_token", "refresh_token") if answer.get(k)]
+            shown_once = True
+        if method == "POST" and url.endswith("/v1/api-keys") and status == 201:
+            shown_once = True
+        folder = "shown-once" if shown_once else "interop"
+        (base / folder / f"interop-{n}").write_text(f"{method} {url} {status}\n{body}")
+    with open(base / "planted" / "interop.tsv", "a") as f:
+        for kind, value in planted:
+            f.write(f"{kind}\t{value.encode().hex()}\n")
+    (base / "interop" / "server-output").write_text(srv.output())
+    shutil.copytree(srv.data_dir, base / "data" / "interop", dirs_exist_ok=True)
 
 
 def make_client(base_url: str, api_key: str, **kwargs) -> KnoxCall:
