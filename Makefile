@@ -23,7 +23,7 @@ test: setup
 	KNOXCALL_CAPTURE_DIR=$(CAPTURES) scripts/interop.sh
 	KNOXCALL_CAPTURE_DIR=$(CAPTURES) scripts/schemathesis.sh
 	python3 scripts/leak-scan.py $(CAPTURES) --min-files 2000 --min-values 300
-	scripts/fuzz.sh 20 http-request http-response json template cidr path signature
+	scripts/fuzz.sh 20 http-request http-response json template cidr path signature config theme
 
 swift-test:
 	swift build --build-tests

@@ -17,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(name: "KnoxCore"),
@@ -38,7 +37,6 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // What both kinds of listener share on the wire: admission under the connection cap.
         .target(name: "KnoxNet", dependencies: [
@@ -73,7 +71,6 @@ let package = Package(
         .target(name: "KnoxConsole", dependencies: [
             "KnoxCore", "KnoxEngine", "CNCurses",
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "knoxcall", dependencies: [
             "KnoxCore", "KnoxEngine", "KnoxNet", "KnoxAPI", "KnoxProxy", "KnoxConsole",

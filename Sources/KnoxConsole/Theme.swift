@@ -1,7 +1,6 @@
 import Foundation
 import KnoxCore
 import KnoxEngine
-import TOMLKit
 
 /// A colour as a theme names it.
 public enum ThemeColor: Sendable, Equatable {
@@ -117,11 +116,11 @@ public struct Theme: Sendable, Equatable {
     /// Parses a theme file. Unknown roles or keys and bad colours name the key at fault.
     public static func parse(_ text: String, name: String, file: String) throws(ConfigError) -> Theme {
         try checkTOMLText(text, file: file)
-        let table: TOMLTable
+        let table: JSONObject
         do {
-            table = try TOMLTable(string: text)
+            table = try TOML.parse(text)
         } catch {
-            throw ConfigError(file: file, message: "is not valid TOML")
+            throw ConfigError(file: file, message: error.description)
         }
         var styles: [StyleRole: RoleStyle] = [:]
         for key in table.keys {
@@ -129,12 +128,12 @@ public struct Theme: Sendable, Equatable {
                 throw ConfigError(file: file, message: "\(key): unknown key; a theme has name, description and [roles]")
             }
         }
-        guard let roles = table["roles"]?.table else { throw ConfigError(file: file, message: "[roles] is missing") }
+        guard let roles = table["roles"]?.objectValue else { throw ConfigError(file: file, message: "[roles] is missing") }
         for roleName in roles.keys {
             guard let role = StyleRole.allCases.first(where: { $0.rawValue == roleName }) else {
                 throw ConfigError(file: file, message: "roles.\(roleName): unknown role")
             }
-            guard let entry = roles[roleName]?.table else {
+            guard let entry = roles[roleName]?.objectValue else {
                 throw ConfigError(file: file, message: "roles.\(roleName): must be a table such as { fg = \"#ffffff\" }")
             }
             var style = RoleStyle()
@@ -142,12 +141,12 @@ public struct Theme: Sendable, Equatable {
                 let value = entry[key]
                 switch key {
                 case "fg", "bg":
-                    guard let text = value?.string, let color = ThemeColor(text) else {
+                    guard let text = value?.stringValue, let color = ThemeColor(text) else {
                         throw ConfigError(file: file, message: "roles.\(roleName).\(key): a colour is #rrggbb, an ANSI name or \"default\"")
                     }
                     if key == "fg" { style.fg = color } else { style.bg = color }
                 case "bold", "underline", "reverse", "dim":
-                    guard let flag = value?.bool else {
+                    guard let flag = value?.boolValue else {
                         throw ConfigError(file: file, message: "roles.\(roleName).\(key): must be true or false")
                     }
                     switch key {

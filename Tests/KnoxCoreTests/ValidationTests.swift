@@ -40,6 +40,19 @@ import Testing
         }
     }
 
+    /// Found by schemathesis (issue 21): "/" followed by an emoji modifier is one Character, so the authority seemed
+    /// to run on into the path ("has an invalid port"). URLs are ASCII now, with RFC 3986 path characters.
+    @Test func upstreamURLsAreASCIIWithRFC3986Paths() throws {
+        #expect(
+            try UpstreamURL.parse("https://[21d:f::212.109.198.14]/a%2Fb~!$&'()*+,;=:@").get().basePath
+                == "/a%2Fb~!$&'()*+,;=:@")
+        #expect(UpstreamURL.parse("https://[::1]/\u{1F3FB}x") == .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)")))
+        #expect(UpstreamURL.parse("https://a.com/\u{301}") == .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)")))
+        for (bad, char) in [("https://a.com/<x>", "<"), ("https://a.com/%zz", "%"), ("https://a.com/%2", "%"), ("https://a.com/{x}", "{")] {
+            #expect(UpstreamURL.parse(bad) == .failure(.init("has \"\(char)\" in its path; percent-encode it (RFC 3986)")), "\(bad)")
+        }
+    }
+
     @Test func fieldReaderNamesTheField() throws {
         let body = try JSONValue.parse(#"{"name":"x","count":"3","flag":1,"list":["a",2]}"#)
         let r = try FieldReader(body: body, allowed: ["name", "count", "flag", "list"])

@@ -1,6 +1,5 @@
 import Foundation
 import KnoxCore
-import TOMLKit
 
 /// Settings from `<data>/config.toml` (all optional) and command-line flags.
 ///
@@ -176,8 +175,9 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(file): \(message)" }
 }
 
-/// Refuses what the TOML parser must never see (toml++, inside TOMLKit, aborts the process on it; found by the `config`
-/// and `theme` fuzz targets), line by line: control characters other than tab, line feed and carriage return (TOML 1.0
+/// A first pass over `config.toml` and theme files, kept from the days of toml++ (which aborted the process on these;
+/// found by the `config` and `theme` fuzz targets) because its messages say more than a parse error would, line by
+/// line: control characters other than tab, line feed and carriage return (TOML 1.0
 /// allows them nowhere), and a table header whose name starts with neither a bare-key character nor a quote (`[é]`,
 /// `[,`, `[]`; a line of a multi-line array starting `[ [1] ]` is refused too: no KnoxCall setting takes nested arrays).
 /// Scalars, not characters: "\r\n" is one character, and so is "[" followed by a combining mark.
@@ -230,18 +230,14 @@ extension KnoxConfig {
     /// Parses TOML text. Unknown tables and keys are errors, so a typo never silently falls back to a default.
     public static func parse(_ text: String, file: String = "config.toml") throws(ConfigError) -> KnoxConfig {
         try checkTOMLText(text, file: file)
-        let table: TOMLTable
+        let root: JSONObject
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: file,
-                message: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            root = try TOML.parse(text)
         } catch {
-            throw ConfigError(file: file, message: "is not valid TOML")
+            throw ConfigError(file: file, message: error.description)
         }
         do {
-            return try KnoxConfig(root: tomlToJSON(table).objectValue ?? JSONObject())
+            return try KnoxConfig(root: root)
         } catch {
             throw ConfigError(file: file, message: error.message)
         }
@@ -395,21 +391,3 @@ extension KnoxConfig {
     }
 }
 
-/// Converts a parsed TOML tree to JSON values so that one validator (`FieldReader`) checks both.
-func tomlToJSON(_ value: TOMLValueConvertible) -> JSONValue {
-    switch value.type {
-    case .table:
-        var object = JSONObject()
-        if let table = value.table {
-            for key in table.keys { object[key] = table[key].map(tomlToJSON) ?? .null }
-        }
-        return .object(object)
-    case .array:
-        return .array(value.array.map { $0.map(tomlToJSON) } ?? [])
-    case .string: return .string(value.string ?? "")
-    case .int: return .int(value.int ?? 0)
-    case .double: return .double(value.double ?? 0)
-    case .bool: return .bool(value.bool ?? false)
-    case .date, .time, .dateTime: return .string(value.tomlValue.debugDescription)
-    }
-}
