@@ -553,6 +553,8 @@ private struct TOMLParser {
     }
 
     private func parseNumber(_ token: [Unicode.Scalar], at start: Int) throws(TOMLError) -> JSONValue {
+        // No setting needs more; a megabyte of digits would only make the float conversion slow.
+        guard token.count <= 1000 else { throw fail("a number of more than 1000 characters", at: start) }
         let negative = token.first == "-"
         var i = negative || token.first == "+" ? 1 : 0
         let unsigned = Self.string(token[i...])

@@ -135,6 +135,10 @@ import Testing
                 "10.0.0.0/8", "10.0.0.1/8", "::1", "::ffff:1.2.3.4", "1::1.2.3.4", "2001:db8::/32", " 10.1.2.3 ",
                 "1.2.3.4/33",
                 "fe80::1%eth0", "::/0", "0.0.0.0/0", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3",
+            // Found by schemathesis: a lone ":" before an IPv4 part.
+            ":248.155.71.22\r\r", ":1.2.3.4", "::1.2.3.4", "1::2:1.2.3.4", "1:2::3:4:1.2.3.4", "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4", "1:2:3:4:5::1.2.3.4", "1:2:3:4:5:6::1.2.3.4", "::1:2:3:4:5:1.2.3.4", "1::",
+            "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8::",
             ]
         let pattern = S.ipRange().objectValue?["pattern"]?.stringValue ?? ""
         expectAgreement("client range", pattern: pattern, maxLength: nil, values: values) {
@@ -156,6 +160,9 @@ import Testing
                 "https://a/?q", "https://-a.com", " https://a.b ", "https://a/é", "https://a/%2f", "https://a/%2",
                 "ftp://a",
                 "https://[::ffff:1.2.3.4]/", "https://a:",
+                // Found by schemathesis: the length counts the spaces around the URL too.
+                String(repeating: " ", count: 10) + "https://a.b/" + String(repeating: "x", count: 2030),
+                "https://a.b/" + String(repeating: "x", count: 2036),
             ]
         let pattern =
             Schemas.settingsProperties.first { $0.key == "target_base_url" }?.value["pattern"]?.stringValue ?? ""

@@ -325,6 +325,10 @@ import Testing
             ("a = [[1] ]]", TOMLError(line: 1, column: 11, message: "expected the end of the line after the value")),
             ("# x\u{0}", TOMLError(line: 1, column: 4, message: "control character U+0000 is not allowed")),
             (
+                "a = " + String(repeating: "1", count: 1001),
+                TOMLError(line: 1, column: 5, message: "a number of more than 1000 characters")
+            ),
+            (
                 #"a = "\uD800""#,
                 TOMLError(line: 1, column: 6, message: "invalid escape: U+D800 is not a Unicode scalar value")
             ),

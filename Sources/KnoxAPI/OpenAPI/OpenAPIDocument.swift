@@ -142,7 +142,8 @@ public enum OpenAPIDocument {
         if op.path.contains("{") { codes.append("404") }
         if op.method != "GET" { codes += ["409"] }
         if op.body != .none { codes += ["413", "415"] }
-        codes.append("500")
+        // The listener's own limits, before any operation is chosen.
+        codes += ["414", "431", "500"]
         return codes
     }
 
@@ -154,8 +155,10 @@ public enum OpenAPIDocument {
             "404": "not_found",
             "409": "conflict or in_use",
             "413": "payload_too_large (bodies over 1 MiB)",
+            "414": "uri_too_long (a request target over 8 KiB)",
             "415": "unsupported_media_type",
             "429": "rate_limit_exceeded (with Retry-After)",
+            "431": "request_header_fields_too_large (a head over 64 KiB or 256 fields)",
             "500": "internal_error",
         ]
         var out = JSONObject()

@@ -197,13 +197,15 @@ enum TextRule {
 
     static let ipv4Octet = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
     static let ipv4 = "\(ipv4Octet)(\\.\(ipv4Octet)){3}"
-    /// RFC 4291 text forms without a zone, the embedded-IPv4 ones included.
+    /// RFC 3986's `IPv6address` rule (RFC 4291 text forms, the embedded-IPv4 ones included), without a zone.
     static let ipv6: String = {
         let h = "[0-9a-fA-F]{1,4}"
+        let ls32 = "(\(h):\(h)|\(ipv4))"
+        func left(_ most: Int) -> String { most < 0 ? "" : "((\(h):){0,\(most)}\(h))?" }
         let forms = [
-            "(\(h):){7}\(h)", "(\(h):){1,7}:", "(\(h):){1,6}:\(h)", "(\(h):){1,5}(:\(h)){1,2}", "(\(h):){1,4}(:\(h)){1,3}",
-            "(\(h):){1,3}(:\(h)){1,4}", "(\(h):){1,2}(:\(h)){1,5}", "\(h):(:\(h)){1,6}", ":((:\(h)){1,7}|:)",
-            "(\(h):){6}\(ipv4)", "(\(h):){0,5}:\(ipv4)", "::(\(h):){0,5}\(ipv4)",
+            "(\(h):){6}\(ls32)", "::(\(h):){5}\(ls32)", "(\(h))?::(\(h):){4}\(ls32)", "\(left(1))::(\(h):){3}\(ls32)",
+            "\(left(2))::(\(h):){2}\(ls32)", "\(left(3))::\(h):\(ls32)", "\(left(4))::\(ls32)", "\(left(5))::\(h)",
+            "\(left(6))::",
         ]
         return "(" + forms.joined(separator: "|") + ")"
     }()

@@ -23,7 +23,7 @@ enum Schemas {
         "rate_limit_requests": S.integer("Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 1_000_000_000),
         "rate_limit_window_sec": S.integer("Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 31_536_000),
         "rate_limit_burst": S.integer(nullable: true, minimum: 1, maximum: 1_000_000_000),
-        "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true, minItems: 1),
+        "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true, minItems: 1, maxItems: 16),
         "http_method_restrictions_enabled": S.boolean("True exactly when allowed_methods is set (it is enforced then)"),
         "method_configs": S.emptyArray("Per-method overrides: not supported yet, only empty (an empty object is taken too)"),
         "use_method_specific_configs": S.only(false, "Not supported yet: only false"),

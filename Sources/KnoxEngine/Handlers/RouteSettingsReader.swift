@@ -220,6 +220,8 @@ struct RouteSettingsReader {
     // MARK: - Checks shared with other readers
 
     static func upstreamURL(_ text: String, field: String) throws(ApiError) -> String {
+        // Counted as sent, spaces around it included, as the document's maxLength counts.
+        guard text.unicodeScalars.count <= 2048 else { throw ApiError.invalid(field, "is longer than 2048 characters") }
         switch UpstreamURL.parse(text.trimmingASCIIWhitespace()) {
         case .success(let url): return url.description
         case .failure(let e): throw ApiError.invalid(field, e.reason)
