@@ -282,15 +282,20 @@ private struct TOMLParser {
         return try defineTable(last, in: parent, name: name, at: start)
     }
 
+    /// A new table of `kind` at `part` of `parent` (one level deeper).
+    private func addTable(_ kind: TOMLTableKind, _ part: String, to parent: TOMLTableNode, at start: Int)
+        throws(TOMLError) -> TOMLTableNode
+    {
+        let table = try makeTable(kind, level: parent.level + 1, at: start)
+        parent.add(part, .table(table))
+        return table
+    }
+
     /// The table at `part` on a header's path, created if missing; for an array of tables, its last table.
     private func descend(into parent: TOMLTableNode, _ part: String, name: String, at start: Int) throws(TOMLError)
         -> TOMLTableNode
     {
-        guard let existing = parent[part] else {
-            let child = try makeTable(.implicit, level: parent.level + 1, at: start)
-            parent.add(part, .table(child))
-            return child
-        }
+        guard let existing = parent[part] else { return try addTable(.implicit, part, to: parent, at: start) }
         switch existing {
         case .table(let child): return child
         case .tableArray(let array):
@@ -304,11 +309,7 @@ private struct TOMLParser {
     private func defineTable(_ part: String, in parent: TOMLTableNode, name: String, at start: Int) throws(TOMLError)
         -> TOMLTableNode
     {
-        guard let existing = parent[part] else {
-            let table = try makeTable(.explicit, level: parent.level + 1, at: start)
-            parent.add(part, .table(table))
-            return table
-        }
+        guard let existing = parent[part] else { return try addTable(.explicit, part, to: parent, at: start) }
         switch existing {
         case .table(let table):
             switch table.kind {
