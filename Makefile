@@ -1,5 +1,5 @@
 # KnoxCall (self-hosted). `make run` sets up and opens the product; `make test` runs every test.
-.PHONY: run setup build release test swift-test interop contract openapi clean
+.PHONY: run setup build release test lint swift-test interop contract openapi clean
 
 run: setup release
 	.build/release/knoxcall
@@ -16,7 +16,7 @@ release:
 # Every suite leaves what it saw and left behind in $(CAPTURES) for the leak scan that ends the run.
 CAPTURES := $(CURDIR)/.build/captures
 
-test: setup
+test: setup lint
 	swift build --build-tests
 	rm -rf $(CAPTURES)
 	KNOXCALL_CAPTURE_DIR=$(CAPTURES) swift test --skip-build
@@ -24,6 +24,11 @@ test: setup
 	KNOXCALL_CAPTURE_DIR=$(CAPTURES) scripts/schemathesis.sh
 	python3 scripts/leak-scan.py $(CAPTURES) --min-files 2000 --min-values 300
 	scripts/fuzz.sh 20 http-request http-response json template cidr path signature config theme
+
+# House style (.swift-format), checked in make test: swift format -i -r $(FORMATTED) fixes what it reports.
+FORMATTED := Sources Tests fuzz bench Package.swift
+lint:
+	swift format lint --strict -r $(FORMATTED)
 
 swift-test:
 	swift build --build-tests

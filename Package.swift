@@ -22,64 +22,81 @@ let package = Package(
         .target(name: "KnoxCore"),
         // BoringSSL's AEAD context, reused across opens (BoringSSL itself comes with swift-crypto's Crypto).
         .target(name: "CKnoxAEAD"),
-        .target(name: "KnoxCrypto", dependencies: [
-            "KnoxCore", "CKnoxAEAD",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "CryptoExtras", package: "swift-crypto"),
-        ]),
-        .target(name: "KnoxStore", dependencies: [
-            "KnoxCore",
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "GRDBSQLite", package: "GRDB.swift"),
-        ]),
-        .target(name: "KnoxEngine", dependencies: [
-            "KnoxCore", "KnoxCrypto", "KnoxStore",
-            .product(name: "Atomics", package: "swift-atomics"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "KnoxCrypto",
+            dependencies: [
+                "KnoxCore", "CKnoxAEAD",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "KnoxStore",
+            dependencies: [
+                "KnoxCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]),
+        .target(
+            name: "KnoxEngine",
+            dependencies: [
+                "KnoxCore", "KnoxCrypto", "KnoxStore",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // What both kinds of listener share on the wire: admission under the connection cap.
-        .target(name: "KnoxNet", dependencies: [
-            "KnoxEngine",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "Atomics", package: "swift-atomics"),
-        ]),
-        .target(name: "KnoxAPI", dependencies: [
-            "KnoxCore", "KnoxEngine", "KnoxNet",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
-        .target(name: "KnoxProxy", dependencies: [
-            "KnoxCore", "KnoxCrypto", "KnoxEngine", "KnoxNet",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Atomics", package: "swift-atomics"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], swiftSettings: [
-            // The data plane's classes are confined to one event loop each; the runtime's dynamic exclusivity checks on
-            // their properties cost ~2% of a core per request. Release builds only (scripts/release-build.sh turns them
-            // off for every module): the tests' debug build keeps them, so an overlapping access still traps there.
-            .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
-        ]),
+        .target(
+            name: "KnoxNet",
+            dependencies: [
+                "KnoxEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]),
+        .target(
+            name: "KnoxAPI",
+            dependencies: [
+                "KnoxCore", "KnoxEngine", "KnoxNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .target(
+            name: "KnoxProxy",
+            dependencies: [
+                "KnoxCore", "KnoxCrypto", "KnoxEngine", "KnoxNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: [
+                // The data plane's classes are confined to one event loop each; the runtime's dynamic exclusivity checks on
+                // their properties cost ~2% of a core per request. Release builds only (scripts/release-build.sh turns them
+                // off for every module): the tests' debug build keeps them, so an overlapping access still traps there.
+                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+            ]),
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncursesw5-dev"])]),
-        .target(name: "KnoxConsole", dependencies: [
-            "KnoxCore", "KnoxEngine", "CNCurses",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "knoxcall", dependencies: [
-            "KnoxCore", "KnoxEngine", "KnoxNet", "KnoxAPI", "KnoxProxy", "KnoxConsole",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "KnoxConsole",
+            dependencies: [
+                "KnoxCore", "KnoxEngine", "CNCurses",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "knoxcall",
+            dependencies: [
+                "KnoxCore", "KnoxEngine", "KnoxNet", "KnoxAPI", "KnoxProxy", "KnoxConsole",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // bench/proxy.sh's yardstick: a bare SwiftNIO forwarder (no KnoxCall code), measured next to nginx and KnoxCall.
         .executableTarget(
             name: "bench-forwarder",
@@ -122,10 +139,12 @@ let package = Package(
         .testTarget(
             name: "KnoxProxyTests",
             dependencies: [
-                "KnoxProxy", "KnoxEngine", "KnoxStore", "KnoxTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "KnoxProxy", "KnoxEngine", "KnoxStore", "KnoxTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
-            name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxTestSupport"], exclude: ["Goldens"]),
+            name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxTestSupport"],
+            exclude: ["Goldens"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
         .testTarget(name: "KnoxFuzzTargetsTests", dependencies: ["KnoxFuzzTargets"]),
     ],

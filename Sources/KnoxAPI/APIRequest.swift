@@ -60,7 +60,9 @@ enum URLDecoding {
         var it = Array(text.utf8)[...]
         while let c = it.popFirst() {
             if c == UInt8(ascii: "%") {
-                guard it.count >= 2, let hi = hex(it[it.startIndex]), let lo = hex(it[it.startIndex + 1]) else { return nil }
+                guard it.count >= 2, let hi = hex(it[it.startIndex]), let lo = hex(it[it.startIndex + 1]) else {
+                    return nil
+                }
                 bytes.append(hi << 4 | lo)
                 it = it.dropFirst(2)
             } else if c == UInt8(ascii: "+") && plusIsSpace {

@@ -167,14 +167,19 @@ final class ProtocolErrorAnswers: ChannelDuplexHandler, @unchecked Sendable {
         if !answering {
             let (status, type, message): (HTTPResponseStatus, ErrorType, String) =
                 parserError == .headerOverflow
-                ? (.requestHeaderFieldsTooLarge, .headersTooLarge, "The request head is larger than this listener accepts")
+                ? (
+                    .requestHeaderFieldsTooLarge, .headersTooLarge,
+                    "The request head is larger than this listener accepts"
+                )
                 : (.badRequest, .validationError, "Malformed HTTP request: \(parserError)")
             let body = ByteBuffer(string: #"{"error":{"type":"\#(type.rawValue)","message":"\#(message)"}}"#)
             let headers = HTTPHeaders([
                 ("Connection", "close"), ("Content-Type", "application/json; charset=utf-8"),
                 ("Content-Length", String(body.readableBytes)),
             ])
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }

@@ -18,7 +18,8 @@ enum ConsentPage {
     }
 
     static func frame(_ title: String, mode: Mode, head: String = "", _ body: String) -> String {
-        let banner = mode == .test
+        let banner =
+            mode == .test
             ? #"<div style="background:#ffb000;color:#000;padding:6px 12px;font-weight:bold">TEST MODE · sandbox</div>"#
             : #"<div style="background:#c62828;color:#fff;padding:6px 12px;font-weight:bold">LIVE · production</div>"#
         return """

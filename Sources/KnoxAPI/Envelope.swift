@@ -41,7 +41,8 @@ enum Envelope {
                 meta["idempotent_replayed"] = true
             }
         case .document(let doc):
-            return APIResponse(status: 200, headers: responseHeaders + headers, body: doc.prettySerialized().utf8.map { $0 })
+            return APIResponse(
+                status: 200, headers: responseHeaders + headers, body: doc.prettySerialized().utf8.map { $0 })
         }
         if meta["request_id"] == nil { meta["request_id"] = .string(requestId) }
         let body: JSONValue = ["data": data, "meta": .object(meta)]
@@ -57,7 +58,8 @@ enum Envelope {
         var responseHeaders = baseHeaders(requestId) + headers
         if let retry = error.retryAfter { responseHeaders.append(("Retry-After", String(retry))) }
         var response = APIResponse(
-            status: error.status, headers: responseHeaders, body: JSONValue.object(["error": .object(inner)]).serializedBytes())
+            status: error.status, headers: responseHeaders,
+            body: JSONValue.object(["error": .object(inner)]).serializedBytes())
         response.closeConnection = error.type == .payloadTooLarge
         return response
     }

@@ -24,7 +24,9 @@ public final class HTTPListener: Sendable {
     /// Where closings and refusals are counted (the mode's engine).
     let stats: ConnectionStats?
     private let admission: ConnectionAdmission
-    private let channel = Mutex<NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>?>(nil)
+    private let channel = Mutex<
+        NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>?
+    >(nil)
     private let boundPort = Mutex<Int?>(nil)
     private let connections = ConnectionRegistry()
 
@@ -68,7 +70,8 @@ public final class HTTPListener: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ConnectionTimerBytes(timer))
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: Self.decoderLimits)
+                        withErrorHandling: false, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: Self.decoderLimits)
                     try channel.pipeline.syncOperations.addHandler(ProtocolErrorAnswers())
                     try channel.pipeline.syncOperations.addHandler(ConnectionTimerMessages(timer))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
@@ -79,7 +82,10 @@ public final class HTTPListener: Sendable {
         channel.withLock { $0 = server }
         boundPort.withLock { $0 = port }
         logger.info(
-            "listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)", "connections.max": "\(admission.cap)"])
+            "listening",
+            metadata: [
+                "listener": "\(name)", "address": "\(address.host):\(port)", "connections.max": "\(admission.cap)",
+            ])
         return port
     }
 
@@ -144,7 +150,8 @@ public final class HTTPListener: Sendable {
                             discarded = 0
                             continue
                         }
-                        if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                        if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes
+                        {
                             try await write(Envelope.tooLarge(), version: h.version, keepAlive: false, to: outbound)
                             discarded = 0
                         }
@@ -155,7 +162,8 @@ public final class HTTPListener: Sendable {
                             continue
                         }
                         guard body.count + buffer.readableBytes <= maxBodyBytes else {
-                            try await write(Envelope.tooLarge(), version: head?.version ?? .http1_1, keepAlive: false, to: outbound)
+                            try await write(
+                                Envelope.tooLarge(), version: head?.version ?? .http1_1, keepAlive: false, to: outbound)
                             discarded = 0
                             body = []
                             continue
@@ -223,7 +231,8 @@ public final class HTTPListener: Sendable {
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        let head = HTTPResponseHead(
+            version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
         try await outbound.write(.head(head))
         if !response.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body)))) }
         try await outbound.write(.end(nil))

@@ -38,7 +38,8 @@ public struct ManagementAPI: Sendable {
                 if let token = caller.token {
                     do {
                         try engine.checkTokenBinding(
-                            token: token, tokenText: presented ?? "", scheme: scheme, proofHeader: request.header("DPoP"),
+                            token: token, tokenText: presented ?? "", scheme: scheme,
+                            proofHeader: request.header("DPoP"),
                             method: request.method, url: Self.requestURL(request), nowMillis: engine.clock.nowMillis())
                     } catch {
                         throw error.apiError
@@ -48,7 +49,8 @@ public struct ManagementAPI: Sendable {
                 }
                 let decision = engine.takeRateLimit(caller)
                 extraHeaders += [
-                    ("X-RateLimit-Limit", String(decision.limit)), ("X-RateLimit-Remaining", String(decision.remaining)),
+                    ("X-RateLimit-Limit", String(decision.limit)),
+                    ("X-RateLimit-Remaining", String(decision.remaining)),
                     ("X-RateLimit-Reset", String(decision.resetAt)),
                 ]
                 guard decision.allowed else {
@@ -60,7 +62,8 @@ public struct ManagementAPI: Sendable {
             }
             if let version = request.header("KnoxCall-Version"), version != Self.apiVersion {
                 throw ApiError(
-                    .validationError, "KnoxCall-Version: unsupported API version \"\(version.prefix(32))\"; this server speaks \(Self.apiVersion)",
+                    .validationError,
+                    "KnoxCall-Version: unsupported API version \"\(version.prefix(32))\"; this server speaks \(Self.apiVersion)",
                     field: "KnoxCall-Version")
             }
             let query = try URLDecoding.query(request.rawQuery)
@@ -127,7 +130,8 @@ public struct ManagementAPI: Sendable {
             guard parts.count == 2, scheme == "bearer" || scheme == "dpop" else {
                 throw ApiError(
                     .authenticationRequired,
-                    "Authorization must be \"Bearer <API key or token>\" or \"DPoP <token>\"; the scheme given is not supported")
+                    "Authorization must be \"Bearer <API key or token>\" or \"DPoP <token>\"; the scheme given is not supported"
+                )
             }
             return (scheme, String(parts[1]).trimmingASCIIWhitespace())
         }
@@ -139,12 +143,13 @@ public struct ManagementAPI: Sendable {
         "http://\(request.header("Host") ?? "127.0.0.1")\(request.path)"
     }
 
-
     func parseBody(_ request: APIRequest, _ operation: Operation) throws(ApiError) -> JSONValue? {
         guard operation.body != .none else { return nil }
         let blank = request.body.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
         if blank {
-            if operation.body == .required { throw ApiError(.validationError, "body: a JSON object is required", field: "body") }
+            if operation.body == .required {
+                throw ApiError(.validationError, "body: a JSON object is required", field: "body")
+            }
             return nil
         }
         if let type = request.header("Content-Type")?.lowercased(),
@@ -170,7 +175,8 @@ public struct ManagementAPI: Sendable {
         }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw ApiError(
-                .validationError, "X-Idempotency-Key must be 1-255 printable ASCII characters", field: "X-Idempotency-Key")
+                .validationError, "X-Idempotency-Key must be 1-255 printable ASCII characters",
+                field: "X-Idempotency-Key")
         }
         return key
     }

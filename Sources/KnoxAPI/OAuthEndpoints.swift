@@ -39,28 +39,42 @@ struct OAuthEndpoints: Sendable {
                 try allow(request, "POST")
                 let form = try self.form(request)
                 let caller = try client(request, form)
-                guard let text = form["token"], !text.isEmpty else { throw OAuthError(400, "invalid_request", "token is required") }
+                guard let text = form["token"], !text.isEmpty else {
+                    throw OAuthError(400, "invalid_request", "token is required")
+                }
                 return json(200, try await engine.introspect(text, caller: caller).body, requestId)
             case "/oauth/revoke":
                 try allow(request, "POST")
                 let form = try self.form(request)
                 let caller = try client(request, form)
-                guard let text = form["token"], !text.isEmpty else { throw OAuthError(400, "invalid_request", "token is required") }
+                guard let text = form["token"], !text.isEmpty else {
+                    throw OAuthError(400, "invalid_request", "token is required")
+                }
                 try await engine.revokeToken(text, caller: caller, context: context(request, caller, requestId))
                 return json(200, JSONObject(), requestId)
             default:
                 throw OAuthError(404, "invalid_request", "No such OAuth endpoint: \(path.prefix(100))")
             }
         } catch let error as OAuthError {
-            var response = json(error.status, ["error": .string(error.error), "error_description": .string(error.description)], requestId)
+            var response = json(
+                error.status, ["error": .string(error.error), "error_description": .string(error.description)],
+                requestId)
             if error.status == 401 { response.headers.append(("WWW-Authenticate", "Basic realm=\"knoxcall\"")) }
             if let allow = error.allow { response.headers.append(("Allow", allow)) }
             return response
         } catch let error as ApiError where error.type == .dependencyUnavailable {
-            return json(503, ["error": .string("temporarily_unavailable"), "error_description": .string(error.message)], requestId)
+            return json(
+                503, ["error": .string("temporarily_unavailable"), "error_description": .string(error.message)],
+                requestId)
         } catch {
-            logger.error("oauth request failed", metadata: ["request.id": "\(requestId)", "error.type": "\(type(of: error))"])
-            return json(500, ["error": .string("server_error"), "error_description": .string("An unexpected error occurred; quote the request id")], requestId)
+            logger.error(
+                "oauth request failed", metadata: ["request.id": "\(requestId)", "error.type": "\(type(of: error))"])
+            return json(
+                500,
+                [
+                    "error": .string("server_error"),
+                    "error_description": .string("An unexpected error occurred; quote the request id"),
+                ], requestId)
         }
     }
 
@@ -74,7 +88,8 @@ struct OAuthEndpoints: Sendable {
         guard Self.grantTypes.contains(grant) else {
             throw OAuthError(
                 400, "unsupported_grant_type",
-                "grant_type \(grant.prefix(80)) is not supported here; supported: \(Self.grantTypes.joined(separator: ", "))")
+                "grant_type \(grant.prefix(80)) is not supported here; supported: \(Self.grantTypes.joined(separator: ", "))"
+            )
         }
         // DPoP (RFC 9449): a proof binds the token to its key; a client set to require DPoP gets nothing without one.
         var jkt: String?
@@ -95,14 +110,18 @@ struct OAuthEndpoints: Sendable {
         // Public clients (client_id alone) may redeem codes and refresh: PKCE and rotation protect those grants.
         let key = try client(request, form, allowPublic: grant != "client_credentials")
         if jkt == nil && key.requireDpop {
-            throw OAuthError(400, "invalid_dpop_proof", "This client requires DPoP: send a DPoP proof with the token request")
+            throw OAuthError(
+                400, "invalid_dpop_proof", "This client requires DPoP: send a DPoP proof with the token request")
         }
         let ctx = context(request, key, requestId)
         switch grant {
         case "authorization_code":
-            guard let code = form["code"], !code.isEmpty else { throw OAuthError(400, "invalid_request", "code is required") }
+            guard let code = form["code"], !code.isEmpty else {
+                throw OAuthError(400, "invalid_request", "code is required")
+            }
             return try await engine.redeemAuthorizationCode(
-                code: code, redirectUri: form["redirect_uri"], verifier: form["code_verifier"], client: key, jkt: jkt, context: ctx)
+                code: code, redirectUri: form["redirect_uri"], verifier: form["code_verifier"], client: key, jkt: jkt,
+                context: ctx)
         case "refresh_token":
             guard let token = form["refresh_token"], !token.isEmpty else {
                 throw OAuthError(400, "invalid_request", "refresh_token is required")
@@ -135,7 +154,8 @@ struct OAuthEndpoints: Sendable {
                 }
             case "POST":
                 let form = try self.form(request)
-                guard let id = form["request"], let decision = form["decision"], ["approve", "deny"].contains(decision) else {
+                guard let id = form["request"], let decision = form["decision"], ["approve", "deny"].contains(decision)
+                else {
                     throw AuthorizationPageError(message: "The decision form is incomplete.")
                 }
                 let approver: AuthenticatedCaller
@@ -151,12 +171,15 @@ struct OAuthEndpoints: Sendable {
                 }
                 step = try await engine.collectAuthorization(id)
             default:
-                throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use GET or POST", allow: "GET, POST")
+                throw OAuthError(
+                    405, "invalid_request", "\(request.method) is not allowed here; use GET or POST", allow: "GET, POST"
+                )
             }
             switch step {
             case .redirect(let location):
                 return APIResponse(
-                    status: 302, headers: [("Location", location), ("Cache-Control", "no-store"), ("Content-Length", "0")])
+                    status: 302,
+                    headers: [("Location", location), ("Cache-Control", "no-store"), ("Content-Length", "0")])
             case .waiting(let record, let name):
                 return page(ConsentPage.waiting(record, clientName: name, mode: engine.mode))
             }
@@ -171,7 +194,8 @@ struct OAuthEndpoints: Sendable {
         APIResponse(
             status: status,
             headers: [
-                ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY"),
+                ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                ("X-Frame-Options", "DENY"),
                 ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
                 ("Referrer-Policy", "no-referrer"),
             ],
@@ -182,7 +206,8 @@ struct OAuthEndpoints: Sendable {
 
     private func allow(_ request: APIRequest, _ method: String) throws(OAuthError) {
         guard request.method == method || (method == "GET" && request.method == "HEAD") else {
-            throw OAuthError(405, "invalid_request", "\(request.method) is not allowed here; use \(method)", allow: method)
+            throw OAuthError(
+                405, "invalid_request", "\(request.method) is not allowed here; use \(method)", allow: method)
         }
     }
 
@@ -201,12 +226,15 @@ struct OAuthEndpoints: Sendable {
 
     /// Client authentication by HTTP Basic or by `client_id`/`client_secret` fields, never both (RFC 6749 §2.3). With
     /// `allowPublic`, a `client_id` alone identifies a public client.
-    private func client(_ request: APIRequest, _ form: [String: String], allowPublic: Bool = false) throws(OAuthError) -> ApiKey {
+    private func client(_ request: APIRequest, _ form: [String: String], allowPublic: Bool = false) throws(OAuthError)
+        -> ApiKey
+    {
         var id = form["client_id"]
         var secret = form["client_secret"]
         if allowPublic, secret == nil, request.header("Authorization") == nil {
             guard let key = engine.publicClient(id) else {
-                throw OAuthError(401, "invalid_client", "Client authentication failed: the client is unknown, revoked or expired")
+                throw OAuthError(
+                    401, "invalid_client", "Client authentication failed: the client is unknown, revoked or expired")
             }
             return key
         }
@@ -216,7 +244,9 @@ struct OAuthEndpoints: Sendable {
                 throw OAuthError(401, "invalid_client", "Authorization must be Basic client_id:client_secret here")
             }
             guard secret == nil else {
-                throw OAuthError(400, "invalid_request", "Use one client authentication method, not HTTP Basic and client_secret both")
+                throw OAuthError(
+                    400, "invalid_request",
+                    "Use one client authentication method, not HTTP Basic and client_secret both")
             }
             guard let decoded = Data(base64Encoded: String(parts[1]).trimmingASCIIWhitespace()),
                 let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
@@ -254,7 +284,9 @@ struct OAuthEndpoints: Sendable {
         m["response_modes_supported"] = .array([.string("query")])
         m["code_challenge_methods_supported"] = .array([.string("S256")])
         let auth: JSONValue = .array([.string("client_secret_basic"), .string("client_secret_post")])
-        m["token_endpoint_auth_methods_supported"] = .array([.string("client_secret_basic"), .string("client_secret_post"), .string("none")])
+        m["token_endpoint_auth_methods_supported"] = .array([
+            .string("client_secret_basic"), .string("client_secret_post"), .string("none"),
+        ])
         m["introspection_endpoint_auth_methods_supported"] = auth
         m["revocation_endpoint_auth_methods_supported"] = auth
         m["scopes_supported"] = .array(Role.knownPermissions.map(JSONValue.string))
@@ -267,7 +299,8 @@ struct OAuthEndpoints: Sendable {
         APIResponse(
             status: status,
             headers: [
-                ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"), ("Pragma", "no-cache"),
+                ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+                ("Pragma", "no-cache"),
                 ("X-Request-Id", requestId),
             ],
             body: JSONValue.object(body).serializedBytes())

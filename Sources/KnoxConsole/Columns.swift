@@ -19,7 +19,9 @@ public struct Column: Sendable {
     /// column title (`<` / `>`); a column given a width keeps it, and flexible ones share what is left.
     public static func layout(_ columns: [Column], total: Int, custom: [String: Int] = [:]) -> [Int] {
         func isFlexible(_ c: Column) -> Bool { c.flexible && custom[c.title] == nil }
-        let fixed = columns.filter { !isFlexible($0) }.reduce(0) { $0 + (custom[$1.title] ?? $1.width) } + max(0, columns.count - 1)
+        let fixed =
+            columns.filter { !isFlexible($0) }.reduce(0) { $0 + (custom[$1.title] ?? $1.width) }
+            + max(0, columns.count - 1)
         let flexCount = max(1, columns.filter(isFlexible).count)
         let spare = max(0, total - fixed)
         return columns.map { isFlexible($0) ? max($0.width, spare / flexCount) : (custom[$0.title] ?? $0.width) }
@@ -51,8 +53,10 @@ enum Columns {
         case .routes:
             [
                 Column("NAME", 16, flexible: true, text("name")), Column("SLUG", 14, text("slug")),
-                Column("TARGET", 18, flexible: true, text("target_base_url")), Column("BASE ENV", 10, text("base_environment")),
-                Column("ON", 3, flag("enabled")), Column("CLIENTS", 7) { $0["requires_clients"]?.boolValue == true ? "req" : "any" },
+                Column("TARGET", 18, flexible: true, text("target_base_url")),
+                Column("BASE ENV", 10, text("base_environment")),
+                Column("ON", 3, flag("enabled")),
+                Column("CLIENTS", 7) { $0["requires_clients"]?.boolValue == true ? "req" : "any" },
                 Column("ENVS", 4) { String(($0["environment_override_count"]?.intValue ?? 0) + 1) },
             ]
         case .secrets:
@@ -76,11 +80,14 @@ enum Columns {
         case .apiKeys:
             [
                 Column("NAME", 14, flexible: true, text("name")),
-                Column("KEY", 23) { ($0["key_prefix"]?.stringValue ?? "") + "_…" }, Column("TYPE", 10, text("key_type")),
+                Column("KEY", 23) { ($0["key_prefix"]?.stringValue ?? "") + "_…" },
+                Column("TYPE", 10, text("key_type")),
                 Column("STATUS", 7) { row in
-                    row["pending_authorization"]?.boolValue == true ? "pending" : row["active"]?.boolValue == true ? "active" : "revoked"
+                    row["pending_authorization"]?.boolValue == true
+                        ? "pending" : row["active"]?.boolValue == true ? "active" : "revoked"
                 },
-                Column("EXPIRES", 10) { row in row["expires_at"]?.stringValue.map { String($0.prefix(10)) } ?? "never" },
+                Column("EXPIRES", 10) { row in row["expires_at"]?.stringValue.map { String($0.prefix(10)) } ?? "never"
+                },
             ]
         case .audit:
             [
@@ -109,7 +116,9 @@ enum Columns {
     static func custom(_ s: ConsoleState, _ pane: Pane) -> [String: Int] {
         var out: [String: Int] = [:]
         let prefix = pane.commands[0] + "."
-        for (key, width) in s.columnWidths where key.hasPrefix(prefix) { out[String(key.dropFirst(prefix.count))] = width }
+        for (key, width) in s.columnWidths where key.hasPrefix(prefix) {
+            out[String(key.dropFirst(prefix.count))] = width
+        }
         return out
     }
 }

@@ -89,7 +89,9 @@ public final class ConsoleApp: @unchecked Sendable {
                 dirty = true
                 continue
             }
-            let events = inbox.withLock { e in defer { e = [] }; return e }
+            let events = inbox.withLock { e in
+                defer { e = [] }; return e
+            }
             for event in events { dispatch(event) }
             if !events.isEmpty { dirty = true }
             let now = Date()
@@ -117,7 +119,9 @@ public final class ConsoleApp: @unchecked Sendable {
 
     private func dispatch(_ event: ConsoleEvent) {
         if case .logRows(let mode, let rows) = event {
-            for row in rows { recent[mode, default: []].append((row.ts, row.error != nil || (row.statusCode ?? 0) >= 500)) }
+            for row in rows {
+                recent[mode, default: []].append((row.ts, row.error != nil || (row.statusCode ?? 0) >= 500))
+            }
         }
         let previousTheme = state.themeName
         // The reducer works on the one copy of the state, in place (`reduce` is the same function over a copy).
@@ -151,7 +155,8 @@ public final class ConsoleApp: @unchecked Sendable {
             case .loadDetail(let mode, let pane, let id): loadDetail(mode, pane, id)
             case .mutate(let mode, let mutation): mutate(mode, mutation)
             case .copy(let text): backend.copyToClipboard(text)
-            case .savePreferences: Preferences(theme: state.themeName, mode: state.mode, columns: state.columnWidths).save(preferencesPath)
+            case .savePreferences:
+                Preferences(theme: state.themeName, mode: state.mode, columns: state.columnWidths).save(preferencesPath)
             case .quit: break
             }
         }
@@ -237,7 +242,8 @@ public final class ConsoleApp: @unchecked Sendable {
             let errors = rows.filter(\.error).count
             let stats = HeaderStats(
                 requestsPerSecond: Double(rows.count) / Double(windowMillis / 1000),
-                errorRate: rows.isEmpty ? 0 : Double(errors) / Double(rows.count), dropped: engines[mode]?.requestLog.dropped ?? 0)
+                errorRate: rows.isEmpty ? 0 : Double(errors) / Double(rows.count),
+                dropped: engines[mode]?.requestLog.dropped ?? 0)
             if state.stats[mode] != stats {
                 let (next, _) = Console.reduce(state, .stats(mode, stats))
                 state = next

@@ -2,7 +2,7 @@ import CNCurses
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The only code that touches curses: it paints grids and turns key presses into `Key`s. Used from one thread.

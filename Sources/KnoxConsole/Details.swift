@@ -6,11 +6,16 @@ enum Details {
     static func priority(_ pane: Pane) -> [String] {
         switch pane {
         case .routes:
-            ["name", "slug", "target_base_url", "base_environment", "enabled", "requires_clients", "allowed_methods",
-             "ip_allowlist", "inject_headers_json", "inject_body_json", "callable_secrets", "rate_limit_enabled", "rate_limit_requests",
-             "rate_limit_window_sec", "require_signature", "signing_secret_id", "upstream_timeout_sec", "environments",
-             "clients"]
-        case .secrets: ["name", "secret_type", "base_environment", "description", "environments", "used_by", "expires_at"]
+            [
+                "name", "slug", "target_base_url", "base_environment", "enabled", "requires_clients", "allowed_methods",
+                "ip_allowlist", "inject_headers_json", "inject_body_json", "callable_secrets", "rate_limit_enabled",
+                "rate_limit_requests",
+                "rate_limit_window_sec", "require_signature", "signing_secret_id", "upstream_timeout_sec",
+                "environments",
+                "clients",
+            ]
+        case .secrets:
+            ["name", "secret_type", "base_environment", "description", "environments", "used_by", "expires_at"]
         case .clients: ["name", "type", "ip_address", "enabled", "description", "routes"]
         default: ["name", "action", "resource_type"]
         }
@@ -69,14 +74,17 @@ enum Details {
 
     static func logLines(_ e: RequestLogEntry, routeName: String?) -> [(String, String)] {
         var out: [(String, String)] = [
-            ("request_id", e.requestId), ("time", Timestamp.format(millis: e.ts)), ("method", e.method), ("path", e.path),
-            ("status", e.statusCode.map(String.init) ?? "-"), ("upstream status", e.upstreamStatus.map(String.init) ?? "-"),
+            ("request_id", e.requestId), ("time", Timestamp.format(millis: e.ts)), ("method", e.method),
+            ("path", e.path),
+            ("status", e.statusCode.map(String.init) ?? "-"),
+            ("upstream status", e.upstreamStatus.map(String.init) ?? "-"),
             ("latency", e.latencyMs.map { "\($0) ms" } ?? "-"),
             ("upstream latency", e.upstreamLatencyMs.map { "\($0) ms" } ?? "-"),
             ("route", routeName ?? e.routeId ?? "-"), ("environment", e.environment ?? "-"),
             ("client ip", e.srcIp ?? "-"), ("upstream host", e.upstreamHost ?? "-"), ("error", e.error ?? "-"),
             ("identified by", e.identificationMethod ?? "-"), ("client", e.matchedClientId ?? "-"),
-            ("rate limited", e.rateLimited ? "yes" : "no"), ("signature", e.signatureValid.map { $0 ? "valid" : "invalid" } ?? "-"),
+            ("rate limited", e.rateLimited ? "yes" : "no"),
+            ("signature", e.signatureValid.map { $0 ? "valid" : "invalid" } ?? "-"),
             ("origin", e.clientOrigin), ("headers", e.requestHeaders == nil ? "(not recorded)" : ""),
         ]
         for line in (e.requestHeaders ?? "").split(separator: "\n") {

@@ -47,7 +47,8 @@ public struct EngineBridge: Sendable {
         return try await engine.pendingAuthorizations().map { pending in
             let r = pending.request
             return [
-                "id": .string(r.id), "pending_authorization": true, "name": .string("\(pending.clientName) (authorization)"),
+                "id": .string(r.id), "pending_authorization": true,
+                "name": .string("\(pending.clientName) (authorization)"),
                 "key_prefix": .string(keys[r.apiKeyId]?.keyPrefix ?? ""), "key_type": "oauth request", "active": true,
                 "scope": .string(r.scope.joined(separator: " ")), "redirect_uri": .string(r.redirectUri),
                 "expires_at": .string(Timestamp.format(millis: r.expiresAt)),
@@ -79,7 +80,9 @@ public struct EngineBridge: Sendable {
     /// Makes one change through the engine's handlers (one transaction with its audit row, actor `console`).
     public func mutate(_ mode: Mode, _ mutation: ConsoleEffect.Mutation) async -> ConsoleEvent {
         guard let engine = engines[mode] else {
-            return .mutated(mode, mutation, .failure(ConsoleFailure(type: "internal_error", message: "No \(mode.rawValue) engine", field: nil)))
+            return .mutated(
+                mode, mutation,
+                .failure(ConsoleFailure(type: "internal_error", message: "No \(mode.rawValue) engine", field: nil)))
         }
         let ctx = RequestContext(actor: .console)
         do {
@@ -131,7 +134,9 @@ public struct EngineBridge: Sendable {
         guard let engine = engines[mode] else { return nil }
         let snapshot = engine.snapshot
         var context = FormContext()
-        let environments = snapshot.environments.values.sorted { ($0.isDefault ? 0 : 1, $0.name) < ($1.isDefault ? 0 : 1, $1.name) }
+        let environments = snapshot.environments.values.sorted {
+            ($0.isDefault ? 0 : 1, $0.name) < ($1.isDefault ? 0 : 1, $1.name)
+        }
         context.environments = environments.map(\.name)
         context.secrets = snapshot.secretsById.values.sorted { $0.name < $1.name }.map { ($0.name, $0.id) }
         context.clients = snapshot.clients.values.sorted { $0.name < $1.name }.map { ($0.name, $0.id) }
@@ -140,7 +145,10 @@ public struct EngineBridge: Sendable {
     }
 
     static func failure(_ error: Error) -> ConsoleFailure {
-        if let api = error as? ApiError { return ConsoleFailure(type: api.type.rawValue, message: api.message, field: api.field) }
-        return ConsoleFailure(type: "internal_error", message: "The engine could not do that: \(type(of: error))", field: nil)
+        if let api = error as? ApiError {
+            return ConsoleFailure(type: api.type.rawValue, message: api.message, field: api.field)
+        }
+        return ConsoleFailure(
+            type: "internal_error", message: "The engine could not do that: \(type(of: error))", field: nil)
     }
 }

@@ -19,7 +19,9 @@ enum FormView {
             g.put(TextWidth.pad(field.label, to: labelWidth), x: 2, y: y, role: hasError ? .fieldError : .fieldLabel)
             let role: StyleRole = focused ? .fieldFocused : .field
             g.fill(row: y, from: labelWidth + 3, to: labelWidth + 3 + valueWidth, role: role)
-            g.put(display(field, focused: focused, width: valueWidth), x: labelWidth + 3, y: y, role: role, maxWidth: valueWidth)
+            g.put(
+                display(field, focused: focused, width: valueWidth), x: labelWidth + 3, y: y, role: role,
+                maxWidth: valueWidth)
             if field.name == "ip_address", !field.value.isEmpty {
                 let ok = (try? IPRange.parse(field.value.trimmingASCIIWhitespace()).get()) != nil
                 g.put(ok ? " ✓" : " ✗", x: labelWidth + 3 + valueWidth, y: y, role: ok ? .success : .error)
@@ -37,7 +39,8 @@ enum FormView {
             switch IPRange.parse(field.value.trimmingASCIIWhitespace()) {
             case .success(let range): g.put(" ✓ \(range)", x: 1, y: y, role: .success)
             case .failure(.malformed): g.put(" ✗ not an IPv4/IPv6 address or CIDR range", x: 1, y: y, role: .error)
-            case .failure(.hostBitsSet(let suggestion)): g.put(" ✗ host bits set; did you mean \(suggestion)?", x: 1, y: y, role: .error)
+            case .failure(.hostBitsSet(let suggestion)):
+                g.put(" ✗ host bits set; did you mean \(suggestion)?", x: 1, y: y, role: .error)
             }
             y += 1
         }
@@ -58,7 +61,9 @@ enum FormView {
         }
         let suggestions = Console.completions(field, s.formContext)
         if !suggestions.isEmpty && y < g.height - 1 {
-            g.put(" tab → " + suggestions.prefix(6).joined(separator: "  "), x: 1, y: g.height - 2, role: .match, maxWidth: g.width - 2)
+            g.put(
+                " tab → " + suggestions.prefix(6).joined(separator: "  "), x: 1, y: g.height - 2, role: .match,
+                maxWidth: g.width - 2)
         }
     }
 
@@ -70,7 +75,8 @@ enum FormView {
         case .toggle:
             return field.value == "true" ? "[x] yes" : "[ ] no"
         case .choice(let options):
-            let label = options.first { $0.value == field.value }?.label ?? (field.value.isEmpty ? "(none)" : field.value)
+            let label =
+                options.first { $0.value == field.value }?.label ?? (field.value.isEmpty ? "(none)" : field.value)
             return "‹ \(label) ›"
         case .multiline:
             let lines = field.value.split(separator: "\n", omittingEmptySubsequences: false)

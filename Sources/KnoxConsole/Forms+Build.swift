@@ -21,37 +21,71 @@ extension FormState {
         var fields: [FormField]
         switch kind {
         case .route(let id):
-            let headers = row?["inject_headers_json"]?.objectValue.map { o in
-                o.map { "\($0.key): \($0.value.stringValue ?? "")" }.joined(separator: "\n")
-            } ?? ""
-            let body = row?["inject_body_json"].flatMap { $0.objectValue?.isEmpty == false ? $0.prettySerialized() : nil } ?? ""
+            let headers =
+                row?["inject_headers_json"]?.objectValue.map { o in
+                    o.map { "\($0.key): \($0.value.stringValue ?? "")" }.joined(separator: "\n")
+                } ?? ""
+            let body =
+                row?["inject_body_json"].flatMap { $0.objectValue?.isEmpty == false ? $0.prettySerialized() : nil }
+                ?? ""
             let signing = context.secrets.first { $0.id == v("signing_secret_id") }?.name ?? ""
             fields = [FormField("name", "Name", value: v("name"), help: "Display name; the slug is derived from it")]
             if id == nil {
                 fields.append(FormField("slug", "Slug", help: "Optional: a-z 0-9 -, never changed later"))
             }
             fields += [
-                FormField("target_base_url", "Target URL", value: v("target_base_url"), help: "https://api.example.com/v1"),
+                FormField(
+                    "target_base_url", "Target URL", value: v("target_base_url"), help: "https://api.example.com/v1")
             ]
             if id == nil {
-                fields.append(FormField("base_environment", "Base environment", environments(context), value: context.environments.first ?? "production"))
+                fields.append(
+                    FormField(
+                        "base_environment", "Base environment", environments(context),
+                        value: context.environments.first ?? "production"))
             }
             fields += [
-                FormField("inject_headers_json", "Headers", .multiline, value: headers, help: "One per line: Name: value — {{secret:NAME}} completes with Tab"),
-                FormField("inject_body_json", "Body fields", .multiline, value: body, help: "JSON object merged into JSON bodies"),
-                FormField("ip_allowlist", "IP allowlist", value: row?["ip_allowlist"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "", help: "Addresses or CIDR ranges, comma-separated; empty = any"),
-                FormField("allowed_methods", "Methods", value: row?["allowed_methods"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "", help: "e.g. GET, POST; empty = all"),
-                FormField("rate_limit_requests", "Rate limit", value: v("rate_limit_requests"), help: "Requests per window; empty = no limit"),
-                FormField("rate_limit_window_sec", "Window (s)", value: v("rate_limit_window_sec").isEmpty ? "60" : v("rate_limit_window_sec")),
-                FormField("callable_secrets", "Caller secrets", value: row?["callable_secrets"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "", help: "Secrets a caller's body may name as {{secret:NAME}}; empty = none"),
-                FormField("allow_encoded_slashes", "Encoded /", .toggle, value: row == nil ? "false" : v("allow_encoded_slashes"), help: "Let paths hold %2F, %5C (dot segments never)"),
-                FormField("signing_secret", "Signing secret", .choice([ChoiceOption("(none)", "")] + context.secrets.map { ChoiceOption($0.name, $0.id) }), value: signing.isEmpty ? "" : (context.secrets.first { $0.name == signing }?.id ?? ""), help: "Requires X-Signature when set"),
+                FormField(
+                    "inject_headers_json", "Headers", .multiline, value: headers,
+                    help: "One per line: Name: value — {{secret:NAME}} completes with Tab"),
+                FormField(
+                    "inject_body_json", "Body fields", .multiline, value: body,
+                    help: "JSON object merged into JSON bodies"),
+                FormField(
+                    "ip_allowlist", "IP allowlist",
+                    value: row?["ip_allowlist"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "",
+                    help: "Addresses or CIDR ranges, comma-separated; empty = any"),
+                FormField(
+                    "allowed_methods", "Methods",
+                    value: row?["allowed_methods"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "",
+                    help: "e.g. GET, POST; empty = all"),
+                FormField(
+                    "rate_limit_requests", "Rate limit", value: v("rate_limit_requests"),
+                    help: "Requests per window; empty = no limit"),
+                FormField(
+                    "rate_limit_window_sec", "Window (s)",
+                    value: v("rate_limit_window_sec").isEmpty ? "60" : v("rate_limit_window_sec")),
+                FormField(
+                    "callable_secrets", "Caller secrets",
+                    value: row?["callable_secrets"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ")
+                        ?? "", help: "Secrets a caller's body may name as {{secret:NAME}}; empty = none"),
+                FormField(
+                    "allow_encoded_slashes", "Encoded /", .toggle,
+                    value: row == nil ? "false" : v("allow_encoded_slashes"),
+                    help: "Let paths hold %2F, %5C (dot segments never)"),
+                FormField(
+                    "signing_secret", "Signing secret",
+                    .choice([ChoiceOption("(none)", "")] + context.secrets.map { ChoiceOption($0.name, $0.id) }),
+                    value: signing.isEmpty ? "" : (context.secrets.first { $0.name == signing }?.id ?? ""),
+                    help: "Requires X-Signature when set"),
                 FormField("enabled", "Enabled", .toggle, value: row == nil ? "true" : v("enabled")),
-                FormField("requires_clients", "Clients only", .toggle, value: row == nil ? "false" : v("requires_clients")),
+                FormField(
+                    "requires_clients", "Clients only", .toggle, value: row == nil ? "false" : v("requires_clients")),
             ]
         case .routeEnvironment:
             fields = [
-                FormField("environment", "Environment", environments(context), value: context.environments.dropFirst().first ?? context.environments.first ?? ""),
+                FormField(
+                    "environment", "Environment", environments(context),
+                    value: context.environments.dropFirst().first ?? context.environments.first ?? ""),
                 FormField("target_base_url", "Target URL", help: "Empty inherits the base"),
                 FormField("inject_headers_json", "Headers", .multiline, help: "Empty inherits the base"),
                 FormField("enabled", "Enabled", .toggle, value: "true"),
@@ -60,20 +94,28 @@ extension FormState {
             fields = [
                 FormField("name", "Name", help: "Spaces become _, letters upper case"),
                 FormField("value", "Value", .masked, help: "Typed, never shown"),
-                FormField("environment", "Environment", environments(context), value: context.environments.first ?? "production"),
+                FormField(
+                    "environment", "Environment", environments(context),
+                    value: context.environments.first ?? "production"),
             ]
         case .secretValue:
             fields = [
                 FormField("value", "New value", .masked, help: "Typed, never shown"),
-                FormField("environment", "Environment", environments(context), value: context.environments.first ?? "production"),
+                FormField(
+                    "environment", "Environment", environments(context),
+                    value: context.environments.first ?? "production"),
             ]
         case .client(let id):
             fields = [
                 FormField("name", "Name", value: v("name")),
                 FormField("ip_address", "Address", value: v("ip_address"), help: "IPv4/IPv6 address or CIDR range"),
-                FormField("type", "Type", .choice([ChoiceOption("server", "server"), ChoiceOption("user", "user")]), value: row == nil ? "server" : v("type")),
+                FormField(
+                    "type", "Type", .choice([ChoiceOption("server", "server"), ChoiceOption("user", "user")]),
+                    value: row == nil ? "server" : v("type")),
                 FormField("description", "Description", value: v("description")),
-                FormField("allow_wide_range", "Wide range", .toggle, value: "false", help: "Needed for a range wider than /8 (IPv4) or /32 (IPv6)"),
+                FormField(
+                    "allow_wide_range", "Wide range", .toggle, value: "false",
+                    help: "Needed for a range wider than /8 (IPv4) or /32 (IPv6)"),
             ]
             if id != nil { fields.append(FormField("enabled", "Enabled", .toggle, value: v("enabled"))) }
         case .environment(let id):
@@ -87,13 +129,18 @@ extension FormState {
         case .apiKey:
             fields = [
                 FormField("name", "Name"),
-                FormField("role", "Role", .choice(Role.seeded.map { ChoiceOption($0.name, $0.id) }), value: Role.readOnly.id),
+                FormField(
+                    "role", "Role", .choice(Role.seeded.map { ChoiceOption($0.name, $0.id) }), value: Role.readOnly.id),
                 FormField("expires_in_days", "Expires (days)", value: "90", help: "1-365, or empty for never"),
             ]
         case .assignClient:
             fields = [
-                FormField("client", "Client", .choice(context.clients.map { ChoiceOption($0.name, $0.id) }), value: context.clients.first?.id ?? ""),
-                FormField("environment", "Environment", environments(context), value: context.environments.first ?? "production"),
+                FormField(
+                    "client", "Client", .choice(context.clients.map { ChoiceOption($0.name, $0.id) }),
+                    value: context.clients.first?.id ?? ""),
+                FormField(
+                    "environment", "Environment", environments(context),
+                    value: context.environments.first ?? "production"),
             ]
         }
         return FormState(kind: kind, fields: fields)
@@ -117,7 +164,8 @@ extension FormState {
                     guard let colon = line.firstIndex(of: ":") else {
                         throw FormInputError(field: field.name, message: "line \(i + 1): write Name: value")
                     }
-                    headers[line[..<colon].trimmingASCIIWhitespace()] = .string(line[line.index(after: colon)...].trimmingASCIIWhitespace())
+                    headers[line[..<colon].trimmingASCIIWhitespace()] = .string(
+                        line[line.index(after: colon)...].trimmingASCIIWhitespace())
                 }
                 // An override's empty headers inherit the base; a route's empty headers clear them.
                 if case .routeEnvironment = kind, headers.isEmpty { continue }
@@ -127,7 +175,8 @@ extension FormState {
                     o[field.name] = .object([:])
                 } else {
                     guard case .object(let body)? = try? JSONValue.parse(text) else {
-                        throw FormInputError(field: field.name, message: "must be a JSON object such as {\"key\": \"{{secret:NAME}}\"}")
+                        throw FormInputError(
+                            field: field.name, message: "must be a JSON object such as {\"key\": \"{{secret:NAME}}\"}")
                     }
                     o[field.name] = .object(body)
                 }
@@ -154,7 +203,11 @@ extension FormState {
             case (.apiKey, "role"):
                 o["role_ids"] = [.string(text)]
             case (.apiKey, "expires_in_days"):
-                if text.trimmingASCIIWhitespace().isEmpty { o["never_expires"] = true } else { o[field.name] = Self.number(text) }
+                if text.trimmingASCIIWhitespace().isEmpty {
+                    o["never_expires"] = true
+                } else {
+                    o[field.name] = Self.number(text)
+                }
             case (.routeEnvironment, "environment"), (.assignClient, "client"):
                 continue  // part of the path (see `ConsoleEffect.Mutation`)
             case (_, _) where field.kind == .toggle:

@@ -87,7 +87,9 @@ public struct FormState: Sendable, Equatable {
     /// Which form field an API error's `field` belongs to (`inject_headers_json.Authorization` → `inject_headers_json`).
     public func fieldName(for apiField: String?) -> String? {
         guard let apiField else { return nil }
-        return fields.map(\.name).sorted { $0.count > $1.count }.first { apiField == $0 || apiField.hasPrefix($0 + ".") || apiField.hasPrefix($0 + "[") }
+        return fields.map(\.name).sorted { $0.count > $1.count }.first {
+            apiField == $0 || apiField.hasPrefix($0 + ".") || apiField.hasPrefix($0 + "[")
+        }
     }
 }
 
@@ -100,7 +102,8 @@ public struct FormContext: Sendable, Equatable {
     public init() {}
 
     public static func == (a: FormContext, b: FormContext) -> Bool {
-        a.environments == b.environments && a.secrets.map(\.id) == b.secrets.map(\.id) && a.clients.map(\.id) == b.clients.map(\.id)
+        a.environments == b.environments && a.secrets.map(\.id) == b.secrets.map(\.id)
+            && a.clients.map(\.id) == b.clients.map(\.id)
     }
 }
 

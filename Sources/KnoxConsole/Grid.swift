@@ -95,7 +95,8 @@ extension StyleRole {
             .liveRule: "R", .tab: "t", .tabActive: "A", .paneTitle: "P", .columnHeader: "C", .row: " ",
             .rowSelected: "S", .rowAlternate: ",", .status2xx: "2", .status3xx: "3", .status4xx: "4", .status5xx: "5",
             .hint: "i", .hintKey: "k", .error: "E", .success: "s", .warning: "W", .field: "f", .fieldFocused: "F",
-            .fieldLabel: "l", .fieldError: "e", .dialog: "d", .dialogTitle: "D", .border: "b", .masked: "*", .match: "M",
+            .fieldLabel: "l", .fieldError: "e", .dialog: "d", .dialogTitle: "D", .border: "b", .masked: "*",
+            .match: "M",
         ]
         return table[self] ?? "?"
     }
@@ -112,7 +113,9 @@ public enum TextWidth {
             return 0
         }
         if isWide(v) { return 2 }
-        if character.unicodeScalars.count > 1, character.unicodeScalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
+        if character.unicodeScalars.count > 1, character.unicodeScalars.contains(where: { $0.value == 0xFE0F }) {
+            return 2
+        }
         return 1
     }
 

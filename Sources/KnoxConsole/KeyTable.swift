@@ -33,8 +33,11 @@ public struct Binding: Sendable {
     /// False for the second half of a pair the help shows on one line (`[ ]`, `< >`).
     public let showInHelp: Bool
 
-    init(_ keys: [Key], _ keyLabel: String, _ hint: String, _ description: String, _ action: Action, _ scope: BindingScope,
-         hints: Bool = true, help: Bool = true) {
+    init(
+        _ keys: [Key], _ keyLabel: String, _ hint: String, _ description: String, _ action: Action,
+        _ scope: BindingScope,
+        hints: Bool = true, help: Bool = true
+    ) {
         self.keys = keys
         self.keyLabel = keyLabel
         self.hint = hint
@@ -49,7 +52,9 @@ public struct Binding: Sendable {
 public enum KeyTable {
     public static let bindings: [Binding] = [
         Binding([.char("?")], "?", "help", "Show this help", .help, .lists),
-        Binding([.char(":")], ":", "command", "Command line (:routes, :logs, :test, :live, :theme NAME, :q)", .command, .lists),
+        Binding(
+            [.char(":")], ":", "command", "Command line (:routes, :logs, :test, :live, :theme NAME, :q)", .command,
+            .lists),
         Binding([.char("/")], "/", "filter", "Filter the list as you type", .filter, .lists),
         Binding([.char("t")], "t", "live/test", "Switch between Live and Test", .toggleMode, .lists),
         Binding([.tab], "tab", "next", "Next pane", .nextPane, .lists, hints: false),
@@ -63,11 +68,16 @@ public enum KeyTable {
         Binding([.enter], "enter", "open", "Open the selected row", .open, .lists),
         Binding([.char("r"), .ctrl("r")], "r", "refresh", "Reload the pane", .refresh, .lists, hints: false),
         Binding([.escape], "esc", "back", "Back / clear the filter", .back, .lists, hints: false),
-        Binding([.char("]")], "[ ]", "column", "Choose the column to resize (previous / next)", .focusColumn(1), .lists, hints: false),
+        Binding(
+            [.char("]")], "[ ]", "column", "Choose the column to resize (previous / next)", .focusColumn(1), .lists,
+            hints: false),
         Binding([.char("[")], "[", "column", "Previous column", .focusColumn(-1), .lists, hints: false, help: false),
-        Binding([.char(">")], "< >", "width", "Narrow / widen the chosen column (remembered)", .resizeColumn(2), .lists, hints: false),
+        Binding(
+            [.char(">")], "< >", "width", "Narrow / widen the chosen column (remembered)", .resizeColumn(2), .lists,
+            hints: false),
         Binding([.char("<")], "<", "narrow", "Narrow the column", .resizeColumn(-2), .lists, hints: false, help: false),
-        Binding([.char("=")], "=", "reset widths", "Reset this pane's column widths", .resetColumns, .lists, hints: false),
+        Binding(
+            [.char("=")], "=", "reset widths", "Reset this pane's column widths", .resetColumns, .lists, hints: false),
         Binding([.char("q"), .ctrl("c")], "q", "quit", "Quit (asks first if a form has unsaved edits)", .quit, .lists),
 
         Binding([.char("n")], "n", "new", "New route", .new, .pane(.routes)),
@@ -86,8 +96,11 @@ public enum KeyTable {
         Binding([.char("d")], "d", "delete", "Delete the environment", .delete, .pane(.environments)),
         Binding([.char("n")], "n", "new", "New API key (shown once)", .new, .pane(.apiKeys)),
         Binding([.char("d")], "d", "revoke", "Revoke the API key", .delete, .pane(.apiKeys)),
-        Binding([.char("A")], "A", "approve", "Approve the selected OAuth authorization request (STATUS pending)", .approveRequest, .pane(.apiKeys)),
-        Binding([.char("X")], "X", "deny", "Deny the selected OAuth authorization request", .denyRequest, .pane(.apiKeys)),
+        Binding(
+            [.char("A")], "A", "approve", "Approve the selected OAuth authorization request (STATUS pending)",
+            .approveRequest, .pane(.apiKeys)),
+        Binding(
+            [.char("X")], "X", "deny", "Deny the selected OAuth authorization request", .denyRequest, .pane(.apiKeys)),
         Binding([.char("f")], "f", "follow", "Follow new requests / pause", .follow, .pane(.logs)),
         Binding([.char("s")], "s", "status", "Filter by status class (2xx…5xx)", .cycleStatus, .pane(.logs)),
         Binding([.char("m")], "m", "method", "Filter by method", .cycleMethod, .pane(.logs)),
@@ -133,11 +146,15 @@ public enum KeyTable {
             if sections.last?.title != name { sections.append((name, [])) }
             sections[sections.count - 1].keys.append((binding.keyLabel, binding.description))
         }
-        sections.append(("Forms", [
-            ("tab/↓ shift-tab/↑", "Next / previous field (Tab completes {{secret:…}})"),
-            ("←/→ space", "Change a choice or a switch"), ("enter", "Next field; new line in a text area"),
-            ("ctrl-s", "Save"), ("ctrl-u", "Clear the field"), ("esc", "Cancel (asks when there are changes)"),
-        ]))
+        sections.append(
+            (
+                "Forms",
+                [
+                    ("tab/↓ shift-tab/↑", "Next / previous field (Tab completes {{secret:…}})"),
+                    ("←/→ space", "Change a choice or a switch"), ("enter", "Next field; new line in a text area"),
+                    ("ctrl-s", "Save"), ("ctrl-u", "Clear the field"), ("esc", "Cancel (asks when there are changes)"),
+                ]
+            ))
         return sections
     }
 

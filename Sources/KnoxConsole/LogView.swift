@@ -22,7 +22,9 @@ enum LogView {
         let widths = Column.layout(columns, total: g.width - 2, custom: Columns.custom(s, .logs))
         Console.columnHeaders(&g, s, columns, widths)
         if count == 0 {
-            g.put(log.rows.isEmpty ? "Waiting for requests on the data plane…" : "No request matches the filters", x: 2, y: Layout.firstRow + 1, role: .muted)
+            g.put(
+                log.rows.isEmpty ? "Waiting for requests on the data plane…" : "No request matches the filters", x: 2,
+                y: Layout.firstRow + 1, role: .muted)
             return
         }
         for i in 0..<s.listHeight {
@@ -44,7 +46,8 @@ enum LogView {
             let latency = e.latencyMs.map { String($0) } ?? "-"
             let route = names[e.routeId ?? ""] ?? "-"
             var cells: [(String, StyleRole)] = [
-                (clock(e.ts), rowRole), (e.method, rowRole), (status, selected ? rowRole : statusRole), (latency, rowRole),
+                (clock(e.ts), rowRole), (e.method, rowRole), (status, selected ? rowRole : statusRole),
+                (latency, rowRole),
                 (route, rowRole), (e.path, rowRole), (e.srcIp ?? "-", rowRole),
             ]
             if columns.count > 7 { cells.append((e.error ?? "", selected ? rowRole : .error)) }

@@ -124,7 +124,9 @@ public struct LogState: Sendable, Equatable {
         }
     }
     /// Route names by id (the free-text filter matches them too).
-    public var routeNames: [String: String] = [:] { didSet { if !text.isEmpty && routeNames != oldValue { refilter() } } }
+    public var routeNames: [String: String] = [:] {
+        didSet { if !text.isEmpty && routeNames != oldValue { refilter() } }
+    }
     public var lastSeq: Int64 = 0
     /// Indices into `rows` of the rows passing the filters (empty and unused while no filter is set).
     private var matches: [Int] = []
@@ -205,7 +207,8 @@ private struct LogFilter {
         if let m = method, row.method != m { return false }
         if let r = routeId, row.routeId != r { return false }
         if !needle.isEmpty {
-            let hay = "\(row.method) \(row.path) \(row.statusCode ?? 0) \(row.error ?? "") \(row.srcIp ?? "") \(routeNames[row.routeId ?? ""] ?? "")"
+            let hay =
+                "\(row.method) \(row.path) \(row.statusCode ?? 0) \(row.error ?? "") \(row.srcIp ?? "") \(routeNames[row.routeId ?? ""] ?? "")"
                 .lowercased()
             if !hay.contains(needle) { return false }
         }

@@ -24,7 +24,8 @@ public struct Preferences: Sendable, Equatable {
             if let width = value.intValue, Column.widthRange.contains(width) { columns[key] = width }
         }
         return Preferences(
-            theme: json["theme"]?.stringValue, mode: json["mode"]?.stringValue.flatMap(Mode.init(rawValue:)), columns: columns)
+            theme: json["theme"]?.stringValue, mode: json["mode"]?.stringValue.flatMap(Mode.init(rawValue:)),
+            columns: columns)
     }
 
     /// Writes the file atomically (a crash never leaves half a file).
@@ -38,8 +39,10 @@ public struct Preferences: Sendable, Equatable {
             o["columns"] = .object(c)
         }
         let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(JSONValue.object(o).prettySerialized().utf8),
-            attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: tmp, contents: Data(JSONValue.object(o).prettySerialized().utf8),
+                attributes: [.posixPermissions: 0o600])
         else { return }
         _ = rename(tmp, path)
     }

@@ -18,8 +18,11 @@ extension Console {
         case .escape:
             if form.dirty {
                 s.stack[s.stack.count - 1] = .form(form)
-                s.stack.append(.confirm(ConfirmState(
-                    title: "Discard changes?", message: "Leave this form and lose what you typed? (y/n)", action: nil)))
+                s.stack.append(
+                    .confirm(
+                        ConfirmState(
+                            title: "Discard changes?", message: "Leave this form and lose what you typed? (y/n)",
+                            action: nil)))
                 return []
             }
             s.stack.removeLast()
@@ -155,9 +158,11 @@ extension Console {
         case .secret: mutation = .create(.secrets, body)
         case .secretValue(let id, _): mutation = .setSecretValue(id: id, body)
         case .client(let id): mutation = id.map { .update(.clients, id: $0, body) } ?? .create(.clients, body)
-        case .environment(let id): mutation = id.map { .update(.environments, id: $0, body) } ?? .create(.environments, body)
+        case .environment(let id):
+            mutation = id.map { .update(.environments, id: $0, body) } ?? .create(.environments, body)
         case .apiKey: mutation = .create(.apiKeys, body)
-        case .assignClient(let routeId): mutation = .assignClient(routeId: routeId, clientId: form.value("client"), body)
+        case .assignClient(let routeId):
+            mutation = .assignClient(routeId: routeId, clientId: form.value("client"), body)
         }
         form.submitting = true
         form.errors = [:]

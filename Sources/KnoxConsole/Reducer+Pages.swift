@@ -5,7 +5,8 @@ extension Console {
 
     /// Every `:` command, for completion.
     static var commands: [String] {
-        Pane.allCases.flatMap(\.commands) + ["live", "test", "help", "quit", "q"] + Theme.builtinNames.map { "theme \($0)" }
+        Pane.allCases.flatMap(\.commands) + ["live", "test", "help", "quit", "q"]
+            + Theme.builtinNames.map { "theme \($0)" }
     }
 
     static func commandKey(_ s: inout ConsoleState, _ key: Key) -> [ConsoleEffect] {
@@ -82,15 +83,19 @@ extension Console {
         if s.pane == .logs {
             guard s.log.selection >= 0 && s.log.selection < s.log.visibleCount else { return [] }
             let entry = s.log.visibleRow(s.log.selection)
-            s.stack.append(.detail(DetailPage(
-                pane: .logs, id: entry.requestId, title: "\(entry.method) \(entry.path)",
-                lines: Details.logLines(entry, routeName: s.routeNames[s.mode]?[entry.routeId ?? ""]), row: .null)))
+            s.stack.append(
+                .detail(
+                    DetailPage(
+                        pane: .logs, id: entry.requestId, title: "\(entry.method) \(entry.path)",
+                        lines: Details.logLines(entry, routeName: s.routeNames[s.mode]?[entry.routeId ?? ""]),
+                        row: .null)))
             return []
         }
         guard let row = selected(s) else { return [] }
         let id = row["id"]?.stringValue ?? ""
         let title = row["name"]?.stringValue ?? row["action"]?.stringValue ?? id
-        s.stack.append(.detail(DetailPage(pane: s.pane, id: id, title: title, lines: Details.lines(s.pane, row), row: row)))
+        s.stack.append(
+            .detail(DetailPage(pane: s.pane, id: id, title: title, lines: Details.lines(s.pane, row), row: row)))
         return [.loadDetail(s.mode, s.pane, id: id)]
     }
 
@@ -224,14 +229,18 @@ extension Console {
                 return []
             }
             let verb = s.pane == .apiKeys ? "Revoke" : "Delete"
-            let noun = s.pane.title.lowercased().hasSuffix("s") ? String(s.pane.title.lowercased().dropLast()) : s.pane.title.lowercased()
+            let noun =
+                s.pane.title.lowercased().hasSuffix("s")
+                ? String(s.pane.title.lowercased().dropLast()) : s.pane.title.lowercased()
             let live = s.mode == .live
-            s.stack.append(.confirm(ConfirmState(
-                title: "\(live ? "[LIVE] " : "[TEST] ")\(verb) \(noun) \(name)",
-                message: live
-                    ? "This changes production. Type the name (\(name)) and press Enter; Esc cancels."
-                    : "\(verb) \(noun) \(name)? y/Enter to confirm, n/Esc to cancel.",
-                typeToConfirm: live ? name : nil, action: .delete(s.pane, id: id))))
+            s.stack.append(
+                .confirm(
+                    ConfirmState(
+                        title: "\(live ? "[LIVE] " : "[TEST] ")\(verb) \(noun) \(name)",
+                        message: live
+                            ? "This changes production. Type the name (\(name)) and press Enter; Esc cancels."
+                            : "\(verb) \(noun) \(name)? y/Enter to confirm, n/Esc to cancel.",
+                        typeToConfirm: live ? name : nil, action: .delete(s.pane, id: id))))
         default:
             break
         }
@@ -241,7 +250,8 @@ extension Console {
     // MARK: - Results
 
     static func mutated(
-        _ s: inout ConsoleState, mode: Mode, _ mutation: ConsoleEffect.Mutation, _ result: Result<JSONValue, ConsoleFailure>
+        _ s: inout ConsoleState, mode: Mode, _ mutation: ConsoleEffect.Mutation,
+        _ result: Result<JSONValue, ConsoleFailure>
     ) -> [ConsoleEffect] {
         let pane: Pane
         switch mutation {
@@ -253,7 +263,9 @@ extension Console {
         switch result {
         case .success(let data):
             if case .form? = s.stack.last { s.stack.removeLast() }
-            if case .detail(let page)? = s.stack.last, case .delete = mutation, page.pane == pane { s.stack.removeLast() }
+            if case .detail(let page)? = s.stack.last, case .delete = mutation, page.pane == pane {
+                s.stack.removeLast()
+            }
             if case .create(.apiKeys, _) = mutation, let key = data["api_key"]?.stringValue {
                 s.stack.append(.reveal(RevealState(name: data["name"]?.stringValue ?? "", key: key)))
             } else {

@@ -31,7 +31,9 @@ public enum Console {
             if mode == s.mode { clampSelection(&s) }
             return []
         case .detailLoaded(let mode, let pane, let id, let json):
-            guard mode == s.mode, case .detail(var page)? = s.stack.last, page.pane == pane, page.id == id else { return [] }
+            guard mode == s.mode, case .detail(var page)? = s.stack.last, page.pane == pane, page.id == id else {
+                return []
+            }
             page.lines = Details.lines(pane, json)
             page.row = json
             s.stack[s.stack.count - 1] = .detail(page)
@@ -112,7 +114,8 @@ public enum Console {
         case .open: return open(&s)
         case .nextPane: return switchPane(&s, Pane(rawValue: s.pane.rawValue % Pane.allCases.count + 1) ?? .routes)
         case .previousPane:
-            return switchPane(&s, Pane(rawValue: (s.pane.rawValue + Pane.allCases.count - 2) % Pane.allCases.count + 1) ?? .routes)
+            return switchPane(
+                &s, Pane(rawValue: (s.pane.rawValue + Pane.allCases.count - 2) % Pane.allCases.count + 1) ?? .routes)
         case .pane(let p): return switchPane(&s, p)
         case .toggleMode: return switchMode(&s, s.mode.other)
         case .up: move(&s, by: -1)
@@ -146,7 +149,8 @@ public enum Console {
             s.log.method = methods[(i + 1) % methods.count]
             clampSelection(&s)
         case .cycleRoute:
-            let ids: [String?] = [nil] + (s.routeNames[s.mode] ?? [:]).sorted { $0.value < $1.value }.map { Optional($0.key) }
+            let ids: [String?] =
+                [nil] + (s.routeNames[s.mode] ?? [:]).sorted { $0.value < $1.value }.map { Optional($0.key) }
             let i = ids.firstIndex { $0 == s.log.routeId } ?? 0
             s.log.routeId = ids[(i + 1) % ids.count]
             clampSelection(&s)
@@ -181,8 +185,11 @@ public enum Console {
 
     static func requestQuit(_ s: inout ConsoleState) -> [ConsoleEffect] {
         if s.hasUnsavedForm {
-            s.stack.append(.confirm(ConfirmState(
-                title: "Quit?", message: "A form has unsaved changes. Quit anyway? (y/n)", action: nil, quits: true)))
+            s.stack.append(
+                .confirm(
+                    ConfirmState(
+                        title: "Quit?", message: "A form has unsaved changes. Quit anyway? (y/n)", action: nil,
+                        quits: true)))
             return []
         }
         s.quitting = true

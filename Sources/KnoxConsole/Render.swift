@@ -43,9 +43,11 @@ extension Console {
     static func header(_ g: inout Grid, _ s: ConsoleState) {
         g.fill(row: Layout.headerRow, role: .header)
         var x = g.put(" KnoxCall ", x: 0, y: 0, role: .brand)
-        x += g.put(s.mode == .live ? " ● LIVE " : " ▲ TEST ", x: x, y: 0, role: s.mode == .live ? .liveBadge : .testBadge)
+        x += g.put(
+            s.mode == .live ? " ● LIVE " : " ▲ TEST ", x: x, y: 0, role: s.mode == .live ? .liveBadge : .testBadge)
         let stats = s.stats[s.mode] ?? HeaderStats()
-        let right = String(format: " %.0f req/s  err %.1f%% ", stats.requestsPerSecond, stats.errorRate * 100)
+        let right =
+            String(format: " %.0f req/s  err %.1f%% ", stats.requestsPerSecond, stats.errorRate * 100)
             + (stats.dropped > 0 ? " dropped \(stats.dropped) " : "")
         let room = g.width - x - TextWidth.of(right)
         // Full addresses when they fit; loopback hosts shortened to `:port` when they do not.
@@ -87,7 +89,9 @@ extension Console {
         let rows = state.visible(s.pane)
         var title = " \(s.pane.title) \(rows.count)"
         if rows.count != state.rows.count { title += " of \(state.rows.count)" }
-        if !state.filter.isEmpty || s.editingFilter { title += " · filter: \(state.filter)\(s.editingFilter ? "▏" : "")" }
+        if !state.filter.isEmpty || s.editingFilter {
+            title += " · filter: \(state.filter)\(s.editingFilter ? "▏" : "")"
+        }
         if !state.loaded { title += " · loading…" }
         g.put(title, x: 0, y: Layout.titleRow, role: .paneTitle)
         if let error = state.error { g.put(" \(error)", x: TextWidth.of(title) + 1, y: Layout.titleRow, role: .error) }
@@ -200,7 +204,10 @@ extension Console {
         [
             (r.key, .fieldFocused), ("", .dialog),
             ("Store it now: KnoxCall keeps only a hash and cannot show it again.", .dialog),
-            (r.copied ? "Copied to the clipboard (OSC 52)." : "c copies it to the clipboard (OSC 52) · Enter closes", .muted),
+            (
+                r.copied ? "Copied to the clipboard (OSC 52)." : "c copies it to the clipboard (OSC 52) · Enter closes",
+                .muted
+            ),
         ]
     }
 
@@ -215,7 +222,9 @@ extension Console {
             return
         }
         if let toast = s.toast {
-            g.put(" " + toast.text, x: 0, y: y, role: toast.kind == .error ? .error : toast.kind == .success ? .success : .hint)
+            g.put(
+                " " + toast.text, x: 0, y: y,
+                role: toast.kind == .error ? .error : toast.kind == .success ? .success : .hint)
             return
         }
         var hints: [(String, String)]
@@ -224,9 +233,14 @@ extension Console {
         case .confirm?, .reveal?: hints = [("enter", "confirm"), ("esc", "cancel")]
         case .help?: hints = [("esc", "close"), ("↑↓", "scroll")]
         case .detail(let page)?:
-            hints = [("esc", "back")] + KeyTable.hints(for: page.pane).filter { [.edit, .delete, .setValue, .overrideEnvironment, .assignClient].contains($0.action) }.map { ($0.keyLabel, $0.hint) }
+            hints =
+                [("esc", "back")]
+                + KeyTable.hints(for: page.pane).filter {
+                    [.edit, .delete, .setValue, .overrideEnvironment, .assignClient].contains($0.action)
+                }.map { ($0.keyLabel, $0.hint) }
         case nil:
-            hints = s.editingFilter
+            hints =
+                s.editingFilter
                 ? [("enter", "done"), ("esc", "clear")] : KeyTable.hints(for: s.pane).map { ($0.keyLabel, $0.hint) }
         }
         var x = 1

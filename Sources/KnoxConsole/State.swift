@@ -44,7 +44,10 @@ public struct ConfirmState: Sendable, Equatable {
     /// Quitting with unsaved edits (no mutation).
     public var quits = false
 
-    public init(title: String, message: String, typeToConfirm: String? = nil, action: ConsoleEffect.Mutation?, quits: Bool = false) {
+    public init(
+        title: String, message: String, typeToConfirm: String? = nil, action: ConsoleEffect.Mutation?,
+        quits: Bool = false
+    ) {
         self.title = title
         self.message = message
         self.typeToConfirm = typeToConfirm

@@ -105,12 +105,14 @@ public struct Theme: Sendable, Equatable {
 
     /// The styles without any colour (for `NO_COLOR`, monochrome terminals).
     public var withoutColor: Theme {
-        Theme(name: name, styles: styles.mapValues { s in
-            var m = s
-            m.fg = .terminal
-            m.bg = .terminal
-            return m
-        })
+        Theme(
+            name: name,
+            styles: styles.mapValues { s in
+                var m = s
+                m.fg = .terminal
+                m.bg = .terminal
+                return m
+            })
     }
 
     /// Parses a theme file. Unknown roles or keys and bad colours name the key at fault.
@@ -128,13 +130,16 @@ public struct Theme: Sendable, Equatable {
                 throw ConfigError(file: file, message: "\(key): unknown key; a theme has name, description and [roles]")
             }
         }
-        guard let roles = table["roles"]?.objectValue else { throw ConfigError(file: file, message: "[roles] is missing") }
+        guard let roles = table["roles"]?.objectValue else {
+            throw ConfigError(file: file, message: "[roles] is missing")
+        }
         for roleName in roles.keys {
             guard let role = StyleRole.allCases.first(where: { $0.rawValue == roleName }) else {
                 throw ConfigError(file: file, message: "roles.\(roleName): unknown role")
             }
             guard let entry = roles[roleName]?.objectValue else {
-                throw ConfigError(file: file, message: "roles.\(roleName): must be a table such as { fg = \"#ffffff\" }")
+                throw ConfigError(
+                    file: file, message: "roles.\(roleName): must be a table such as { fg = \"#ffffff\" }")
             }
             var style = RoleStyle()
             for key in entry.keys {
@@ -142,7 +147,9 @@ public struct Theme: Sendable, Equatable {
                 switch key {
                 case "fg", "bg":
                     guard let text = value?.stringValue, let color = ThemeColor(text) else {
-                        throw ConfigError(file: file, message: "roles.\(roleName).\(key): a colour is #rrggbb, an ANSI name or \"default\"")
+                        throw ConfigError(
+                            file: file,
+                            message: "roles.\(roleName).\(key): a colour is #rrggbb, an ANSI name or \"default\"")
                     }
                     if key == "fg" { style.fg = color } else { style.bg = color }
                 case "bold", "underline", "reverse", "dim":
@@ -156,7 +163,9 @@ public struct Theme: Sendable, Equatable {
                     default: style.dim = flag
                     }
                 default:
-                    throw ConfigError(file: file, message: "roles.\(roleName).\(key): unknown key; use fg, bg, bold, underline, reverse, dim")
+                    throw ConfigError(
+                        file: file,
+                        message: "roles.\(roleName).\(key): unknown key; use fg, bg, bold, underline, reverse, dim")
                 }
             }
             styles[role] = style
@@ -194,12 +203,16 @@ public struct Theme: Sendable, Equatable {
     }
 
     /// A minimal style set used when no theme file can be found: attributes only, so it works everywhere.
-    public static let fallback = Theme(name: "fallback", styles: [
-        .normal: RoleStyle(), .header: RoleStyle(bold: true, reverse: true), .tabActive: RoleStyle(bold: true, reverse: true),
-        .rowSelected: RoleStyle(reverse: true), .testBanner: RoleStyle(bold: true, reverse: true),
-        .liveBadge: RoleStyle(bold: true, reverse: true), .testBadge: RoleStyle(bold: true, reverse: true),
-        .error: RoleStyle(bold: true), .fieldFocused: RoleStyle(underline: true), .columnHeader: RoleStyle(bold: true),
-        .hintKey: RoleStyle(bold: true), .dialogTitle: RoleStyle(bold: true), .status5xx: RoleStyle(bold: true),
-        .liveRule: RoleStyle(bold: true), .fieldError: RoleStyle(bold: true),
-    ])
+    public static let fallback = Theme(
+        name: "fallback",
+        styles: [
+            .normal: RoleStyle(), .header: RoleStyle(bold: true, reverse: true),
+            .tabActive: RoleStyle(bold: true, reverse: true),
+            .rowSelected: RoleStyle(reverse: true), .testBanner: RoleStyle(bold: true, reverse: true),
+            .liveBadge: RoleStyle(bold: true, reverse: true), .testBadge: RoleStyle(bold: true, reverse: true),
+            .error: RoleStyle(bold: true), .fieldFocused: RoleStyle(underline: true),
+            .columnHeader: RoleStyle(bold: true),
+            .hintKey: RoleStyle(bold: true), .dialogTitle: RoleStyle(bold: true), .status5xx: RoleStyle(bold: true),
+            .liveRule: RoleStyle(bold: true), .fieldError: RoleStyle(bold: true),
+        ])
 }

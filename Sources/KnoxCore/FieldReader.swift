@@ -30,7 +30,8 @@ public struct FieldReader: Sendable {
         self.object = object
         self.prefix = prefix
         for key in object.keys where !allowed.contains(key) {
-            throw ApiError.invalid(prefix + key, "unknown field; allowed fields are \(allowed.sorted().joined(separator: ", "))")
+            throw ApiError.invalid(
+                prefix + key, "unknown field; allowed fields are \(allowed.sorted().joined(separator: ", "))")
         }
     }
 
@@ -99,7 +100,8 @@ public struct FieldReader: Sendable {
         if let hidden = trimmed.unicodeScalars.first(where: Self.isInvisibleFormatting) {
             throw ApiError.invalid(
                 name(key),
-                "must not contain invisible or direction-changing characters (found U+\(String(hidden.value, radix: 16, uppercase: true)))")
+                "must not contain invisible or direction-changing characters (found U+\(String(hidden.value, radix: 16, uppercase: true)))"
+            )
         }
         return trimmed
     }
@@ -134,7 +136,8 @@ public struct FieldReader: Sendable {
             guard let v = n.intValue ?? n.doubleValue.flatMap({ $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) : nil })
             else { throw ApiError.invalid(name(key), "must be a whole number") }
             guard range.contains(v) else {
-                throw ApiError.invalid(name(key), "must be between \(range.lowerBound) and \(range.upperBound) (got \(v))")
+                throw ApiError.invalid(
+                    name(key), "must be between \(range.lowerBound) and \(range.upperBound) (got \(v))")
             }
             return .value(v)
         case let other?: throw typeError(key, "a whole number", other)
@@ -151,7 +154,8 @@ public struct FieldReader: Sendable {
                 throw ApiError.invalid(name(key), "must be a number")
             }
             guard range.contains(v) else {
-                throw ApiError.invalid(name(key), "must be between \(range.lowerBound) and \(range.upperBound) (got \(v))")
+                throw ApiError.invalid(
+                    name(key), "must be between \(range.lowerBound) and \(range.upperBound) (got \(v))")
             }
             return .value(v)
         case let other?: throw typeError(key, "a number", other)
@@ -182,7 +186,9 @@ public struct FieldReader: Sendable {
         case .absent: return .absent
         case .null: return .null
         case .value(let items):
-            guard items.count <= maxCount else { throw ApiError.invalid(name(key), "must have at most \(maxCount) items") }
+            guard items.count <= maxCount else {
+                throw ApiError.invalid(name(key), "must have at most \(maxCount) items")
+            }
             var out: [String] = []
             for (i, item) in items.enumerated() {
                 guard let s = item.stringValue else {

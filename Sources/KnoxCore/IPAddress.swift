@@ -148,7 +148,8 @@ public struct IPRange: Sendable, Hashable, CustomStringConvertible {
         var prefix = maxBits
         if pieces.count == 2 {
             let p = pieces[1]
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), !(p.count > 1 && p.first == "0"),
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
+                !(p.count > 1 && p.first == "0"),
                 let v = Int(p), v <= maxBits
             else { return .failure(.malformed) }
             prefix = v

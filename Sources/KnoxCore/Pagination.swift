@@ -33,19 +33,22 @@ public struct PageRequest: Sendable, Equatable {
         var request = PageRequest(sort: defaultSort, order: defaultOrder)
         if let raw = query["page"] {
             guard let v = Int(raw), v >= 1, v <= PageRequest.maxPage else {
-                throw ApiError.invalid("page", "must be a whole number from 1 to \(PageRequest.maxPage) (got \"\(raw.prefix(40))\")")
+                throw ApiError.invalid(
+                    "page", "must be a whole number from 1 to \(PageRequest.maxPage) (got \"\(raw.prefix(40))\")")
             }
             request.page = v
         }
         if let raw = query["per_page"] {
             guard let v = Int(raw), v >= 1, v <= maxPerPage else {
-                throw ApiError.invalid("per_page", "must be a whole number from 1 to \(maxPerPage) (got \"\(raw.prefix(40))\")")
+                throw ApiError.invalid(
+                    "per_page", "must be a whole number from 1 to \(maxPerPage) (got \"\(raw.prefix(40))\")")
             }
             request.perPage = v
         }
         if let raw = query["sort"] {
             guard sortable.contains(raw) else {
-                throw ApiError.invalid("sort", "must be one of \(sortable.joined(separator: ", ")) (got \"\(raw.prefix(40))\")")
+                throw ApiError.invalid(
+                    "sort", "must be one of \(sortable.joined(separator: ", ")) (got \"\(raw.prefix(40))\")")
             }
             request.sort = raw
         }

@@ -9,7 +9,8 @@ public enum Timestamp {
         let minute = (msOfDay / 60_000) % 60
         let second = (msOfDay / 1000) % 60
         let ms = msOfDay % 1000
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
+        return
+            "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(ms, 3))Z"
     }
 
     /// Parses an RFC 3339 date-time (`2026-01-15T09:30:00Z`, fractional seconds and numeric

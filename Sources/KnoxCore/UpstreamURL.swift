@@ -54,7 +54,9 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
         var host: String
         var portText: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return .failure(.init("has an unclosed [ in its host")) }
+            guard let close = authority.firstIndex(of: "]") else {
+                return .failure(.init("has an unclosed [ in its host"))
+            }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             guard let v6 = IPAddress(host), !v6.isIPv4 else { return .failure(.init("has an invalid IPv6 address")) }
             host = v6.description
@@ -78,7 +80,8 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
             port = p
         }
         if let bad = Self.firstInvalidPathByte(path) {
-            return .failure(.init("has \"\(Character(Unicode.Scalar(bad)))\" in its path; percent-encode it (RFC 3986)"))
+            return .failure(
+                .init("has \"\(Character(Unicode.Scalar(bad)))\" in its path; percent-encode it (RFC 3986)"))
         }
         while path.hasSuffix("/") { path.removeLast() }
         return .success(UpstreamURL(scheme: scheme, host: host, port: port, basePath: path))
@@ -97,7 +100,8 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
                 continue
             }
             let allowed =
-                (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || "-._~!$&'()*+,;=:@/".utf8.contains(c)
+                (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
+                || "-._~!$&'()*+,;=:@/".utf8.contains(c)
             if !allowed { return c }
             i += 1
         }
@@ -118,7 +122,10 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
             // A trailing dot (fully qualified) is allowed.
             if label.isEmpty && i == labels.count - 1 && i > 0 { continue }
             guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-",
-                label.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
+                label.utf8.allSatisfy({
+                    ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "-")
+                        || $0 == UInt8(ascii: "_")
+                })
             else { return false }
         }
         return true

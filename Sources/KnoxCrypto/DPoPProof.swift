@@ -5,8 +5,10 @@ import KnoxCore
 /// Base64url without padding (RFC 7515 §2).
 public enum Base64URL {
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 
     /// Nil for anything that is not unpadded base64url.
@@ -52,14 +54,17 @@ public struct DPoPProof: Sendable, Equatable {
         guard header["alg"]?.stringValue == "ES256" else { throw Failure("the DPoP proof's alg must be ES256") }
         guard let jwk = header["jwk"], jwk["kty"]?.stringValue == "EC", jwk["crv"]?.stringValue == "P-256",
             let xText = jwk["x"]?.stringValue, let yText = jwk["y"]?.stringValue,
-            let x = Base64URL.decode(Substring(xText)), let y = Base64URL.decode(Substring(yText)), x.count == 32, y.count == 32
+            let x = Base64URL.decode(Substring(xText)), let y = Base64URL.decode(Substring(yText)), x.count == 32,
+            y.count == 32
         else { throw Failure("the DPoP proof's jwk must be a public P-256 key") }
         guard jwk["d"] == nil else { throw Failure("the DPoP proof's jwk must not contain a private key") }
         guard let key = try? P256.Signing.PublicKey(rawRepresentation: x + y),
             let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
             key.isValidSignature(ecdsa, for: Array("\(parts[0]).\(parts[1])".utf8))
         else { throw Failure("the DPoP proof's signature does not verify") }
-        guard claims["htm"]?.stringValue == method else { throw Failure("the DPoP proof's htm does not match the method") }
+        guard claims["htm"]?.stringValue == method else {
+            throw Failure("the DPoP proof's htm does not match the method")
+        }
         guard let htu = claims["htu"]?.stringValue, normalize(htu) == normalize(url) else {
             throw Failure("the DPoP proof's htu does not match the request URL")
         }
@@ -71,7 +76,9 @@ public struct DPoPProof: Sendable, Equatable {
             throw Failure("the DPoP proof has no jti")
         }
         if let accessToken {
-            guard let ath = claims["ath"]?.stringValue else { throw Failure("the DPoP proof has no ath for the access token") }
+            guard let ath = claims["ath"]?.stringValue else {
+                throw Failure("the DPoP proof has no ath for the access token")
+            }
             guard ath == Base64URL.encode(SHA256.hash(data: Array(accessToken.utf8))) else {
                 throw Failure("the DPoP proof's ath does not match the access token")
             }
@@ -106,7 +113,8 @@ public struct DPoPNonces: Sendable {
 
     public func nonce(atSeconds seconds: Int64) -> String {
         let minute = seconds / 60
-        return Base64URL.encode(HMAC<SHA256>.authenticationCode(for: Array("dpop-nonce:\(minute)".utf8), using: key).prefix(18))
+        return Base64URL.encode(
+            HMAC<SHA256>.authenticationCode(for: Array("dpop-nonce:\(minute)".utf8), using: key).prefix(18))
     }
 
     public func isCurrent(_ nonce: String, atSeconds seconds: Int64) -> Bool {

@@ -38,18 +38,22 @@ public enum JWTVerifier {
                 && (key["use"]?.stringValue ?? "sig") == "sig"
         }
         guard let jwk = kid == nil ? (candidates.count == 1 ? candidates.first : nil) : candidates.first else {
-            throw Failure("no key of the issuer's JWKS matches the subject_token (kid \(kid.map { "\"\($0.prefix(64))\"" } ?? "absent"))")
+            throw Failure(
+                "no key of the issuer's JWKS matches the subject_token (kid \(kid.map { "\"\($0.prefix(64))\"" } ?? "absent"))"
+            )
         }
         let input = Array("\(parts[0]).\(parts[1])".utf8)
         let valid: Bool
         switch alg {
         case "RS256":
-            guard jwk["kty"]?.stringValue == "RSA", let n = jwk["n"]?.stringValue.flatMap({ Base64URL.decode(Substring($0)) }),
+            guard jwk["kty"]?.stringValue == "RSA",
+                let n = jwk["n"]?.stringValue.flatMap({ Base64URL.decode(Substring($0)) }),
                 let e = jwk["e"]?.stringValue.flatMap({ Base64URL.decode(Substring($0)) }),
                 let key = try? _RSA.Signing.PublicKey(n: n, e: e)
             else { throw Failure("the issuer's RSA key is malformed") }
             valid = key.isValidSignature(
-                _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: input),
+                padding: .insecurePKCS1v1_5)
         default:
             guard jwk["kty"]?.stringValue == "EC", jwk["crv"]?.stringValue == "P-256",
                 let x = jwk["x"]?.stringValue.flatMap({ Base64URL.decode(Substring($0)) }),
@@ -62,7 +66,9 @@ public enum JWTVerifier {
             valid = key.isValidSignature(ecdsa, for: input)
         }
         guard valid else { throw Failure("the subject_token's signature does not verify") }
-        guard let bytes = Base64URL.decode(parts[1]), let claims = try? JSONValue.parse(bytes), claims.objectValue != nil else {
+        guard let bytes = Base64URL.decode(parts[1]), let claims = try? JSONValue.parse(bytes),
+            claims.objectValue != nil
+        else {
             throw Failure("the subject_token's claims are not a JSON object")
         }
         return claims

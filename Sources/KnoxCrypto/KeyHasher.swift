@@ -55,7 +55,9 @@ public enum KeyHasher {
 /// HMAC-SHA256 request signatures as SPEC describes: lowercase hex over `timestamp + METHOD + path + body`.
 public enum RequestSignature {
     /// The lowercase hex signature of one request.
-    public static func compute(secret: SecretValue, timestamp: String, method: String, pathWithQuery: String, body: [UInt8])
+    public static func compute(
+        secret: SecretValue, timestamp: String, method: String, pathWithQuery: String, body: [UInt8]
+    )
         -> String
     {
         var message = Data(timestamp.utf8)

@@ -16,7 +16,8 @@ public struct MasterKey: Sendable {
         public var description: String {
             switch self {
             case .notBase64: "is not valid base64"
-            case .wrongLength(let n): "decodes to \(n) bytes; a master key is exactly 32 bytes (base64 of 32 random bytes)"
+            case .wrongLength(let n):
+                "decodes to \(n) bytes; a master key is exactly 32 bytes (base64 of 32 random bytes)"
             }
         }
     }

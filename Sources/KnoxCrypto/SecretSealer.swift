@@ -121,7 +121,8 @@ public struct SecretSealer: Sendable {
     }
 
     /// The same opening through swift-crypto's API (no reusable context; also what `opener` is tested against).
-    static func openWithSwiftCrypto(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) throws(OpenError) -> SecretValue {
+    static func openWithSwiftCrypto(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) throws(OpenError) -> SecretValue
+    {
         let box: AES.GCM.SealedBox
         do {
             box = try AES.GCM.SealedBox(combined: sealed)
@@ -140,12 +141,14 @@ public struct SecretSealer: Sendable {
     }
 
     /// Opens with swift-crypto only, bypassing the reusable context (tests compare the two).
-    func openWithoutContext(_ sealed: [UInt8], tenantId: String, secretId: String, environment: String) throws(OpenError)
+    func openWithoutContext(_ sealed: [UInt8], tenantId: String, secretId: String, environment: String)
+        throws(OpenError)
         -> SecretValue
     {
         guard sealed.count >= 12 + 16 else { throw .malformed }
         return try Self.openWithSwiftCrypto(
-            sealed, key: key, aad: Self.associatedData(tenantId: tenantId, secretId: secretId, environment: environment))
+            sealed, key: key, aad: Self.associatedData(tenantId: tenantId, secretId: secretId, environment: environment)
+        )
     }
 
     /// A token stored in each database at creation, proving which master key the data was sealed with.
@@ -189,10 +192,11 @@ final class AEADOpener: @unchecked Sendable {
     private let context: OpaquePointer
 
     init?(key: SymmetricKey) {
-        guard let context = key.withUnsafeBytes({ bytes -> OpaquePointer? in
-            guard let base = bytes.baseAddress else { return nil }
-            return knox_aead_aes256gcm_new(base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        })
+        guard
+            let context = key.withUnsafeBytes({ bytes -> OpaquePointer? in
+                guard let base = bytes.baseAddress else { return nil }
+                return knox_aead_aes256gcm_new(base.assumingMemoryBound(to: UInt8.self), bytes.count)
+            })
         else { return nil }
         self.context = context
     }
@@ -215,7 +219,8 @@ final class AEADOpener: @unchecked Sendable {
                     let target = out.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? spare
                     var written = 0
                     let status = knox_aead_open(
-                        context, target, &written, length, boxBase, 12, boxBase + 12, length + 16, ad.baseAddress, ad.count)
+                        context, target, &written, length, boxBase, 12, boxBase + 12, length + 16, ad.baseAddress,
+                        ad.count)
                     return status == 1 && written == length
                 }
             }
@@ -228,7 +233,9 @@ final class AEADOpener: @unchecked Sendable {
     func open(_ sealed: [UInt8], authenticating aad: [UInt8]) throws(SecretSealer.OpenError) -> SecretValue {
         let length = sealed.count - 12 - 16
         guard length >= 0 else { throw .malformed }
-        let outcome: Result<String, SecretSealer.OpenError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(length, 1)) {
+        let outcome: Result<String, SecretSealer.OpenError> = withUnsafeTemporaryAllocation(
+            of: UInt8.self, capacity: max(length, 1)
+        ) {
             buffer in
             defer { buffer.initialize(repeating: 0) }
             let out = UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[0..<length])

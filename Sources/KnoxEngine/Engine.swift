@@ -53,7 +53,8 @@ public final class Engine: Sendable {
     public var issuer: String {
         if let url = config.publicURL[mode] { return url }
         let address = ownListeners.apiAddress(mode, config: config)
-        return "http://" + ListenAddress(host: address.isWildcard ? "127.0.0.1" : address.host, port: address.port).description
+        return "http://"
+            + ListenAddress(host: address.isWildcard ? "127.0.0.1" : address.host, port: address.port).description
     }
 
     /// Opens `mode`'s database in `directory`, creating and seeding it on first start.
@@ -117,7 +118,8 @@ public final class Engine: Sendable {
                     else {
                         throw EngineError(
                             message: "the master key does not match \(store.path); "
-                                + "start with the KNOXCALL_MASTER_KEY or master.key this data directory was created with")
+                                + "start with the KNOXCALL_MASTER_KEY or master.key this data directory was created with"
+                        )
                     }
                     if let stored = try access.meta("mode"), stored != mode.rawValue {
                         throw EngineError(
@@ -203,11 +205,14 @@ public final class Engine: Sendable {
         ConfigSnapshot(
             version: try access.configVersion(), mode: mode, tenantId: tenantId, routes: try access.allRoutes(),
             configs: try access.allRouteConfigs(), environments: try access.environments(),
-            clients: try access.allClients(), assignments: try access.allAssignments(), secrets: try access.allSecrets(),
+            clients: try access.allClients(), assignments: try access.allAssignments(),
+            secrets: try access.allSecrets(),
             values: try access.allSecretValues(), apiKeys: try access.allApiKeys(),
             tokens: try access.liveAccessTokens(at: nowMillis)
         ) { routeId, environment, settings in
-            guard let requests = settings.rateLimitRequests, let window = settings.rateLimitWindowSec else { return nil }
+            guard let requests = settings.rateLimitRequests, let window = settings.rateLimitWindowSec else {
+                return nil
+            }
             return limiters.limiter(
                 routeId: routeId, environment: environment, requests: requests, windowSec: window,
                 burst: settings.rateLimitBurst)
@@ -232,7 +237,9 @@ public final class Engine: Sendable {
     }
 
     /// Opens one secret value for injection. The plaintext lives only as long as the caller holds it.
-    public func openSecret(_ reference: SecretReference, environment: String, in snapshot: ConfigSnapshot) -> SecretOpening {
+    public func openSecret(_ reference: SecretReference, environment: String, in snapshot: ConfigSnapshot)
+        -> SecretOpening
+    {
         guard let (secret, sealed) = snapshot.sealedValue(reference, environment: environment) else { return .notFound }
         do {
             let value = try sealer.open(

@@ -32,7 +32,8 @@ public struct EngineMaintenance: Service {
             if ticks % 40 == 0 {
                 await flush()
                 for (i, engine) in engines.enumerated() {
-                    reported[i] = engine.connectionStats.report(since: reported[i], mode: engine.mode.rawValue, logger: logger)
+                    reported[i] = engine.connectionStats.report(
+                        since: reported[i], mode: engine.mode.rawValue, logger: logger)
                 }
             }
             try? await Task.sleep(for: pollInterval)

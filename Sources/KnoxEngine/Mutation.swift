@@ -50,7 +50,9 @@ struct Mutation {
     var audits = 0
 
     /// Appends an audit row; `details.sandbox` is added here, so no handler can forget it.
-    mutating func audit(_ action: String, _ resourceType: String, _ resourceId: String?, _ details: JSONObject = JSONObject())
+    mutating func audit(
+        _ action: String, _ resourceType: String, _ resourceId: String?, _ details: JSONObject = JSONObject()
+    )
         throws
     {
         var d = details
@@ -147,7 +149,8 @@ extension Engine {
     static func unwritable(_ error: StoreUnavailable, logger: Logger, mode: Mode) -> ApiError {
         logger.warning("database write failed", metadata: ["mode": "\(mode.rawValue)", "reason": "\(error.reason)"])
         return ApiError(
-            .dependencyUnavailable, "The database cannot be used right now; nothing was changed, retry later", retryAfter: 5)
+            .dependencyUnavailable, "The database cannot be used right now; nothing was changed, retry later",
+            retryAfter: 5)
     }
 
     /// Runs a read in a transaction, mapping a busy database to `dependency_unavailable`.

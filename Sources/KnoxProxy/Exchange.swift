@@ -57,7 +57,8 @@ final class Exchange: Slotted, @unchecked Sendable {
     var upstreamHead: ByteBuffer?
 
     init(
-        handler: ProxyHandler, context: ChannelHandlerContext, head: RequestHead, known: KnownHeaders, services: ProxyServices
+        handler: ProxyHandler, context: ChannelHandlerContext, head: RequestHead, known: KnownHeaders,
+        services: ProxyServices
     ) {
         self.handler = handler
         self.context = context
@@ -104,7 +105,8 @@ final class Exchange: Slotted, @unchecked Sendable {
         let gate = services.gate(snapshot, nowMillis: startMillis)
         // A request with a DPoP proof gets the current server nonce back, whatever the answer (RFC 9449 §8.2).
         let dpopNonce = known.dpop == nil ? nil : gate.engine.dpop.currentNonce(nowMillis: startMillis)
-        let facts = RequestFacts(method: head.method.rawValue, target: target, headers: known, peer: peer, memo: handler.memo)
+        let facts = RequestFacts(
+            method: head.method.rawValue, target: target, headers: known, peer: peer, memo: handler.memo)
         switch gate.admit(facts, trace: &trace) {
         case .failure(var r):
             if let dpopNonce { r.headers.append(("DPoP-Nonce", dpopNonce)) }
@@ -123,7 +125,9 @@ final class Exchange: Slotted, @unchecked Sendable {
             let wantHold = mustHold || (bodyMethod && hasBody && BodyKind(contentType: known.contentType).isScanned)
             if let declared, declared > ProxyServices.maxHeldBody, wantHold {
                 if mustHold {
-                    refuse(Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
+                    refuse(
+                        Refusal(
+                            .payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
                     return
                 }
                 mode = .stream
@@ -144,7 +148,9 @@ final class Exchange: Slotted, @unchecked Sendable {
         case .buffer:
             if buffered.count + buffer.readableBytes > ProxyServices.maxHeldBody {
                 if admission?.signature != nil || (admission?.plan.injectBody != nil) {
-                    refuse(Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
+                    refuse(
+                        Refusal(
+                            .payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
                     buffered = []
                     return
                 }
@@ -208,7 +214,8 @@ final class Exchange: Slotted, @unchecked Sendable {
         responseStarted = true
         // The row first: a caller that has the answer can already find it.
         finish(status: refusal.type.status, error: refusal.type.rawValue)
-        handler.writeError(context, refusal, requestId: requestId, keepAlive: keepAlive ?? self.keepAlive, version: head.version)
+        handler.writeError(
+            context, refusal, requestId: requestId, keepAlive: keepAlive ?? self.keepAlive, version: head.version)
     }
 
     /// The rest of the request is not acceptable HTTP (bad chunking): refused with this exchange's own id and log row,
@@ -243,12 +250,14 @@ final class Exchange: Slotted, @unchecked Sendable {
                 }
             }
             let declared = known.declaredLength
-            let length: Int? = body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
+            let length: Int? =
+                body.map { b in b.isEmpty && declared == nil ? nil : b.count } ?? (streaming ? declared : nil)
             chunkedUpstream = streaming && length == nil
             let additions = HeaderRules.UpstreamAdditions(
                 hostHeader: plan.hostHeader, clientText: handler.peerText,
                 peerIsTrustedProxy: services.isTrustedProxy(trace.clientIP, peer: handler.peer), requestId: requestId,
-                injected: injected, consumedSignature: plan.requireSignature, bodyLength: length, chunked: chunkedUpstream,
+                injected: injected, consumedSignature: plan.requireSignature, bodyLength: length,
+                chunked: chunkedUpstream,
                 hasConnectionTokens: known.hasConnectionTokens, inPlace: inPlace)
             upstreamHead = try HeaderRules.upstreamHead(
                 method: head.method.rawValue, target: plan.target.basePath + target, caller: head.fields, additions,
@@ -516,7 +525,8 @@ final class Exchange: Slotted, @unchecked Sendable {
             srcIp: trace.clientIP == handler.peer ? handler.peerText : trace.clientIP?.description,
             method: head.method.rawValue, path: path, statusCode: status,
             latencyMs: Int((now - startNanos) / 1_000_000),
-            upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil ? Int((now - upstreamStartNanos) / 1_000_000) : nil,
+            upstreamLatencyMs: upstreamStartNanos > 0 && upstreamStatus != nil
+                ? Int((now - upstreamStartNanos) / 1_000_000) : nil,
             upstreamHost: trace.upstreamHost, upstreamStatus: upstreamStatus, error: error,
             environment: trace.environment, rateLimited: trace.rateLimited, signatureValid: trace.signatureValid,
             matchedClientId: trace.matchedClientId, identificationMethod: trace.identificationMethod,

@@ -64,7 +64,10 @@ struct RateLimitFigures {
 
     /// The three headers as text (for KnoxCall's own refusals).
     var headers: [(String, String)] {
-        [("X-RateLimit-Limit", String(limit)), ("X-RateLimit-Remaining", String(remaining)), ("X-RateLimit-Reset", String(reset))]
+        [
+            ("X-RateLimit-Limit", String(limit)), ("X-RateLimit-Remaining", String(remaining)),
+            ("X-RateLimit-Reset", String(reset)),
+        ]
     }
 }
 
@@ -99,9 +102,12 @@ struct Gate {
         if facts.headers.hasKey {
             do throws(ApiError) {
                 // Read in place: a string of the key is made only when the connection's memo does not hold it.
-                guard let caller = try facts.headers.withKeyBytes({ (key) throws(ApiError) -> InvokerIdentity in
-                    try engine.authenticateInvoker(credentialBytes: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
-                }) else { throw ApiError(.invalidApiKey, "Unauthorized") }
+                guard
+                    let caller = try facts.headers.withKeyBytes({ (key) throws(ApiError) -> InvokerIdentity in
+                        try engine.authenticateInvoker(
+                            credentialBytes: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
+                    })
+                else { throw ApiError(.invalidApiKey, "Unauthorized") }
                 trace.apiKeyId = caller.keyId
                 trace.identificationMethod = "api_key"
                 guard caller.canInvoke else {
@@ -133,7 +139,8 @@ struct Gate {
                 }
                 identified = true
             } catch {
-                let message = error.type == .wrongKeyType ? "A token of the other mode cannot be used here" : "Unauthorized"
+                let message =
+                    error.type == .wrongKeyType ? "A token of the other mode cannot be used here" : "Unauthorized"
                 return .failure(Refusal(error.type, message, trace: trace))
             }
         }
@@ -156,11 +163,13 @@ struct Gate {
         if facts.headers.knoxcallHops >= maxHops {
             return .failure(
                 Refusal(
-                    .loopDetected, "This request has already passed \(facts.headers.knoxcallHops) KnoxCall gateways (Via): a route loops",
+                    .loopDetected,
+                    "This request has already passed \(facts.headers.knoxcallHops) KnoxCall gateways (Via): a route loops",
                     trace: trace))
         }
         guard let routeKey, let lookup else {
-            return .failure(Refusal(.routeNotFound, "No route named: send x-knoxcall-route with a route slug or id", trace: trace))
+            return .failure(
+                Refusal(.routeNotFound, "No route named: send x-knoxcall-route with a route slug or id", trace: trace))
         }
         let plan: RoutePlan
         switch lookup {
@@ -171,17 +180,24 @@ struct Gate {
             return .failure(Refusal(.routeNotFound, "Route is disabled: \(routeKey.prefix(100))", trace: trace))
         case .environmentNotConfigured:
             return .failure(
-                Refusal(.environmentNotConfigured, "Environment \(environment?.prefix(63) ?? "") is not configured for this route", trace: trace))
+                Refusal(
+                    .environmentNotConfigured,
+                    "Environment \(environment?.prefix(63) ?? "") is not configured for this route", trace: trace))
         case .environmentDisabled:
-            return .failure(Refusal(.environmentDisabled, "Environment \(environment?.prefix(63) ?? "") is disabled for this route", trace: trace))
+            return .failure(
+                Refusal(
+                    .environmentDisabled, "Environment \(environment?.prefix(63) ?? "") is disabled for this route",
+                    trace: trace))
         }
         trace.routeId = plan.route.id
         trace.environment = plan.environment
         trace.upstreamHost = plan.target.host
         // 3. Routes that require clients: the caller's address must belong to an assigned, enabled client.
         if plan.route.requiresClients && trace.matchedClientId == nil {
-            guard let ip = trace.clientIP, let assigned = plan.assignedClients.first(where: { $0.range.contains(ip) }) else {
-                return .failure(Refusal(.ipNotAllowed, "This address is not an authorized client of this route", trace: trace))
+            guard let ip = trace.clientIP, let assigned = plan.assignedClients.first(where: { $0.range.contains(ip) })
+            else {
+                return .failure(
+                    Refusal(.ipNotAllowed, "This address is not an authorized client of this route", trace: trace))
             }
             trace.matchedClientId = assigned.id
         }
@@ -193,7 +209,9 @@ struct Gate {
         if let allowed = plan.allowedMethods, !allowed.contains(facts.method) {
             return .failure(Refusal(.methodNotAllowed, "\(facts.method) is not allowed on this route", trace: trace))
         }
-        if let refused = Self.reflectingOrTunnelling(facts.method), !(refused == "TRACE" && facts.method == "TRACE" && plan.allowsTrace) {
+        if let refused = Self.reflectingOrTunnelling(facts.method),
+            !(refused == "TRACE" && facts.method == "TRACE" && plan.allowsTrace)
+        {
             let message =
                 refused == "CONNECT"
                 ? "CONNECT is not served: the data plane is not a tunnel"
@@ -211,17 +229,22 @@ struct Gate {
         if plan.requireSignature {
             guard let timestamp = facts.headers.timestamp, let signature = facts.headers.signature else {
                 trace.signatureValid = false
-                return .failure(Refusal(.signatureMissing, "X-Timestamp and X-Signature are required on this route", trace: trace))
+                return .failure(
+                    Refusal(.signatureMissing, "X-Timestamp and X-Signature are required on this route", trace: trace))
             }
             guard let seconds = Int64(timestamp), abs(nowSeconds - seconds) <= Int64(plan.signatureToleranceSec) else {
                 trace.signatureValid = false
                 return .failure(
-                    Refusal(.signatureExpired, "X-Timestamp is outside the \(plan.signatureToleranceSec)s window", trace: trace))
+                    Refusal(
+                        .signatureExpired, "X-Timestamp is outside the \(plan.signatureToleranceSec)s window",
+                        trace: trace))
             }
             guard let secretId = plan.signingSecretId,
-                case .value(_, let secret) = engine.openSecret(.id(secretId), environment: plan.environment, in: snapshot)
+                case .value(_, let secret) = engine.openSecret(
+                    .id(secretId), environment: plan.environment, in: snapshot)
             else {
-                return .failure(Refusal(.dependencyUnavailable, "The route's signing secret cannot be read", trace: trace))
+                return .failure(
+                    Refusal(.dependencyUnavailable, "The route's signing secret cannot be read", trace: trace))
             }
             pending = PendingSignature(timestamp: timestamp, signature: signature, secret: secret)
         }
@@ -241,7 +264,9 @@ struct Gate {
                 presented: pending.signature, secret: pending.secret, timestamp: pending.timestamp, method: method,
                 pathWithQuery: target, body: body)
             trace.signatureValid = valid
-            guard valid else { return Refusal(.signatureInvalid, "X-Signature does not match the request", trace: trace) }
+            guard valid else {
+                return Refusal(.signatureInvalid, "X-Signature does not match the request", trace: trace)
+            }
             return takeRateLimit(&admission, trace: &trace)
         }
         return nil
@@ -296,7 +321,9 @@ struct Gate {
         let scheme = parts[0].lowercased()
         let token = String(parts[1]).trimmingASCIIWhitespace()
         // Refresh tokens (`kcr_`) are KnoxCall's too: refused here, and never forwarded as the caller's own credential.
-        guard scheme == "bearer" || scheme == "dpop", token.hasPrefix("kc_") || token.hasPrefix("kcr_") else { return nil }
+        guard scheme == "bearer" || scheme == "dpop", token.hasPrefix("kc_") || token.hasPrefix("kcr_") else {
+            return nil
+        }
         return (scheme, token)
     }
 }

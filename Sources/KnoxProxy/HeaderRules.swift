@@ -60,14 +60,17 @@ enum HeaderRules {
         return names
     }
 
-    static func connectionNamesHeaders(_ value: String) -> Bool { withBytes(value) { connectionNamesHeaders($0, 0, $0.count) } }
+    static func connectionNamesHeaders(_ value: String) -> Bool {
+        withBytes(value) { connectionNamesHeaders($0, 0, $0.count) }
+    }
 
     /// The header names a head's `Connection` fields list (lowercased), which are hop-by-hop too. Empty, and nothing
     /// allocated, when the only tokens are `keep-alive` and `close`: the usual case.
     static func connectionNamed(_ fields: HeaderFields) -> [String] {
         fields.withBytes { p in
             var named: [String] = []
-            for span in fields.spans where span.nameCount == 10 && Wire.equalsFolded(p, Int(span.nameStart), Int(span.nameEnd), "connection") {
+            for span in fields.spans
+            where span.nameCount == 10 && Wire.equalsFolded(p, Int(span.nameStart), Int(span.nameEnd), "connection") {
                 Wire.forEachToken(p, Int(span.valueStart), Int(span.valueEnd)) { x, y in
                     if !Wire.equalsFolded(p, x, y, "keep-alive") && !Wire.equalsFolded(p, x, y, "close") {
                         named.append(Wire.text(p, Int32(x), Int32(y)).lowercased())
@@ -136,7 +139,8 @@ enum HeaderRules {
     /// name) and the framing. Caller fields are copied byte for byte from the received head.
     /// Throws the injector's refusal when an injected value cannot be written (nothing of the head is kept then).
     static func upstreamHead(
-        method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions, allocator: ByteBufferAllocator
+        method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions,
+        allocator: ByteBufferAllocator
     ) throws(Refusal) -> ByteBuffer {
         // Allocated at its final size: one allocation, no growth.
         let room = upstreamHeadRoom(method: method, target: target, caller: fields, add)
@@ -146,7 +150,9 @@ enum HeaderRules {
     }
 
     /// An upper bound of the upstream head's size (forwarded caller fields are never longer than they arrived).
-    static func upstreamHeadRoom(method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions) -> Int {
+    static func upstreamHeadRoom(method: String, target: String, caller fields: HeaderFields, _ add: UpstreamAdditions)
+        -> Int
+    {
         var room = fields.bytes.readableBytes + method.utf8.count + target.utf8.count + add.hostHeader.utf8.count + 180
         room += add.requestId.utf8.count + (add.clientText?.utf8.count ?? 0)
         for header in add.injected { room += header.name.utf8.count + header.value.utf8.count + 4 }
@@ -188,7 +194,9 @@ enum HeaderRules {
                     if isHopByHop(p, a, b) || isKnoxcallHeader(p, a, b) { continue }
                     if injectedLengths >> UInt64(min(b - a, 63)) & 1 == 1 {
                         if injected.contains(where: { isNamed(p, a, b, $0.lowercased) }) { continue }
-                        if let inPlace, inPlace.headers.contains(where: { isNamed(p, a, b, $0.lowercasedName) }) { continue }
+                        if let inPlace, inPlace.headers.contains(where: { isNamed(p, a, b, $0.lowercasedName) }) {
+                            continue
+                        }
                     }
                     if !connectionNamed.isEmpty && isAny(p, a, b, of: connectionNamed) { continue }
                     switch b - a {
@@ -284,8 +292,10 @@ enum HeaderRules {
 
     // MARK: - Log
 
-    static let credentialMarkers: [[UInt8]] = ["tk_live_", "tk_test_", "kc_live_", "kc_test_", "kcr_live_", "kcr_test_"]
-        .map { Array($0.utf8) }
+    static let credentialMarkers: [[UInt8]] = [
+        "tk_live_", "tk_test_", "kc_live_", "kc_test_", "kcr_live_", "kcr_test_",
+    ]
+    .map { Array($0.utf8) }
 
     /// Whether `p[a..<b]` holds a KnoxCall key or token anywhere (`tk_live_`, `kc_test_`, `kcr_live_`, …).
     static func holdsKnoxCallCredential(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> Bool {
@@ -303,7 +313,9 @@ enum HeaderRules {
         return false
     }
 
-    static func holdsKnoxCallCredential(_ value: String) -> Bool { withBytes(value) { holdsKnoxCallCredential($0, 0, $0.count) } }
+    static func holdsKnoxCallCredential(_ value: String) -> Bool {
+        withBytes(value) { holdsKnoxCallCredential($0, 0, $0.count) }
+    }
 
     /// Headers whose values are credentials: logged as `‹redacted›`.
     static let credentialHeaders = [
@@ -361,7 +373,8 @@ enum HeaderRules {
         let vb = Int(span.valueEnd)
         let secret =
             isAny(p, a, b, of: credentialHeaders) || holdsKnoxCallCredential(p, va, vb)
-            || KeyCredential.parse(bytes: UnsafeBufferPointer(rebasing: p.assumingMemoryBound(to: UInt8.self)[va..<vb])) != nil
+            || KeyCredential.parse(bytes: UnsafeBufferPointer(rebasing: p.assumingMemoryBound(to: UInt8.self)[va..<vb]))
+                != nil
         w.put(UnsafeRawBufferPointer(rebasing: p[a..<b]))
         w.put(": ")
         if secret {

@@ -16,7 +16,9 @@ struct Injector {
     func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal) -> (secret: Secret?, value: String) {
         if callerWrote {
             guard let secret = snapshot.secret(reference), plan.callableSecretIds.contains(secret.id) else {
-                throw Refusal(.secretNotFound, "The request body refers to a secret this route does not let callers use: \(reference)")
+                throw Refusal(
+                    .secretNotFound,
+                    "The request body refers to a secret this route does not let callers use: \(reference)")
             }
         }
         switch engine.openSecret(reference, environment: plan.environment, in: snapshot) {
@@ -91,7 +93,10 @@ struct Injector {
                 case .text(let text):
                     let n = text.utf8.count
                     var text = text
-                    text.withUTF8 { UnsafeMutableRawBufferPointer(rebasing: out[at..<at + n]).copyMemory(from: UnsafeRawBufferPointer($0)) }
+                    text.withUTF8 {
+                        UnsafeMutableRawBufferPointer(rebasing: out[at..<at + n]).copyMemory(
+                            from: UnsafeRawBufferPointer($0))
+                    }
                     at += n
                 case .sealed(_, let prepared):
                     try refuseIfExpired(prepared.secret, nowMillis: nowMillis)
@@ -120,14 +125,16 @@ struct Injector {
     }
 
     private static func controlBytes(secretName: String, header: String) -> Refusal {
-        Refusal(.secretUnusable, "Secret \(secretName) contains CR, LF or NUL and cannot be injected into header \(header)")
+        Refusal(
+            .secretUnusable, "Secret \(secretName) contains CR, LF or NUL and cannot be injected into header \(header)")
     }
 
     /// The body to send upstream: the caller's placeholders replaced (JSON, form or text bodies), then the route's
     /// `inject_body_json` merged in. Returns nil when nothing changed.
     func body(_ body: [UInt8], contentType: String?) throws(Refusal) -> [UInt8]? {
         let kind = BodyKind(contentType: contentType)
-        let mentionsPlaceholder = Self.contains(body, "{{") || Self.contains(body, "%7B%7B") || Self.contains(body, "%7b%7b")
+        let mentionsPlaceholder =
+            Self.contains(body, "{{") || Self.contains(body, "%7B%7B") || Self.contains(body, "%7b%7b")
         if plan.injectBody == nil && !mentionsPlaceholder { return nil }
         if let injected = plan.injectBody {
             var object: JSONObject
@@ -138,7 +145,8 @@ struct Injector {
                 guard kind == .json || kind == .unknown, case .object(let parsed)? = try? JSONValue.parse(body) else {
                     throw Refusal(
                         .validationError,
-                        "This route merges inject_body_json into a JSON object body; the request body is not a JSON object")
+                        "This route merges inject_body_json into a JSON object body; the request body is not a JSON object"
+                    )
                 }
                 object = mentionsPlaceholder ? try renderJSON(.object(parsed)).objectValue ?? parsed : parsed
             }
@@ -161,7 +169,10 @@ struct Injector {
         do {
             occurrences = try SecretTemplate.scan(text)
         } catch {
-            if callerWrote { throw Refusal(.secretNotFound, "The request body holds a malformed placeholder: \(error.placeholder.prefix(80))") }
+            if callerWrote {
+                throw Refusal(
+                    .secretNotFound, "The request body holds a malformed placeholder: \(error.placeholder.prefix(80))")
+            }
             throw Refusal(.secretUnusable, "The route holds a malformed placeholder")
         }
         guard !occurrences.isEmpty else { return text }
@@ -277,7 +288,9 @@ enum FormEncoding {
         while let c = it.popFirst() {
             if c == UInt8(ascii: "+") {
                 bytes.append(0x20)
-            } else if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+            } else if c == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
                 bytes.append(v)
                 it = it.dropFirst(2)
             } else {
@@ -291,7 +304,8 @@ enum FormEncoding {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "*"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             case 0x20: out += "+"

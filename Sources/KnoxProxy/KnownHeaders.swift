@@ -48,7 +48,9 @@ final class KnownHeaders {
                 case 3 where named("via"): knoxcallHops += Self.knoxcallEntries(inVia: value())
                 case 6 where named("expect"): expect = value()
                 case 10 where named("connection"):
-                    if HeaderRules.connectionNamesHeaders(p, Int(span.valueStart), Int(span.valueEnd)) { hasConnectionTokens = true }
+                    if HeaderRules.connectionNamesHeaders(p, Int(span.valueStart), Int(span.valueEnd)) {
+                        hasConnectionTokens = true
+                    }
                 case 11 where named("x-timestamp"): timestamp = value()
                 case 11 where named("x-signature"): signature = value()
                 case 12 where named("content-type"): contentType = value()

@@ -122,7 +122,8 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
                     phase = .body
                     stallSince = 0  // the next sweep starts the stall clock
                     stallSeenBytes = bodyBytes
-                    let exchange = Exchange(handler: self, context: context, head: head, known: known, services: services)
+                    let exchange = Exchange(
+                        handler: self, context: context, head: head, known: known, services: services)
                     current = exchange
                     exchange.begin(peer: peer)
                 case .body(let buffer):
@@ -227,10 +228,14 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
         version: HTTPVersion = .http1_1
     ) {
         let body: JSONValue = [
-            "error": ["type": .string(refusal.type.rawValue), "message": .string(refusal.message), "request_id": .string(requestId)]
+            "error": [
+                "type": .string(refusal.type.rawValue), "message": .string(refusal.message),
+                "request_id": .string(requestId),
+            ]
         ]
         var headers: [(String, String)] = [
-            ("Content-Type", "application/json; charset=utf-8"), ("X-Request-Id", requestId), ("Cache-Control", "no-store"),
+            ("Content-Type", "application/json; charset=utf-8"), ("X-Request-Id", requestId),
+            ("Cache-Control", "no-store"),
         ]
         headers += refusal.headers
         if let retry = refusal.retryAfter { headers.append(("Retry-After", String(retry))) }
@@ -243,7 +248,8 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
         current = nil
         if !keepAlive {
             closing = true
-            context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { _ in context.close(promise: nil)
+            }
         } else {
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         }
@@ -330,7 +336,9 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
             pool.flushes.flushSoon(context)
         } else {
             closing = true
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         }
         framing = .length
         closeAfterAnswer = false

@@ -19,8 +19,10 @@ public final class ProxyServer: Sendable {
     private let admission: ConnectionAdmission
 
     /// `group` is the data plane's own event loop group (shared by both modes' proxies).
-    public init(engine: Engine, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
-                monotonic: any MonotonicClock = SystemMonotonicClock()) throws {
+    public init(
+        engine: Engine, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
+        monotonic: any MonotonicClock = SystemMonotonicClock()
+    ) throws {
         self.address = address
         self.group = group
         self.logger = logger

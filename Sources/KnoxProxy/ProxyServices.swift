@@ -39,7 +39,9 @@ final class ProxyServices: Sendable {
 
     func pool(for loop: EventLoop) -> UpstreamPool {
         // Every connection is accepted on one of `loops`, so its pool exists.
-        guard let pool = pools[ObjectIdentifier(loop)] else { preconditionFailure("event loop outside the data plane's group") }
+        guard let pool = pools[ObjectIdentifier(loop)] else {
+            preconditionFailure("event loop outside the data plane's group")
+        }
         return pool
     }
 

@@ -42,7 +42,8 @@ enum ResponseWriter {
                     if b - a == 14 && Wire.equalsFolded(p, a, b, "content-length") {
                         guard hasBody else { continue }
                         hasLength = true
-                    } else if HeaderRules.isHopByHop(p, a, b) || (b - a == 12 && Wire.equalsFolded(p, a, b, "x-request-id"))
+                    } else if HeaderRules.isHopByHop(p, a, b)
+                        || (b - a == 12 && Wire.equalsFolded(p, a, b, "x-request-id"))
                         || (b - a == 22 && Wire.equalsFolded(p, a, b, "x-knox-upstream-status"))
                     {
                         continue

@@ -169,7 +169,8 @@ final class UpstreamPool: @unchecked Sendable {
         list(connection.key)?.connections.removeAll { $0 === connection }
     }
 
-    private func connect(_ target: UpstreamURL, key: String, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+    private func connect(_ target: UpstreamURL, key: String, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection>
+    {
         let tls = target.isTLS ? self.tls : nil
         if target.isTLS && tls == nil {
             return eventLoop.makeFailedFuture(ProxyFailure.tlsUnavailable)
@@ -203,7 +204,8 @@ final class UpstreamPool: @unchecked Sendable {
             connecting = bootstrap.connect(host: target.host, port: target.port)
         }
         let ownListeners = ownListeners
-        return connecting
+        return
+            connecting
             .flatMapThrowing { channel in
                 guard let connection = box.value else { throw ProxyFailure.connectFailed }
                 // A name (or a listener bound after the route was saved) that leads back into this gateway.

@@ -21,7 +21,9 @@ enum Migrations {
         }
         migrator.registerMigration("2026-11-23-v5-api-key-require-dpop") { db in
             try db.execute(
-                sql: "ALTER TABLE api_keys ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0 CHECK (require_dpop IN (0, 1))")
+                sql:
+                    "ALTER TABLE api_keys ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0 CHECK (require_dpop IN (0, 1))"
+            )
         }
         migrator.registerMigration("2026-11-23-v6-oauth-authorization-code") { db in
             try db.execute(sql: v6)

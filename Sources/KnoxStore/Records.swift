@@ -10,7 +10,8 @@ extension Environment: FetchableRecord, PersistableRecord {
     public init(row: Row) throws {
         self.init(
             id: row["id"], name: row["name"], displayName: row["display_name"], description: row["description"],
-            color: row["color"], isDefault: row["is_default"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+            color: row["color"], isDefault: row["is_default"], createdAt: row["created_at"],
+            updatedAt: row["updated_at"])
     }
 
     public func encode(to container: inout PersistenceContainer) throws {

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import GRDB
 import KnoxCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One mode's SQLite database: WAL, foreign keys on, synchronous=FULL, versioned migrations.
 ///
@@ -173,8 +174,12 @@ extension JSONValue {
 }
 
 func jsonText(_ object: JSONObject?) -> String? { object.map { JSONValue.object($0).serialized() } }
-func jsonText(_ strings: [String]?) -> String? { strings.map { JSONValue.array($0.map(JSONValue.string)).serialized() } }
-func jsonText(_ objects: [JSONObject]?) -> String? { objects.map { JSONValue.array($0.map(JSONValue.object)).serialized() } }
+func jsonText(_ strings: [String]?) -> String? {
+    strings.map { JSONValue.array($0.map(JSONValue.string)).serialized() }
+}
+func jsonText(_ objects: [JSONObject]?) -> String? {
+    objects.map { JSONValue.array($0.map(JSONValue.object)).serialized() }
+}
 func jsonObject(_ text: String?) -> JSONObject? { JSONValue.column(text)?.objectValue }
 func jsonStrings(_ text: String?) -> [String]? { JSONValue.column(text)?.arrayValue?.compactMap(\.stringValue) }
 func jsonObjects(_ text: String?) -> [JSONObject]? { JSONValue.column(text)?.arrayValue?.compactMap(\.objectValue) }

@@ -10,9 +10,10 @@ struct Bootstrap {
     let config: KnoxConfig
     let engines: [Mode: Engine]
 
-    static func open(_ directory: DataDirectory, modes: [Mode], overrides: (inout KnoxConfig) throws -> Void = { _ in },
-        logger: Logger) throws -> Bootstrap
-    {
+    static func open(
+        _ directory: DataDirectory, modes: [Mode], overrides: (inout KnoxConfig) throws -> Void = { _ in },
+        logger: Logger
+    ) throws -> Bootstrap {
         var config: KnoxConfig
         do {
             config = try directory.loadConfig()

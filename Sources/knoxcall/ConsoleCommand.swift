@@ -8,7 +8,7 @@ import Logging
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `knoxcall console` (and `knoxcall` alone): the ncurses admin console, with the whole engine in-process.
@@ -41,8 +41,10 @@ struct ConsoleCommand: AsyncParsableCommand {
         }
         let directory = try data.directory()
         // Log lines would tear the screen: they go to <data>/knoxcall.log while the console runs.
-        let logger = Logging.toFile(label: "knoxcall", path: (directory.path as NSString).appendingPathComponent("knoxcall.log"))
-        let host = try await Host.start(directory: directory, listen: listen.options, listening: !noListen, logger: logger)
+        let logger = Logging.toFile(
+            label: "knoxcall", path: (directory.path as NSString).appendingPathComponent("knoxcall.log"))
+        let host = try await Host.start(
+            directory: directory, listen: listen.options, listening: !noListen, logger: logger)
         let themeDirs = Theme.searchDirectories(dataDirectory: directory.path, explicit: themeDir)
         // A theme named by flag or config must exist (a typo is an error, not a silent fallback).
         let chosenTheme = theme ?? host.boot.config.consoleTheme
@@ -54,10 +56,13 @@ struct ConsoleCommand: AsyncParsableCommand {
             }
         }
         let home = ProcessInfo.processInfo.environment["HOME"] ?? ""
-        let shownPath = !home.isEmpty && directory.path.hasPrefix(home) ? "~" + directory.path.dropFirst(home.count) : directory.path
+        let shownPath =
+            !home.isEmpty && directory.path.hasPrefix(home)
+            ? "~" + directory.path.dropFirst(home.count) : directory.path
         let app = ConsoleApp(
             engines: Dictionary(uniqueKeysWithValues: Mode.allCases.map { ($0, host.boot.engine($0)) }),
-            deployment: Deployment(dataDirectory: shownPath, apiAddress: host.apiAddress, proxyAddress: host.proxyAddress),
+            deployment: Deployment(
+                dataDirectory: shownPath, apiAddress: host.apiAddress, proxyAddress: host.proxyAddress),
             preferencesPath: directory.preferencesPath, themeName: chosenTheme, themeDirectories: themeDirs,
             useMouse: !noMouse && host.boot.config.consoleMouse,
             useColor: ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true)

@@ -23,7 +23,9 @@ struct ListenOptions: ParsableArgumentsShim {
     }
 
     func validate() throws -> String? {
-        for (flag, value) in [("--live-api", liveAPI), ("--test-api", testAPI), ("--live-proxy", liveProxy), ("--test-proxy", testProxy)] {
+        for (flag, value) in [
+            ("--live-api", liveAPI), ("--test-api", testAPI), ("--live-proxy", liveProxy), ("--test-proxy", testProxy),
+        ] {
             if let value, ListenAddress(value) == nil {
                 return "\(flag) must be host:port such as 127.0.0.1:8700 (got \"\(value)\")"
             }
@@ -44,12 +46,16 @@ struct Host {
 
     /// Opens both engines, binds every listener (each failure names the listener and exits), and prepares the
     /// services. With `listen: false` only the engines and their maintenance run.
-    static func start(directory: DataDirectory, listen: ListenOptions, listening: Bool, logger: Logger) async throws -> Host {
+    static func start(directory: DataDirectory, listen: ListenOptions, listening: Bool, logger: Logger) async throws
+        -> Host
+    {
         let boot = try Bootstrap.open(directory, modes: Mode.allCases, overrides: { listen.apply(&$0) }, logger: logger)
         let engines = Mode.allCases.map(boot.engine)
         var host = Host(
             boot: boot,
-            services: [EngineMaintenance(engines: engines, logger: logger), RequestLogWriter(engines: engines, logger: logger)])
+            services: [
+                EngineMaintenance(engines: engines, logger: logger), RequestLogWriter(engines: engines, logger: logger),
+            ])
         guard listening else { return host }
         var apis: [HTTPListener] = []
         var proxies: [ProxyServer] = []
@@ -75,7 +81,8 @@ struct Host {
         let dataPlaneGroup = MultiThreadedEventLoopGroup(numberOfThreads: AvailableCores.count)
         for mode in Mode.allCases {
             let address = boot.config.proxyAddress(mode)
-            let proxy = try ProxyServer(engine: boot.engine(mode), address: address, group: dataPlaneGroup, logger: logger)
+            let proxy = try ProxyServer(
+                engine: boot.engine(mode), address: address, group: dataPlaneGroup, logger: logger)
             do {
                 let port = try await proxy.bind()
                 host.proxyAddress[mode] = ListenAddress(host: address.host, port: port).description

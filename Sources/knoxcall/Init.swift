@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import KnoxAPI
 import KnoxCore
 import KnoxEngine
 import Logging
-import KnoxAPI
 
 /// `knoxcall init`: create the data directory, master key and both databases.
 struct Init: AsyncParsableCommand {

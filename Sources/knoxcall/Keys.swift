@@ -30,12 +30,16 @@ struct Keys: AsyncParsableCommand {
         var expiresInDays: Int?
         @Flag(help: "As an OAuth client, get tokens only with a DPoP proof (tokens bound to the proof's key).")
         var requireDpop = false
-        @Option(name: .customLong("redirect-uri"), help: "An OAuth redirect URI for the authorization-code grant (repeatable).")
+        @Option(
+            name: .customLong("redirect-uri"),
+            help: "An OAuth redirect URI for the authorization-code grant (repeatable).")
         var redirectUris: [String] = []
         @Flag(help: "Print the whole result as JSON (including the key, once).") var json = false
 
         func validate() throws {
-            if accessKey && modeOptions.test { throw ValidationError("--access-key keys are production keys; drop --test") }
+            if accessKey && modeOptions.test {
+                throw ValidationError("--access-key keys are production keys; drop --test")
+            }
             if !accessKey && !scopes.isEmpty { throw ValidationError("--scope goes with --access-key") }
             if accessKey && scopes.isEmpty { throw ValidationError("--access-key needs at least one --scope") }
             if !accessKey && Role.seeded(matching: role) == nil {
@@ -58,7 +62,11 @@ struct Keys: AsyncParsableCommand {
                 body["expires_in_days"] = .int(expiresInDays ?? 90)
             } else {
                 body["role_ids"] = [.string(Role.seeded(matching: role)?.id ?? role)]
-                if let days = expiresInDays { body["expires_in_days"] = .int(days) } else { body["never_expires"] = true }
+                if let days = expiresInDays {
+                    body["expires_in_days"] = .int(days)
+                } else {
+                    body["never_expires"] = true
+                }
             }
             if requireDpop { body["require_dpop"] = true }
             if !redirectUris.isEmpty { body["redirect_uris"] = .array(redirectUris.map(JSONValue.string)) }
@@ -96,7 +104,8 @@ struct Keys: AsyncParsableCommand {
             var rows: [JSONValue] = []
             var page = 1
             while true {
-                let result = try await engine.listApiKeys(["page": String(page), "per_page": "100", "order": "asc"], actor: .cli)
+                let result = try await engine.listApiKeys(
+                    ["page": String(page), "per_page": "100", "order": "asc"], actor: .cli)
                 rows += result.items
                 if page >= result.totalPages { break }
                 page += 1
@@ -105,16 +114,18 @@ struct Keys: AsyncParsableCommand {
                 print(JSONValue.array(rows).prettySerialized())
                 return
             }
-            print(Table.render(
-                header: ["ID", "KEY", "NAME", "TYPE", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
-                rows: rows.map { r in
-                    let status = r["active"]?.boolValue == true ? "active" : "revoked"
-                    return [
-                        r["id"]?.stringValue ?? "", (r["key_prefix"]?.stringValue ?? "") + "_…", r["name"]?.stringValue ?? "",
-                        r["key_type"]?.stringValue ?? "", status, r["created_at"]?.stringValue ?? "",
-                        r["last_used_at"]?.stringValue ?? "-", r["expires_at"]?.stringValue ?? "never",
-                    ]
-                }))
+            print(
+                Table.render(
+                    header: ["ID", "KEY", "NAME", "TYPE", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
+                    rows: rows.map { r in
+                        let status = r["active"]?.boolValue == true ? "active" : "revoked"
+                        return [
+                            r["id"]?.stringValue ?? "", (r["key_prefix"]?.stringValue ?? "") + "_…",
+                            r["name"]?.stringValue ?? "",
+                            r["key_type"]?.stringValue ?? "", status, r["created_at"]?.stringValue ?? "",
+                            r["last_used_at"]?.stringValue ?? "-", r["expires_at"]?.stringValue ?? "never",
+                        ]
+                    }))
         }
     }
 
@@ -143,7 +154,9 @@ struct Keys: AsyncParsableCommand {
 enum Table {
     static func render(header: [String], rows: [[String]]) -> String {
         var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, c in c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)

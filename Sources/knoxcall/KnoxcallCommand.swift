@@ -35,7 +35,9 @@ struct DataOptions: ParsableArguments {
         }
         if let mode = directory.tightenedFrom {
             FileHandle.standardError.write(
-                Data("knoxcall: warning: data directory \(path) was open to other users (mode \(String(mode, radix: 8))); set to 700\n".utf8))
+                Data(
+                    "knoxcall: warning: data directory \(path) was open to other users (mode \(String(mode, radix: 8))); set to 700\n"
+                        .utf8))
         }
         return directory
     }

@@ -53,7 +53,8 @@ struct FileLogHandler: LogHandler {
     func log(event: LogEvent) {
         let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let details = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line = "\(Timestamp.format(millis: Int64(Date().timeIntervalSince1970 * 1000))) \(event.level) \(label): \(event.message) \(details)\n"
+        let line =
+            "\(Timestamp.format(millis: Int64(Date().timeIntervalSince1970 * 1000))) \(event.level) \(label): \(event.message) \(details)\n"
         handle.write(Data(line.utf8))
     }
 }

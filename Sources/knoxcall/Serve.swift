@@ -24,7 +24,8 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logging.make(label: "knoxcall", level: Logger.Level(rawValue: logLevel) ?? .info)
-        let host = try await Host.start(directory: try data.directory(), listen: listen.options, listening: true, logger: logger)
+        let host = try await Host.start(
+            directory: try data.directory(), listen: listen.options, listening: true, logger: logger)
         for mode in Mode.allCases {
             print("\(mode.displayName) management API: http://\(host.apiAddress[mode] ?? "-")")
         }

@@ -54,12 +54,15 @@ import Testing
     @Test func authenticationErrors() async throws {
         let api = try await APIFixture()
         #expect(await api.call("GET", "/v1/routes", key: "").json["error"]?["type"] == "authentication_required")
-        #expect(await api.call("GET", "/v1/routes", key: "tk_live_nope_nope").json["error"]?["type"] == "invalid_api_key")
+        #expect(
+            await api.call("GET", "/v1/routes", key: "tk_live_nope_nope").json["error"]?["type"] == "invalid_api_key")
         let wrong = await api.call("GET", "/v1/routes", key: api.testKey)
         #expect(wrong.status == 403)
         #expect(wrong.json["error"]?["type"] == "wrong_key_type")
         #expect(await api.call("GET", "/v1/routes", mode: .test, headers: []).status == 200)
-        #expect(await api.call("GET", "/v1/routes", key: api.liveKey, mode: .test).json["error"]?["type"] == "wrong_key_type")
+        #expect(
+            await api.call("GET", "/v1/routes", key: api.liveKey, mode: .test).json["error"]?["type"]
+                == "wrong_key_type")
         let basic = await api.call("GET", "/v1/routes", key: "", headers: [("Authorization", "Basic Zm9vOmJhcg==")])
         #expect(basic.json["error"]?["type"] == "authentication_required")
         let header = await api.call("GET", "/v1/routes", key: "", headers: [("x-api-key", api.liveKey)])
@@ -76,7 +79,8 @@ import Testing
         #expect(invalid.json["error"]?["field"] == "body")
         #expect(await api.call("POST", "/v1/routes", body: "[1]").json["error"]?["field"] == "body")
         #expect(await api.call("POST", "/v1/routes", body: "").json["error"]?["field"] == "body")
-        let unknown = await api.call("POST", "/v1/routes", body: #"{"name":"x","target_base_url":"https://a.com","colour":"red"}"#)
+        let unknown = await api.call(
+            "POST", "/v1/routes", body: #"{"name":"x","target_base_url":"https://a.com","colour":"red"}"#)
         #expect(unknown.json["error"]?["field"] == "colour")
         let xml = await api.call("POST", "/v1/routes", body: "<x/>", headers: [("Content-Type", "application/xml")])
         #expect(xml.status == 415)
@@ -90,22 +94,26 @@ import Testing
 
     @Test func paginationEdges() async throws {
         let api = try await APIFixture()
-        for i in 0..<5 { _ = await api.call("POST", "/v1/clients", body: #"{"name":"c\#(i)","ip_address":"10.0.0.\#(i)"}"#) }
+        for i in 0..<5 {
+            _ = await api.call("POST", "/v1/clients", body: #"{"name":"c\#(i)","ip_address":"10.0.0.\#(i)"}"#)
+        }
         let beyond = await api.call("GET", "/v1/clients?page=7&per_page=2")
         #expect(beyond.status == 200)
         #expect(beyond.json["data"] == [])
         #expect(beyond.json["meta"]?["total"] == 5)
         #expect(beyond.json["meta"]?["total_pages"] == 3)
-        for (q, field) in [("per_page=0", "per_page"), ("per_page=101", "per_page"), ("page=0", "page"), ("sort=secret", "sort"),
-            ("order=sideways", "order"), ("page=abc", "page")]
-        {
+        for (q, field) in [
+            ("per_page=0", "per_page"), ("per_page=101", "per_page"), ("page=0", "page"), ("sort=secret", "sort"),
+            ("order=sideways", "order"), ("page=abc", "page"),
+        ] {
             let r = await api.call("GET", "/v1/clients?\(q)")
             #expect(r.status == 400)
             #expect(r.json["error"]?["field"] == .string(field))
             #expect(r.json["error"]?["message"]?.stringValue?.hasPrefix(field) == true)
         }
         let sorted = await api.call("GET", "/v1/clients?sort=name&order=asc&per_page=100")
-        #expect(sorted.json["data"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["c0", "c1", "c2", "c3", "c4"])
+        #expect(
+            sorted.json["data"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["c0", "c1", "c2", "c3", "c4"])
     }
 
     @Test func rateLimitAnswers429() async throws {
@@ -125,21 +133,28 @@ import Testing
     @Test func idempotencyOverHTTP() async throws {
         let api = try await APIFixture()
         let body = #"{"name":"Once","target_base_url":"https://a.com"}"#
-        let first = await api.call("POST", "/v1/routes", body: body, headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
-        let second = await api.call("POST", "/v1/routes", body: body, headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
+        let first = await api.call(
+            "POST", "/v1/routes", body: body, headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
+        let second = await api.call(
+            "POST", "/v1/routes", body: body, headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
         #expect(first.status == 201 && second.status == 201)
         #expect(second.json["data"] == first.json["data"])
         #expect(second.json["meta"]?["request_id"] == first.json["meta"]?["request_id"])
         #expect(second.response.header("Idempotent-Replayed") == "true")
         #expect(await api.call("GET", "/v1/routes").json["meta"]?["total"] == 1)
-        let other = await api.call("POST", "/v1/routes", body: #"{"name":"Twice","target_base_url":"https://a.com"}"#, headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
+        let other = await api.call(
+            "POST", "/v1/routes", body: #"{"name":"Twice","target_base_url":"https://a.com"}"#,
+            headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
         #expect(other.status == 409)
         // Keys are per caller: another key with the same idempotency key runs its own request.
         let otherKey = try await api.live.makeKey("second")
-        let third = await api.call("POST", "/v1/routes", body: body, key: otherKey, headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
+        let third = await api.call(
+            "POST", "/v1/routes", body: body, key: otherKey,
+            headers: [("X-Idempotency-Key", "01J0000000000000000000000A")])
         #expect(third.status == 409)
         #expect(third.json["error"]?["field"] == "name")
-        let bad = await api.call("POST", "/v1/routes", body: body, headers: [("X-Idempotency-Key", String(repeating: "k", count: 300))])
+        let bad = await api.call(
+            "POST", "/v1/routes", body: body, headers: [("X-Idempotency-Key", String(repeating: "k", count: 300))])
         #expect(bad.json["error"]?["field"] == "X-Idempotency-Key")
     }
 

@@ -18,18 +18,24 @@ import Testing
     }
 
     static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+            ?? text
     }
 
     static func get(_ api: APIFixture, _ target: String) async -> APIResponse {
         let (path, query) = APIRequest.split(target: target)
         return await api.liveAPI.handle(
-            APIRequest(method: "GET", path: path, rawQuery: query, headers: [("Host", "127.0.0.1:8700")], body: [], remoteAddress: "127.0.0.1"))
+            APIRequest(
+                method: "GET", path: path, rawQuery: query, headers: [("Host", "127.0.0.1:8700")], body: [],
+                remoteAddress: "127.0.0.1"))
     }
 
-    static func authorizeURL(_ clientId: String, challenge: String = challenge, method: String = "S256", scope: String? = nil,
-                             redirect: String = callback) -> String {
-        var q = "response_type=code&client_id=\(clientId)&redirect_uri=\(Self.encode(redirect))&state=xyz"
+    static func authorizeURL(
+        _ clientId: String, challenge: String = challenge, method: String = "S256", scope: String? = nil,
+        redirect: String = callback
+    ) -> String {
+        var q =
+            "response_type=code&client_id=\(clientId)&redirect_uri=\(Self.encode(redirect))&state=xyz"
             + "&code_challenge=\(challenge)&code_challenge_method=\(method)"
         if let scope { q += "&scope=" + Self.encode(scope) }
         return "/oauth/authorize?" + q
@@ -62,9 +68,12 @@ import Testing
         return try #require(q["code"])
     }
 
-    static func redeem(_ api: APIFixture, _ key: String, code: String, verifier: String = verifier, redirect: String = callback,
-                       publicClient: Bool = false) async -> (status: Int, json: JSONValue, response: APIResponse) {
-        let form = "grant_type=authorization_code&code=\(code)&redirect_uri=\(Self.encode(redirect))&code_verifier=\(verifier)"
+    static func redeem(
+        _ api: APIFixture, _ key: String, code: String, verifier: String = verifier, redirect: String = callback,
+        publicClient: Bool = false
+    ) async -> (status: Int, json: JSONValue, response: APIResponse) {
+        let form =
+            "grant_type=authorization_code&code=\(code)&redirect_uri=\(Self.encode(redirect))&code_verifier=\(verifier)"
         if publicClient {
             return await OAuthTests.oauth(api, "/oauth/token", form + "&client_id=\(OAuthTests.split(key).id)")
         }
@@ -115,8 +124,10 @@ import Testing
         #expect(await api.call("GET", "/v1/routes", key: access).status == 401)
         let audit = await api.call("GET", "/v1/audit-logs?per_page=100")
         let actions = audit.json["data"]?.arrayValue?.compactMap { $0["action"]?.stringValue } ?? []
-        for action in ["oauth_authorization.approved", "oauth_authorization.code_issued",
-                       "oauth_token.issued", "oauth_token.family_revoked"] {
+        for action in [
+            "oauth_authorization.approved", "oauth_authorization.code_issued",
+            "oauth_token.issued", "oauth_token.family_revoked",
+        ] {
             #expect(actions.contains(action), "\(action)")
         }
         let text = String(decoding: audit.response.body, as: UTF8.self)
@@ -128,9 +139,12 @@ import Testing
         let key = try await Self.client(api)
         let first = await Self.redeem(api, key, code: try await Self.code(api, key, scope: "routes:read proxy:invoke"))
         let refresh1 = try #require(first.json["refresh_token"]?.stringValue)
-        func refresh(_ token: String, scope: String? = nil) async -> (status: Int, json: JSONValue, response: APIResponse) {
+        func refresh(_ token: String, scope: String? = nil) async -> (
+            status: Int, json: JSONValue, response: APIResponse
+        ) {
             await OAuthTests.oauth(
-                api, "/oauth/token", "grant_type=refresh_token&refresh_token=\(token)" + (scope.map { "&scope=" + $0 } ?? ""), basic: key)
+                api, "/oauth/token",
+                "grant_type=refresh_token&refresh_token=\(token)" + (scope.map { "&scope=" + $0 } ?? ""), basic: key)
         }
         let second = await refresh(refresh1)
         #expect(second.status == 200)
@@ -162,11 +176,13 @@ import Testing
         let other = try await Self.client(api)
         let fresh = await Self.redeem(api, key, code: try await Self.code(api, key))
         let theirs = try #require(fresh.json["refresh_token"]?.stringValue)
-        let wrongClient = await OAuthTests.oauth(api, "/oauth/token", "grant_type=refresh_token&refresh_token=\(theirs)", basic: other)
+        let wrongClient = await OAuthTests.oauth(
+            api, "/oauth/token", "grant_type=refresh_token&refresh_token=\(theirs)", basic: other)
         #expect(wrongClient.status == 400 && wrongClient.json["error"]?.stringValue == "invalid_grant")
         // Refresh tokens expire (30 days).
         api.fixture.clock.advance(seconds: 30 * 24 * 3600 + 1)
-        let expired = await OAuthTests.oauth(api, "/oauth/token", "grant_type=refresh_token&refresh_token=\(theirs)", basic: key)
+        let expired = await OAuthTests.oauth(
+            api, "/oauth/token", "grant_type=refresh_token&refresh_token=\(theirs)", basic: key)
         #expect(expired.status == 400 && expired.json["error"]?.stringValue == "invalid_grant")
     }
 
@@ -183,7 +199,10 @@ import Testing
             (Self.authorizeURL(id, challenge: "short"), "invalid_request"),
             (Self.authorizeURL(id, method: "plain"), "invalid_request"),
             (Self.authorizeURL(id, scope: "bogus"), "invalid_scope"),
-            (Self.authorizeURL(id).replacingOccurrences(of: "response_type=code", with: "response_type=token"), "unsupported_response_type"),
+            (
+                Self.authorizeURL(id).replacingOccurrences(of: "response_type=code", with: "response_type=token"),
+                "unsupported_response_type"
+            ),
         ] {
             let r = await Self.get(api, url)
             #expect(r.status == 302, "\(url)")
@@ -239,17 +258,23 @@ import Testing
         api.fixture.clock.advance(seconds: 601)
         let stale = await Self.get(api, "/oauth/authorize?request=\(id)")
         #expect(Self.query(stale.header("Location") ?? "")["error"] == "access_denied")
-        await #expect(throws: ApiError.self) { try await api.live.decideAuthorization(id, approve: true, RequestContext(actor: .console)) }
+        await #expect(throws: ApiError.self) {
+            try await api.live.decideAuthorization(id, approve: true, RequestContext(actor: .console))
+        }
     }
 
     @Test func redirectURIsAreValidatedWhenRegistered() async throws {
         let api = try await APIFixture()
         for bad in ["http://example.com/cb", "ftp://127.0.0.1/cb", "https://example.com/cb#frag", "not a uri"] {
-            let r = await api.call("POST", "/v1/api-keys", body: #"{"name":"c","never_expires":true,"redirect_uris":["\#(bad)"]}"#)
+            let r = await api.call(
+                "POST", "/v1/api-keys", body: #"{"name":"c","never_expires":true,"redirect_uris":["\#(bad)"]}"#)
             #expect(r.status == 400 && r.json["error"]?["field"]?.stringValue == "redirect_uris[0]", "\(bad)")
         }
         let ok = await api.call(
-            "POST", "/v1/api-keys", body: #"{"name":"c","never_expires":true,"redirect_uris":["https://app.example.com/cb","http://[::1]:8000/cb"]}"#)
+            "POST", "/v1/api-keys",
+            body:
+                #"{"name":"c","never_expires":true,"redirect_uris":["https://app.example.com/cb","http://[::1]:8000/cb"]}"#
+        )
         #expect(ok.status == 201 && ok.json["data"]?["redirect_uris"]?.arrayValue?.count == 2)
     }
 }

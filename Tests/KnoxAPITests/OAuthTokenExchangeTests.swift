@@ -22,12 +22,15 @@ import Testing
         ]
         if let other {
             config.workloadIssuers.append(
-                WorkloadIssuer(issuer: other.issuer, audience: "knoxcall:api", jwksFile: "other-jwks.json",
-                               subjects: [SubjectRule(pattern: "*", role: .readOnly)], modes: [.test]))
+                WorkloadIssuer(
+                    issuer: other.issuer, audience: "knoxcall:api", jwksFile: "other-jwks.json",
+                    subjects: [SubjectRule(pattern: "*", role: .readOnly)], modes: [.test]))
         }
         let api = try await APIFixture(config: config)
         try issuer.jwks().write(toFile: api.fixture.dir.file("issuer-jwks.json"), atomically: true, encoding: .utf8)
-        if let other { try other.jwks().write(toFile: api.fixture.dir.file("other-jwks.json"), atomically: true, encoding: .utf8) }
+        if let other {
+            try other.jwks().write(toFile: api.fixture.dir.file("other-jwks.json"), atomically: true, encoding: .utf8)
+        }
         return api
     }
 
@@ -36,7 +39,8 @@ import Testing
     {
         await OAuthTests.oauth(
             api, "/oauth/token",
-            "grant_type=\(grant)&subject_token_type=\(idType)&subject_token=\(assertion)&audience=knoxcall:api" + extra, mode: mode)
+            "grant_type=\(grant)&subject_token_type=\(idType)&subject_token=\(assertion)&audience=knoxcall:api" + extra,
+            mode: mode)
     }
 
     static func now(_ api: APIFixture) -> Int64 { api.fixture.clock.nowMillis() / 1000 }
@@ -51,14 +55,25 @@ import Testing
         #expect(r.json["token_type"]?.stringValue == "Bearer" && r.json["expires_in"] == .int(3600))
         let token = try #require(r.json["access_token"]?.stringValue)
         // Editor: may create routes, may not manage keys.
-        let created = await api.call("POST", "/v1/routes", body: #"{"name":"By CI","target_base_url":"https://example.com"}"#, key: token)
+        let created = await api.call(
+            "POST", "/v1/routes", body: #"{"name":"By CI","target_base_url":"https://example.com"}"#, key: token)
         #expect(created.status == 201)
-        #expect(await api.call("POST", "/v1/api-keys", body: #"{"name":"escalate","never_expires":true}"#, key: token).status == 403)
+        #expect(
+            await api.call("POST", "/v1/api-keys", body: #"{"name":"escalate","never_expires":true}"#, key: token)
+                .status == 403)
         // The audit log names the workload, never the token or the assertion.
         let audit = await api.call("GET", "/v1/audit-logs?per_page=100")
         let rows = audit.json["data"]?.arrayValue ?? []
-        #expect(rows.contains { $0["action"]?.stringValue == "route.created" && $0["actor"]?.stringValue == "workload:repo:acme/deploy:ref:refs/heads/main" })
-        #expect(rows.contains { $0["action"]?.stringValue == "oauth_token.issued" && $0["details"]?["issuer"]?.stringValue == issuer.issuer })
+        #expect(
+            rows.contains {
+                $0["action"]?.stringValue == "route.created"
+                    && $0["actor"]?.stringValue == "workload:repo:acme/deploy:ref:refs/heads/main"
+            })
+        #expect(
+            rows.contains {
+                $0["action"]?.stringValue == "oauth_token.issued"
+                    && $0["details"]?["issuer"]?.stringValue == issuer.issuer
+            })
         let text = String(decoding: audit.response.body, as: UTF8.self)
         #expect(!text.contains(token) && !text.contains(assertion))
         // Single use.
@@ -69,7 +84,8 @@ import Testing
         let es = try issuer.idToken(subject: "repo:acme/tools:ref:refs/heads/dev", now: Self.now(api), alg: "ES256")
         let narrowed = await Self.exchange(api, es, extra: "&scope=proxy:invoke")
         #expect(narrowed.status == 200 && narrowed.json["scope"]?.stringValue == "proxy:invoke")
-        let wider = await Self.exchange(api, try issuer.idToken(subject: "repo:acme/tools", now: Self.now(api)), extra: "&scope=routes:write")
+        let wider = await Self.exchange(
+            api, try issuer.idToken(subject: "repo:acme/tools", now: Self.now(api)), extra: "&scope=routes:write")
         #expect(wider.status == 400 && wider.json["error"]?.stringValue == "invalid_scope")
     }
 
@@ -84,7 +100,10 @@ import Testing
         let cases: [(String, String, String)] = [
             ("untrusted issuer", try stranger.idToken(subject: subject, now: t), "not trusted"),
             ("forged signature", forged, "signature"),
-            ("key of another issuer", try TestIssuer(issuer: issuer.issuer).idToken(subject: subject, now: t), "signature"),
+            (
+                "key of another issuer", try TestIssuer(issuer: issuer.issuer).idToken(subject: subject, now: t),
+                "signature"
+            ),
             ("wrong audience", try issuer.idToken(subject: subject, audience: "someone-else", now: t), "aud"),
             ("expired", try issuer.idToken(subject: subject, now: t, claims: ["exp": String(t - 120)]), "expired"),
             ("not yet valid", try issuer.idToken(subject: subject, now: t, claims: ["nbf": String(t + 600)]), "nbf"),
@@ -103,10 +122,13 @@ import Testing
         #expect(await Self.exchange(api, listed).status == 200)
         let target = await OAuthTests.oauth(
             api, "/oauth/token",
-            "grant_type=\(Self.grant)&subject_token_type=\(Self.idType)&subject_token=\(try issuer.idToken(subject: subject, now: t))&audience=knoxcall:gateway")
+            "grant_type=\(Self.grant)&subject_token_type=\(Self.idType)&subject_token=\(try issuer.idToken(subject: subject, now: t))&audience=knoxcall:gateway"
+        )
         #expect(target.status == 400 && target.json["error"]?.stringValue == "invalid_target")
         let type = await OAuthTests.oauth(
-            api, "/oauth/token", "grant_type=\(Self.grant)&subject_token_type=urn:x&subject_token=\(try issuer.idToken(subject: subject, now: t))")
+            api, "/oauth/token",
+            "grant_type=\(Self.grant)&subject_token_type=urn:x&subject_token=\(try issuer.idToken(subject: subject, now: t))"
+        )
         #expect(type.status == 400 && type.json["error"]?.stringValue == "invalid_request")
     }
 
@@ -143,8 +165,16 @@ import Testing
         #expect(config.workloadIssuers.first?.role(for: "repo:other/web") == nil)
         for (text, field) in [
             (good.replacingOccurrences(of: "\"invoke\"", with: "\"superuser\""), "subjects"),
-            (good.replacingOccurrences(of: "jwks_url = \"https://token.actions.githubusercontent.com/.well-known/jwks\"", with: ""), "jwks_file"),
-            (good.replacingOccurrences(of: "https://token.actions.githubusercontent.com/.well-known", with: "http://example.com"), "jwks_url"),
+            (
+                good.replacingOccurrences(
+                    of: "jwks_url = \"https://token.actions.githubusercontent.com/.well-known/jwks\"", with: ""),
+                "jwks_file"
+            ),
+            (
+                good.replacingOccurrences(
+                    of: "https://token.actions.githubusercontent.com/.well-known", with: "http://example.com"),
+                "jwks_url"
+            ),
             (good.replacingOccurrences(of: "audience = \"knoxcall:api\"", with: ""), "audience"),
             (good + "\nbogus = 1", "bogus"),
         ] {

@@ -29,8 +29,12 @@ import Testing
             undocumented == [
                 "POST /v1/secrets/oauth2", "POST /v1/secrets/certificate", "GET /v1/secrets/{id}/oauth2/token",
             ])
-        #expect(documented.subtracting(routed).isEmpty, "documented but not served: \(documented.subtracting(routed).sorted())")
-        #expect(routed.subtracting(documented).isEmpty, "served but not documented: \(routed.subtracting(documented).sorted())")
+        #expect(
+            documented.subtracting(routed).isEmpty,
+            "documented but not served: \(documented.subtracting(routed).sorted())")
+        #expect(
+            routed.subtracting(documented).isEmpty,
+            "served but not documented: \(routed.subtracting(documented).sorted())")
     }
 
     @Test func committedDocumentIsCurrent() throws {

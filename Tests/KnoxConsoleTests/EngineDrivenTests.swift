@@ -29,7 +29,8 @@ struct LiveDriver {
             for effect in effects {
                 switch effect {
                 case .load(let m, let p): if let e = await bridge.load(m, p) { queue.append(e) }
-                case .loadDetail(let m, let p, let id): if let e = await bridge.loadDetail(m, p, id: id) { queue.append(e) }
+                case .loadDetail(let m, let p, let id):
+                    if let e = await bridge.loadDetail(m, p, id: id) { queue.append(e) }
                 case .mutate(let m, let mutation):
                     queue.append(await bridge.mutate(m, mutation))
                     if let e = bridge.context(m) { queue.append(e) }
@@ -98,7 +99,10 @@ struct LiveDriver {
         #expect(try await live.listClients([:], actor: .console).items.count == 1)
         // Each change wrote its audit row as the console.
         let audit = try await live.listAuditLogs(["per_page": "100"], actor: .console).items
-        #expect(Set(audit.compactMap { $0["action"]?.stringValue }) == ["secret.created", "route.created", "client.created"])
+        #expect(
+            Set(audit.compactMap { $0["action"]?.stringValue }) == [
+                "secret.created", "route.created", "client.created",
+            ])
         #expect(audit.allSatisfy { $0["actor"]?.stringValue == "console" })
 
         // Test mode: the sandbox is empty and says so.
@@ -155,7 +159,9 @@ struct LiveDriver {
         await d.type("K")
         await d.press(.enter)
         #expect(d.state.toast?.kind == .error)
-        #expect(d.state.toast?.text.contains("Uses K") == true || d.state.toast?.text.lowercased().contains("in use") == true)
+        #expect(
+            d.state.toast?.text.contains("Uses K") == true
+                || d.state.toast?.text.lowercased().contains("in use") == true)
         #expect(try await engines[.live]!.listSecrets([:], actor: .console).items.count == 1)
     }
 
@@ -167,8 +173,10 @@ struct LiveDriver {
         func ask() async throws -> String {
             let step = try await live.beginAuthorization(
                 [
-                    "response_type": "code", "client_id": clientId, "redirect_uri": "http://127.0.0.1:7777/cb", "state": "s",
-                    "code_challenge": String(repeating: "A", count: 43), "code_challenge_method": "S256", "scope": "routes:read",
+                    "response_type": "code", "client_id": clientId, "redirect_uri": "http://127.0.0.1:7777/cb",
+                    "state": "s",
+                    "code_challenge": String(repeating: "A", count: 43), "code_challenge_method": "S256",
+                    "scope": "routes:read",
                 ], ipAddress: nil)
             guard case .waiting(let record, _) = step else { throw TestFailure("not waiting: \(step)") }
             return record.id

@@ -15,29 +15,55 @@ func json(_ text: String) -> JSONValue {
 /// Fixed rows shaped as the API returns them, so screens are the same on every run.
 enum Fixture {
     static let routes: [JSONValue] = [
-        json(#"{"id":"r-1","name":"GitHub API","slug":"github-api","target_base_url":"https://api.github.com","base_environment":"production","enabled":true,"requires_clients":false,"environment_override_count":1}"#),
-        json(#"{"id":"r-2","name":"Stripe charges","slug":"stripe","target_base_url":"https://api.stripe.com/v1","base_environment":"production","enabled":true,"requires_clients":true,"environment_override_count":0}"#),
-        json(#"{"id":"r-3","name":"決済 API","slug":"kessai","target_base_url":"https://pay.example.jp","base_environment":"staging","enabled":false,"requires_clients":false,"environment_override_count":2}"#),
+        json(
+            #"{"id":"r-1","name":"GitHub API","slug":"github-api","target_base_url":"https://api.github.com","base_environment":"production","enabled":true,"requires_clients":false,"environment_override_count":1}"#
+        ),
+        json(
+            #"{"id":"r-2","name":"Stripe charges","slug":"stripe","target_base_url":"https://api.stripe.com/v1","base_environment":"production","enabled":true,"requires_clients":true,"environment_override_count":0}"#
+        ),
+        json(
+            #"{"id":"r-3","name":"決済 API","slug":"kessai","target_base_url":"https://pay.example.jp","base_environment":"staging","enabled":false,"requires_clients":false,"environment_override_count":2}"#
+        ),
     ]
     static let secrets: [JSONValue] = [
-        json(#"{"id":"s-1","name":"GITHUB_TOKEN","secret_type":"string","base_environment":"production","environment_count":2,"updated_at":"2026-11-20T09:15:00.000Z"}"#),
-        json(#"{"id":"s-2","name":"STRIPE_KEY","secret_type":"string","base_environment":"production","environment_count":1,"updated_at":"2026-11-21T17:42:10.000Z"}"#),
+        json(
+            #"{"id":"s-1","name":"GITHUB_TOKEN","secret_type":"string","base_environment":"production","environment_count":2,"updated_at":"2026-11-20T09:15:00.000Z"}"#
+        ),
+        json(
+            #"{"id":"s-2","name":"STRIPE_KEY","secret_type":"string","base_environment":"production","environment_count":1,"updated_at":"2026-11-21T17:42:10.000Z"}"#
+        ),
     ]
     static let clients: [JSONValue] = [
-        json(#"{"id":"c-1","name":"office","type":"server","ip_address":"10.0.0.0/24","enabled":true,"created_at":"2026-11-19T08:00:00.000Z"}"#),
-        json(#"{"id":"c-2","name":"ci-runner","type":"server","ip_address":"2001:db8::/48","enabled":false,"created_at":"2026-11-19T08:30:00.000Z"}"#),
+        json(
+            #"{"id":"c-1","name":"office","type":"server","ip_address":"10.0.0.0/24","enabled":true,"created_at":"2026-11-19T08:00:00.000Z"}"#
+        ),
+        json(
+            #"{"id":"c-2","name":"ci-runner","type":"server","ip_address":"2001:db8::/48","enabled":false,"created_at":"2026-11-19T08:30:00.000Z"}"#
+        ),
     ]
     static let environments: [JSONValue] = [
-        json(##"{"id":"e-1","name":"production","display_name":"Production","is_default":true,"color":"#22c55e","created_at":"2026-11-18T12:00:00.000Z"}"##),
-        json(##"{"id":"e-2","name":"staging","display_name":"Staging","is_default":false,"color":"#f59e0b","created_at":"2026-11-18T12:05:00.000Z"}"##),
+        json(
+            ##"{"id":"e-1","name":"production","display_name":"Production","is_default":true,"color":"#22c55e","created_at":"2026-11-18T12:00:00.000Z"}"##
+        ),
+        json(
+            ##"{"id":"e-2","name":"staging","display_name":"Staging","is_default":false,"color":"#f59e0b","created_at":"2026-11-18T12:05:00.000Z"}"##
+        ),
     ]
     static let apiKeys: [JSONValue] = [
-        json(#"{"id":"k-1","name":"deploy bot","key_prefix":"tk_live_3f9a1c","key_type":"live","active":true,"expires_at":null}"#),
-        json(#"{"id":"k-2","name":"old laptop","key_prefix":"tk_live_77b0e2","key_type":"live","active":false,"expires_at":"2027-01-01T00:00:00.000Z"}"#),
+        json(
+            #"{"id":"k-1","name":"deploy bot","key_prefix":"tk_live_3f9a1c","key_type":"live","active":true,"expires_at":null}"#
+        ),
+        json(
+            #"{"id":"k-2","name":"old laptop","key_prefix":"tk_live_77b0e2","key_type":"live","active":false,"expires_at":"2027-01-01T00:00:00.000Z"}"#
+        ),
     ]
     static let audit: [JSONValue] = [
-        json(#"{"id":"a-2","action":"secret.value_updated","resource_type":"secret","actor":"console","created_at":"2026-11-22T10:01:00.000Z"}"#),
-        json(#"{"id":"a-1","action":"route.created","resource_type":"route","actor":"api_key:deploy bot","created_at":"2026-11-22T10:00:00.000Z"}"#),
+        json(
+            #"{"id":"a-2","action":"secret.value_updated","resource_type":"secret","actor":"console","created_at":"2026-11-22T10:01:00.000Z"}"#
+        ),
+        json(
+            #"{"id":"a-1","action":"route.created","resource_type":"route","actor":"api_key:deploy bot","created_at":"2026-11-22T10:00:00.000Z"}"#
+        ),
     ]
 
     static func rows(_ pane: Pane) -> [JSONValue] {
@@ -88,9 +114,12 @@ enum Fixture {
         context.environments = ["production", "staging"]
         context.secrets = [("GITHUB_TOKEN", "s-1"), ("STRIPE_KEY", "s-2")]
         context.clients = [("ci-runner", "c-2"), ("office", "c-1")]
-        s = reduce(s, .context(mode, context, routeNames: ["r-1": "GitHub API", "r-2": "Stripe charges", "r-3": "決済 API"]))
+        s = reduce(
+            s, .context(mode, context, routeNames: ["r-1": "GitHub API", "r-2": "Stripe charges", "r-3": "決済 API"]))
         if mode == .live { s = reduce(s, .logRows(.live, logs(count: 40))) }
-        s = reduce(s, .stats(mode, HeaderStats(requestsPerSecond: mode == .live ? 42 : 0, errorRate: mode == .live ? 0.031 : 0)))
+        s = reduce(
+            s,
+            .stats(mode, HeaderStats(requestsPerSecond: mode == .live ? 42 : 0, errorRate: mode == .live ? 0.031 : 0)))
         s = reduce(s, .key(.char(Character(String(pane.rawValue)))))
         return s
     }

@@ -8,9 +8,12 @@ import Testing
 @Suite struct GoldenScreenTests {
     static let sizes = [(80, 24), (120, 40)]
     static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens")
-    static let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../themes")
-        .standardized.path
-    static let legend = "── styles in the mono theme: . plain  B bold  U underline  V bold+underline  R reverse  X reverse+bold  D dim ──"
+    static let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../themes"
+    )
+    .standardized.path
+    static let legend =
+        "── styles in the mono theme: . plain  B bold  U underline  V bold+underline  R reverse  X reverse+bold  D dim ──"
 
     static func mono() throws -> Theme { try Theme.load("mono", directories: [themes]) }
 
@@ -32,7 +35,9 @@ import Testing
             return
         }
         guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-            Issue.record("missing golden \(url.path); run with KNOXCALL_UPDATE_GOLDENS=1 and review it", sourceLocation: sourceLocation)
+            Issue.record(
+                "missing golden \(url.path); run with KNOXCALL_UPDATE_GOLDENS=1 and review it",
+                sourceLocation: sourceLocation)
             return
         }
         if expected != text {

@@ -6,13 +6,15 @@ import Testing
 /// The README's key table is the console's own (`KeyTable.markdown`), so the documentation cannot drift from the
 /// keys that dispatch. `KNOXCALL_UPDATE_GOLDENS=1 swift test --filter ReadmeKeyTableTests` rewrites it.
 @Suite struct ReadmeKeyTableTests {
-    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../README.md")
+    static let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../README.md")
     static let begin = "<!-- key table: generated from KeyTable, do not edit by hand -->\n"
     static let end = "<!-- end of key table -->"
 
     @Test func readmeShowsTheKeyTable() throws {
         let text = try String(contentsOf: Self.readme, encoding: .utf8)
-        guard let start = text.range(of: Self.begin), let stop = text.range(of: Self.end, range: start.upperBound..<text.endIndex)
+        guard let start = text.range(of: Self.begin),
+            let stop = text.range(of: Self.end, range: start.upperBound..<text.endIndex)
         else {
             Issue.record("README.md lacks the key table markers")
             return

@@ -138,8 +138,11 @@ import Testing
         d.send(.mouse(.wheelUp))
         #expect(d.state.list(.routes).selection == 3)
         let secretsTab = Console.render(d.state, width: 80, height: 24).text.line(2).range(of: "2 Secrets")!
-        let x = d.state.width > 0 ? Console.render(d.state, width: 80, height: 24).text.line(2).distance(
-            from: Console.render(d.state, width: 80, height: 24).text.line(2).startIndex, to: secretsTab.lowerBound) : 0
+        let x =
+            d.state.width > 0
+            ? Console.render(d.state, width: 80, height: 24).text.line(2).distance(
+                from: Console.render(d.state, width: 80, height: 24).text.line(2).startIndex, to: secretsTab.lowerBound)
+            : 0
         d.send(.mouse(.click(x: x, y: 2)))
         #expect(d.state.pane == .secrets)
     }
@@ -233,8 +236,12 @@ import Testing
         d.type("Billing")
         let effects = d.press(.ctrl("s"))
         guard case .mutate(_, let mutation)? = effects.first else { Issue.record("no mutation"); return }
-        d.send(.mutated(.live, mutation, .failure(ConsoleFailure(
-            type: "validation_error", message: "target_base_url is required", field: "target_base_url"))))
+        d.send(
+            .mutated(
+                .live, mutation,
+                .failure(
+                    ConsoleFailure(
+                        type: "validation_error", message: "target_base_url is required", field: "target_base_url"))))
         guard case .form(let form)? = d.state.stack.last else { Issue.record("the form closed"); return }
         #expect(form.errors["target_base_url"] == "target_base_url is required")
         #expect(form.fields[form.focus].name == "target_base_url", "focus moves to the field at fault")
@@ -266,7 +273,9 @@ import Testing
         #expect(screens.last!.contains("••••••••"))
         #expect(!screens.last!.contains(String(repeating: "•", count: planted.count)))
         let effects = d.press(.ctrl("s"))
-        guard case .mutate(.live, .create(.secrets, let body))? = effects.first else { Issue.record("\(effects)"); return }
+        guard case .mutate(.live, .create(.secrets, let body))? = effects.first else {
+            Issue.record("\(effects)"); return
+        }
         #expect(body["value"] == .string(planted))
         #expect(body["name"] == .string("payments"))
     }
@@ -442,7 +451,9 @@ import Testing
         var d = Driver(Fixture.state(.live, pane: .logs, width: 120, height: 40))
         d.press(.enter)
         let screen = d.screen()
-        for label in ["method", "path", "status", "upstream status", "latency", "upstream latency", "client ip", "headers"] {
+        for label in [
+            "method", "path", "status", "upstream status", "latency", "upstream latency", "client ip", "headers",
+        ] {
             #expect(screen.contains(label), "detail lacks \(label)")
         }
         #expect(screen.contains("‹redacted›"))
@@ -458,28 +469,29 @@ import Testing
             return log.rows.filter { row in
                 if let c = log.statusClass, (row.statusCode ?? 0) / 100 != c { return false }
                 if let m = log.method, row.method != m { return false }
-                let hay = "\(row.method) \(row.path) \(row.statusCode ?? 0) \(row.error ?? "") \(row.srcIp ?? "") "
+                let hay =
+                    "\(row.method) \(row.path) \(row.statusCode ?? 0) \(row.error ?? "") \(row.srcIp ?? "") "
                     + (log.routeNames[row.routeId ?? ""] ?? "")
                 return needle.isEmpty || hay.lowercased().contains(needle)
             }.map(\.seq)
         }
         d.press(.char("/"))
-        d.type("stripe")                  // a route name: matched through the route names
+        d.type("stripe")  // a route name: matched through the route names
         d.press(.enter)
         #expect(d.state.log.visibleCount > 0)
         #expect(d.state.log.visible.map(\.seq) == scan())
         var seq: Int64 = 41
-        while seq < Int64(LogState.capacity) + 7_000 {   // arrivals, then trimming at the capacity
+        while seq < Int64(LogState.capacity) + 7_000 {  // arrivals, then trimming at the capacity
             d.send(.logRows(.live, Fixture.logs(count: 3_000, from: seq)))
             seq += 3_000
             #expect(d.state.log.visible.map(\.seq) == scan())
         }
-        d.press(.char("s"))               // 2xx on top of the text
+        d.press(.char("s"))  // 2xx on top of the text
         #expect(d.state.log.visible.map(\.seq) == scan())
         d.press(.char("/"))
-        d.type(" c")                      // a longer needle narrows
+        d.type(" c")  // a longer needle narrows
         #expect(d.state.log.visible.map(\.seq) == scan())
-        d.press(.backspace, .backspace, .backspace)   // a shorter one widens again
+        d.press(.backspace, .backspace, .backspace)  // a shorter one widens again
         #expect(d.state.log.text == "strip")
         #expect(d.state.log.visible.map(\.seq) == scan())
         d.press(.escape, .char("x"))

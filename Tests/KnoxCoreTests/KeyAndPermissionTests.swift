@@ -15,8 +15,10 @@ import Testing
         #expect(KeyCredential.generate(.standard) != KeyCredential.generate(.standard))
     }
 
-    @Test(arguments: ["", "tk_live_", "tk_live_abc", "tk_live_abc_", "tk_live__x", "tk_prod_a_b", "AKE_x", "tk_live_a_b_c",
-        "tk_live_a-b_c"])
+    @Test(arguments: [
+        "", "tk_live_", "tk_live_abc", "tk_live_abc_", "tk_live__x", "tk_prod_a_b", "AKE_x", "tk_live_a_b_c",
+        "tk_live_a-b_c",
+    ])
     func refusesMalformedKeys(_ text: String) {
         #expect(KeyCredential.parse(text) == nil)
     }

@@ -5,7 +5,8 @@ import Testing
 @Suite struct TemplateTests {
     @Test func findsNameAndIdReferences() throws {
         let id = "A1B2C3D4-E5F6-7890-ABCD-EF1234567890"
-        let found = try SecretTemplate.scan("Bearer {{secret:stripe key}} and {{ secret_id : \(id) }} {{var:x}} {{other}}")
+        let found = try SecretTemplate.scan(
+            "Bearer {{secret:stripe key}} and {{ secret_id : \(id) }} {{var:x}} {{other}}")
         #expect(found.map(\.reference) == [.name("STRIPE_KEY"), .id(id.lowercased())])
     }
 

@@ -23,8 +23,10 @@ import Testing
         #expect(Timestamp.parse("2026-01-15") == 1_768_435_200_000)
     }
 
-    @Test(arguments: ["", "2026-13-01", "2026-02-30", "2026-01-15T25:00:00Z", "2026-01-15T09:30:00", "yesterday",
-        "2026-01-15T09:30:00.Z", "2026-01-15T09:30:00Zjunk"])
+    @Test(arguments: [
+        "", "2026-13-01", "2026-02-30", "2026-01-15T25:00:00Z", "2026-01-15T09:30:00", "yesterday",
+        "2026-01-15T09:30:00.Z", "2026-01-15T09:30:00Zjunk",
+    ])
     func refusesMalformed(_ text: String) {
         #expect(Timestamp.parse(text) == nil)
     }

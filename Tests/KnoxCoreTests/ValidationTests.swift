@@ -8,14 +8,17 @@ import Testing
         let p = try PageRequest.parse([:], sortable: sortable, defaultSort: "created_at", defaultOrder: .desc)
         #expect(p == PageRequest(page: 1, perPage: 20, sort: "created_at", order: .desc))
         let q = try PageRequest.parse(
-            ["page": "3", "per_page": "100", "sort": "name", "order": "asc"], sortable: sortable, defaultSort: "created_at",
+            ["page": "3", "per_page": "100", "sort": "name", "order": "asc"], sortable: sortable,
+            defaultSort: "created_at",
             defaultOrder: .desc)
         #expect(q.offset == 200)
-        for (key, value) in [("page", "0"), ("page", "-1"), ("page", "x"), ("per_page", "0"), ("per_page", "101"),
-            ("sort", "secret"), ("order", "up")]
-        {
+        for (key, value) in [
+            ("page", "0"), ("page", "-1"), ("page", "x"), ("per_page", "0"), ("per_page", "101"),
+            ("sort", "secret"), ("order", "up"),
+        ] {
             do {
-                _ = try PageRequest.parse([key: value], sortable: sortable, defaultSort: "created_at", defaultOrder: .desc)
+                _ = try PageRequest.parse(
+                    [key: value], sortable: sortable, defaultSort: "created_at", defaultOrder: .desc)
                 Issue.record("\(key)=\(value) accepted")
             } catch {
                 #expect(error.type == .validationError)
@@ -33,9 +36,10 @@ import Testing
         #expect(try UpstreamURL.parse("HTTP://Example.COM:8080").get().description == "http://example.com:8080")
         #expect(try UpstreamURL.parse("http://[::1]:9000/x").get().hostHeader == "[::1]:9000")
         #expect(try UpstreamURL.parse("https://a.com:443").get().hostHeader == "a.com")
-        for bad in ["ftp://a.com", "https://", "https://a.com?x=1", "https://a.com#f", "https://u:p@a.com",
-            "https://a.com:0", "https://a.com:99999", "https://a b.com", "https://-a.com", "api.com/v1", "http://[::1"]
-        {
+        for bad in [
+            "ftp://a.com", "https://", "https://a.com?x=1", "https://a.com#f", "https://u:p@a.com",
+            "https://a.com:0", "https://a.com:99999", "https://a b.com", "https://-a.com", "api.com/v1", "http://[::1",
+        ] {
             #expect(throws: UpstreamURL.ParseError.self, "\(bad)") { try UpstreamURL.parse(bad).get() }
         }
     }
@@ -46,10 +50,19 @@ import Testing
         #expect(
             try UpstreamURL.parse("https://[21d:f::212.109.198.14]/a%2Fb~!$&'()*+,;=:@").get().basePath
                 == "/a%2Fb~!$&'()*+,;=:@")
-        #expect(UpstreamURL.parse("https://[::1]/\u{1F3FB}x") == .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)")))
-        #expect(UpstreamURL.parse("https://a.com/\u{301}") == .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)")))
-        for (bad, char) in [("https://a.com/<x>", "<"), ("https://a.com/%zz", "%"), ("https://a.com/%2", "%"), ("https://a.com/{x}", "{")] {
-            #expect(UpstreamURL.parse(bad) == .failure(.init("has \"\(char)\" in its path; percent-encode it (RFC 3986)")), "\(bad)")
+        #expect(
+            UpstreamURL.parse("https://[::1]/\u{1F3FB}x")
+                == .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)")))
+        #expect(
+            UpstreamURL.parse("https://a.com/\u{301}")
+                == .failure(.init("must be ASCII; percent-encode other characters (RFC 3986)")))
+        for (bad, char) in [
+            ("https://a.com/<x>", "<"), ("https://a.com/%zz", "%"), ("https://a.com/%2", "%"),
+            ("https://a.com/{x}", "{"),
+        ] {
+            #expect(
+                UpstreamURL.parse(bad) == .failure(.init("has \"\(char)\" in its path; percent-encode it (RFC 3986)")),
+                "\(bad)")
         }
     }
 
@@ -57,7 +70,9 @@ import Testing
         let body = try JSONValue.parse(#"{"name":"x","count":"3","flag":1,"list":["a",2]}"#)
         let r = try FieldReader(body: body, allowed: ["name", "count", "flag", "list"])
         #expect(try r.requiredString("name") == "x")
-        #expect(throws: ApiError.invalid("count", "must be a whole number (got string)")) { try r.int("count", in: 1...5) }
+        #expect(throws: ApiError.invalid("count", "must be a whole number (got string)")) {
+            try r.int("count", in: 1...5)
+        }
         #expect(throws: ApiError.invalid("flag", "must be true or false (got number)")) { try r.bool("flag") }
         #expect(throws: ApiError.invalid("list[1]", "must be a string (got number)")) { try r.stringArray("list") }
         #expect(throws: ApiError.invalid("missing", "is required")) { try r.requiredString("missing") }

@@ -10,11 +10,13 @@ import Testing
 
     @Test func roundTrips() throws {
         let sealed = sealer.seal(SecretValue("sk_live_abc"), tenantId: "t", secretId: "s", environment: "production")
-        #expect(try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "production").reveal() == "sk_live_abc")
+        #expect(
+            try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "production").reveal() == "sk_live_abc")
         #expect(!String(decoding: sealed, as: UTF8.self).contains("sk_live_abc"))
         // A fresh nonce each time: the same plaintext never seals to the same bytes.
-        #expect(sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e")
-            != sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e"))
+        #expect(
+            sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e")
+                != sealer.seal(SecretValue("x"), tenantId: "t", secretId: "s", environment: "e"))
     }
 
     /// The reusable BoringSSL context opens exactly what swift-crypto's own API opens, and refuses what it refuses.
@@ -27,7 +29,9 @@ import Testing
             #expect(fast.reveal() == value)
             var tampered = sealed
             tampered[tampered.count / 2] ^= 0x80
-            #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(tampered, tenantId: "t", secretId: "s", environment: "e") }
+            #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+                try sealer.open(tampered, tenantId: "t", secretId: "s", environment: "e")
+            }
             #expect(throws: SecretSealer.OpenError.authenticationFailed) {
                 try sealer.openWithoutContext(tampered, tenantId: "t", secretId: "s", environment: "e")
             }
@@ -44,20 +48,30 @@ import Testing
             }
         }
         sealed.removeLast(20)
-        #expect(throws: SecretSealer.OpenError.self) { try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "production") }
+        #expect(throws: SecretSealer.OpenError.self) {
+            try sealer.open(sealed, tenantId: "t", secretId: "s", environment: "production")
+        }
     }
 
     @Test func movedCiphertextFails() {
         let sealed = sealer.seal(SecretValue("value"), tenantId: "t", secretId: "s1", environment: "production")
-        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(sealed, tenantId: "t", secretId: "s2", environment: "production") }
-        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(sealed, tenantId: "t", secretId: "s1", environment: "staging") }
-        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try sealer.open(sealed, tenantId: "other", secretId: "s1", environment: "production") }
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+            try sealer.open(sealed, tenantId: "t", secretId: "s2", environment: "production")
+        }
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+            try sealer.open(sealed, tenantId: "t", secretId: "s1", environment: "staging")
+        }
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+            try sealer.open(sealed, tenantId: "other", secretId: "s1", environment: "production")
+        }
     }
 
     @Test func otherMasterKeyFails() {
         let other = SecretSealer(masterKey: MasterKey.generate())
         let sealed = sealer.seal(SecretValue("value"), tenantId: "t", secretId: "s", environment: "e")
-        #expect(throws: SecretSealer.OpenError.authenticationFailed) { try other.open(sealed, tenantId: "t", secretId: "s", environment: "e") }
+        #expect(throws: SecretSealer.OpenError.authenticationFailed) {
+            try other.open(sealed, tenantId: "t", secretId: "s", environment: "e")
+        }
         let check = sealer.makeKeyCheck(tenantId: "t")
         #expect(sealer.verifyKeyCheck(check, tenantId: "t"))
         #expect(!other.verifyKeyCheck(check, tenantId: "t"))
@@ -68,9 +82,13 @@ import Testing
         let key = MasterKey.generate()
         let again = try MasterKey(base64: "  " + key.base64Encoded() + "\n")
         let sealed = SecretSealer(masterKey: key).seal(SecretValue("v"), tenantId: "t", secretId: "s", environment: "e")
-        #expect(try SecretSealer(masterKey: again).open(sealed, tenantId: "t", secretId: "s", environment: "e").reveal() == "v")
+        #expect(
+            try SecretSealer(masterKey: again).open(sealed, tenantId: "t", secretId: "s", environment: "e").reveal()
+                == "v")
         #expect(throws: MasterKey.LoadError.notBase64) { try MasterKey(base64: "not base64!") }
-        #expect(throws: MasterKey.LoadError.wrongLength(16)) { try MasterKey(base64: Data(count: 16).base64EncodedString()) }
+        #expect(throws: MasterKey.LoadError.wrongLength(16)) {
+            try MasterKey(base64: Data(count: 16).base64EncodedString())
+        }
     }
 
     @Test func secretValueNeverPrints() {
@@ -90,10 +108,12 @@ import Testing
         let aad = Data("knoxcall/secret/v1\u{0}tenant-1\u{0}sec_42\u{0}production".utf8)
         let box = try AES.GCM.seal(Data("stored before".utf8), using: key, authenticating: aad)
         let sealed = try #require(box.combined.map(Array.init))
-        let opened = try SecretSealer(masterKey: master).open(sealed, tenantId: "tenant-1", secretId: "sec_42", environment: "production")
+        let opened = try SecretSealer(masterKey: master).open(
+            sealed, tenantId: "tenant-1", secretId: "sec_42", environment: "production")
         #expect(opened.reveal() == "stored before")
         #expect(throws: SecretSealer.OpenError.authenticationFailed) {
-            try SecretSealer(masterKey: master).open(sealed, tenantId: "tenant-1", secretId: "sec_4", environment: "2production")
+            try SecretSealer(masterKey: master).open(
+                sealed, tenantId: "tenant-1", secretId: "sec_4", environment: "2production")
         }
     }
 
@@ -108,7 +128,8 @@ import Testing
             try #require(try AES.GCM.seal(bytes, using: key, authenticating: aad).combined.map(Array.init))
         }
         for text in ["", "plain", "päßwörd ✓ 🔑", "\u{FFFD}", "a\u{FFFD}b"] {
-            let opened = try sealer.open(try sealed(Array(text.utf8)), tenantId: "t", secretId: "s", environment: "production")
+            let opened = try sealer.open(
+                try sealed(Array(text.utf8)), tenantId: "t", secretId: "s", environment: "production")
             #expect(opened.reveal() == text)
         }
         for bytes: [UInt8] in [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0x61, 0x80, 0x62]] {
@@ -134,7 +155,10 @@ import Testing
             if !agree([UInt8(a)]) { disagreements.append([UInt8(a)]) }
             for b in 0...255 where !agree([UInt8(a), UInt8(b)]) { disagreements.append([UInt8(a), UInt8(b)]) }
         }
-        let edges: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        let edges: [UInt8] = [
+            0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4,
+            0xF5, 0xFF,
+        ]
         for a in 0xC0...0xFF {
             for b in edges {
                 for c in edges where !agree([UInt8(a), b, c]) { disagreements.append([UInt8(a), b, c]) }
@@ -146,7 +170,8 @@ import Testing
         var random = SystemRandomNumberGenerator()
         for _ in 0..<20_000 {
             let bytes = (0..<Int.random(in: 0...12, using: &random)).map { _ in
-                Bool.random(using: &random) ? UInt8.random(in: 0x80...0xFF, using: &random) : UInt8.random(in: 0...0xFF, using: &random)
+                Bool.random(using: &random)
+                    ? UInt8.random(in: 0x80...0xFF, using: &random) : UInt8.random(in: 0...0xFF, using: &random)
             }
             if !agree(bytes) { disagreements.append(bytes) }
         }
@@ -182,7 +207,8 @@ import Testing
         #expect(refused.error == .authenticationFailed && refused.bytes.allSatisfy { $0 == 0 })
         let wrongSize = open(box, size: 6)
         #expect(wrongSize.error == .malformed && wrongSize.bytes.allSatisfy { $0 == 0 })
-        let notText = try #require(try AES.GCM.seal([0x61, 0xFF, 0x62], using: key, authenticating: aad).combined.map(Array.init))
+        let notText = try #require(
+            try AES.GCM.seal([0x61, 0xFF, 0x62], using: key, authenticating: aad).combined.map(Array.init))
         let malformed = open(notText)
         #expect(malformed.error == .malformed && malformed.bytes == [0, 0, 0])
         #expect(SecretSealer.valueLength(sealedCount: 27) == nil)
@@ -203,14 +229,23 @@ import Testing
         #expect(KeyHasher.constantTimeEquals([1, 2, 3], [1, 2, 3]))
         #expect(!KeyHasher.constantTimeEquals([1, 2, 3], [1, 2, 4]))
         #expect(!KeyHasher.constantTimeEquals([1, 2], [1, 2, 3]))
-        #expect(KeyHasher.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            KeyHasher.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        )
     }
 
     @Test func requestSignatures() {
         let secret = SecretValue("key")
-        let sig = RequestSignature.compute(secret: secret, timestamp: "1700000000", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8))
+        let sig = RequestSignature.compute(
+            secret: secret, timestamp: "1700000000", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8))
         #expect(sig.count == 64)
-        #expect(RequestSignature.verify(presented: sig.uppercased(), secret: secret, timestamp: "1700000000", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8)))
-        #expect(!RequestSignature.verify(presented: sig, secret: secret, timestamp: "1700000001", method: "POST", pathWithQuery: "/a?b=1", body: Array("{}".utf8)))
+        #expect(
+            RequestSignature.verify(
+                presented: sig.uppercased(), secret: secret, timestamp: "1700000000", method: "POST",
+                pathWithQuery: "/a?b=1", body: Array("{}".utf8)))
+        #expect(
+            !RequestSignature.verify(
+                presented: sig, secret: secret, timestamp: "1700000001", method: "POST", pathWithQuery: "/a?b=1",
+                body: Array("{}".utf8)))
     }
 }

@@ -37,7 +37,8 @@ import Testing
         do {
             let engine = try fixture.engine()
             try await engine.secret("KEEP", "value-kept")
-            try await engine.route(#"{"name":"Kept","target_base_url":"https://a.com","inject_headers_json":{"A":"{{secret:KEEP}}"}}"#)
+            try await engine.route(
+                #"{"name":"Kept","target_base_url":"https://a.com","inject_headers_json":{"A":"{{secret:KEEP}}"}}"#)
             key = try await engine.makeKey()
         }
         let reopened = try fixture.engine()
@@ -45,13 +46,17 @@ import Testing
         _ = try reopened.authenticate(credential: key)
         let sealed = try #require(reopened.snapshot.sealedValues.values.first?["production"])
         let secretId = try #require(reopened.snapshot.secretIdsByName["KEEP"])
-        #expect(try SecretSealer(masterKey: fixture.masterKey).open(sealed.ciphertext, tenantId: reopened.tenantId, secretId: secretId, environment: "production").reveal() == "value-kept")
+        #expect(
+            try SecretSealer(masterKey: fixture.masterKey).open(
+                sealed.ciphertext, tenantId: reopened.tenantId, secretId: secretId, environment: "production"
+            ).reveal() == "value-kept")
     }
 
     @Test func wrongMasterKeyStopsTheStart() throws {
         _ = try fixture.engine()
         do {
-            _ = try Engine.open(mode: .live, directory: fixture.directory, masterKey: MasterKey.generate(), config: KnoxConfig())
+            _ = try Engine.open(
+                mode: .live, directory: fixture.directory, masterKey: MasterKey.generate(), config: KnoxConfig())
             Issue.record("opened with the wrong master key")
         } catch {
             #expect("\(error)".contains("master key does not match"))

@@ -53,10 +53,15 @@ import Testing
         await expectApiError(.conflictingExpiryFields) {
             try await engine.createApiKey(json(#"{"name":"x","expires_in_days":3,"never_expires":true}"#), console)
         }
-        await expectApiError(.invalidExpiry) { try await engine.createApiKey(json(#"{"name":"x","expires_in_days":366}"#), console) }
-        await expectApiError(.invalidExpiry) { try await engine.createApiKey(json(#"{"name":"x","never_expires":false}"#), console) }
         await expectApiError(.invalidExpiry) {
-            try await engine.createApiKey(json(#"{"name":"x","expires_at":"\#(Timestamp.format(millis: now - 1000))"}"#), console)
+            try await engine.createApiKey(json(#"{"name":"x","expires_in_days":366}"#), console)
+        }
+        await expectApiError(.invalidExpiry) {
+            try await engine.createApiKey(json(#"{"name":"x","never_expires":false}"#), console)
+        }
+        await expectApiError(.invalidExpiry) {
+            try await engine.createApiKey(
+                json(#"{"name":"x","expires_at":"\#(Timestamp.format(millis: now - 1000))"}"#), console)
         }
         let never = try await engine.createApiKey(json(#"{"name":"x","never_expires":true}"#), console).data
         #expect(never["expires_at"] == .null)
@@ -71,38 +76,51 @@ import Testing
         await expectApiError(.forbidden) { try await engine.createApiKey(json(#"{"name":"x"}"#), ctx) }
         let infra = try engine.authenticate(credential: try await engine.makeKey(role: .infrastructure))
         let infraCtx = RequestContext(actor: infra.actor)
-        let invoke = try await engine.createApiKey(json(#"{"name":"i","role_ids":["\#(Role.invoke.id)"]}"#), infraCtx).data
+        let invoke = try await engine.createApiKey(json(#"{"name":"i","role_ids":["\#(Role.invoke.id)"]}"#), infraCtx)
+            .data
         #expect(invoke["role_ids"] == [.string(Role.invoke.id)])
         let error = await expectApiError(.privilegeEscalation) {
             try await engine.createApiKey(json(#"{"name":"a","role_ids":["admin"]}"#), infraCtx)
         }
         #expect(error?.message.contains("lacks") == true)
-        await expectApiError(.forbidden) { try await engine.createApiKey(json(#"{"name":"a","role_ids":["owner"]}"#), console) }
+        await expectApiError(.forbidden) {
+            try await engine.createApiKey(json(#"{"name":"a","role_ids":["owner"]}"#), console)
+        }
 
         let readOnly = try engine.authenticate(credential: try await engine.makeKey(role: .readOnly))
         await expectApiError(.forbidden) {
-            try await engine.createRoute(json(#"{"name":"R","target_base_url":"https://a.com"}"#), RequestContext(actor: readOnly.actor))
+            try await engine.createRoute(
+                json(#"{"name":"R","target_base_url":"https://a.com"}"#), RequestContext(actor: readOnly.actor))
         }
         #expect(try await engine.listRoutes([:], actor: readOnly.actor).total == 0)
-        let noRole = try engine.authenticate(credential: try await engine.createApiKey(json(#"{"name":"n"}"#), console).data["api_key"]?.stringValue)
+        let noRole = try engine.authenticate(
+            credential: try await engine.createApiKey(json(#"{"name":"n"}"#), console).data["api_key"]?.stringValue)
         await expectApiError(.forbidden) { try await engine.listRoutes([:], actor: noRole.actor) }
     }
 
     @Test func accessKeysCarryScopes() async throws {
-        let ake = try await engine.createApiKey(json(#"{"name":"a","key_type":"access_key","scopes":["routes:read"],"expires_in_days":30}"#), console).data
+        let ake = try await engine.createApiKey(
+            json(#"{"name":"a","key_type":"access_key","scopes":["routes:read"],"expires_in_days":30}"#), console
+        ).data
         let text = try #require(ake["api_key"]?.stringValue)
         #expect(text.hasPrefix("AKE"))
         let caller = try engine.authenticate(credential: text)
         #expect(caller.actor.permissions.allows("routes:read"))
         #expect(!caller.actor.permissions.allows("routes:write"))
         await expectApiError(.invalidExpiry) {
-            try await engine.createApiKey(json(#"{"name":"a","key_type":"access_key","scopes":["routes:read"],"never_expires":true}"#), console)
+            try await engine.createApiKey(
+                json(#"{"name":"a","key_type":"access_key","scopes":["routes:read"],"never_expires":true}"#), console)
         }
         await expectApiError(.validationError, field: "scopes[0]") {
-            try await engine.createApiKey(json(#"{"name":"a","key_type":"access_key","scopes":["root:everything"]}"#), console)
+            try await engine.createApiKey(
+                json(#"{"name":"a","key_type":"access_key","scopes":["root:everything"]}"#), console)
         }
-        await expectApiError(.validationError, field: "scopes") { try await engine.createApiKey(json(#"{"name":"a","scopes":["routes:read"]}"#), console) }
-        await expectApiError(.validationError, field: "key_type") { try await engine.createApiKey(json(#"{"name":"a","key_type":"test"}"#), console) }
+        await expectApiError(.validationError, field: "scopes") {
+            try await engine.createApiKey(json(#"{"name":"a","scopes":["routes:read"]}"#), console)
+        }
+        await expectApiError(.validationError, field: "key_type") {
+            try await engine.createApiKey(json(#"{"name":"a","key_type":"test"}"#), console)
+        }
     }
 
     @Test func managementRateLimitPerKey() async throws {

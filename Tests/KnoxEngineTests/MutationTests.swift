@@ -34,11 +34,15 @@ import Testing
         #expect(try await engine.audit().count == 1)
         // The same key with another request is refused and changes nothing.
         let other = #"{"name":"S","target_base_url":"https://a.com"}"#
-        await expectApiError(.conflict, field: "X-Idempotency-Key") { try await engine.createRoute(json(other), self.ctx("k1", other)) }
+        await expectApiError(.conflict, field: "X-Idempotency-Key") {
+            try await engine.createRoute(json(other), self.ctx("k1", other))
+        }
         #expect(try await engine.listRoutes([:], actor: .console).total == 1)
         // After 24 hours the key is forgotten: the name conflict shows the request really ran again.
         fixture.clock.advance(seconds: 24 * 3600 + 1)
-        await expectApiError(.conflict, field: "name") { try await engine.createRoute(json(body), self.ctx("k1", body)) }
+        await expectApiError(.conflict, field: "name") {
+            try await engine.createRoute(json(body), self.ctx("k1", body))
+        }
     }
 
     @Test func failedMutationStoresNoReplay() async throws {
@@ -56,20 +60,31 @@ import Testing
             var expected: [String] = []
             func did(_ action: String) { expected.append(action) }
             _ = try await e.createEnvironment(json(#"{"name":"staging"}"#), console); did("environment.created")
-            _ = try await e.updateEnvironment("staging", json(##"{"color":"#000000"}"##), console); did("environment.updated")
-            let sid = try #require(try await e.secret("PLANT", "planted-value-123")["id"]?.stringValue); did("secret.created")
-            _ = try await e.setSecretValue(sid, environment: nil, json(#"{"value":"planted-value-456"}"#), console); did("secret.value_updated")
+            _ = try await e.updateEnvironment("staging", json(##"{"color":"#000000"}"##), console);
+            did("environment.updated")
+            let sid = try #require(try await e.secret("PLANT", "planted-value-123")["id"]?.stringValue);
+            did("secret.created")
+            _ = try await e.setSecretValue(sid, environment: nil, json(#"{"value":"planted-value-456"}"#), console);
+            did("secret.value_updated")
             _ = try await e.updateSecret(sid, json(#"{"description":"d"}"#), console); did("secret.updated")
-            let rid = try #require(try await e.route(#"{"name":"R","target_base_url":"https://a.com","inject_headers_json":{"A":"{{secret:PLANT}}"}}"#)["id"]?.stringValue); did("route.created")
+            let rid = try #require(
+                try await e.route(
+                    #"{"name":"R","target_base_url":"https://a.com","inject_headers_json":{"A":"{{secret:PLANT}}"}}"#)[
+                        "id"]?.stringValue);
+            did("route.created")
             _ = try await e.updateRoute(rid, json(#"{"enabled":false}"#), console); did("route.updated")
             _ = try await e.putRouteEnvironment(rid, "staging", json("{}"), console); did("route.environment_set")
             _ = try await e.deleteRouteEnvironment(rid, "staging", console); did("route.environment_deleted")
-            let cid = try #require(try await e.createClient(json(#"{"name":"c","ip_address":"10.0.0.1"}"#), console).data["id"]?.stringValue); did("client.created")
+            let cid = try #require(
+                try await e.createClient(json(#"{"name":"c","ip_address":"10.0.0.1"}"#), console).data["id"]?
+                    .stringValue);
+            did("client.created")
             _ = try await e.updateClient(cid, json(#"{"name":"d"}"#), console); did("client.updated")
             _ = try await e.assignClient(rid, cid, nil, console); did("route.client_assigned")
             _ = try await e.unassignClient(rid, cid, environment: nil, nil, console); did("route.client_unassigned")
             _ = try await e.deleteClient(cid, console); did("client.deleted")
-            let kid = try #require(try await e.createApiKey(json(#"{"name":"k"}"#), console).data["id"]?.stringValue); did("api_key.created")
+            let kid = try #require(try await e.createApiKey(json(#"{"name":"k"}"#), console).data["id"]?.stringValue);
+            did("api_key.created")
             _ = try await e.revokeApiKey(kid, console); did("api_key.revoked")
             _ = try await e.deleteRoute(rid, console); did("route.deleted")
             _ = try await e.deleteSecret(sid, console); did("secret.deleted")
@@ -97,7 +112,9 @@ import Testing
         #expect(after.items.map { $0["details"]?["name"] } == ["B"])
         let before = try await engine.listAuditLogs(["to": Timestamp.format(millis: middle)], actor: .console)
         #expect(before.items.map { $0["details"]?["name"] } == ["A"])
-        await expectApiError(.validationError, field: "from") { try await engine.listAuditLogs(["from": "yesterday"], actor: .console) }
+        await expectApiError(.validationError, field: "from") {
+            try await engine.listAuditLogs(["from": "yesterday"], actor: .console)
+        }
         // An empty range selects nothing (it is not an error: the document allows every well-formed pair).
         let empty = try await engine.listAuditLogs(
             ["from": Timestamp.format(millis: middle), "to": Timestamp.format(millis: middle)], actor: .console)

@@ -38,13 +38,31 @@ import Testing
         (#"{"name":"a","target_base_url":"https://u:p@a.com"}"#, "target_base_url"),
         (#"{"name":"a","target_base_url":"https://a.com","surprise":1}"#, "surprise"),
         (#"{"name":"a","target_base_url":"https://a.com","injection_rules":[{"x":1}]}"#, "injection_rules"),
-        (#"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"Bad Header":"x"}}"#, "inject_headers_json.Bad Header"),
-        (#"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":"a\r\nEvil: 1"}}"#, "inject_headers_json.X"),
-        (#"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"Host":"evil"}}"#, "inject_headers_json.Host"),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"Bad Header":"x"}}"#,
+            "inject_headers_json.Bad Header"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":"a\r\nEvil: 1"}}"#,
+            "inject_headers_json.X"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"Host":"evil"}}"#,
+            "inject_headers_json.Host"
+        ),
         (#"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":1}}"#, "inject_headers_json.X"),
-        (#"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":"{{secret:MISSING}}"}}"#, "inject_headers_json.X"),
-        (#"{"name":"a","target_base_url":"https://a.com","inject_body_json":{"k":{"n":["{{secret_id:00000000-0000-4000-8000-000000000000}}"]}}}"#, "inject_body_json.k.n[0]"),
-        (#"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":"{{secret_id:nope}}"}}"#, "inject_headers_json.X"),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":"{{secret:MISSING}}"}}"#,
+            "inject_headers_json.X"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","inject_body_json":{"k":{"n":["{{secret_id:00000000-0000-4000-8000-000000000000}}"]}}}"#,
+            "inject_body_json.k.n[0]"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","inject_headers_json":{"X":"{{secret_id:nope}}"}}"#,
+            "inject_headers_json.X"
+        ),
         (#"{"name":"a","target_base_url":"https://a.com","base_environment":"staging"}"#, "base_environment"),
         (#"{"name":"a","target_base_url":"https://a.com","require_signature":true}"#, "signing_secret_id"),
         (#"{"name":"a","target_base_url":"https://a.com","rate_limit_enabled":true}"#, "rate_limit_requests"),
@@ -52,16 +70,34 @@ import Testing
         (#"{"name":"a","target_base_url":"https://a.com","ip_allowlist":["10.0.0.5/16"]}"#, "ip_allowlist[0]"),
         (#"{"name":"a","target_base_url":"https://a.com","allowed_methods":["GET","FETCH"]}"#, "allowed_methods[1]"),
         (#"{"name":"a","target_base_url":"https://a.com","allowed_methods":[]}"#, "allowed_methods"),
-        (#"{"name":"a","target_base_url":"https://a.com","method_configs":[{"method":"GET","bogus":1}]}"#, "method_configs"),
-        (#"{"name":"a","target_base_url":"https://a.com","method_configs":{"GET":{"enabled":true}}}"#, "method_configs"),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","method_configs":[{"method":"GET","bogus":1}]}"#,
+            "method_configs"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","method_configs":{"GET":{"enabled":true}}}"#,
+            "method_configs"
+        ),
         (#"{"name":"a","target_base_url":"https://a.com","method_configs":"x"}"#, "method_configs"),
-        (#"{"name":"a","target_base_url":"https://a.com","use_method_specific_configs":true}"#, "use_method_specific_configs"),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","use_method_specific_configs":true}"#,
+            "use_method_specific_configs"
+        ),
         (#"{"name":"a","target_base_url":"https://a.com","intercept_enabled":true}"#, "intercept_enabled"),
         (#"{"name":"a","target_base_url":"https://a.com","egress_server_id":"eg-1"}"#, "egress_server_id"),
         (#"{"name":"a","target_base_url":"https://a.com","data_plane_node_id":"dp-1"}"#, "data_plane_node_id"),
-        (#"{"name":"a","target_base_url":"https://a.com","mtls_certificate_id":"00000000-0000-4000-8000-000000000000"}"#, "mtls_certificate_id"),
-        (#"{"name":"a","target_base_url":"https://a.com","http_method_restrictions_enabled":true}"#, "http_method_restrictions_enabled"),
-        (#"{"name":"a","target_base_url":"https://a.com","allowed_methods":["GET"],"http_method_restrictions_enabled":false}"#, "http_method_restrictions_enabled"),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","mtls_certificate_id":"00000000-0000-4000-8000-000000000000"}"#,
+            "mtls_certificate_id"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","http_method_restrictions_enabled":true}"#,
+            "http_method_restrictions_enabled"
+        ),
+        (
+            #"{"name":"a","target_base_url":"https://a.com","allowed_methods":["GET"],"http_method_restrictions_enabled":false}"#,
+            "http_method_restrictions_enabled"
+        ),
         (#"{"name":"a","target_base_url":"https://a.com","callable_secrets":["NOPE"]}"#, "callable_secrets[0]"),
         (#"{"name":"a","target_base_url":"https://a.com","callable_secrets":["bad name!"]}"#, "callable_secrets[0]"),
         (#"{"name":"a","target_base_url":"https://a.com","allow_encoded_slashes":"yes"}"#, "allow_encoded_slashes"),
@@ -98,7 +134,11 @@ import Testing
             """#)
         #expect(r["allowed_methods"] == ["GET", "POST"])
         #expect(r["ip_allowlist"] == ["203.0.113.0/24", "2001:db8::/32", "10.1.2.3"])
-        #expect(r["payload_structure"] == json(#"{"amount":"<number>","card":{"number":"<string>"},"tags":["<string>"],"ok":"<boolean>","n":null}"#))
+        #expect(
+            r["payload_structure"]
+                == json(
+                    #"{"amount":"<number>","card":{"number":"<string>"},"tags":["<string>"],"ok":"<boolean>","n":null}"#
+                ))
         #expect(r["http_method_restrictions_enabled"] == true)
         #expect(r["callable_secrets"] == ["STRIPE_KEY", .string(sid)])
         #expect(r["allow_encoded_slashes"] == true)
@@ -106,7 +146,10 @@ import Testing
         let uses = try #require(detail["used_by"]?.arrayValue)
         #expect(
             uses.compactMap { $0["field"]?.stringValue }.sorted()
-                == ["callable_secrets[0]", "callable_secrets[1]", "inject_body_json.auth.token", "inject_headers_json.Authorization"])
+                == [
+                    "callable_secrets[0]", "callable_secrets[1]", "inject_body_json.auth.token",
+                    "inject_headers_json.Authorization",
+                ])
     }
 
     /// `method_configs` takes what means "nothing configured", an empty array or an empty object, on create, update
@@ -143,13 +186,19 @@ import Testing
     }
 
     @Test func patchChangesOnlyWhatItNames() async throws {
-        let r = try await engine.route(#"{"name":"R","target_base_url":"https://a.com","rate_limit_enabled":true,"rate_limit_requests":5,"rate_limit_window_sec":1}"#)
+        let r = try await engine.route(
+            #"{"name":"R","target_base_url":"https://a.com","rate_limit_enabled":true,"rate_limit_requests":5,"rate_limit_window_sec":1}"#
+        )
         let id = try #require(r["id"]?.stringValue)
-        let updated = try await engine.updateRoute(id, json(#"{"enabled":false,"target_base_url":"https://b.com"}"#), console).data
+        let updated = try await engine.updateRoute(
+            id, json(#"{"enabled":false,"target_base_url":"https://b.com"}"#), console
+        ).data
         #expect(updated["enabled"] == false)
         #expect(updated["target_base_url"] == "https://b.com")
         #expect(updated["rate_limit_requests"] == 5)
-        await expectApiError(.validationError, field: "slug") { try await engine.updateRoute(id, json(#"{"slug":"other"}"#), console) }
+        await expectApiError(.validationError, field: "slug") {
+            try await engine.updateRoute(id, json(#"{"slug":"other"}"#), console)
+        }
         await expectApiError(.validationError) { try await engine.updateRoute(id, json("{}"), console) }
         await expectApiError(.validationError, field: "base_environment") {
             try await engine.updateRoute(id, json(#"{"base_environment":"x"}"#), console)
@@ -164,23 +213,32 @@ import Testing
         _ = try await engine.createEnvironment(json(#"{"name":"staging"}"#), console)
         try await engine.secret("PROD_KEY", "p")
         try await engine.secret("STAGING_KEY", "s")
-        let r = try await engine.route(#"{"name":"R","target_base_url":"https://prod.example","inject_headers_json":{"X-Key":"{{secret:PROD_KEY}}"},"rate_limit_enabled":true,"rate_limit_requests":10,"rate_limit_window_sec":60}"#)
+        let r = try await engine.route(
+            #"{"name":"R","target_base_url":"https://prod.example","inject_headers_json":{"X-Key":"{{secret:PROD_KEY}}"},"rate_limit_enabled":true,"rate_limit_requests":10,"rate_limit_window_sec":60}"#
+        )
         let id = try #require(r["id"]?.stringValue)
         await expectApiError(.notFound) { try await engine.putRouteEnvironment(id, "nowhere", json("{}"), console) }
         let env = try await engine.putRouteEnvironment(
-            id, "staging", json(#"{"target_base_url":"https://staging.example","inject_headers_json":{"X-Key":"{{secret:STAGING_KEY}}"}}"#), console).data
+            id, "staging",
+            json(
+                #"{"target_base_url":"https://staging.example","inject_headers_json":{"X-Key":"{{secret:STAGING_KEY}}"}}"#
+            ), console
+        ).data
         #expect(env["target_base_url"] == "https://staging.example")
         #expect(env["rate_limit_requests"] == 10)  // inherited
         #expect(env["overridden_fields"] == ["target_base_url", "inject_headers_json"])
         // PUT replaces the override: the header override is gone, the base value shows through again.
-        let replaced = try await engine.putRouteEnvironment(id, "staging", json(#"{"rate_limit_requests":3}"#), console).data
+        let replaced = try await engine.putRouteEnvironment(id, "staging", json(#"{"rate_limit_requests":3}"#), console)
+            .data
         #expect(replaced["target_base_url"] == "https://prod.example")
         #expect(replaced["inject_headers_json"] == json(#"{"X-Key":"{{secret:PROD_KEY}}"}"#))
         #expect(replaced["rate_limit_requests"] == 3)
         let list = try await engine.routeEnvironments(id, actor: .console)
         #expect(list.arrayValue?.map { $0["environment_name"] } == ["production", "staging"])
         #expect(try await engine.getRoute(id, actor: .console)["environment_override_count"] == 1)
-        await expectApiError(.conflict, field: "environment") { try await engine.deleteRouteEnvironment(id, "production", console) }
+        await expectApiError(.conflict, field: "environment") {
+            try await engine.deleteRouteEnvironment(id, "production", console)
+        }
         _ = try await engine.deleteRouteEnvironment(id, "staging", console)
         await expectApiError(.notFound) { try await engine.deleteRouteEnvironment(id, "staging", console) }
         // The environment is now unused and can go.
@@ -191,7 +249,8 @@ import Testing
         _ = try await engine.createEnvironment(json(#"{"name":"staging"}"#), console)
         let r = try await engine.route(#"{"name":"R","target_base_url":"https://prod.example"}"#)
         let id = try #require(r["id"]?.stringValue)
-        _ = try await engine.putRouteEnvironment(id, "staging", json(#"{"target_base_url":"https://stg.example","enabled":false}"#), console)
+        _ = try await engine.putRouteEnvironment(
+            id, "staging", json(#"{"target_base_url":"https://stg.example","enabled":false}"#), console)
         let entry = try #require(engine.snapshot.route("r"))
         #expect(entry.effectiveSettings("production")?.targetBaseURL == "https://prod.example")
         #expect(entry.effectiveSettings("staging")?.targetBaseURL == "https://stg.example")
@@ -212,16 +271,23 @@ import Testing
     }
 
     @Test func listFiltersSortsAndPages() async throws {
-        for name in ["b", "a", "c"] { try await engine.route(#"{"name":"\#(name)","target_base_url":"https://a.com"}"#) }
+        for name in ["b", "a", "c"] {
+            try await engine.route(#"{"name":"\#(name)","target_base_url":"https://a.com"}"#)
+        }
         let id = try #require(try await engine.getRoute("b", actor: .console)["id"]?.stringValue)
         _ = try await engine.updateRoute(id, json(#"{"enabled":false}"#), console)
         let sorted = try await engine.listRoutes(["sort": "name", "order": "asc"], actor: .console)
         #expect(sorted.items.map { $0["name"] } == ["a", "b", "c"])
         #expect(try await engine.listRoutes(["enabled": "false"], actor: .console).items.map { $0["name"] } == ["b"])
-        let page2 = try await engine.listRoutes(["per_page": "2", "page": "2", "sort": "name", "order": "asc"], actor: .console)
+        let page2 = try await engine.listRoutes(
+            ["per_page": "2", "page": "2", "sort": "name", "order": "asc"], actor: .console)
         #expect(page2.items.map { $0["name"] } == ["c"])
         #expect(page2.totalPages == 2)
-        await expectApiError(.validationError, field: "enabled") { try await engine.listRoutes(["enabled": "maybe"], actor: .console) }
-        await expectApiError(.validationError, field: "colour") { try await engine.listRoutes(["colour": "red"], actor: .console) }
+        await expectApiError(.validationError, field: "enabled") {
+            try await engine.listRoutes(["enabled": "maybe"], actor: .console)
+        }
+        await expectApiError(.validationError, field: "colour") {
+            try await engine.listRoutes(["colour": "red"], actor: .console)
+        }
     }
 }

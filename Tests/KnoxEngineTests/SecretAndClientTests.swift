@@ -34,7 +34,9 @@ import Testing
         }
         let sealed = try #require(engine.snapshot.sealedValues[id]?["production"])
         let sealer = SecretSealer(masterKey: fixture.masterKey)
-        #expect(try sealer.open(sealed.ciphertext, tenantId: engine.tenantId, secretId: id, environment: "production").reveal() == "sk_live_PLANTED_123")
+        #expect(
+            try sealer.open(sealed.ciphertext, tenantId: engine.tenantId, secretId: id, environment: "production")
+                .reveal() == "sk_live_PLANTED_123")
         #expect(throws: SecretSealer.OpenError.self) {
             try sealer.open(sealed.ciphertext, tenantId: engine.tenantId, secretId: id, environment: "staging")
         }
@@ -42,15 +44,24 @@ import Testing
 
     @Test func secretTypes() async throws {
         #expect(try await engine.secret("A", "x", extra: #","secret_type":"api_key""#)["secret_type"] == "string")
-        await expectApiError(.validationError, field: "secret_type") { try await engine.secret("B", "x", extra: #","secret_type":"oauth2""#) }
         await expectApiError(.validationError, field: "secret_type") {
-            try await engine.createSecret(json(#"{"name":"C","certificate_content":"x"}"#), forcedType: .certificate, console)
+            try await engine.secret("B", "x", extra: #","secret_type":"oauth2""#)
         }
-        await expectApiError(.validationError, field: "secret_type") { try await engine.secret("D", "x", extra: #","secret_type":"magic""#) }
-        await expectApiError(.validationError, field: "value") { try await engine.createSecret(json(#"{"name":"E"}"#), console) }
+        await expectApiError(.validationError, field: "secret_type") {
+            try await engine.createSecret(
+                json(#"{"name":"C","certificate_content":"x"}"#), forcedType: .certificate, console)
+        }
+        await expectApiError(.validationError, field: "secret_type") {
+            try await engine.secret("D", "x", extra: #","secret_type":"magic""#)
+        }
+        await expectApiError(.validationError, field: "value") {
+            try await engine.createSecret(json(#"{"name":"E"}"#), console)
+        }
         await expectApiError(.validationError, field: "value") { try await engine.secret("F", "") }
         await expectApiError(.validationError, field: "name") { try await engine.secret("bad{name}", "x") }
-        await expectApiError(.validationError, field: "environment") { try await engine.secret("G", "x", extra: #","environment":"qa""#) }
+        await expectApiError(.validationError, field: "environment") {
+            try await engine.secret("G", "x", extra: #","environment":"qa""#)
+        }
     }
 
     @Test func valuesPerEnvironmentAreVersioned() async throws {
@@ -60,15 +71,21 @@ import Testing
         #expect(r1 == json(#"{"id":"\#(id)","name":"K","environment":"production","value_version":2}"#))
         let r2 = try await engine.setSecretValue(id, environment: "staging", json(#"{"value":"s1"}"#), console).data
         #expect(r2["value_version"] == 1)
-        let r3 = try await engine.setSecretValue(id, environment: nil, json(#"{"value":"s2","environment":"staging"}"#), console).data
+        let r3 = try await engine.setSecretValue(
+            id, environment: nil, json(#"{"value":"s2","environment":"staging"}"#), console
+        ).data
         #expect(r3["value_version"] == 2)
         let detail = try await engine.getSecret(id, actor: .console)
         #expect(detail["environment_count"] == 2)
         await expectApiError(.validationError, field: "environment") {
             try await engine.setSecretValue(id, environment: "qa", json(#"{"value":"x"}"#), console)
         }
-        await expectApiError(.validationError, field: "value") { try await engine.setSecretValue(id, environment: nil, json("{}"), console) }
-        await expectApiError(.notFound) { try await engine.setSecretValue(Identifier.uuid(), environment: nil, json(#"{"value":"x"}"#), console) }
+        await expectApiError(.validationError, field: "value") {
+            try await engine.setSecretValue(id, environment: nil, json("{}"), console)
+        }
+        await expectApiError(.notFound) {
+            try await engine.setSecretValue(Identifier.uuid(), environment: nil, json(#"{"value":"x"}"#), console)
+        }
         // Audit rows name the change but never the value.
         let audit = try await engine.audit().map { $0.serialized() }.joined()
         #expect(audit.contains("secret.value_updated"))
@@ -78,13 +95,17 @@ import Testing
     @Test func inUseSecretsAndRenames() async throws {
         let byName = try #require(try await engine.secret("BY_NAME", "x")["id"]?.stringValue)
         let byId = try #require(try await engine.secret("BY_ID", "y")["id"]?.stringValue)
-        try await engine.route(#"{"name":"R","target_base_url":"https://a.com","inject_headers_json":{"A":"{{secret:BY_NAME}}","B":"{{secret_id:\#(byId)}}"}}"#)
+        try await engine.route(
+            #"{"name":"R","target_base_url":"https://a.com","inject_headers_json":{"A":"{{secret:BY_NAME}}","B":"{{secret_id:\#(byId)}}"}}"#
+        )
         let error = await expectApiError(.inUse) { try await engine.deleteSecret(byName, console) }
         #expect(error?.message.contains("route \"R\"") == true)
         await expectApiError(.inUse) { try await engine.deleteSecret(byId, console) }
         await expectApiError(.inUse) { try await engine.updateSecret(byName, json(#"{"name":"RENAMED"}"#), console) }
         // Referenced by id, a rename is safe.
-        #expect(try await engine.updateSecret(byId, json(#"{"name":"renamed by id"}"#), console).data["name"] == "RENAMED_BY_ID")
+        #expect(
+            try await engine.updateSecret(byId, json(#"{"name":"renamed by id"}"#), console).data["name"]
+                == "RENAMED_BY_ID")
         _ = try await engine.deleteRoute("r", console)
         _ = try await engine.deleteSecret(byName, console)
         await expectApiError(.notFound) { try await engine.getSecret(byName, actor: .console) }
@@ -93,9 +114,12 @@ import Testing
     @Test func signingSecretMustExist() async throws {
         let sid = try #require(try await engine.secret("SIGN", "k")["id"]?.stringValue)
         await expectApiError(.validationError, field: "signing_secret_id") {
-            try await engine.route(#"{"name":"R","target_base_url":"https://a.com","require_signature":true,"signing_secret_id":"\#(Identifier.uuid())"}"#)
+            try await engine.route(
+                #"{"name":"R","target_base_url":"https://a.com","require_signature":true,"signing_secret_id":"\#(Identifier.uuid())"}"#
+            )
         }
-        try await engine.route(#"{"name":"R","target_base_url":"https://a.com","require_signature":true,"signing_secret_id":"\#(sid)"}"#)
+        try await engine.route(
+            #"{"name":"R","target_base_url":"https://a.com","require_signature":true,"signing_secret_id":"\#(sid)"}"#)
         await expectApiError(.inUse) { try await engine.deleteSecret(sid, console) }
     }
 
@@ -158,7 +182,9 @@ import Testing
     }
 
     @Test func clientsAndAssignments() async throws {
-        let c = try await engine.createClient(json(#"{"name":"backend","ip_address":"2001:DB8::/32","type":"user","ip_notes":{"dc":"fra"}}"#), console).data
+        let c = try await engine.createClient(
+            json(#"{"name":"backend","ip_address":"2001:DB8::/32","type":"user","ip_notes":{"dc":"fra"}}"#), console
+        ).data
         #expect(c["ip_address"] == "2001:db8::/32")
         #expect(c["type"] == "user")
         let cid = try #require(c["id"]?.stringValue)
@@ -166,11 +192,14 @@ import Testing
         let rid = try #require(r["id"]?.stringValue)
         let a = try await engine.assignClient(rid, cid, json(#"{"environment":"production"}"#), console).data
         #expect(a["client_id"] == .string(cid))
-        await expectApiError(.validationError, field: "environment") { try await engine.assignClient(rid, cid, json(#"{"environment":"qa"}"#), console) }
+        await expectApiError(.validationError, field: "environment") {
+            try await engine.assignClient(rid, cid, json(#"{"environment":"qa"}"#), console)
+        }
         await expectApiError(.notFound) { try await engine.assignClient(rid, Identifier.uuid(), nil, console) }
         #expect(try await engine.getClient(cid, actor: .console)["route_assignments"]?.arrayValue?.count == 1)
         #expect(engine.snapshot.assignments[rid]?["production"] == [cid])
-        let updated = try await engine.updateClient(cid, json(#"{"enabled":false,"ip_address":"10.0.0.0/8"}"#), console).data
+        let updated = try await engine.updateClient(cid, json(#"{"enabled":false,"ip_address":"10.0.0.0/8"}"#), console)
+            .data
         #expect(updated["enabled"] == false)
         #expect(updated["ip_address"] == "10.0.0.0/8")
         _ = try await engine.unassignClient(rid, cid, environment: nil, nil, console)
@@ -179,17 +208,27 @@ import Testing
         await expectApiError(.notFound) { try await engine.getClient(cid, actor: .console) }
         let filtered = try await engine.listClients(["type": "server"], actor: .console)
         #expect(filtered.total == 0)
-        await expectApiError(.validationError, field: "type") { try await engine.listClients(["type": "x"], actor: .console) }
+        await expectApiError(.validationError, field: "type") {
+            try await engine.listClients(["type": "x"], actor: .console)
+        }
     }
 
     @Test func environmentsRules() async throws {
-        await expectApiError(.validationError, field: "name") { try await engine.createEnvironment(json(#"{"name":"Staging!"}"#), console) }
+        await expectApiError(.validationError, field: "name") {
+            try await engine.createEnvironment(json(#"{"name":"Staging!"}"#), console)
+        }
         let e = try await engine.createEnvironment(json(##"{"name":"qa_eu","color":"#ABCDEF"}"##), console).data
         #expect(e["display_name"] == "Qa Eu")
         #expect(e["color"] == "#abcdef")
-        await expectApiError(.conflict, field: "name") { try await engine.createEnvironment(json(#"{"name":"qa_eu"}"#), console) }
-        await expectApiError(.validationError, field: "color") { try await engine.updateEnvironment("qa_eu", json(#"{"color":"red"}"#), console) }
-        await expectApiError(.validationError, field: "name") { try await engine.updateEnvironment("qa_eu", json(#"{"name":"qa"}"#), console) }
+        await expectApiError(.conflict, field: "name") {
+            try await engine.createEnvironment(json(#"{"name":"qa_eu"}"#), console)
+        }
+        await expectApiError(.validationError, field: "color") {
+            try await engine.updateEnvironment("qa_eu", json(#"{"color":"red"}"#), console)
+        }
+        await expectApiError(.validationError, field: "name") {
+            try await engine.updateEnvironment("qa_eu", json(#"{"name":"qa"}"#), console)
+        }
         await expectApiError(.conflict, field: "id") { try await engine.deleteEnvironment("production", console) }
         // Making qa_eu the default moves the flag; the default cannot be deleted.
         _ = try await engine.updateEnvironment("qa_eu", json(#"{"is_default":true}"#), console)
@@ -197,7 +236,8 @@ import Testing
         #expect(list.filter { $0["is_default"] == true }.map { $0["name"] } == ["qa_eu"])
         await expectApiError(.conflict, field: "id") { try await engine.deleteEnvironment("qa_eu", console) }
         // A new route now defaults to qa_eu.
-        #expect(try await engine.route(#"{"name":"R","target_base_url":"https://a.com"}"#)["base_environment"] == "qa_eu")
+        #expect(
+            try await engine.route(#"{"name":"R","target_base_url":"https://a.com"}"#)["base_environment"] == "qa_eu")
         _ = try await engine.updateEnvironment("production", json(#"{"is_default":true}"#), console)
         await expectApiError(.inUse) { try await engine.deleteEnvironment("qa_eu", console) }
     }

@@ -70,10 +70,13 @@ import Testing
             }
         }
         // IPv4-mapped IPv6 ranges are IPv4 ranges: stored so (only that form can match a caller) and judged so.
-        let mapped = try await p.engine.createClient(json(#"{"name":"mapped","ip_address":"::ffff:10.1.0.0/112"}"#), console).data
+        let mapped = try await p.engine.createClient(
+            json(#"{"name":"mapped","ip_address":"::ffff:10.1.0.0/112"}"#), console
+        ).data
         #expect(mapped["ip_address"]?.stringValue == "10.1.0.0/16")
         await #expect(throws: ApiError.self) {
-            _ = try await p.engine.createClient(json(#"{"name":"all mapped","ip_address":"::ffff:0.0.0.0/96"}"#), console)
+            _ = try await p.engine.createClient(
+                json(#"{"name":"all mapped","ip_address":"::ffff:0.0.0.0/96"}"#), console)
         }
         // At the configured prefix or narrower: accepted as before.
         _ = try await p.engine.createClient(json(#"{"name":"ten","ip_address":"10.0.0.0/8"}"#), console)

@@ -31,7 +31,8 @@ import Testing
         #expect(p.upstream.requests.count == 1)
         let logs = try await p.logs()
         #expect(logs.map(\.statusCode) == [401, 401, 403, 403, 200])
-        #expect(logs.map(\.error) == ["authentication_required", "invalid_api_key", "wrong_key_type", "forbidden", nil])
+        #expect(
+            logs.map(\.error) == ["authentication_required", "invalid_api_key", "wrong_key_type", "forbidden", nil])
     }
 
     /// OAuth access tokens (`Authorization: Bearer kc_…`) work where keys do, with `proxy:invoke` in their scope, and
@@ -40,7 +41,8 @@ import Testing
         let p = try await ProxyFixture()
         try await p.route("R")
         let cut = p.key.lastIndex(of: "_")!
-        let client = try p.engine.authenticateClient(id: String(p.key[..<cut]), secret: String(p.key[p.key.index(after: cut)...]))
+        let client = try p.engine.authenticateClient(
+            id: String(p.key[..<cut]), secret: String(p.key[p.key.index(after: cut)...]))
         func mint(_ scope: String) async throws -> String {
             let body = try await p.engine.issueAccessToken(
                 key: client, scope: try p.engine.grantedScope(scope, key: client), grantType: "client_credentials",
@@ -55,9 +57,11 @@ import Testing
         let reader = try await mint("routes:read")
         let forbidden = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer \(reader)"])
         #expect(forbidden.status == 403 && forbidden.errorType == "forbidden")
-        let otherSide = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer kc_test_" + String(repeating: "a", count: 43)])
+        let otherSide = try await p.call(
+            route: "r", key: "", headers: ["Authorization": "Bearer kc_test_" + String(repeating: "a", count: 43)])
         #expect(otherSide.status == 403 && otherSide.errorType == "wrong_key_type")
-        let unknown = try await p.call(route: "r", key: "", headers: ["Authorization": "Bearer kc_live_" + String(repeating: "a", count: 43)])
+        let unknown = try await p.call(
+            route: "r", key: "", headers: ["Authorization": "Bearer kc_live_" + String(repeating: "a", count: 43)])
         #expect(unknown.status == 401 && unknown.errorType == "invalid_api_key")
         // A refresh token is a KnoxCall credential: refused, and with a key it is still never forwarded.
         let refresh = "kcr_live_" + String(repeating: "r", count: 43)
@@ -77,33 +81,45 @@ import Testing
         let p = try await ProxyFixture()
         try await p.route("R")
         let cut = p.key.lastIndex(of: "_")!
-        let client = try p.engine.authenticateClient(id: String(p.key[..<cut]), secret: String(p.key[p.key.index(after: cut)...]))
+        let client = try p.engine.authenticateClient(
+            id: String(p.key[..<cut]), secret: String(p.key[p.key.index(after: cut)...]))
         let signer = DPoPSigner()
-        let token = try await p.engine.issueAccessToken(
-            key: client, scope: ["proxy:invoke"], grantType: "client_credentials", jkt: signer.thumbprint,
-            context: RequestContext(actor: .cli))["access_token"]?.stringValue ?? ""
+        let token =
+            try await p.engine.issueAccessToken(
+                key: client, scope: ["proxy:invoke"], grantType: "client_credentials", jkt: signer.thumbprint,
+                context: RequestContext(actor: .cli))["access_token"]?.stringValue ?? ""
         let now = p.fixture.clock.nowMillis() / 1000
         // RawHTTP sends "Host: 127.0.0.1"; the proof names that origin and the path, without the query.
         let proof = signer.proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token)
-        let ok = try await p.call("GET", "/items?page=2", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": proof])
+        let ok = try await p.call(
+            "GET", "/items?page=2", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": proof])
         #expect(ok.status == 200)
         #expect(ok.header("dpop-nonce") != nil)
-        #expect(p.upstream.requests.last?.header("dpop") == nil)   // the proof is KnoxCall's, not the upstream's
-        let replay = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": proof])
+        #expect(p.upstream.requests.last?.header("dpop") == nil)  // the proof is KnoxCall's, not the upstream's
+        let replay = try await p.call(
+            "GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": proof])
         #expect(replay.status == 401 && replay.errorType == "invalid_dpop_proof")
         #expect(replay.header("www-authenticate")?.contains("invalid_dpop_proof") == true)
         #expect(replay.header("dpop-nonce") != nil)
-        let bearer = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "Bearer \(token)"])
+        let bearer = try await p.call(
+            "GET", "/items", route: "r", key: "", headers: ["Authorization": "Bearer \(token)"])
         #expect(bearer.status == 401 && bearer.errorType == "invalid_dpop_proof")
         let otherKey = DPoPSigner().proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token)
-        let stolen = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": otherKey])
+        let stolen = try await p.call(
+            "GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": otherKey])
         #expect(stolen.status == 401 && stolen.errorType == "invalid_dpop_proof")
         #expect(p.upstream.requests.count == 1)
         let nonce = ok.header("dpop-nonce") ?? ""
-        let withNonce = signer.proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token, nonce: nonce)
-        #expect(try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": withNonce]).status == 200)
-        let badNonce = signer.proof(method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token, nonce: "stale")
-        let refused = try await p.call("GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": badNonce])
+        let withNonce = signer.proof(
+            method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token, nonce: nonce)
+        #expect(
+            try await p.call(
+                "GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": withNonce]
+            ).status == 200)
+        let badNonce = signer.proof(
+            method: "GET", url: "http://127.0.0.1/items", iat: now, accessToken: token, nonce: "stale")
+        let refused = try await p.call(
+            "GET", "/items", route: "r", key: "", headers: ["Authorization": "DPoP \(token)", "DPoP": badNonce])
         #expect(refused.status == 401 && refused.header("www-authenticate")?.contains("use_dpop_nonce") == true)
     }
 
@@ -133,10 +149,12 @@ import Testing
         // A key alone is not enough on a route that requires clients.
         let noClient = try await p.call(route: "r")
         #expect(noClient.status == 403 && noClient.errorType == "ip_not_allowed")
-        let other = try await p.engine.createClient(json(#"{"name":"elsewhere","ip_address":"10.0.0.0/8"}"#), console).data
+        let other = try await p.engine.createClient(json(#"{"name":"elsewhere","ip_address":"10.0.0.0/8"}"#), console)
+            .data
         _ = try await p.engine.assignClient(rid, other["id"]?.stringValue ?? "", nil, console)
         #expect(try await p.call(route: "r").errorType == "ip_not_allowed")
-        let local = try await p.engine.createClient(json(#"{"name":"loopback","ip_address":"127.0.0.0/8"}"#), console).data
+        let local = try await p.engine.createClient(json(#"{"name":"loopback","ip_address":"127.0.0.0/8"}"#), console)
+            .data
         let cid = try #require(local["id"]?.stringValue)
         _ = try await p.engine.assignClient(rid, cid, nil, console)
         #expect(try await p.call(route: "r").status == 200)
@@ -168,22 +186,27 @@ import Testing
         #expect(try await p.call("DELETE", route: "both").errorType == "method_not_allowed")
     }
 
-    func signed(_ p: ProxyFixture, secret: String, offset: Int64 = 0, method: String = "POST", path: String = "/pay?x=1", body: String,
-        tamper: Bool = false) async throws -> RawHTTP.Response
-    {
+    func signed(
+        _ p: ProxyFixture, secret: String, offset: Int64 = 0, method: String = "POST", path: String = "/pay?x=1",
+        body: String,
+        tamper: Bool = false
+    ) async throws -> RawHTTP.Response {
         let timestamp = String(p.fixture.clock.nowMillis() / 1000 + offset)
         var signature = RequestSignature.compute(
-            secret: SecretValue(secret), timestamp: timestamp, method: method, pathWithQuery: path, body: Array(body.utf8))
+            secret: SecretValue(secret), timestamp: timestamp, method: method, pathWithQuery: path,
+            body: Array(body.utf8))
         if tamper { signature = String(signature.reversed()) }
         return try await p.call(
-            method, path, route: "s", headers: ["X-Timestamp": timestamp, "X-Signature": signature, "Content-Type": "application/json"],
+            method, path, route: "s",
+            headers: ["X-Timestamp": timestamp, "X-Signature": signature, "Content-Type": "application/json"],
             body: body)
     }
 
     @Test func signatures() async throws {
         let p = try await ProxyFixture()
         let sid = try await p.secret("SIGNING", "signing-key")
-        try await p.route("S", extra: #""require_signature":true,"signing_secret_id":"\#(sid)","signature_tolerance_sec":60"#)
+        try await p.route(
+            "S", extra: #""require_signature":true,"signing_secret_id":"\#(sid)","signature_tolerance_sec":60"#)
         let ok = try await signed(p, secret: "signing-key", body: #"{"amount":5}"#)
         #expect(ok.status == 200)
         #expect(p.upstream.requests.first?.header("X-Signature") == nil)
@@ -205,7 +228,10 @@ import Testing
         let p = try await ProxyFixture()
         let sid = try await p.secret("SIGNING", "k")
         try await p.route(
-            "S", extra: #""require_signature":true,"signing_secret_id":"\#(sid)","rate_limit_enabled":true,"rate_limit_requests":1,"rate_limit_window_sec":3600"#)
+            "S",
+            extra:
+                #""require_signature":true,"signing_secret_id":"\#(sid)","rate_limit_enabled":true,"rate_limit_requests":1,"rate_limit_window_sec":3600"#
+        )
         // A bad signature does not spend the only token.
         #expect(try await signed(p, secret: "wrong", body: "{}").errorType == "signature_invalid")
         #expect(try await signed(p, secret: "k", body: "{}").status == 200)

@@ -25,7 +25,8 @@ import Testing
         try await DescriptorHeavy.exclusively {
             let p = try await ProxyFixture(config: try KnoxConfig.parse("[data_plane]\nhead_timeout_sec = 3\n"))
             try await p.route("R")
-            #expect(try await p.call(route: "r").status == 200)  // the upstream connection is open before the clock runs
+            // The upstream connection is open before the clock runs.
+            #expect(try await p.call(route: "r").status == 200)
             let port = p.port
             let key = p.key
             let clients = try await blocking {

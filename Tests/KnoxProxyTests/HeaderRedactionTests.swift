@@ -6,7 +6,8 @@ import Testing
 @Suite struct HeaderRedactionTests {
     @Test func markersAreFoundAnywhereInAValue() {
         for value in [
-            "tk_live_abc", "Bearer kc_test_xyz", "token=kcr_live_123;", "x kc_live_", "tk_test_", "prefix-kcr_test_suffix",
+            "tk_live_abc", "Bearer kc_test_xyz", "token=kcr_live_123;", "x kc_live_", "tk_test_",
+            "prefix-kcr_test_suffix",
         ] {
             #expect(HeaderRules.holdsKnoxCallCredential(value), "\(value)")
         }
@@ -19,7 +20,8 @@ import Testing
         let head = try #require(
             try WireFixtures.request(
                 "GET / HTTP/1.1\r\nAuthorization: Bearer upstream-own-token\r\nX-Custom: carries kcr_live_SECRETSECRET inside\r\n"
-                    + "x-knoxcall-key: whatever\r\nX-Access:   AKEABCDEF123456_secretpart  \r\nAccept: application/json\r\n\r\n"))
+                    + "x-knoxcall-key: whatever\r\nX-Access:   AKEABCDEF123456_secretpart  \r\nAccept: application/json\r\n\r\n"
+            ))
         let text = HeaderRules.loggable(head.fields)
         #expect(
             text
@@ -32,7 +34,9 @@ import Testing
     /// The log keeps the first 4 KiB of the caller's header lines, redactions included, whatever their number.
     @Test func loggedHeadersAreCutAt4KiB() throws {
         let lines = (0..<200).map { "X-Field-\($0): value-\($0)-" + String(repeating: "z", count: 20) }
-        let head = try #require(try WireFixtures.request("GET / HTTP/1.1\r\n" + lines.joined(separator: "\r\n") + "\r\nx-knoxcall-key: tk_live_a_b\r\n\r\n"))
+        let head = try #require(
+            try WireFixtures.request(
+                "GET / HTTP/1.1\r\n" + lines.joined(separator: "\r\n") + "\r\nx-knoxcall-key: tk_live_a_b\r\n\r\n"))
         let text = HeaderRules.loggable(head.fields)
         let full = lines.map { $0 + "\n" }.joined()
         #expect(text.utf8.count == 4096)

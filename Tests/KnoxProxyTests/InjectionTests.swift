@@ -13,7 +13,9 @@ import Testing
     @Test func injectsHeadersAndForwardsPathAndQueryVerbatim() async throws {
         let p = try await ProxyFixture()
         try await p.secret("UP_TOKEN", "token-123")
-        try await p.route("Echo", path: "/base/", extra: #""inject_headers_json":{"Authorization":"Bearer {{secret:UP_TOKEN}}","X-Static":"plain"}"#)
+        try await p.route(
+            "Echo", path: "/base/",
+            extra: #""inject_headers_json":{"Authorization":"Bearer {{secret:UP_TOKEN}}","X-Static":"plain"}"#)
         let r = try await p.call("GET", "/v1/users/42?expand=a%20b&x=1", route: "echo")
         #expect(r.status == 200)
         #expect(r.json["uri"] == "/base/v1/users/42?expand=a%20b&x=1")
@@ -43,7 +45,10 @@ import Testing
     @Test func mergesInjectBodyAndResolvesCallerPlaceholders() async throws {
         let p = try await ProxyFixture()
         let id = try await p.secret("API KEY", #"va"lue"#)
-        try await p.route("R", extra: #""inject_body_json":{"auth":{"key":"{{secret:API_KEY}}"},"fixed":1},"callable_secrets":["API_KEY"]"#)
+        try await p.route(
+            "R",
+            extra: #""inject_body_json":{"auth":{"key":"{{secret:API_KEY}}"},"fixed":1},"callable_secrets":["API_KEY"]"#
+        )
         let r = try await p.call(
             "POST", "/charge", route: "r", headers: ["Content-Type": "application/json"],
             body: #"{"amount":100,"auth":{"user":"u"},"note":"by id {{secret_id:\#(id)}}"}"#)
@@ -61,16 +66,19 @@ import Testing
             "POST", "/", route: "r", headers: ["Content-Type": "application/x-www-form-urlencoded"],
             body: "user=a&password=%7B%7Bsecret%3APW%7D%7D&x=1")
         #expect(form.json["body"] == "user=a&password=p%40ss+word%26%3D&x=1")
-        let text = try await p.call("PUT", "/", route: "r", headers: ["Content-Type": "text/plain"], body: "secret is {{secret:PW}}.")
+        let text = try await p.call(
+            "PUT", "/", route: "r", headers: ["Content-Type": "text/plain"], body: "secret is {{secret:PW}}.")
         #expect(text.json["body"] == "secret is p@ss word&=.")
-        let opaque = try await p.call("POST", "/", route: "r", headers: ["Content-Type": "application/octet-stream"], body: "{{secret:PW}}")
+        let opaque = try await p.call(
+            "POST", "/", route: "r", headers: ["Content-Type": "application/octet-stream"], body: "{{secret:PW}}")
         #expect(opaque.json["body"] == "{{secret:PW}}")
     }
 
     @Test func unknownSecretInTheCallersBodyIs400() async throws {
         let p = try await ProxyFixture()
         try await p.route("R")
-        let r = try await p.call("POST", "/", route: "r", headers: ["Content-Type": "application/json"], body: #"{"k":"{{secret:NOPE}}"}"#)
+        let r = try await p.call(
+            "POST", "/", route: "r", headers: ["Content-Type": "application/json"], body: #"{"k":"{{secret:NOPE}}"}"#)
         #expect(r.status == 400)
         #expect(r.errorType == "secret_not_found")
         #expect(p.upstream.requests.isEmpty)
@@ -84,11 +92,14 @@ import Testing
         let r = try await p.route("R", path: "/prod", extra: #""inject_headers_json":{"X-Token":"{{secret:TOKEN}}"}"#)
         let rid = try #require(r["id"]?.stringValue)
         _ = try await p.engine.putRouteEnvironment(
-            rid, "staging", json(#"{"target_base_url":"\#(p.upstream.url)/stage","inject_body_json":{"env":"stage"}}"#), console)
+            rid, "staging", json(#"{"target_base_url":"\#(p.upstream.url)/stage","inject_body_json":{"env":"stage"}}"#),
+            console)
         let prod = try await p.call(route: "r")
         #expect(prod.json["uri"] == "/prod/")
         #expect(prod.echoedHeader("X-Token") == "prod-value")
-        let staging = try await p.call("POST", "/x", route: "r", headers: ["x-knoxcall-environment": "staging", "Content-Type": "application/json"], body: "{}")
+        let staging = try await p.call(
+            "POST", "/x", route: "r",
+            headers: ["x-knoxcall-environment": "staging", "Content-Type": "application/json"], body: "{}")
         #expect(staging.json["uri"] == "/stage/x")
         #expect(staging.echoedHeader("X-Token") == "staging-value")
         #expect(json(staging.json["body"]?.stringValue ?? "") == json(#"{"env":"stage"}"#))
@@ -158,14 +169,16 @@ import Testing
         let movedId = try await p.secret("MOVED", "moved-value-4444")
         for (route, second) in [("split", "SPLIT"), ("stale", "STALE"), ("moved", "MOVED")] {
             try await p.route(
-                route, extra: #""inject_headers_json":{"X-A":"Bearer {{secret:FIRST}}","X-B":"k={{secret:\#(second)}};"}"#)
+                route,
+                extra: #""inject_headers_json":{"X-A":"Bearer {{secret:FIRST}}","X-B":"k={{secret:\#(second)}};"}"#)
         }
         #expect(try await p.call(route: "moved").echoedHeader("X-B") == "k=moved-value-4444;")
         #expect(try await p.call(route: "stale").echoedHeader("X-A") == "Bearer first-value-1111")
         // MOVED's stored value replaced by FIRST's ciphertext: it no longer authenticates (another secret's row).
         try await p.engine.store.write { access in
             try access.db.execute(
-                sql: "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'FIRST') WHERE secret_id = ?",
+                sql:
+                    "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'FIRST') WHERE secret_id = ?",
                 arguments: [movedId])
             try access.bumpConfigVersion()
         }
@@ -173,7 +186,8 @@ import Testing
         p.fixture.clock.advance(seconds: 61)
         let sent = p.upstream.requests.count
         for (route, name, reason) in [
-            ("split", "SPLIT", "contains CR, LF or NUL"), ("stale", "STALE", "has expired"), ("moved", "MOVED", "cannot be decrypted"),
+            ("split", "SPLIT", "contains CR, LF or NUL"), ("stale", "STALE", "has expired"),
+            ("moved", "MOVED", "cannot be decrypted"),
         ] {
             let r = try await p.call(route: route)
             #expect(r.status == 500 && r.errorType == "secret_unusable", "\(route)")
@@ -216,7 +230,8 @@ import Testing
         let r = try await p.call(
             route: "r",
             headers: [
-                "x-knoxcall-environment": "production", "x-knoxcall-origin": "sdk-intercept", "X-Forwarded-For": "6.6.6.6",
+                "x-knoxcall-environment": "production", "x-knoxcall-origin": "sdk-intercept",
+                "X-Forwarded-For": "6.6.6.6",
                 "Connection": "keep-alive, X-Hop", "X-Hop": "drop me", "Proxy-Authorization": "Basic eA==",
             ])
         #expect(r.status == 200)

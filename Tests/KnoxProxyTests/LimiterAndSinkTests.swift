@@ -83,11 +83,14 @@ import Testing
         #expect(RequestLogWriter.reportDrops(of: engine, reported: 0, logger: logger) == 0)
         #expect(capture.lines.isEmpty)
         let capacity = 1 << 16
-        for i in 0..<(capacity + 3) { engine.requestLog.submit(RequestLogEntry(requestId: "r\(i)", ts: 0, method: "GET", path: "/")) }
+        for i in 0..<(capacity + 3) {
+            engine.requestLog.submit(RequestLogEntry(requestId: "r\(i)", ts: 0, method: "GET", path: "/"))
+        }
         #expect(engine.requestLog.dropped == 3)
         #expect(RequestLogWriter.reportDrops(of: engine, reported: 0, logger: logger) == 3)
         #expect(RequestLogWriter.reportDrops(of: engine, reported: 3, logger: logger) == 3)
-        #expect(capture.lines == ["warning request log rows dropped: buffer full dropped.new=3 dropped.total=3 mode=live"])
+        #expect(
+            capture.lines == ["warning request log rows dropped: buffer full dropped.new=3 dropped.total=3 mode=live"])
         await engine.flushRequestLog()
         let stored = try await engine.store.read { try $0.lastRequestLogSeq() }
         #expect(stored == Int64(capacity))
@@ -128,7 +131,8 @@ import Testing
         let stream = engine.requestLog.subscribe()
         let now = fixture.clock.nowMillis()
         engine.requestLog.submit(RequestLogEntry(requestId: "old", ts: now - 40 * 86_400_000, method: "GET", path: "/"))
-        engine.requestLog.submit(RequestLogEntry(requestId: "new", ts: now, method: "GET", path: "/", apiKeyId: caller.key!.id))
+        engine.requestLog.submit(
+            RequestLogEntry(requestId: "new", ts: now, method: "GET", path: "/", apiKeyId: caller.key!.id))
         await engine.flushRequestLog()
         var iterator = stream.makeAsyncIterator()
         let batch = await iterator.next()
@@ -138,7 +142,9 @@ import Testing
         let listed = try await engine.getApiKey(caller.key!.id, actor: .console)
         #expect(listed["last_used_at"] == .string(Timestamp.format(millis: now)))
         await engine.trimRequestLog()
-        let left = try await engine.requestLogFeed([:], actor: .console).items.compactMap { $0["request_id"]?.stringValue }
+        let left = try await engine.requestLogFeed([:], actor: .console).items.compactMap {
+            $0["request_id"]?.stringValue
+        }
         #expect(left == ["new"])
     }
 }
@@ -157,6 +163,8 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
 
     func log(event: LogEvent) {
         let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        stored.withLock { $0.append(([event.level.rawValue, event.message.description] + fields).joined(separator: " ")) }
+        stored.withLock {
+            $0.append(([event.level.rawValue, event.message.description] + fields).joined(separator: " "))
+        }
     }
 }

@@ -29,7 +29,10 @@ import Testing
                 if r.json["slow"]?.boolValue == true {
                     seen.append("slow")
                 } else {
-                    seen.append(r.status == 200 ? (r.json["uri"]?.stringValue ?? "?") + " " + (r.json["body"]?.stringValue ?? "") : "\(r.status)")
+                    seen.append(
+                        r.status == 200
+                            ? (r.json["uri"]?.stringValue ?? "?") + " " + (r.json["body"]?.stringValue ?? "")
+                            : "\(r.status)")
                 }
             }
             return seen
@@ -45,7 +48,9 @@ import Testing
         let response = try await blocking {
             let client = try RawHTTP(port: port)
             defer { client.close() }
-            client.send("POST /up HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n")
+            client.send(
+                "POST /up HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
             // Parts sent apart, one chunk-size line split between two writes.
             client.send("5\r\nhello\r\n")
             Thread.sleep(forTimeInterval: 0.05)
@@ -68,7 +73,9 @@ import Testing
         let response = try await blocking {
             let client = try RawHTTP(port: port)
             defer { client.close() }
-            let text = "GET /split HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nX-Long: " + String(repeating: "v", count: 3000) + "\r\n\r\n"
+            let text =
+                "GET /split HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nX-Long: "
+                + String(repeating: "v", count: 3000) + "\r\n\r\n"
             for piece in stride(from: 0, to: text.utf8.count, by: 700) {
                 let bytes = Array(text.utf8)
                 client.send(Array(bytes[piece..<min(bytes.count, piece + 700)]))
@@ -87,7 +94,9 @@ import Testing
         let response = try await blocking {
             let client = try RawHTTP(port: port)
             defer { client.close() }
-            client.send("POST /slow?ms=500 HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n")
+            client.send(
+                "POST /slow?ms=500 HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
             client.send("3\r\nabc\r\n")
             Thread.sleep(forTimeInterval: 0.1)
             client.send("zz\r\n")
@@ -109,15 +118,23 @@ import Testing
         try await p.route("R")
         let key = try await p.engine.makeKey("revocable")
         let keyId = try #require(
-            try await p.engine.listApiKeys([:], actor: .console).items.first { $0["name"]?.stringValue == "revocable" }?["id"]?.stringValue)
+            try await p.engine.listApiKeys([:], actor: .console).items.first {
+                $0["name"]?.stringValue == "revocable"
+            }?["id"]?.stringValue)
         let client = try RawHTTP(port: p.port)
         defer { client.close() }
         let request = "GET / HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
-        let first = try await blocking { client.send(request); return try client.readResponse() }
-        let second = try await blocking { client.send(request); return try client.readResponse() }
+        let first = try await blocking {
+            client.send(request); return try client.readResponse()
+        }
+        let second = try await blocking {
+            client.send(request); return try client.readResponse()
+        }
         #expect(first.status == 200 && second.status == 200)
         _ = try await p.engine.revokeApiKey(keyId, RequestContext(actor: .console))
-        let third = try await blocking { client.send(request); return try client.readResponse() }
+        let third = try await blocking {
+            client.send(request); return try client.readResponse()
+        }
         #expect(third.status == 401)
     }
 
@@ -135,7 +152,10 @@ import Testing
         var statuses: [Int] = []
         for key in [p.key, altered, p.key, p.key + "x", other, p.key, String(p.key.dropLast())] {
             let request = "GET / HTTP/1.1\r\nHost: x\r\nx-knoxcall-key: \(key)\r\nx-knoxcall-route: r\r\n\r\n"
-            statuses.append(try await blocking { client.send(request); return try client.readResponse() }.status)
+            statuses.append(
+                try await blocking {
+                    client.send(request); return try client.readResponse()
+                }.status)
         }
         #expect(statuses == [200, 401, 200, 401, 200, 200, 401])
         // Each served key's rows carry its own id: both keys show a last use.

@@ -24,7 +24,8 @@ final class ProxyFixture: @unchecked Sendable {
         engine = try fixture.engine(mode)
         upstream = try TestUpstream()
         proxy = try ProxyServer(
-            engine: engine, address: ListenAddress(host: "127.0.0.1", port: 0), group: group, logger: Logger(label: "test"))
+            engine: engine, address: ListenAddress(host: "127.0.0.1", port: 0), group: group,
+            logger: Logger(label: "test"))
         port = try await proxy.bind()
         let proxy = proxy
         serving = Task { try await proxy.run() }
@@ -42,7 +43,8 @@ final class ProxyFixture: @unchecked Sendable {
     /// Creates a route pointing at the test upstream (`extra` is more JSON fields).
     @discardableResult
     func route(_ name: String, path: String = "", extra: String = "") async throws -> JSONValue {
-        let body = #"{"name":"\#(name)","target_base_url":"\#(upstream.url)\#(path)"\#(extra.isEmpty ? "" : "," + extra)}"#
+        let body =
+            #"{"name":"\#(name)","target_base_url":"\#(upstream.url)\#(path)"\#(extra.isEmpty ? "" : "," + extra)}"#
         return try await engine.createRoute(try JSONValue.parse(body), RequestContext(actor: .console)).data
     }
 
@@ -54,7 +56,8 @@ final class ProxyFixture: @unchecked Sendable {
 
     /// One request through the data plane, with our key unless `key` is given ("" for none).
     func call(
-        _ method: String = "GET", _ path: String = "/", route: String?, key: String? = nil, headers: [String: String] = [:],
+        _ method: String = "GET", _ path: String = "/", route: String?, key: String? = nil,
+        headers: [String: String] = [:],
         body: String? = nil
     ) async throws -> RawHTTP.Response {
         var h = headers
@@ -63,7 +66,9 @@ final class ProxyFixture: @unchecked Sendable {
         if let route { h["x-knoxcall-route"] = route }
         let port = port
         let finalHeaders = h
-        return try await blocking { try RawHTTP.request(port: port, method: method, path: path, headers: finalHeaders, body: body) }
+        return try await blocking {
+            try RawHTTP.request(port: port, method: method, path: path, headers: finalHeaders, body: body)
+        }
     }
 
     /// Raw bytes on a fresh connection; returns the first response.

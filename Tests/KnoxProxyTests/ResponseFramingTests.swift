@@ -8,7 +8,9 @@ import Testing
 /// The data plane writes its answers as bytes itself (ResponseWriter): each framing case on the wire, and the
 /// connection still usable after it.
 @Suite struct ResponseFramingTests {
-    private func onOneConnection(_ p: ProxyFixture, _ work: @escaping @Sendable (RawHTTP, String) throws -> Void) async throws {
+    private func onOneConnection(_ p: ProxyFixture, _ work: @escaping @Sendable (RawHTTP, String) throws -> Void)
+        async throws
+    {
         let port = p.port
         let key = p.key
         try await blocking {
@@ -115,7 +117,9 @@ import Testing
     }
 
     @Test func connectionValuesThatNameHeadersAreTold() {
-        for value in ["keep-alive", "close", "Keep-Alive", " close ", "keep-alive, close", "", " , ", "CLOSE,\tkeep-alive"] {
+        for value in [
+            "keep-alive", "close", "Keep-Alive", " close ", "keep-alive, close", "", " , ", "CLOSE,\tkeep-alive",
+        ] {
             #expect(!HeaderRules.connectionNamesHeaders(value), "\(value)")
         }
         for value in ["X-Hop", "keep-alive, X-Hop", "close,x", "keep-alives", "upgrade", " ,te"] {

@@ -32,7 +32,8 @@ import Testing
     /// 200 requests at once against a burst of 50: exactly 50 pass.
     @Test func rateLimitIsExactUnderConcurrency() async throws {
         let p = try await ProxyFixture()
-        try await p.route("Limited", extra: #""rate_limit_enabled":true,"rate_limit_requests":50,"rate_limit_window_sec":3600"#)
+        try await p.route(
+            "Limited", extra: #""rate_limit_enabled":true,"rate_limit_requests":50,"rate_limit_window_sec":3600"#)
         let port = p.port
         let key = p.key
         let statuses = try await blocking { () -> [Int] in
@@ -43,8 +44,10 @@ import Testing
                 group.enter()
                 Thread {
                     defer { group.leave() }
-                    let status = (try? RawHTTP.request(
-                        port: port, method: "GET", path: "/", headers: ["x-knoxcall-key": key, "x-knoxcall-route": "limited"]))?.status ?? -1
+                    let status =
+                        (try? RawHTTP.request(
+                            port: port, method: "GET", path: "/",
+                            headers: ["x-knoxcall-key": key, "x-knoxcall-route": "limited"]))?.status ?? -1
                     lock.lock()
                     results.append(status)
                     lock.unlock()
@@ -64,7 +67,8 @@ import Testing
     /// The limiter's figures ride on the upstream's own answers too, not only on 429s.
     @Test func rateLimitHeadersOnForwardedAnswers() async throws {
         let p = try await ProxyFixture()
-        try await p.route("Limited", extra: #""rate_limit_enabled":true,"rate_limit_requests":3,"rate_limit_window_sec":3600"#)
+        try await p.route(
+            "Limited", extra: #""rate_limit_enabled":true,"rate_limit_requests":3,"rate_limit_window_sec":3600"#)
         for remaining in [2, 1, 0] {
             let r = try await p.call("GET", "/", route: "limited")
             #expect(r.status == 200)
@@ -133,7 +137,8 @@ import Testing
         try await p.route("R")
         let size = 3 << 20
         let body = String(repeating: "a", count: size)
-        let r = try await p.call("POST", "/count", route: "r", headers: ["Content-Type": "application/json"], body: body)
+        let r = try await p.call(
+            "POST", "/count", route: "r", headers: ["Content-Type": "application/json"], body: body)
         #expect(r.status == 200)
         #expect(r.json["bytes"]?.intValue == size)
     }
@@ -141,7 +146,9 @@ import Testing
     @Test func bodiesHeldForInjectionAreBounded() async throws {
         let p = try await ProxyFixture()
         try await p.route("R", extra: #""inject_body_json":{"a":1}"#)
-        let r = try await p.call("POST", "/", route: "r", headers: ["Content-Type": "application/json"], body: "[" + String(repeating: "1,", count: 600_000) + "1]")
+        let r = try await p.call(
+            "POST", "/", route: "r", headers: ["Content-Type": "application/json"],
+            body: "[" + String(repeating: "1,", count: 600_000) + "1]")
         #expect(r.status == 413 && r.errorType == "payload_too_large")
         #expect(p.upstream.requests.isEmpty)
     }
@@ -181,11 +188,18 @@ import Testing
         Capture.plant(planted, kind: "secret_value")
         try await p.secret("PLANT", planted)
         try await p.route("R", extra: #""inject_headers_json":{"X-Secret":"{{secret:PLANT}}"}"#)
-        _ = try await p.engine.createRoute(json(#"{"name":"Down","target_base_url":"http://127.0.0.1:1","inject_headers_json":{"X-Secret":"{{secret:PLANT}}"}}"#), console)
+        _ = try await p.engine.createRoute(
+            json(
+                #"{"name":"Down","target_base_url":"http://127.0.0.1:1","inject_headers_json":{"X-Secret":"{{secret:PLANT}}"}}"#
+            ), console)
         var bodies: [String] = []
         bodies.append(try await p.call(route: "r").header("X-Request-Id") ?? "")
         bodies.append(try await p.call(route: "down").text)
-        bodies.append(try await p.call("POST", "/", route: "r", headers: ["Content-Type": "application/json"], body: #"{"x":"{{secret:MISSING}}"}"#).text)
+        bodies.append(
+            try await p.call(
+                "POST", "/", route: "r", headers: ["Content-Type": "application/json"],
+                body: #"{"x":"{{secret:MISSING}}"}"#
+            ).text)
         for body in bodies { #expect(!body.contains(planted)) }
         await p.engine.flushRequestLog()
         let feed = try await p.engine.requestLogFeed(["limit": "100"], actor: .console)

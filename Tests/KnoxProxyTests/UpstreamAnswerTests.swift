@@ -54,10 +54,13 @@ import Testing
         #expect(try await p.logs().filter { $0.error == "upstream_invalid_response" }.count == rounds)
     }
 
-    private func through(_ p: ProxyFixture, _ upstream: ScriptedUpstream, timeout: Int = 30) async throws -> RawHTTP.Response {
+    private func through(_ p: ProxyFixture, _ upstream: ScriptedUpstream, timeout: Int = 30) async throws
+        -> RawHTTP.Response
+    {
         let name = "U\(upstream.port)"
         _ = try await p.engine.createRoute(
-            json(#"{"name":"\#(name)","target_base_url":"\#(upstream.url)","upstream_timeout_sec":\#(timeout)}"#), console)
+            json(#"{"name":"\#(name)","target_base_url":"\#(upstream.url)","upstream_timeout_sec":\#(timeout)}"#),
+            console)
         return try await p.call(route: name.lowercased())
     }
 
@@ -72,7 +75,8 @@ import Testing
 
     @Test func aHugeHeadIsMalformed() async throws {
         let p = try await ProxyFixture()
-        let huge = try ScriptedUpstream(answer: "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "h", count: 70_000) + "\r\n\r\n")
+        let huge = try ScriptedUpstream(
+            answer: "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "h", count: 70_000) + "\r\n\r\n")
         defer { huge.stop() }
         let r = try await through(p, huge)
         #expect(r.status == 502 && r.errorType == "upstream_invalid_response")
@@ -82,7 +86,8 @@ import Testing
     /// answer cannot be taken back once its head is out), the row says so, and the next request is served.
     @Test func anAnswerCutShortEndsTheCallersConnection() async throws {
         let p = try await ProxyFixture()
-        let cut = try ScriptedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", thenClose: true)
+        let cut = try ScriptedUpstream(
+            answer: "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", thenClose: true)
         defer { cut.stop() }
         _ = try await p.engine.createRoute(json(#"{"name":"Cut","target_base_url":"\#(cut.url)"}"#), console)
         let port = p.port
@@ -103,7 +108,8 @@ import Testing
     /// the extra is never used again.
     @Test func extraBytesAfterTheBodyAreNotPassedOn() async throws {
         let p = try await ProxyFixture()
-        let chatty = try ScriptedUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforge")
+        let chatty = try ScriptedUpstream(
+            answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforge")
         defer { chatty.stop() }
         let first = try await through(p, chatty)
         #expect(first.status == 200 && first.text == "ok")

@@ -49,7 +49,8 @@ enum WireFixtures {
     }
 
     /// The response decoder's events for `text`, after a request (HEAD when `toHEAD`).
-    static func responseEvents(_ text: String, toHEAD: Bool = false, close: Bool = false) throws(WireError) -> [String] {
+    static func responseEvents(_ text: String, toHEAD: Bool = false, close: Bool = false) throws(WireError) -> [String]
+    {
         var decoder = ResponseDecoder()
         decoder.expect(toHEAD: toHEAD)
         decoder.feed(ByteBuffer(string: text))
@@ -79,7 +80,10 @@ enum WireFixtures {
         #expect(head.target == "/a/b?x=1&y=%20")
         #expect(head.version == .http1_1)
         #expect(head.keepAlive)
-        #expect(head.fields.pairs.map { "\($0.name)=\($0.value)" } == ["Host=api.example", "X-Spaced=padded value", "Empty="])
+        #expect(
+            head.fields.pairs.map { "\($0.name)=\($0.value)" } == [
+                "Host=api.example", "X-Spaced=padded value", "Empty=",
+            ])
         #expect(head.fields.first("x-spaced") == "padded value")
         #expect(head.fields.first("missing") == nil)
     }
@@ -202,11 +206,15 @@ enum WireFixtures {
     @Test func headsAreBounded() throws {
         var parser = HeadParser()
         let huge = "GET / HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: HeadParser.maxHeadBytes) + "\r\n\r\n"
-        #expect(throws: WireError("The head is larger than 64 KiB", .headTooLarge)) { _ = try parser.request(ByteBuffer(string: huge)) }
+        #expect(throws: WireError("The head is larger than 64 KiB", .headTooLarge)) {
+            _ = try parser.request(ByteBuffer(string: huge))
+        }
         // Without its end in sight the head is refused as soon as it passes the bound, not when it ends.
         var open = HeadParser()
         let endless = "GET / HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: HeadParser.maxHeadBytes)
-        #expect(throws: WireError("The head is larger than 64 KiB", .headTooLarge)) { _ = try open.request(ByteBuffer(string: endless)) }
+        #expect(throws: WireError("The head is larger than 64 KiB", .headTooLarge)) {
+            _ = try open.request(ByteBuffer(string: endless))
+        }
         var many = HeadParser()
         let fields = (0...HeadParser.maxFields).map { "X-\($0): v\r\n" }.joined()
         #expect(throws: WireError("The head has more than \(HeadParser.maxFields) header fields", .headTooLarge)) {
@@ -219,7 +227,8 @@ enum WireFixtures {
         }
         var target = HeadParser()
         #expect(throws: WireError("The request target is longer than 8 KiB", .targetTooLong)) {
-            _ = try target.request(ByteBuffer(string: "GET /" + String(repeating: "t", count: 9000) + " HTTP/1.1\r\n\r\n"))
+            _ = try target.request(
+                ByteBuffer(string: "GET /" + String(repeating: "t", count: 9000) + " HTTP/1.1\r\n\r\n"))
         }
     }
 
@@ -251,7 +260,8 @@ enum WireFixtures {
 
     @Test(arguments: [1, 5, 1000])
     func lengthBodiesAndPipelinedRequests(_ step: Int) throws {
-        let text = "PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n\r\nDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n"
+        let text =
+            "PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n\r\nDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n"
         let events = try WireFixtures.requestEvents(text, step: step)
         #expect(events == ["head PUT /a", "body hello", "end", "head GET /b", "end", "head DELETE /c", "end"])
     }
@@ -269,7 +279,8 @@ enum WireFixtures {
     ])
     func malformedChunkingIsRefused(_ body: String) {
         #expect(throws: RequestDecoder.Failure.self) {
-            _ = try WireFixtures.requestEvents("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body, step: 1000)
+            _ = try WireFixtures.requestEvents(
+                "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body, step: 1000)
         }
     }
 
@@ -312,7 +323,10 @@ enum WireFixtures {
 
 @Suite struct ResponseDecoderTests {
     @Test func lengthChunkedAndCloseDelimitedAnswers() throws {
-        #expect(try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") == ["head 200", "body ok", "end reusable"])
+        #expect(
+            try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") == [
+                "head 200", "body ok", "end reusable",
+            ])
         #expect(
             try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
                 == ["head 200", "body ok", "end reusable"])
@@ -321,19 +335,28 @@ enum WireFixtures {
                 == ["head 200", "body until the end", "end"])
         // A coding other than chunked last: the body runs to the connection's end.
         #expect(
-            try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nzz", close: true)
+            try WireFixtures.responseEvents(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nzz", close: true)
                 == ["head 200", "body zz", "end"])
     }
 
     @Test func bodilessAnswers() throws {
-        #expect(try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", toHEAD: true) == ["head 200", "end reusable"])
+        #expect(
+            try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", toHEAD: true) == [
+                "head 200", "end reusable",
+            ])
         #expect(try WireFixtures.responseEvents("HTTP/1.1 204 No Content\r\n\r\n") == ["head 204", "end reusable"])
-        #expect(try WireFixtures.responseEvents("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n") == ["head 304", "end reusable"])
+        #expect(
+            try WireFixtures.responseEvents("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n") == [
+                "head 304", "end reusable",
+            ])
     }
 
     @Test func interimAnswersAreDropped() throws {
         #expect(
-            try WireFixtures.responseEvents("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+            try WireFixtures.responseEvents(
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+            )
                 == ["head 201", "end reusable"])
         #expect(throws: WireError("The upstream switched protocols")) {
             _ = try WireFixtures.responseEvents("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")
@@ -341,18 +364,29 @@ enum WireFixtures {
     }
 
     @Test func connectionsThatCannotCarryAnotherRequest() throws {
-        #expect(try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n") == ["head 200", "end"])
+        #expect(
+            try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n") == [
+                "head 200", "end",
+            ])
         #expect(try WireFixtures.responseEvents("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n") == ["head 200", "end"])
-        #expect(try WireFixtures.responseEvents("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n") == ["head 200", "end reusable"])
+        #expect(
+            try WireFixtures.responseEvents("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+                == ["head 200", "end reusable"])
         // Bytes beyond the answer: the upstream is out of step.
-        #expect(try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA") == ["head 200", "body ok", "end"])
+        #expect(
+            try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA") == [
+                "head 200", "body ok", "end",
+            ])
     }
 
     @Test func malformedAnswersAndUnaskedBytes() {
         #expect(throws: WireError.self) {
-            _ = try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n")
+            _ = try WireFixtures.responseEvents(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n")
         }
-        #expect(throws: WireError.self) { _ = try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n") }
+        #expect(throws: WireError.self) {
+            _ = try WireFixtures.responseEvents("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
+        }
         var idle = ResponseDecoder()
         idle.feed(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n"))
         #expect(throws: WireError("The upstream sent bytes without being asked")) { _ = try idle.next() }
@@ -367,7 +401,9 @@ enum WireFixtures {
 }
 
 @Suite struct UpstreamHeadTests {
-    func upstream(_ caller: String, trusted: Bool = false, injected: [(String, String)] = [], signature: Bool = false) throws -> String {
+    func upstream(_ caller: String, trusted: Bool = false, injected: [(String, String)] = [], signature: Bool = false)
+        throws -> String
+    {
         let head = try #require(try WireFixtures.request(caller))
         let known = KnownHeaders(head.fields)
         var out = ByteBuffer()
@@ -404,7 +440,8 @@ enum WireFixtures {
                 == "GET /base/ HTTP/1.1\r\nHost: up.example:8443\r\nX-Forwarded-For: 1.1.1.1, 2.2.2.2, 10.1.2.3\r\n"
                 + "X-Forwarded-Proto: https\r\nX-Request-Id: req_1\r\nVia: 1.1 knoxcall\r\nAuthorization: Bearer injected\r\n"
                 + "Content-Length: 3\r\n\r\n")
-        let own = try upstream("GET / HTTP/1.1\r\nAuthorization: Bearer caller-own-upstream-token\r\nX-Timestamp: 1\r\n\r\n")
+        let own = try upstream(
+            "GET / HTTP/1.1\r\nAuthorization: Bearer caller-own-upstream-token\r\nX-Timestamp: 1\r\n\r\n")
         #expect(own.contains("Authorization: Bearer caller-own-upstream-token\r\n"))
         #expect(own.contains("X-Timestamp: 1\r\n"))
     }

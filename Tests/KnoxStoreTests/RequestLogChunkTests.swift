@@ -60,7 +60,9 @@ import Testing
                 #expect(got == expected)
             }
             #expect(try await store.read { try $0.lastRequestLogSeq() } == Int64(rows.count))
-            let chunks = try await store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM request_log_chunks") }
+            let chunks = try await store.read {
+                try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM request_log_chunks")
+            }
             #expect(chunks == 3)  // 1500 rows: 1024 + 476; then 848 rows: one chunk
         }
     }
@@ -78,7 +80,9 @@ import Testing
             try await store.write { try $0.insert(rows) }
             let read = try await store.read { try $0.requestLogsAfter(0, limit: 10) }
             #expect(read.map { Array($0.path.utf8) } == rows.map { Array($0.path.utf8) })
-            #expect(read.map { $0.requestHeaders.map { Array($0.utf8) } } == rows.map { $0.requestHeaders.map { Array($0.utf8) } })
+            #expect(
+                read.map { $0.requestHeaders.map { Array($0.utf8) } }
+                    == rows.map { $0.requestHeaders.map { Array($0.utf8) } })
         }
     }
 
@@ -91,9 +95,12 @@ import Testing
                 r.seq = Int64(i + 1)
                 return r
             }
-            for (route, status, after, limit) in [("rte_b", 404, 0, 50), ("rte_a", nil, 1000, 700), (nil, 429, 1023, 100)] as [(String?, Int?, Int64, Int)] {
+            for (route, status, after, limit) in [
+                ("rte_b", 404, 0, 50), ("rte_a", nil, 1000, 700), (nil, 429, 1023, 100),
+            ] as [(String?, Int?, Int64, Int)] {
                 let got = try await store.read {
-                    try $0.requestLogFeed(after: after, limit: limit, filter: RequestLogFilter(routeId: route, statusCode: status))
+                    try $0.requestLogFeed(
+                        after: after, limit: limit, filter: RequestLogFilter(routeId: route, statusCode: status))
                 }
                 let expected = numbered.filter { r in
                     r.seq > after && (route == nil || r.routeId == route) && (status == nil || r.statusCode == status)
@@ -147,7 +154,15 @@ import Testing
                     let sorted = mine.sorted { a, b in
                         let (ka, kb) = (key(a, sort), key(b, sort))
                         let less: Bool
-                        if ka == kb { less = a.seq < b.seq } else if ka == nil { less = true } else if kb == nil { less = false } else { less = ka! < kb! }
+                        if ka == kb {
+                            less = a.seq < b.seq
+                        } else if ka == nil {
+                            less = true
+                        } else if kb == nil {
+                            less = false
+                        } else {
+                            less = ka! < kb!
+                        }
                         return order == .asc ? less : !less
                     }
                     // Every page, and one past the end.
@@ -155,11 +170,15 @@ import Testing
                         let request = PageRequest(page: page, perPage: perPage, sort: sort, order: order)
                         let got = try await store.read { try $0.requestLogs(routeId: "rte_b", request) }
                         #expect(got.total == mine.count)
-                        #expect(got.items == Array(sorted.dropFirst(request.offset).prefix(perPage)), "\(sort) \(order) page \(page)")
+                        #expect(
+                            got.items == Array(sorted.dropFirst(request.offset).prefix(perPage)),
+                            "\(sort) \(order) page \(page)")
                     }
                 }
             }
-            let none = try await store.read { try $0.requestLogs(routeId: "rte_z", PageRequest(sort: "ts", order: .desc)) }
+            let none = try await store.read {
+                try $0.requestLogs(routeId: "rte_z", PageRequest(sort: "ts", order: .desc))
+            }
             #expect(none.items.isEmpty && none.total == 0)
         }
     }
@@ -180,7 +199,8 @@ import Testing
             }
             #expect(left == expected)
             // A row rewritten with its chunk is still found by its id; ids go on from the highest ever handed out.
-            #expect(try await store.read { try $0.requestLog(requestId: expected[0].requestId) }?.seq == expected[0].seq)
+            #expect(
+                try await store.read { try $0.requestLog(requestId: expected[0].requestId) }?.seq == expected[0].seq)
             #expect(try await store.write { try $0.deleteRequestLogs(before: .max) } == expected.count)
             #expect(try await store.read { try $0.requestLogCount(since: 0) } == 0)
             #expect(try await store.read { try $0.lastRequestLogSeq() } == 3000)
@@ -207,11 +227,17 @@ import Testing
                                 latency_ms, api_key_id, rate_limited, proxy_mode, client_origin)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'route', 'direct')
                             """,
-                        arguments: [r.requestId, r.routeId, r.ts, r.srcIp, r.method, r.path, r.statusCode, r.latencyMs, r.apiKeyId])
+                        arguments: [
+                            r.requestId, r.routeId, r.ts, r.srcIp, r.method, r.path, r.statusCode, r.latencyMs,
+                            r.apiKeyId,
+                        ])
                 }
                 // The first ten were trimmed before the upgrade; their ids stay used.
                 try db.execute(sql: "DELETE FROM api_requests WHERE seq <= 10")
-                try db.execute(sql: "INSERT INTO api_requests (request_id, ts, method, path, rate_limited, proxy_mode, client_origin) VALUES ('req_last', 1, 'GET', '/', 0, 'route', 'direct')")
+                try db.execute(
+                    sql:
+                        "INSERT INTO api_requests (request_id, ts, method, path, rate_limited, proxy_mode, client_origin) VALUES ('req_last', 1, 'GET', '/', 0, 'route', 'direct')"
+                )
                 try db.execute(sql: "DELETE FROM api_requests WHERE request_id = 'req_last'")
             }
         }
@@ -225,7 +251,9 @@ import Testing
         }
         #expect(try await store.read { try $0.lastRequestLogSeq() } == 1501)
         #expect(try await store.read { try $0.requestLog(requestId: rows[700].requestId) }?.seq == 701)
-        let table = try await store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name = 'api_requests'") }
+        let table = try await store.read {
+            try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name = 'api_requests'")
+        }
         #expect(table == 0)
     }
 

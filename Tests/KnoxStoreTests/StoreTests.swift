@@ -15,7 +15,9 @@ import Testing
     func seedEnvironment(_ store: Store) throws {
         try store.writeSync { access in
             try access.insert(
-                Environment(id: Identifier.uuid(), name: "production", displayName: "Production", isDefault: true, createdAt: 1, updatedAt: 1))
+                Environment(
+                    id: Identifier.uuid(), name: "production", displayName: "Production", isDefault: true, createdAt: 1,
+                    updatedAt: 1))
         }
     }
 
@@ -45,7 +47,8 @@ import Testing
             // A route whose base environment does not exist is refused by the schema itself.
             #expect(throws: (any Error).self) {
                 try store.writeSync { access in
-                    try access.insert(Route(id: "r", name: "n", slug: "s", baseEnvironment: "missing", createdAt: 1, updatedAt: 1))
+                    try access.insert(
+                        Route(id: "r", name: "n", slug: "s", baseEnvironment: "missing", createdAt: 1, updatedAt: 1))
                 }
             }
         }
@@ -55,9 +58,12 @@ import Testing
         try await withStore { store, _ in
             try seedEnvironment(store)
             try store.writeSync { access in
-                try access.insert(Secret(id: "s1", name: "KEY", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
-                try access.insert(Route(id: "r1", name: "n", slug: "s", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
-                try access.replaceSecretRefs(routeId: "r1", environment: "production", refs: [("inject_headers_json.A", "s1", true)])
+                try access.insert(
+                    Secret(id: "s1", name: "KEY", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
+                try access.insert(
+                    Route(id: "r1", name: "n", slug: "s", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
+                try access.replaceSecretRefs(
+                    routeId: "r1", environment: "production", refs: [("inject_headers_json.A", "s1", true)])
             }
             #expect(throws: (any Error).self) { try store.writeSync { try $0.deleteSecret(id: "s1") } }
             #expect(try store.readSync { try $0.secretUses(secretId: "s1") }.map(\.routeName) == ["n"])
@@ -74,7 +80,9 @@ import Testing
             let before = try store.configVersion()
             #expect(throws: TestFailure.self) {
                 try store.writeSync { access in
-                    try access.insert(Route(id: "r1", name: "n", slug: "s", baseEnvironment: "production", createdAt: 1, updatedAt: 1))
+                    try access.insert(
+                        Route(id: "r1", name: "n", slug: "s", baseEnvironment: "production", createdAt: 1, updatedAt: 1)
+                    )
                     try access.bumpConfigVersion()
                     throw TestFailure("abort")
                 }
@@ -90,17 +98,23 @@ import Testing
             try store.writeSync { access in
                 for i in 0..<25 {
                     try access.insert(
-                        Route(id: "r\(i)", name: "route \(i)", slug: "s\(i)", baseEnvironment: "production", createdAt: Int64(i % 3), updatedAt: 0))
+                        Route(
+                            id: "r\(i)", name: "route \(i)", slug: "s\(i)", baseEnvironment: "production",
+                            createdAt: Int64(i % 3), updatedAt: 0))
                 }
             }
             var seen: [String] = []
             for page in 1...3 {
-                let p = try store.readSync { try $0.routes(PageRequest(page: page, perPage: 10, sort: "created_at", order: .desc)) }
+                let p = try store.readSync {
+                    try $0.routes(PageRequest(page: page, perPage: 10, sort: "created_at", order: .desc))
+                }
                 #expect(p.total == 25)
                 seen += p.items.map(\.id)
             }
             #expect(Set(seen).count == 25)
-            let beyond = try store.readSync { try $0.routes(PageRequest(page: 9, perPage: 10, sort: "name", order: .asc)) }
+            let beyond = try store.readSync {
+                try $0.routes(PageRequest(page: 9, perPage: 10, sort: "name", order: .asc))
+            }
             #expect(beyond.items.isEmpty && beyond.total == 25)
         }
     }
@@ -108,8 +122,14 @@ import Testing
     @Test func idempotencyEntriesExpire() async throws {
         try await withStore { store, _ in
             try store.writeSync { access in
-                try access.storeResponse(actor: "a", key: "k1", StoredResponse(fingerprint: "f", status: 201, response: "{}", requestId: "r1", createdAt: 100), expireBefore: 0)
-                try access.storeResponse(actor: "a", key: "k2", StoredResponse(fingerprint: "f", status: 201, response: "{}", requestId: "r2", createdAt: 200), expireBefore: 150)
+                try access.storeResponse(
+                    actor: "a", key: "k1",
+                    StoredResponse(fingerprint: "f", status: 201, response: "{}", requestId: "r1", createdAt: 100),
+                    expireBefore: 0)
+                try access.storeResponse(
+                    actor: "a", key: "k2",
+                    StoredResponse(fingerprint: "f", status: 201, response: "{}", requestId: "r2", createdAt: 200),
+                    expireBefore: 150)
             }
             #expect(try store.readSync { try $0.storedResponse(actor: "a", key: "k1", since: 0) } == nil)
             #expect(try store.readSync { try $0.storedResponse(actor: "a", key: "k2", since: 0) }?.requestId == "r2")
@@ -121,13 +141,18 @@ import Testing
     @Test func requestLogFeed() async throws {
         try await withStore { store, _ in
             try store.writeSync { access in
-                try access.insert((0..<5).map { i in
-                    RequestLogEntry(requestId: "req_\(i)", routeId: i % 2 == 0 ? "a" : "b", ts: Int64(i), method: "GET", path: "/\(i)", statusCode: 200 + i)
-                })
+                try access.insert(
+                    (0..<5).map { i in
+                        RequestLogEntry(
+                            requestId: "req_\(i)", routeId: i % 2 == 0 ? "a" : "b", ts: Int64(i), method: "GET",
+                            path: "/\(i)", statusCode: 200 + i)
+                    })
             }
             let first = try store.readSync { try $0.requestLogFeed(after: 0, limit: 2, filter: RequestLogFilter()) }
             #expect(first.map(\.requestId) == ["req_0", "req_1"])
-            let next = try store.readSync { try $0.requestLogFeed(after: first[1].seq, limit: 10, filter: RequestLogFilter(routeId: "a")) }
+            let next = try store.readSync {
+                try $0.requestLogFeed(after: first[1].seq, limit: 10, filter: RequestLogFilter(routeId: "a"))
+            }
             #expect(next.map(\.requestId) == ["req_2", "req_4"])
             #expect(try store.readSync { try $0.requestLog(requestId: "req_3") }?.statusCode == 203)
         }
@@ -151,7 +176,8 @@ extension String {
                 requestId: "req_\(i)", routeId: i % 3 == 0 ? nil : "rte_\(i % 5)", ts: 1_700_000_000_000 + Int64(i),
                 srcIp: i % 4 == 0 ? nil : "10.0.0.\(i % 250)", method: ["GET", "POST", "DELETE"][i % 3],
                 path: i % 7 == 0 ? "" : "/v1/ünïcødé/\(i)?q=✓", statusCode: i % 11 == 0 ? nil : 200 + i % 300,
-                latencyMs: i, upstreamLatencyMs: i % 2 == 0 ? nil : i / 2, upstreamHost: i % 2 == 0 ? nil : "api.example.test",
+                latencyMs: i, upstreamLatencyMs: i % 2 == 0 ? nil : i / 2,
+                upstreamHost: i % 2 == 0 ? nil : "api.example.test",
                 upstreamStatus: i % 5 == 0 ? nil : 201, error: i % 6 == 0 ? "rate_limited" : nil,
                 environment: i % 9 == 0 ? "" : "production", rateLimited: i % 6 == 0,
                 signatureValid: i % 3 == 0 ? nil : i % 2 == 0, matchedClientId: i % 8 == 0 ? "cli_\(i)" : nil,

@@ -2,7 +2,7 @@ import CKnoxSpawn
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process started with `posix_spawn`, its stdout and stderr captured through pipes.

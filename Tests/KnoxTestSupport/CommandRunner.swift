@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs the built `knoxcall` executable, as an operator would.
@@ -28,12 +28,14 @@ public enum Knoxcall {
         return key
     }
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60)
+        throws
         -> Result
     {
         let child = try ChildProcess(
             executable, arguments,
-            environment: ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY", "KNOXCALL_HOME"], setting: environment))
+            environment: ChildProcess.environment(
+                removing: ["KNOXCALL_MASTER_KEY", "KNOXCALL_HOME"], setting: environment))
         child.showsCredentialOnce = arguments.starts(with: ["keys", "create"])
         guard child.wait(timeout: timeout) else {
             child.signal(SIGKILL)
@@ -55,18 +57,21 @@ public final class ServerProcess: @unchecked Sendable {
     /// starts with SIGXFSZ ignored (through a shell), so that a file-size limit set later (`prlimit`) makes its writes
     /// fail as on a full disk instead of killing it.
     public init(
-        dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:], ignoringFileSizeSignal: Bool = false
+        dataDir: String, extraArguments: [String] = [], environment: [String: String] = [:],
+        ignoringFileSizeSignal: Bool = false
     ) throws {
         let arguments =
             [
-                "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0", "--live-proxy",
+                "serve", "--data-dir", dataDir, "--live-api", "127.0.0.1:0", "--test-api", "127.0.0.1:0",
+                "--live-proxy",
                 "127.0.0.1:0", "--test-proxy", "127.0.0.1:0",
             ] + extraArguments
         let environment = ChildProcess.environment(removing: ["KNOXCALL_MASTER_KEY"], setting: environment)
         if ignoringFileSizeSignal {
             // An ignored signal stays ignored across exec; the shell's pid becomes the server's.
             process = try ChildProcess(
-                "/bin/sh", ["-c", "trap '' XFSZ; exec \"$0\" \"$@\"", Knoxcall.executable] + arguments, environment: environment)
+                "/bin/sh", ["-c", "trap '' XFSZ; exec \"$0\" \"$@\"", Knoxcall.executable] + arguments,
+                environment: environment)
         } else {
             process = try ChildProcess(Knoxcall.executable, arguments, environment: environment)
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A minimal blocking HTTP/1.1 client over a plain socket, for tests that care about the bytes on the wire
@@ -31,7 +31,9 @@ public final class RawHTTP: @unchecked Sendable {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &addr.sin_addr)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else {
             Glibc.close(fd)
@@ -68,7 +70,8 @@ public final class RawHTTP: @unchecked Sendable {
         var text = "HTTP \(response.status)\r\n"
         for (name, value) in response.headers { text += "\(name): \(value)\r\n" }
         Capture.record(
-            "http-response", Array((text + "\r\n").utf8) + response.body, upstreamAuthored: response.header("X-Upstream") != nil)
+            "http-response", Array((text + "\r\n").utf8) + response.body,
+            upstreamAuthored: response.header("X-Upstream") != nil)
         return response
     }
 
@@ -84,7 +87,8 @@ public final class RawHTTP: @unchecked Sendable {
         var headers: [(String, String)] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         buffer.removeFirst(headerLength + 4)
         func value(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
@@ -116,7 +120,9 @@ public final class RawHTTP: @unchecked Sendable {
     /// One CRLF-terminated line, without the CRLF.
     private func readLine() throws -> [UInt8] {
         while true {
-            if buffer.count >= 2, let i = (0..<(buffer.count - 1)).first(where: { buffer[$0] == 13 && buffer[$0 + 1] == 10 }) {
+            if buffer.count >= 2,
+                let i = (0..<(buffer.count - 1)).first(where: { buffer[$0] == 13 && buffer[$0 + 1] == 10 })
+            {
                 let line = Array(buffer[0..<i])
                 buffer.removeFirst(i + 2)
                 return line
@@ -129,7 +135,8 @@ public final class RawHTTP: @unchecked Sendable {
         var body: [UInt8] = []
         while true {
             let sizeLine = String(decoding: try readLine(), as: UTF8.self)
-            guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0 else {
+            guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0
+            else {
                 throw TestFailure("malformed chunk size line: \(sizeLine)")
             }
             if size == 0 {
@@ -138,7 +145,9 @@ public final class RawHTTP: @unchecked Sendable {
             }
             while buffer.count < size + 2 { try fill() }
             body += buffer[0..<size]
-            guard buffer[size] == 13, buffer[size + 1] == 10 else { throw TestFailure("chunk data not followed by CRLF") }
+            guard buffer[size] == 13, buffer[size + 1] == 10 else {
+                throw TestFailure("chunk data not followed by CRLF")
+            }
             buffer.removeFirst(size + 2)
         }
     }

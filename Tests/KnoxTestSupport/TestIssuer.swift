@@ -28,7 +28,8 @@ public struct TestIssuer: Sendable {
 
     /// A signed ID token. `claims` are merged over `iss`, `aud`, `sub`, `iat`, `exp` (one hour from `now`), `jti`.
     public func idToken(
-        subject: String, audience: String = "knoxcall:api", now: Int64, claims: [String: String] = [:], alg: String = "RS256",
+        subject: String, audience: String = "knoxcall:api", now: Int64, claims: [String: String] = [:],
+        alg: String = "RS256",
         kid: String? = nil
     ) throws -> String {
         var all: [String: String] = [
@@ -36,13 +37,17 @@ public struct TestIssuer: Sendable {
             "exp": String(now + 3600), "jti": "\"\(UUID().uuidString)\"",
         ]
         for (k, v) in claims { all[k] = v }
-        let body = "{" + all.sorted { $0.key < $1.key }.filter { $0.value != "null" }.map { "\"\($0.key)\":\($0.value)" }
+        let body =
+            "{"
+            + all.sorted { $0.key < $1.key }.filter { $0.value != "null" }.map { "\"\($0.key)\":\($0.value)" }
             .joined(separator: ",") + "}"
         let header = #"{"alg":"\#(alg)","typ":"JWT","kid":"\#(kid ?? (alg == "RS256" ? "rsa-1" : "ec-1"))"}"#
         let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(body.utf8))
         let signature: [UInt8]
         if alg == "RS256" {
-            signature = Array(try rsa.signature(for: SHA256.hash(data: Array(input.utf8)), padding: .insecurePKCS1v1_5).rawRepresentation)
+            signature = Array(
+                try rsa.signature(for: SHA256.hash(data: Array(input.utf8)), padding: .insecurePKCS1v1_5)
+                    .rawRepresentation)
         } else {
             signature = Array(try ec.signature(for: Array(input.utf8)).rawRepresentation)
         }

@@ -140,12 +140,15 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Length", value: String(total))
             headers.add(name: "Content-Type", value: "application/octet-stream")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))),
+                promise: nil)
             var remaining = total
             let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 65536)
             while remaining > 0 {
                 let n = min(remaining, chunk.readableBytes)
-                context.write(wrapOutboundOut(.body(.byteBuffer(chunk.getSlice(at: 0, length: n) ?? chunk))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(chunk.getSlice(at: 0, length: n) ?? chunk))), promise: nil)
                 remaining -= n
             }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -158,7 +161,9 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
             headers.add(name: "Keep-Alive", value: "timeout=5")
             headers.add(name: "X-Stays", value: "yes")
             headers.add(name: "Content-Length", value: "2")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))),
+                promise: nil)
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
@@ -167,9 +172,12 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
             let parts = query(h.uri, "parts") ?? 3
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "text/plain")
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .ok, headers: headers))),
+                promise: nil)
             for i in 0..<parts {
-                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part-\(i);")))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part-\(i);")))), promise: nil)
             }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
@@ -187,12 +195,16 @@ final class UpstreamTestHandler: ChannelInboundHandler, @unchecked Sendable {
         send(context, h, status: .ok, body: echo.serializedBytes())
     }
 
-    fileprivate func send(_ context: ChannelHandlerContext, _ h: HTTPRequestHead, status: HTTPResponseStatus, body: [UInt8]) {
+    fileprivate func send(
+        _ context: ChannelHandlerContext, _ h: HTTPRequestHead, status: HTTPResponseStatus, body: [UInt8]
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "X-Upstream", value: "test")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil
+        )
         if status.mayHaveResponseBody && h.method != .HEAD {  // 204 and 304 answers have no body
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         }

@@ -4,7 +4,7 @@ import KnoxTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct CLITests {
@@ -23,7 +23,10 @@ import Glibc
         (["serve", "--log-level", "loud"], "--log-level must be one of"),
         (["keys", "create"], "Missing expected argument '--name"),
         (["keys", "create", "--name", "x", "--role", "owner"], "--role must be one of"),
-        (["keys", "create", "--name", "x", "--access-key", "--test", "--scope", "routes:read"], "--access-key keys are production keys"),
+        (
+            ["keys", "create", "--name", "x", "--access-key", "--test", "--scope", "routes:read"],
+            "--access-key keys are production keys"
+        ),
         (["keys", "create", "--name", "x", "--expires-in-days", "400"], "--expires-in-days must be from 1 to 365"),
         (["frobnicate"], "Unexpected argument 'frobnicate'"),
     ])
@@ -80,11 +83,13 @@ import Glibc
         }
         let dirAttributes = try FileManager.default.attributesOfItem(atPath: dir.path)
         #expect((dirAttributes[.posixPermissions] as? Int) == 0o700)
-        let bad = try Knoxcall.run(["keys", "list", "--data-dir", dir.path], environment: ["KNOXCALL_MASTER_KEY": "short"])
+        let bad = try Knoxcall.run(
+            ["keys", "list", "--data-dir", dir.path], environment: ["KNOXCALL_MASTER_KEY": "short"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("KNOXCALL_MASTER_KEY"))
         let other = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-        let wrong = try Knoxcall.run(["keys", "list", "--data-dir", dir.path], environment: ["KNOXCALL_MASTER_KEY": other])
+        let wrong = try Knoxcall.run(
+            ["keys", "list", "--data-dir", dir.path], environment: ["KNOXCALL_MASTER_KEY": other])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("master key does not match"))
         chmod(keyFile, 0o644)
@@ -101,9 +106,13 @@ import Glibc
         let key = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(KeyCredential.parse(key)?.kind == .standard)
         #expect(!created.stderr.contains(key))
-        let test = try Knoxcall.run(["keys", "create", "--name", "t", "--test", "--role", "read-only", "--data-dir", dir.path])
+        let test = try Knoxcall.run([
+            "keys", "create", "--name", "t", "--test", "--role", "read-only", "--data-dir", dir.path,
+        ])
         #expect(test.stdout.hasPrefix("tk_test_"))
-        let ake = try Knoxcall.run(["keys", "create", "--name", "a", "--access-key", "--scope", "routes:read", "--data-dir", dir.path])
+        let ake = try Knoxcall.run([
+            "keys", "create", "--name", "a", "--access-key", "--scope", "routes:read", "--data-dir", dir.path,
+        ])
         #expect(ake.stdout.hasPrefix("AKE"))
         let secretPart = String(key.split(separator: "_").last ?? "")
         let list = try Knoxcall.run(["keys", "list", "--data-dir", dir.path, "--json"])

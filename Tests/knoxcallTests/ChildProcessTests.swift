@@ -3,7 +3,7 @@ import KnoxTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The spawner every process test runs on (Foundation's `Process` is not used: see `ChildProcess`).

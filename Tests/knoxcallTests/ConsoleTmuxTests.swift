@@ -11,11 +11,13 @@ import Testing
         "127.0.0.1:0",
     ]
 
-    func console(_ dir: TempDirectory, _ extra: [String] = [], subcommand: [String] = ["console"], width: Int = 120,
-                 height: Int = 40, environment: [String: String] = [:]) throws -> Tmux
-    {
-        try Tmux([Knoxcall.executable] + subcommand + ["--data-dir", dir.path] + extra, width: width, height: height,
-                 environment: environment)
+    func console(
+        _ dir: TempDirectory, _ extra: [String] = [], subcommand: [String] = ["console"], width: Int = 120,
+        height: Int = 40, environment: [String: String] = [:]
+    ) throws -> Tmux {
+        try Tmux(
+            [Knoxcall.executable] + subcommand + ["--data-dir", dir.path] + extra, width: width, height: height,
+            environment: environment)
     }
 
     /// The terminal after the console ended: normal screen, cursor shown, no mouse reporting, no keypad mode.
@@ -99,11 +101,15 @@ import Testing
         // Test mode: amber banner, empty panes.
         try tmux.keys("t")
         let banner = try tmux.waitFor("the Test banner", colors: true) { $0.contains("TEST MODE") }
-        #expect(SGR.style(in: banner, at: "TEST MODE").background == "5;214", "the banner is amber (xterm 214): \(banner.prefix(400).debugDescription)")
+        #expect(
+            SGR.style(in: banner, at: "TEST MODE").background == "5;214",
+            "the banner is amber (xterm 214): \(banner.prefix(400).debugDescription)")
         #expect(SGR.style(in: banner, at: "▲ TEST").background == "5;214", "so is the mode badge")
         for pane in ["1", "2", "3"] {
             try tmux.keys(pane)
-            let screen = try tmux.waitFor("an empty pane \(pane)") { $0.contains("Nothing here yet") && $0.contains("TEST MODE") }
+            let screen = try tmux.waitFor("an empty pane \(pane)") {
+                $0.contains("Nothing here yet") && $0.contains("TEST MODE")
+            }
             #expect(!screen.contains("Echo") && !screen.contains("UPSTREAM_TOKEN") && !screen.contains("office"))
         }
         // And back to Live, where the three are.
@@ -129,7 +135,9 @@ import Testing
             #expect(response.status == 200, "\(response.text)")
         }
         #expect(upstream.requests.count == 5)
-        #expect(upstream.requests.allSatisfy { $0.header("Authorization") == "Bearer \(planted)" }, "the secret was injected")
+        #expect(
+            upstream.requests.allSatisfy { $0.header("Authorization") == "Bearer \(planted)" },
+            "the secret was injected")
         let logs = try tmux.waitFor("five rows in the log") { $0.contains("Logs 5") && $0.contains("/e2e/5") }
         #expect(logs.contains("/e2e/1"))
         #expect(logs.contains("200"))
@@ -244,7 +252,9 @@ import Testing
         let result = try Knoxcall.run(["console", "--data-dir", dir.path, "--no-listen"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("the console needs a terminal"))
-        let badTheme = try Tmux([Knoxcall.executable, "console", "--data-dir", dir.path, "--no-listen", "--theme", "nope"])
+        let badTheme = try Tmux([
+            Knoxcall.executable, "console", "--data-dir", dir.path, "--no-listen", "--theme", "nope",
+        ])
         defer { badTheme.kill() }
         #expect(try badTheme.exitStatus() != 0)
         try badTheme.waitFor("no such theme")
@@ -283,7 +293,11 @@ enum SGR {
                 case 49: style.background = "default"
                 case 38, 48:
                     if i + 2 < params.count, params[i + 1] == 5 {
-                        if p == 38 { style.foreground = "5;\(params[i + 2])" } else { style.background = "5;\(params[i + 2])" }
+                        if p == 38 {
+                            style.foreground = "5;\(params[i + 2])"
+                        } else {
+                            style.background = "5;\(params[i + 2])"
+                        }
                         i += 2
                     }
                 default: break
@@ -301,7 +315,8 @@ enum TextWidthProbe {
     static func columns(_ line: String) -> Int {
         line.unicodeScalars.reduce(0) { sum, s in
             let v = s.value
-            let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            let wide =
+                (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
                 || (0xF900...0xFAFF).contains(v) || (0xFF00...0xFF60).contains(v) || (0xFFE0...0xFFE6).contains(v)
             return sum + (s.properties.generalCategory == .nonspacingMark ? 0 : wide ? 2 : 1)
         }

@@ -1,7 +1,7 @@
 import Foundation
 import KnoxCore
-import KnoxEngine
 import KnoxCrypto
+import KnoxEngine
 import KnoxTestSupport
 import Testing
 

@@ -1,3 +1,7 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
 // The yardstick for the data plane: a bare SwiftNIO HTTP/1.1 forwarder with one keep-alive upstream channel
 // per downstream connection, on the same event loop. No routing, no keys, no injection, no log: what SwiftNIO's own
 // HTTP codec costs on this machine. `bench/proxy.sh` runs it as an arm next to nginx and KnoxCall.
@@ -8,11 +12,8 @@
 // upstream connection and back): the floor of what SwiftNIO's channels and the kernel cost per request here, the
 // ceiling for any SwiftNIO proxy. `bench/proxy.sh` runs it as arm 6.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import NIOCore
-import NIOHTTP1
-import NIOPosix
 
 final class DownstreamHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
@@ -35,7 +36,11 @@ final class DownstreamHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end(let trailers): part = .end(trailers)
         }
         if let upstream {
-            if case .end = part { upstream.writeAndFlush(part, promise: nil) } else { upstream.write(part, promise: nil) }
+            if case .end = part {
+                upstream.writeAndFlush(part, promise: nil)
+            } else {
+                upstream.write(part, promise: nil)
+            }
             return
         }
         pending.append(part)

@@ -34,7 +34,8 @@ enum HTTPFuzz {
                 do throws(RequestDecoder.Failure) {
                     event = try decoder.next()
                 } catch {
-                    trace.append("fail \(error.error.kind) \(error.error.message) head=\(error.head.map(describe) ?? "-")")
+                    trace.append(
+                        "fail \(error.error.kind) \(error.error.message) head=\(error.head.map(describe) ?? "-")")
                     return false
                 }
                 guard let event else { return true }
@@ -80,8 +81,10 @@ enum HTTPFuzz {
                 switch event {
                 case .head(let head):
                     check(head.fields)
-                    FuzzCheck((200...999).contains(head.status), "an interim or impossible status handed on: \(head.status)")
-                    trace.append("head \(head.status) \(head.version) keepAlive=\(head.keepAlive) \(fields(head.fields))")
+                    FuzzCheck(
+                        (200...999).contains(head.status), "an interim or impossible status handed on: \(head.status)")
+                    trace.append(
+                        "head \(head.status) \(head.version) keepAlive=\(head.keepAlive) \(fields(head.fields))")
                 case .body(let slice):
                     body.add(slice)
                 case .end:

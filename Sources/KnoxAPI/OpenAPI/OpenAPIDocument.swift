@@ -37,13 +37,18 @@ public enum OpenAPIDocument {
             ],
             "security": [["bearerAuth": []], ["apiKeyHeader": []]],
             "tags": .array(
-                ["Routes", "Secrets", "Clients", "Environments", "API keys", "Audit logs", "Logs", "Account", "Meta"].map {
-                    ["name": .string($0)]
-                }),
+                ["Routes", "Secrets", "Clients", "Environments", "API keys", "Audit logs", "Logs", "Account", "Meta"]
+                    .map {
+                        ["name": .string($0)]
+                    }),
             "paths": .object(paths),
             "components": [
                 "securitySchemes": [
-                    "bearerAuth": ["type": "http", "scheme": "bearer", "description": "tk_live_…, tk_test_… or AKE… key, or a kc_live_…/kc_test_… OAuth access token (DPoP-bound tokens use the DPoP scheme with a DPoP proof header)"],
+                    "bearerAuth": [
+                        "type": "http", "scheme": "bearer",
+                        "description":
+                            "tk_live_…, tk_test_… or AKE… key, or a kc_live_…/kc_test_… OAuth access token (DPoP-bound tokens use the DPoP scheme with a DPoP proof header)",
+                    ],
                     "apiKeyHeader": ["type": "apiKey", "in": "header", "name": "x-api-key"],
                 ],
                 "schemas": .object(Schemas.all),
@@ -53,13 +58,18 @@ public enum OpenAPIDocument {
     }
 
     static func operation(_ op: Operation) -> JSONValue {
-        var o: JSONObject = ["operationId": .string(op.operationId), "summary": .string(op.summary), "tags": [.string(op.tag)]]
+        var o: JSONObject = [
+            "operationId": .string(op.operationId), "summary": .string(op.summary), "tags": [.string(op.tag)],
+        ]
         var parameters: [JSONValue] = op.segments.compactMap {
             guard case .parameter(let name) = $0 else { return nil }
             return ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]]
         }
         for (name, schema, description) in QueryParameters.of(op.operationId) {
-            parameters.append(["name": .string(name), "in": "query", "required": false, "schema": schema, "description": .string(description)])
+            parameters.append([
+                "name": .string(name), "in": "query", "required": false, "schema": schema,
+                "description": .string(description),
+            ])
         }
         if op.requiresAuth {
             parameters.append(
@@ -72,7 +82,8 @@ public enum OpenAPIDocument {
                     [
                         "name": "X-Idempotency-Key", "in": "header", "required": false,
                         "schema": ["type": "string", "pattern": "^[!-~]{1,255}$"],
-                        "description": "1-255 printable ASCII characters, no spaces. A repeat within 24 hours gets the first response again and changes nothing.",
+                        "description":
+                            "1-255 printable ASCII characters, no spaces. A repeat within 24 hours gets the first response again and changes nothing.",
                     ])
             }
         }
@@ -149,7 +160,8 @@ public enum OpenAPIDocument {
 
     static func errorResponses() -> JSONObject {
         let descriptions = [
-            "400": "validation_error (the message names the field), conflicting_expiry_fields, invalid_expiry, invalid_type",
+            "400":
+                "validation_error (the message names the field), conflicting_expiry_fields, invalid_expiry, invalid_type",
             "401": "authentication_required or invalid_api_key",
             "403": "wrong_key_type, forbidden, privilege_escalation, plan_limit",
             "404": "not_found",

@@ -41,7 +41,8 @@ enum S {
     }
 
     static func array(
-        _ items: JSONValue, nullable: Bool = false, minItems: Int? = nil, maxItems: Int? = nil, _ description: String? = nil
+        _ items: JSONValue, nullable: Bool = false, minItems: Int? = nil, maxItems: Int? = nil,
+        _ description: String? = nil
     ) -> JSONValue {
         var o: JSONObject = ["type": nullable ? ["array", "null"] : "array", "items": items]
         if let minItems { o["minItems"] = .int(minItems) }
@@ -78,7 +79,9 @@ enum S {
     /// An IPv4/IPv6 address or CIDR range (a range with host bits set is refused with `error.reason` `not_canonical`).
     static func ipRange(_ description: String? = nil) -> JSONValue {
         var o = string(description).objectValue ?? [:]
-        o["pattern"] = .string(TextRule.token("(\(TextRule.ipv4)(/(3[0-2]|[12]?[0-9]))?|\(TextRule.ipv6)(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)"))
+        o["pattern"] = .string(
+            TextRule.token(
+                "(\(TextRule.ipv4)(/(3[0-2]|[12]?[0-9]))?|\(TextRule.ipv6)(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)"))
         return .object(o)
     }
 

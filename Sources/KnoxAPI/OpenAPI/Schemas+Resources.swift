@@ -6,9 +6,11 @@ extension Schemas {
             "Client",
             S.object(
                 [
-                    "id": S.uuid(), "tenant_id": S.uuid(), "name": S.string(), "type": S.string(values: ["user", "server"]),
+                    "id": S.uuid(), "tenant_id": S.uuid(), "name": S.string(),
+                    "type": S.string(values: ["user", "server"]),
                     "ip_address": S.string("Canonical address or CIDR range"), "ip_notes": S.map(),
-                    "description": S.string(nullable: true), "enabled": S.boolean(), "collection_id": S.string(nullable: true),
+                    "description": S.string(nullable: true), "enabled": S.boolean(),
+                    "collection_id": S.string(nullable: true),
                     "created_by": S.string(nullable: true), "created_at": S.time(), "updated_at": S.time(),
                     "agent_version": S.string(nullable: true), "agent_os": S.string(nullable: true),
                     "agent_arch": S.string(nullable: true), "agent_hostname": S.string(nullable: true),
@@ -40,34 +42,41 @@ extension Schemas {
             "ApiKeyCreate",
             S.with(
                 S.object(
-                [
-                    "name": S.text(maxLength: 200),
-                    "rate_limit_requests": S.integer("With rate_limit_window_sec", nullable: true, minimum: 1, maximum: 10_000_000),
-                    "rate_limit_window_sec": S.integer("With rate_limit_requests", nullable: true, minimum: 1, maximum: 86_400),
-                    "expires_in_days": S.integer("At most one of expires_in_days, expires_at, never_expires", minimum: 1, maximum: 365),
-                    "expires_at": S.time("In the future, at most 365 days away"),
-                    "never_expires": S.only(true, "Not for access keys; leave it out for the 90-day default"),
-                    "role_ids": S.array(S.string("A seeded role id or slug (GET /v1/roles)"), nullable: true, maxItems: 10),
-                    "key_type": S.string(
-                        "standard or access_key on the live API, test on the sandbox API", nullable: true,
-                        values: ["standard", "access_key", "test"]),
-                    "scopes": S.array(
-                        S.string(values: Schemas.knownScopes), nullable: true, minItems: 1, maxItems: 50,
-                        "Access keys only, and required there"),
-                    "require_dpop": S.boolean(nullable: true),
-                    "redirect_uris": S.array(
-                        S.string("https URI, or http to a loopback address (127.0.0.1, [::1], localhost); no fragment",
-                            maxLength: 2000, pattern: TextRule.redirectURI),
-                        nullable: true, maxItems: 10, "OAuth authorization-code redirect URIs"),
-                ], required: ["name"], closed: true),
+                    [
+                        "name": S.text(maxLength: 200),
+                        "rate_limit_requests": S.integer(
+                            "With rate_limit_window_sec", nullable: true, minimum: 1, maximum: 10_000_000),
+                        "rate_limit_window_sec": S.integer(
+                            "With rate_limit_requests", nullable: true, minimum: 1, maximum: 86_400),
+                        "expires_in_days": S.integer(
+                            "At most one of expires_in_days, expires_at, never_expires", minimum: 1, maximum: 365),
+                        "expires_at": S.time("In the future, at most 365 days away"),
+                        "never_expires": S.only(true, "Not for access keys; leave it out for the 90-day default"),
+                        "role_ids": S.array(
+                            S.string("A seeded role id or slug (GET /v1/roles)"), nullable: true, maxItems: 10),
+                        "key_type": S.string(
+                            "standard or access_key on the live API, test on the sandbox API", nullable: true,
+                            values: ["standard", "access_key", "test"]),
+                        "scopes": S.array(
+                            S.string(values: Schemas.knownScopes), nullable: true, minItems: 1, maxItems: 50,
+                            "Access keys only, and required there"),
+                        "require_dpop": S.boolean(nullable: true),
+                        "redirect_uris": S.array(
+                            S.string(
+                                "https URI, or http to a loopback address (127.0.0.1, [::1], localhost); no fragment",
+                                maxLength: 2000, pattern: TextRule.redirectURI),
+                            nullable: true, maxItems: 10, "OAuth authorization-code redirect URIs"),
+                    ], required: ["name"], closed: true),
                 [
                     // The rate limit's two numbers go together, and a key has at most one way to say when it expires.
                     "dependentRequired": [
-                        "rate_limit_requests": ["rate_limit_window_sec"], "rate_limit_window_sec": ["rate_limit_requests"],
+                        "rate_limit_requests": ["rate_limit_window_sec"],
+                        "rate_limit_window_sec": ["rate_limit_requests"],
                     ],
                     "not": [
                         "anyOf": [
-                            ["required": ["expires_in_days", "expires_at"]], ["required": ["expires_in_days", "never_expires"]],
+                            ["required": ["expires_in_days", "expires_at"]],
+                            ["required": ["expires_in_days", "never_expires"]],
                             ["required": ["expires_at", "never_expires"]],
                         ]
                     ],
@@ -84,9 +93,11 @@ extension Schemas {
             "Account",
             S.object([
                 "id": S.uuid(), "slug": S.string(), "name": S.string(), "region": S.string(),
-                "subscription_plan": S.string(), "subscription_status": S.string(), "trial_start_at": S.time(nullable: true),
+                "subscription_plan": S.string(), "subscription_status": S.string(),
+                "trial_start_at": S.time(nullable: true),
                 "trial_end_at": S.time(nullable: true), "subscription_current_period_start": S.time(nullable: true),
-                "subscription_current_period_end": S.time(nullable: true), "subscription_cancel_at": S.time(nullable: true),
+                "subscription_current_period_end": S.time(nullable: true),
+                "subscription_cancel_at": S.time(nullable: true),
                 "created_at": S.time(), "sandbox": S.boolean(), "mode": S.string(values: ["live", "test"]),
             ])
         ),
@@ -127,7 +138,8 @@ extension Schemas {
             "AuditLogEntry",
             S.object([
                 "id": S.uuid(), "action": S.string("Dotted, e.g. route.created"), "resource_type": S.string(),
-                "resource_id": S.string(nullable: true), "details": S.map("Always carries sandbox; never a secret value"),
+                "resource_id": S.string(nullable: true),
+                "details": S.map("Always carries sandbox; never a secret value"),
                 "ip_address": S.string(nullable: true), "actor": S.string("api_key:<id>, console or cli"),
                 "api_key_id": S.uuid(nullable: true), "created_at": S.time(), "details_redacted": S.boolean(),
             ])
@@ -143,12 +155,15 @@ extension Schemas {
                     "environment": S.string(nullable: true), "sandbox": S.boolean(), "ts": S.time(), "path": S.string(),
                     "latency_ms": S.integer(nullable: true), "upstream_latency_ms": S.integer(nullable: true),
                     "upstream_host": S.string(nullable: true), "upstream_status": S.integer(nullable: true),
-                    "error": S.string(nullable: true), "rate_limited": S.boolean(), "signature_valid": S.boolean(nullable: true),
+                    "error": S.string(nullable: true), "rate_limited": S.boolean(),
+                    "signature_valid": S.boolean(nullable: true),
                     "proxy_mode": S.string(), "client_origin": S.string(), "cursor": S.string(),
                 ],
                 required: [
-                    "id", "request_id", "tenant_id", "route_id", "method", "status_code", "environment", "sandbox", "ts",
-                    "path", "latency_ms", "upstream_host", "error", "rate_limited", "proxy_mode", "client_origin", "cursor",
+                    "id", "request_id", "tenant_id", "route_id", "method", "status_code", "environment", "sandbox",
+                    "ts",
+                    "path", "latency_ms", "upstream_host", "error", "rate_limited", "proxy_mode", "client_origin",
+                    "cursor",
                 ])
         ),
     ]

@@ -14,18 +14,23 @@ enum Schemas {
             maxLength: 2048, pattern: TextRule.token(TextRule.httpURL)),
         "inject_headers_json": S.headers(),
         "inject_body_json": S.map("Fields merged into a JSON request body; string values may hold placeholders"),
-        "injection_rules": ["type": ["array", "null"], "maxItems": 0, "description": "Deprecated: only an empty array is accepted"],
+        "injection_rules": [
+            "type": ["array", "null"], "maxItems": 0, "description": "Deprecated: only an empty array is accepted",
+        ],
         "ip_allowlist": S.array(S.ipRange("IPv4/IPv6 address or CIDR range"), nullable: true),
         "require_signature": S.boolean(),
         "signature_tolerance_sec": S.integer(minimum: 1, maximum: 86_400),
         "signing_secret_id": S.uuid("The string secret that keys request signatures", nullable: true),
         "rate_limit_enabled": S.boolean(),
-        "rate_limit_requests": S.integer("Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 1_000_000_000),
-        "rate_limit_window_sec": S.integer("Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 31_536_000),
+        "rate_limit_requests": S.integer(
+            "Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 1_000_000_000),
+        "rate_limit_window_sec": S.integer(
+            "Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 31_536_000),
         "rate_limit_burst": S.integer(nullable: true, minimum: 1, maximum: 1_000_000_000),
         "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true, minItems: 1, maxItems: 16),
         "http_method_restrictions_enabled": S.boolean("True exactly when allowed_methods is set (it is enforced then)"),
-        "method_configs": S.emptyArray("Per-method overrides: not supported yet, only empty (an empty object is taken too)"),
+        "method_configs": S.emptyArray(
+            "Per-method overrides: not supported yet, only empty (an empty object is taken too)"),
         "use_method_specific_configs": S.only(false, "Not supported yet: only false"),
         "payload_structure": S.map("Structure of a sample body (values become type placeholders)", nullable: true),
         "upstream_timeout_sec": S.integer(minimum: 1, maximum: 300),
@@ -49,7 +54,8 @@ enum Schemas {
             "FeedMeta",
             S.object([
                 "next_cursor": S.string("Opaque; null when drained for now", nullable: true), "limit": S.integer(),
-                "delivery": S.string(values: ["at_least_once"]), "dedupe_on": S.string(), "watermark_seconds": S.integer(),
+                "delivery": S.string(values: ["at_least_once"]), "dedupe_on": S.string(),
+                "watermark_seconds": S.integer(),
                 "request_id": S.string(),
             ])
         ),
@@ -78,7 +84,8 @@ enum Schemas {
 
     static var routes: [(String, JSONValue)] {
         var routeProps: [(String, JSONValue)] = [
-            ("id", S.uuid()), ("tenant_id", S.uuid()), ("name", S.string()), ("slug", S.string()), ("sandbox", S.boolean()),
+            ("id", S.uuid()), ("tenant_id", S.uuid()), ("name", S.string()), ("slug", S.string()),
+            ("sandbox", S.boolean()),
             ("base_environment", S.string()), ("enabled", S.boolean()), ("requires_clients", S.boolean()),
             ("methods", S.array(S.string(), nullable: true, "Alias of allowed_methods")),
         ]
@@ -92,12 +99,15 @@ enum Schemas {
             ("configured_environments", S.array(S.string())), ("created_at", S.time()), ("updated_at", S.time()),
         ]
         var envProps: [(String, JSONValue)] = [
-            ("id", S.uuid()), ("route_id", S.uuid()), ("environment_name", S.string()), ("is_base_environment", S.boolean()),
+            ("id", S.uuid()), ("route_id", S.uuid()), ("environment_name", S.string()),
+            ("is_base_environment", S.boolean()),
         ]
         for (k, v) in settingsProperties where k != "target_base_url" { envProps.append((k, v)) }
         envProps += [
-            ("target_base_url", S.string(format: "uri", nullable: true)), ("egress_server_id", S.string(nullable: true)),
-            ("enabled", S.boolean()), ("requires_clients", S.boolean()), ("mtls_certificate_id", S.uuid(nullable: true)),
+            ("target_base_url", S.string(format: "uri", nullable: true)),
+            ("egress_server_id", S.string(nullable: true)),
+            ("enabled", S.boolean()), ("requires_clients", S.boolean()),
+            ("mtls_certificate_id", S.uuid(nullable: true)),
             ("data_plane_node_id", S.string(nullable: true)),
             ("overridden_fields", S.array(S.string(), "Fields this environment sets; the rest inherit the base")),
             ("created_at", S.time()), ("updated_at", S.time()),
@@ -130,15 +140,22 @@ enum Schemas {
                     "created_at": S.time(),
                 ])
             ),
-            ("RouteClientInput", S.object(["environment": S.environmentName("The route's base environment when omitted")], required: [], closed: true)),
+            (
+                "RouteClientInput",
+                S.object(
+                    ["environment": S.environmentName("The route's base environment when omitted")], required: [],
+                    closed: true)
+            ),
             (
                 "RouteLogEntry",
                 S.object([
-                    "id": S.string("Decimal string"), "request_id": S.string(), "ts": S.time(), "src_ip": S.string(nullable: true),
+                    "id": S.string("Decimal string"), "request_id": S.string(), "ts": S.time(),
+                    "src_ip": S.string(nullable: true),
                     "method": S.string(), "path": S.string(), "status_code": S.integer(nullable: true),
                     "latency_ms": S.integer(nullable: true), "upstream_latency_ms": S.integer(nullable: true),
                     "upstream_host": S.string(nullable: true), "upstream_status": S.integer(nullable: true),
-                    "error": S.string(nullable: true), "environment": S.string(nullable: true), "rate_limited": S.boolean(),
+                    "error": S.string(nullable: true), "environment": S.string(nullable: true),
+                    "rate_limited": S.boolean(),
                     "signature_valid": S.boolean(nullable: true), "source_ip_country": S.string(nullable: true),
                     "source_ip_city": S.string(nullable: true),
                 ])
@@ -158,12 +175,14 @@ enum Schemas {
                     "strict_expiry_enforcement": S.boolean(), "environment_count": S.integer(),
                     "environments": S.array(
                         S.object([
-                            "environment_name": S.string(), "value_version": S.integer(minimum: 1), "updated_at": S.time(),
+                            "environment_name": S.string(), "value_version": S.integer(minimum: 1),
+                            "updated_at": S.time(),
                             "expires_at_override": S.time(nullable: true),
                         ]), "Only on GET /v1/secrets/{id}"),
                     "used_by": S.array(
                         S.object([
-                            "route_id": S.uuid(), "route_name": S.string(), "environment": S.string(), "field": S.string(),
+                            "route_id": S.uuid(), "route_name": S.string(), "environment": S.string(),
+                            "field": S.string(),
                         ]), "Only on GET /v1/secrets/{id}"),
                 ],
                 required: [
@@ -183,7 +202,8 @@ enum Schemas {
                     "description": S.string(nullable: true, maxLength: 1000),
                     "environment": S.environmentName("The environment the first value is for"),
                     "base_environment": S.environmentName(),
-                    "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128), "expires_at": S.time(nullable: true),
+                    "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128),
+                    "expires_at": S.time(nullable: true),
                     "strict_expiry_enforcement": S.boolean("null: false", nullable: true),
                 ], required: ["name", "value"], closed: true)
         ),
@@ -203,7 +223,9 @@ enum Schemas {
         ),
         (
             "SecretValueResult",
-            S.object(["id": S.uuid(), "name": S.string(), "environment": S.string(), "value_version": S.integer(minimum: 1)])
+            S.object([
+                "id": S.uuid(), "name": S.string(), "environment": S.string(), "value_version": S.integer(minimum: 1),
+            ])
         ),
         (
             "SecretOAuthToken",
@@ -214,7 +236,9 @@ enum Schemas {
         ),
     ]
 
-    static func object(_ props: [(String, JSONValue)], required: [String]? = nil, closed: Bool = false, minProperties: Int? = nil)
+    static func object(
+        _ props: [(String, JSONValue)], required: [String]? = nil, closed: Bool = false, minProperties: Int? = nil
+    )
         -> JSONValue
     {
         var p = JSONObject()

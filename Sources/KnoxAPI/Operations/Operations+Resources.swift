@@ -3,7 +3,9 @@ import KnoxEngine
 
 extension Operations {
     static let clients: [Operation] = [
-        Operation("GET", "/v1/clients", id: "listClients", "List clients", tag: "Clients", response: "Client", kind: .page) {
+        Operation(
+            "GET", "/v1/clients", id: "listClients", "List clients", tag: "Clients", response: "Client", kind: .page
+        ) {
             i in .page(try await i.engine.listClients(i.query, actor: i.actor))
         },
         Operation(
@@ -62,7 +64,10 @@ extension Operations {
         Operation(
             "DELETE", "/v1/api-keys/{id}", id: "revokeApiKey", "Revoke an API key", tag: "API keys", response: "Revoked"
         ) { i in .mutation(try await i.engine.revokeApiKey(i.parameter("id"), i.context)) },
-        Operation("GET", "/v1/roles", id: "listRoles", "List the seeded key roles", tag: "API keys", response: "Role", kind: .page) {
+        Operation(
+            "GET", "/v1/roles", id: "listRoles", "List the seeded key roles", tag: "API keys", response: "Role",
+            kind: .page
+        ) {
             i in .page(try i.engine.listRoles(i.query))
         },
     ]

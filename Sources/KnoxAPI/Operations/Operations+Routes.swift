@@ -35,7 +35,8 @@ extension Operations {
         ) { i in .single(try await i.engine.routeEnvironments(i.parameter("id"), actor: i.actor)) },
         Operation(
             "PUT", "/v1/routes/{id}/environments/{env}", id: "setRouteEnvironment",
-            "Create or replace an environment override", tag: "Routes", body: .optional, request: "RouteEnvironmentInput",
+            "Create or replace an environment override", tag: "Routes", body: .optional,
+            request: "RouteEnvironmentInput",
             response: "RouteEnvironment"
         ) { i in
             .mutation(
@@ -45,7 +46,8 @@ extension Operations {
         Operation(
             "DELETE", "/v1/routes/{id}/environments/{env}", id: "deleteRouteEnvironment",
             "Remove an environment override", tag: "Routes", response: "Deleted"
-        ) { i in .mutation(try await i.engine.deleteRouteEnvironment(i.parameter("id"), i.parameter("env"), i.context)) },
+        ) { i in .mutation(try await i.engine.deleteRouteEnvironment(i.parameter("id"), i.parameter("env"), i.context))
+        },
         Operation(
             "GET", "/v1/routes/{id}/clients", id: "listRouteClients", "List the clients assigned to a route",
             tag: "Routes", response: "RouteClient", kind: .list
@@ -64,7 +66,8 @@ extension Operations {
         ) { i in
             .mutation(
                 try await i.engine.unassignClient(
-                    i.parameter("id"), i.parameter("client_id"), environment: i.query["environment"], i.body, i.context))
+                    i.parameter("id"), i.parameter("client_id"), environment: i.query["environment"], i.body, i.context)
+            )
         },
     ]
 }

@@ -20,7 +20,8 @@ extension Operations {
             "POST", "/v1/secrets/certificate", id: "createCertificateSecret",
             "Create a certificate secret (not available yet)", tag: "Secrets", body: .required,
             request: "SecretCreate", response: "Secret", kind: .single(status: 201), documented: false
-        ) { i in .mutation(try await i.engine.createSecret(try i.requiredBody(), forcedType: .certificate, i.context)) },
+        ) { i in .mutation(try await i.engine.createSecret(try i.requiredBody(), forcedType: .certificate, i.context))
+        },
         Operation(
             "GET", "/v1/secrets/{id}", id: "getSecret", "Get a secret's metadata", tag: "Secrets", response: "Secret"
         ) { i in .single(try await i.engine.getSecret(i.parameter("id"), actor: i.actor)) },

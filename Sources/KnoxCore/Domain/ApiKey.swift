@@ -113,7 +113,8 @@ public struct KeyCredential: Sendable, Equatable {
     public static func generate(_ kind: ApiKey.Kind) -> KeyCredential {
         var rng = SystemRandomNumberGenerator()
         let idAlphabet = kind == .accessKey ? upperAlphabet : lowerAlphabet
-        let id = String(decoding: (0..<idLength).map { _ in idAlphabet.randomElement(using: &rng) ?? 97 }, as: UTF8.self)
+        let id = String(
+            decoding: (0..<idLength).map { _ in idAlphabet.randomElement(using: &rng) ?? 97 }, as: UTF8.self)
         return KeyCredential(kind: kind, keyId: id, secret: Identifier.randomBase62(secretLength))
     }
 
@@ -132,7 +133,8 @@ public struct KeyCredential: Sendable, Equatable {
         if bytes.count > 8, bytes[0] == 0x74, bytes[1] == 0x6B, bytes[2] == 0x5F {  // "tk_"
             if bytes[3] == 0x6C, bytes[4] == 0x69, bytes[5] == 0x76, bytes[6] == 0x65, bytes[7] == 0x5F {  // "live_"
                 kind = .standard
-            } else if bytes[3] == 0x74, bytes[4] == 0x65, bytes[5] == 0x73, bytes[6] == 0x74, bytes[7] == 0x5F {  // "test_"
+            } else if bytes[3] == 0x74, bytes[4] == 0x65, bytes[5] == 0x73, bytes[6] == 0x74, bytes[7] == 0x5F {
+                // "test_"
                 kind = .test
             } else {
                 return nil

@@ -92,7 +92,9 @@ extension LogRecord {
     public func parse(into fields: UnsafeMutablePointer<LogRecordField>) -> Bool {
         var position = 0
         for i in 0..<Self.fieldCount {
-            guard let tag = varint(&position), tag != 0 || Self.requiredFields >> UInt32(i) & 1 == 0 else { return false }
+            guard let tag = varint(&position), tag != 0 || Self.requiredFields >> UInt32(i) & 1 == 0 else {
+                return false
+            }
             fields[i].tag = tag
             fields[i].start = nil
             fields[i].count = 0

@@ -12,7 +12,9 @@ public struct Permission: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
-            text.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "*") })
+            text.utf8.allSatisfy({
+                ($0 >= 97 && $0 <= 122) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "*")
+            })
         else { return nil }
         resource = String(parts[0])
         action = String(parts[1])
@@ -71,7 +73,8 @@ public struct Role: Sendable, Equatable, Identifiable {
         grants: [Permission("*", "*")])
     public static let editor = Role(
         id: "5e3c1a40-0000-4000-8000-000000000002", slug: "editor", name: "Key — Editor",
-        description: "Read everything; create, change and delete routes, secrets, clients, environments and webhooks; call routes.",
+        description:
+            "Read everything; create, change and delete routes, secrets, clients, environments and webhooks; call routes.",
         grants: readAll + [
             Permission("routes", "write"), Permission("secrets", "write"), Permission("clients", "write"),
             Permission("environments", "write"), Permission("webhooks", "write"), Permission("proxy", "invoke"),
@@ -82,7 +85,8 @@ public struct Role: Sendable, Equatable, Identifiable {
         grants: readAll)
     public static let infrastructure = Role(
         id: "5e3c1a40-0000-4000-8000-000000000004", slug: "infrastructure", name: "Key — Infrastructure",
-        description: "Read everything; manage environments, clients and API keys (for provisioning pipelines); call routes.",
+        description:
+            "Read everything; manage environments, clients and API keys (for provisioning pipelines); call routes.",
         grants: readAll + [
             Permission("environments", "write"), Permission("clients", "write"), Permission("api_keys", "write"),
             Permission("proxy", "invoke"),

@@ -14,8 +14,11 @@ public struct AuthenticatedCaller: Sendable {
     }
 
     public var actor: Actor {
-        guard let key else { return .workload(subject: token?.subject ?? "", permissions: PermissionSet(token?.scope ?? [])) }
-        return .apiKey(id: key.id, prefix: key.keyPrefix, permissions: token.map { PermissionSet($0.scope) } ?? key.permissions)
+        guard let key else {
+            return .workload(subject: token?.subject ?? "", permissions: PermissionSet(token?.scope ?? []))
+        }
+        return .apiKey(
+            id: key.id, prefix: key.keyPrefix, permissions: token.map { PermissionSet($0.scope) } ?? key.permissions)
     }
 
     /// What the management API's per-caller rate limit counts against: the key, else the workload's token family.
@@ -64,7 +67,11 @@ extension Engine {
         -> (key: ApiKey, canInvoke: Bool)
     {
         if let claimed = KeyCredential.claimedMode(of: credential), claimed != mode {
-            throw ApiError(.wrongKeyType, mode == .live ? "A test key cannot be used against production" : "A production key cannot be used against the sandbox")
+            throw ApiError(
+                .wrongKeyType,
+                mode == .live
+                    ? "A test key cannot be used against production"
+                    : "A production key cannot be used against the sandbox")
         }
         guard let presented = KeyCredential.parse(credential), let key = snapshot.apiKeysByKeyId[presented.keyId],
             key.keyType == presented.kind, KeyHasher.matches(credential, hash: key.keyHash),

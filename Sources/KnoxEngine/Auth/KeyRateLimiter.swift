@@ -52,7 +52,8 @@ final class KeyRateLimiter: Sendable {
                 }
                 if table.buckets.count >= maxBuckets {
                     return RateLimitDecision(
-                        allowed: false, limit: setting.requests, remaining: 0, resetAt: (nowMillis + windowMillis) / 1000,
+                        allowed: false, limit: setting.requests, remaining: 0,
+                        resetAt: (nowMillis + windowMillis) / 1000,
                         retryAfter: 1)
                 }
             }

@@ -3,7 +3,7 @@ import KnoxCore
 import KnoxCrypto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The data directory: both databases, the master key, `config.toml` and console preferences.
@@ -37,7 +37,9 @@ public struct DataDirectory: Sendable {
         var isDir: ObjCBool = false
         var tightened: UInt32?
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw Problem(message: "data directory \(path) exists but is not a directory") }
+            guard isDir.boolValue else {
+                throw Problem(message: "data directory \(path) exists but is not a directory")
+            }
             tightened = try tighten(path)
         } else {
             do {
@@ -61,7 +63,9 @@ public struct DataDirectory: Sendable {
     /// open to them: it is set to 0700 (and its old mode returned), or refused when that is not possible.
     private static func tighten(_ path: String) throws(Problem) -> UInt32? {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw Problem(message: "cannot read the permissions of data directory \(path)") }
+        guard stat(path, &info) == 0 else {
+            throw Problem(message: "cannot read the permissions of data directory \(path)")
+        }
         let mode = UInt32(info.st_mode) & 0o777
         guard mode & 0o077 != 0 else { return nil }
         guard info.st_uid == getuid(), chmod(path, 0o700) == 0 else {
@@ -113,10 +117,12 @@ public struct DataDirectory: Sendable {
         guard stat(keyPath, &info) == 0 else { throw Problem(message: "cannot read master key \(keyPath)") }
         if info.st_mode & 0o077 != 0 {
             throw Problem(
-                message: "master key \(keyPath) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                message:
+                    "master key \(keyPath) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))); "
                     + "run: chmod 600 \(keyPath)")
         }
-        guard let data = FileManager.default.contents(atPath: keyPath), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: keyPath), let text = String(data: data, encoding: .utf8)
+        else {
             throw Problem(message: "cannot read master key \(keyPath)")
         }
         do {

@@ -106,8 +106,10 @@ public struct WorkloadIssuer: Sendable, Equatable {
     public var subjects: [SubjectRule]
     public var modes: [Mode]
 
-    public init(issuer: String, audience: String, jwksFile: String? = nil, jwksURL: String? = nil, subjects: [SubjectRule],
-                modes: [Mode] = Mode.allCases) {
+    public init(
+        issuer: String, audience: String, jwksFile: String? = nil, jwksURL: String? = nil, subjects: [SubjectRule],
+        modes: [Mode] = Mode.allCases
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.jwksFile = jwksFile
@@ -118,7 +120,9 @@ public struct WorkloadIssuer: Sendable, Equatable {
 
     /// The role for `subject`, if any rule grants one.
     public func role(for subject: String) -> Role? {
-        if let exact = subjects.first(where: { !$0.pattern.hasSuffix("*") && $0.pattern == subject }) { return exact.role }
+        if let exact = subjects.first(where: { !$0.pattern.hasSuffix("*") && $0.pattern == subject }) {
+            return exact.role
+        }
         let prefixes = subjects.filter { $0.pattern.hasSuffix("*") }.sorted { $0.pattern.count > $1.pattern.count }
         return prefixes.first { subject.hasPrefix(String($0.pattern.dropLast())) }?.role
     }
@@ -142,7 +146,9 @@ public struct PlanLimits: Sendable, Equatable {
     public var environments: Int?
     public var apiKeys: Int?
 
-    public init(routes: Int? = nil, secrets: Int? = nil, clients: Int? = nil, environments: Int? = nil, apiKeys: Int? = nil) {
+    public init(
+        routes: Int? = nil, secrets: Int? = nil, clients: Int? = nil, environments: Int? = nil, apiKeys: Int? = nil
+    ) {
         self.routes = routes
         self.secrets = secrets
         self.clients = clients
@@ -192,7 +198,9 @@ public func checkTOMLText(_ text: String, file: String) throws(ConfigError) {
             if (v < 0x20 && v != 0x09 && v != 0x0D) || v == 0x7F {
                 throw ConfigError(
                     file: file,
-                    message: "line \(lineNumber), column \(i - lineStart + 1): control character U+\(String(format: "%04X", v)) is not allowed in TOML")
+                    message:
+                        "line \(lineNumber), column \(i - lineStart + 1): control character U+\(String(format: "%04X", v)) is not allowed in TOML"
+                )
             }
         }
         // The parser skips a byte-order mark at the start.
@@ -209,7 +217,8 @@ public func checkTOMLText(_ text: String, file: String) throws(ConfigError) {
             if !startsAKey {
                 throw ConfigError(
                     file: file,
-                    message: "line \(lineNumber): a table name starts with a letter, digit, _ or -, or is quoted (\"…\")")
+                    message:
+                        "line \(lineNumber): a table name starts with a letter, digit, _ or -, or is quoted (\"…\")")
             }
         }
         lineStart = lineEnd + 1
@@ -221,7 +230,8 @@ extension KnoxConfig {
     /// Reads `path` when it exists; the defaults otherwise.
     public static func load(path: String) throws(ConfigError) -> KnoxConfig {
         guard FileManager.default.fileExists(atPath: path) else { return KnoxConfig() }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw ConfigError(file: path, message: "cannot be read as UTF-8 text")
         }
         return try parse(text, file: path)
@@ -246,18 +256,26 @@ extension KnoxConfig {
     init(root: JSONObject) throws(ApiError) {
         self.init()
         let top = try FieldReader(
-            root, allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console", "oauth", "clients"])
+            root,
+            allowed: ["listen", "limits", "management", "tenant", "logs", "data_plane", "console", "oauth", "clients"])
         if let oauth = try top.objectField("oauth").value {
             let r = try FieldReader(
                 oauth,
-                allowed: ["workload_issuers", "authorize_requests_per_minute", "max_pending_authorizations", "max_pending_per_client"],
+                allowed: [
+                    "workload_issuers", "authorize_requests_per_minute", "max_pending_authorizations",
+                    "max_pending_per_client",
+                ],
                 prefix: "oauth.")
             for (i, item) in (try r.array("workload_issuers").value ?? []).enumerated() {
                 workloadIssuers.append(try Self.workloadIssuer(item, index: i))
             }
-            if let v = try r.int("authorize_requests_per_minute", in: 1...100_000).value { authorizeRequestsPerMinute = v }
+            if let v = try r.int("authorize_requests_per_minute", in: 1...100_000).value {
+                authorizeRequestsPerMinute = v
+            }
             if let v = try r.int("max_pending_authorizations", in: 1...1_000_000).value { maxPendingAuthorizations = v }
-            if let v = try r.int("max_pending_per_client", in: 1...1_000_000).value { maxPendingAuthorizationsPerClient = v }
+            if let v = try r.int("max_pending_per_client", in: 1...1_000_000).value {
+                maxPendingAuthorizationsPerClient = v
+            }
         }
         if let clients = try top.objectField("clients").value {
             let r = try FieldReader(clients, allowed: ["widest_ipv4_prefix", "widest_ipv6_prefix"], prefix: "clients.")
@@ -268,7 +286,8 @@ extension KnoxConfig {
             let r = try FieldReader(console, allowed: ["theme", "mouse"], prefix: "console.")
             if let theme = try r.string("theme").value {
                 guard !theme.isEmpty, theme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                    throw ApiError.invalid("console.theme", "a theme name is letters, digits, - and _ (got \"\(theme)\")")
+                    throw ApiError.invalid(
+                        "console.theme", "a theme name is letters, digits, - and _ (got \"\(theme)\")")
                 }
                 consoleTheme = theme
             }
@@ -284,19 +303,23 @@ extension KnoxConfig {
                 allowed: ListenerLimits.keys.union(["trusted_proxies", "upstream_connect_timeout_sec", "max_hops"]),
                 prefix: "data_plane.")
             try dataPlaneLimits.read(r)
-            if let v = try r.number("upstream_connect_timeout_sec", in: 0.1...300).value { upstreamConnectTimeoutSec = v }
+            if let v = try r.number("upstream_connect_timeout_sec", in: 0.1...300).value {
+                upstreamConnectTimeoutSec = v
+            }
             if let v = try r.int("max_hops", in: 1...20).value { maxHops = v }
             if let list = try r.stringArray("trusted_proxies", maxCount: 1000).value {
                 trustedProxies = try list.enumerated().map { i, text throws(ApiError) in
                     guard let range = try? IPRange.parse(text).get() else {
-                        throw ApiError.invalid("data_plane.trusted_proxies[\(i)]", "\"\(text)\" is not an address or CIDR range")
+                        throw ApiError.invalid(
+                            "data_plane.trusted_proxies[\(i)]", "\"\(text)\" is not an address or CIDR range")
                     }
                     return range
                 }
             }
         }
         if let listen = try top.objectField("listen").value {
-            let r = try FieldReader(listen, allowed: ["live_api", "test_api", "live_proxy", "test_proxy"], prefix: "listen.")
+            let r = try FieldReader(
+                listen, allowed: ["live_api", "test_api", "live_proxy", "test_proxy"], prefix: "listen.")
             func address(_ key: String, _ target: inout ListenAddress) throws(ApiError) {
                 guard let text = try r.string(key).value else { return }
                 guard let a = ListenAddress(text) else {
@@ -321,7 +344,9 @@ extension KnoxConfig {
         if let management = try top.objectField("management").value {
             let r = try FieldReader(
                 management,
-                allowed: ListenerLimits.keys.union(["rate_limit_requests", "rate_limit_window_sec", "live_public_url", "test_public_url"]),
+                allowed: ListenerLimits.keys.union([
+                    "rate_limit_requests", "rate_limit_window_sec", "live_public_url", "test_public_url",
+                ]),
                 prefix: "management.")
             if let v = try r.int("rate_limit_requests", in: 1...10_000_000).value { managementRateLimit.requests = v }
             if let v = try r.int("rate_limit_window_sec", in: 1...86_400).value { managementRateLimit.windowSec = v }
@@ -330,7 +355,8 @@ extension KnoxConfig {
                 let key = "\(mode.rawValue)_public_url"
                 guard let text = try r.string(key).value else { continue }
                 guard let url = try? UpstreamURL.parse(text).get(), url.basePath.isEmpty || url.basePath == "/" else {
-                    throw ApiError.invalid(r.name(key), "must be an http(s) URL with no path, such as https://knox.example.com")
+                    throw ApiError.invalid(
+                        r.name(key), "must be an http(s) URL with no path, such as https://knox.example.com")
                 }
                 publicURL[mode] = "\(url.scheme)://\(url.hostHeader)"
             }
@@ -351,10 +377,14 @@ extension KnoxConfig {
 extension KnoxConfig {
     static func workloadIssuer(_ item: JSONValue, index i: Int) throws(ApiError) -> WorkloadIssuer {
         let prefix = "oauth.workload_issuers[\(i)]."
-        guard let object = item.objectValue else { throw ApiError.invalid("oauth.workload_issuers[\(i)]", "must be a table") }
+        guard let object = item.objectValue else {
+            throw ApiError.invalid("oauth.workload_issuers[\(i)]", "must be a table")
+        }
         let r = try FieldReader(
             object, allowed: ["issuer", "audience", "jwks_file", "jwks_url", "subjects", "modes"], prefix: prefix)
-        guard let issuer = try r.string("issuer").value, !issuer.isEmpty else { throw ApiError.invalid(prefix + "issuer", "is required") }
+        guard let issuer = try r.string("issuer").value, !issuer.isEmpty else {
+            throw ApiError.invalid(prefix + "issuer", "is required")
+        }
         guard let audience = try r.string("audience").value, !audience.isEmpty else {
             throw ApiError.invalid(prefix + "audience", "is required (the aud the ID tokens carry, e.g. knoxcall:api)")
         }
@@ -364,30 +394,37 @@ extension KnoxConfig {
             throw ApiError.invalid(prefix + "jwks_file", "give exactly one of jwks_file and jwks_url")
         }
         if let url {
-            guard let parsed = try? UpstreamURL.parse(url).get(), parsed.isTLS || parsed.isLoopback else { throw ApiError.invalid(prefix + "jwks_url", "must be an https URL (http only to a loopback address)") }
+            guard let parsed = try? UpstreamURL.parse(url).get(), parsed.isTLS || parsed.isLoopback else {
+                throw ApiError.invalid(prefix + "jwks_url", "must be an https URL (http only to a loopback address)")
+            }
         }
         guard let subjectTable = try r.objectField("subjects").value, !subjectTable.isEmpty else {
-            throw ApiError.invalid(prefix + "subjects", "map at least one subject (or subject prefix ending in *) to a key role")
+            throw ApiError.invalid(
+                prefix + "subjects", "map at least one subject (or subject prefix ending in *) to a key role")
         }
         var rules: [SubjectRule] = []
         for (pattern, value) in subjectTable {
             guard let slug = value.stringValue, let role = Role.seeded(matching: slug) else {
                 throw ApiError.invalid(
-                    prefix + "subjects.\(pattern)", "must name a key role: \(Role.seeded.map(\.slug).joined(separator: ", "))")
+                    prefix + "subjects.\(pattern)",
+                    "must name a key role: \(Role.seeded.map(\.slug).joined(separator: ", "))")
             }
             guard !pattern.isEmpty, !pattern.dropLast().contains("*") else {
-                throw ApiError.invalid(prefix + "subjects.\(pattern)", "a pattern is a subject, or a prefix ending in a single *")
+                throw ApiError.invalid(
+                    prefix + "subjects.\(pattern)", "a pattern is a subject, or a prefix ending in a single *")
             }
             rules.append(SubjectRule(pattern: pattern, role: role))
         }
         var modes = Mode.allCases
         if let names = try r.stringArray("modes", maxCount: 2).value {
             modes = try names.map { name throws(ApiError) in
-                guard let mode = Mode(rawValue: name) else { throw ApiError.invalid(prefix + "modes", "entries are live or test") }
+                guard let mode = Mode(rawValue: name) else {
+                    throw ApiError.invalid(prefix + "modes", "entries are live or test")
+                }
                 return mode
             }
         }
-        return WorkloadIssuer(issuer: issuer, audience: audience, jwksFile: file, jwksURL: url, subjects: rules, modes: modes)
+        return WorkloadIssuer(
+            issuer: issuer, audience: audience, jwksFile: file, jwksURL: url, subjects: rules, modes: modes)
     }
 }
-

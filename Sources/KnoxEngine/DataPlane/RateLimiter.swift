@@ -1,5 +1,6 @@
 import Atomics
 import KnoxCore
+import Synchronization
 
 /// A token bucket of capacity `burst` refilled at `requests / window` per second, kept as one atomic word (the
 /// generic cell rate algorithm's "theoretical arrival time"), so every event loop can take from it without a lock
@@ -71,5 +72,3 @@ final class RateLimiterRegistry: Sendable {
         limiters.withLock { map in map = map.filter { keys.contains($0.key) } }
     }
 }
-
-import Synchronization

@@ -65,7 +65,8 @@ public final class RequestLogSink: Sendable {
     /// New rows as they are stored, in batches, with their row ids.
     public func subscribe() -> AsyncStream<[RequestLogEntry]> {
         let id = nextSubscriber.wrappingIncrementThenLoad(ordering: .relaxed)
-        let (stream, continuation) = AsyncStream.makeStream(of: [RequestLogEntry].self, bufferingPolicy: .bufferingNewest(256))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: [RequestLogEntry].self, bufferingPolicy: .bufferingNewest(256))
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
         }

@@ -2,6 +2,7 @@ import KnoxCore
 import KnoxStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Batches request-log rows from the engines' sinks into their databases (one transaction per batch), trims rows
 /// older than the retention period, and reports dropped rows.
@@ -51,7 +52,8 @@ public struct RequestLogWriter: Service {
         logger.warning(
             "request log rows dropped: buffer full",
             metadata: [
-                "mode": "\(engine.mode.rawValue)", "dropped.total": "\(dropped)", "dropped.new": "\(dropped - reported)",
+                "mode": "\(engine.mode.rawValue)", "dropped.total": "\(dropped)",
+                "dropped.new": "\(dropped - reported)",
             ])
         return dropped
     }
@@ -84,12 +86,17 @@ extension Engine {
                     guard numbered else { return ([], rows.count - written.count) }
                     let last = try access.lastRequestLogSeq()
                     let first = last - Int64(written.count) + 1
-                    return (written.enumerated().compactMap { i, record in record.entry(seq: first + Int64(i)) }, rows.count - written.count)
+                    return (
+                        written.enumerated().compactMap { i, record in record.entry(seq: first + Int64(i)) },
+                        rows.count - written.count
+                    )
                 }
                 for record in rows { record.release() }
                 if unreadable > 0 {
                     requestLog.countDropped(unreadable)
-                    logger?.error("request log rows unreadable, not stored", metadata: ["mode": "\(mode.rawValue)", "rows": "\(unreadable)"])
+                    logger?.error(
+                        "request log rows unreadable, not stored",
+                        metadata: ["mode": "\(mode.rawValue)", "rows": "\(unreadable)"])
                 }
                 if numbered { requestLog.publish(stored) }
             } catch {
@@ -109,7 +116,10 @@ extension Engine {
                 if logWriteFailing.exchange(true, ordering: .relaxed) == false {
                     logger?.warning(
                         "request log write failed; rows are kept and retried",
-                        metadata: ["mode": "\(mode.rawValue)", "reason": "\((error as? StoreUnavailable)?.reason ?? "\(type(of: error))")"])
+                        metadata: [
+                            "mode": "\(mode.rawValue)",
+                            "reason": "\((error as? StoreUnavailable)?.reason ?? "\(type(of: error))")",
+                        ])
                 }
                 return
             }
@@ -203,5 +213,3 @@ final class PendingLogRows: Sendable {
         }
     }
 }
-
-import Synchronization

@@ -36,9 +36,11 @@ public final class RoutePlan: Sendable {
     /// Whether TRACE is served: only where `allowed_methods` lists it.
     public let allowsTrace: Bool
 
-    init(route: Route, environment: String, settings s: RouteSettings, target: UpstreamURL, limiter: RateLimiter?,
-         assignedClients: [(id: String, range: IPRange)], callableSecretIds: Set<String> = [],
-         prepare: (SecretReference, String) -> PreparedSecret? = { _, _ in nil }) {
+    init(
+        route: Route, environment: String, settings s: RouteSettings, target: UpstreamURL, limiter: RateLimiter?,
+        assignedClients: [(id: String, range: IPRange)], callableSecretIds: Set<String> = [],
+        prepare: (SecretReference, String) -> PreparedSecret? = { _, _ in nil }
+    ) {
         self.route = route
         self.environment = environment
         settings = s
@@ -50,7 +52,9 @@ public final class RoutePlan: Sendable {
         // Rows saved before reserved names were refused (x-knoxcall-*, Via…) never inject them.
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
             guard !RouteSettingsReader.isUninjectable(name) else { return nil }
-            return value.stringValue.map { InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) } }
+            return value.stringValue.map {
+                InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) }
+            }
         }
         injectsInPlace = injectHeaders.allSatisfy { $0.inPlaceLength != nil }
         injectBody = (s.injectBody?.isEmpty ?? true) ? nil : s.injectBody

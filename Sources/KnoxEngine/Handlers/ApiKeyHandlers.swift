@@ -19,9 +19,11 @@ extension Engine {
             let name = try r.requiredString("name", maxLength: 200)
             let kind = try Engine.keyKind(r, mode: mode)
             let (requests, window) = (
-                try r.int("rate_limit_requests", in: 1...10_000_000).value, try r.int("rate_limit_window_sec", in: 1...86_400).value
+                try r.int("rate_limit_requests", in: 1...10_000_000).value,
+                try r.int("rate_limit_window_sec", in: 1...86_400).value
             )
-            guard r.has("rate_limit_requests") == r.has("rate_limit_window_sec"), (requests == nil) == (window == nil) else {
+            guard r.has("rate_limit_requests") == r.has("rate_limit_window_sec"), (requests == nil) == (window == nil)
+            else {
                 throw ApiError.refused(
                     requests == nil ? "rate_limit_requests" : "rate_limit_window_sec",
                     "rate_limit_requests and rate_limit_window_sec go together", .fieldCombination)
@@ -31,7 +33,8 @@ extension Engine {
             var scopes: [String]?
             if kind == .accessKey {
                 guard roles.isEmpty else {
-                    throw ApiError.refused("role_ids", "access keys (AKE) carry scopes instead of roles", .fieldCombination)
+                    throw ApiError.refused(
+                        "role_ids", "access keys (AKE) carry scopes instead of roles", .fieldCombination)
                 }
                 scopes = try Engine.keyScopes(r)
             } else if r.has("scopes") {
@@ -41,7 +44,8 @@ extension Engine {
             let requested = scopes.map { PermissionSet($0).grants } ?? roles.flatMap(\.grants)
             if let missing = m.context.actor.permissions.firstUncovered(requested) {
                 throw ApiError(
-                    .privilegeEscalation, "A key cannot create a key with more privileges than its own: it lacks \(missing)")
+                    .privilegeEscalation,
+                    "A key cannot create a key with more privileges than its own: it lacks \(missing)")
             }
             try m.checkLimit(.apiKeys, m.limits.apiKeys, "API key")
             let credential = KeyCredential.generate(kind)
@@ -74,7 +78,10 @@ extension Engine {
             try m.access.revokeOAuthTokens(apiKeyId: key.id, at: m.now)
             try m.audit(
                 "api_key.revoked", "api_key", key.id,
-                ["name": .string(key.name), "key_prefix": .string(key.keyPrefix), "already_revoked": .bool(!key.active)])
+                [
+                    "name": .string(key.name), "key_prefix": .string(key.keyPrefix),
+                    "already_revoked": .bool(!key.active),
+                ])
             return ["revoked": true]
         }
     }
@@ -85,7 +92,8 @@ extension Engine {
     public func listApiKeys(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("api_keys:read", actor)
         _ = try QueryReader(query, allowed: pageParameters)
-        let request = try PageRequest.parse(query, sortable: Engine.apiKeySortKeys, defaultSort: "created_at", defaultOrder: .desc)
+        let request = try PageRequest.parse(
+            query, sortable: Engine.apiKeySortKeys, defaultSort: "created_at", defaultOrder: .desc)
         // Fresh last_used_at times where the database takes them; a listing never fails for it (they are kept).
         try? await flushKeyUsage()
         return try await self.query { try $0.apiKeys(request) }.map(Wire.apiKey)
@@ -122,7 +130,8 @@ extension Engine {
         guard kind.mode == mode else {
             throw ApiError.refused(
                 "key_type",
-                mode == .live ? "test keys are made on the sandbox API" : "only test keys can be made on the sandbox API",
+                mode == .live
+                    ? "test keys are made on the sandbox API" : "only test keys can be made on the sandbox API",
                 .otherMode)
         }
         return kind
@@ -143,7 +152,8 @@ extension Engine {
                 let days = n.intValue ?? n.doubleValue.flatMap({ $0 == $0.rounded() && abs($0) < 1e6 ? Int($0) : nil }),
                 (1...365).contains(days)
             else {
-                throw ApiError(.invalidExpiry, "expires_in_days must be a whole number from 1 to 365", field: "expires_in_days")
+                throw ApiError(
+                    .invalidExpiry, "expires_in_days must be a whole number from 1 to 365", field: "expires_in_days")
             }
             return now + Int64(days) * 86_400_000
         case "expires_at":
@@ -158,10 +168,14 @@ extension Engine {
             return at
         case "never_expires":
             guard r.object["never_expires"] == .bool(true) else {
-                throw ApiError(.invalidExpiry, "never_expires can only be true; leave it out for the 90-day default", field: "never_expires")
+                throw ApiError(
+                    .invalidExpiry, "never_expires can only be true; leave it out for the 90-day default",
+                    field: "never_expires")
             }
             guard kind != .accessKey else {
-                throw ApiError(.invalidExpiry, "access keys (AKE) always expire", field: "never_expires", reason: .fieldCombination)
+                throw ApiError(
+                    .invalidExpiry, "access keys (AKE) always expire", field: "never_expires", reason: .fieldCombination
+                )
             }
             return nil
         default:
@@ -188,14 +202,16 @@ extension Engine {
         guard let uris = try r.stringArray("redirect_uris", maxCount: 10).value else { return [] }
         for (i, uri) in uris.enumerated() {
             let field = "redirect_uris[\(i)]"
-            guard uri.utf8.count <= 2000, !uri.contains("#"), !uri.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
+            guard uri.utf8.count <= 2000, !uri.contains("#"), !uri.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F })
+            else {
                 throw ApiError.invalid(field, "must be an absolute URI without fragment or spaces")
             }
             guard let parsed = try? UpstreamURL.parse(uri).get() else {
                 throw ApiError.invalid(field, "must be an absolute http(s) URI")
             }
             guard parsed.isTLS || parsed.isLoopback else {
-                throw ApiError.invalid(field, "must use https, or http to a loopback address (127.0.0.1, [::1], localhost)")
+                throw ApiError.invalid(
+                    field, "must use https, or http to a loopback address (127.0.0.1, [::1], localhost)")
             }
         }
         return uris
@@ -203,12 +219,15 @@ extension Engine {
 
     static func keyScopes(_ r: FieldReader) throws(ApiError) -> [String] {
         guard let scopes = try r.stringArray("scopes", maxCount: 50).value, !scopes.isEmpty else {
-            throw ApiError.refused("scopes", "access keys need at least one scope, e.g. [\"routes:read\"]", .fieldCombination)
+            throw ApiError.refused(
+                "scopes", "access keys need at least one scope, e.g. [\"routes:read\"]", .fieldCombination)
         }
         for (i, scope) in scopes.enumerated() {
             guard let p = Permission(scope), Engine.isKnownScope(p) else {
                 throw ApiError.invalid(
-                    "scopes[\(i)]", "\"\(scope.prefix(64))\" is not a permission; known: \(Role.knownPermissions.joined(separator: ", "))")
+                    "scopes[\(i)]",
+                    "\"\(scope.prefix(64))\" is not a permission; known: \(Role.knownPermissions.joined(separator: ", "))"
+                )
             }
         }
         return scopes

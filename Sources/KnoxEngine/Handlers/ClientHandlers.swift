@@ -8,7 +8,9 @@ extension Engine {
 
     /// The client's address, canonical, refusing ranges wider than the configured prefixes (and `/0` always) unless
     /// the request says `allow_wide_range: true`: a client's address logs it in on routes with `requires_clients`.
-    static func clientAddress(_ text: String, _ r: FieldReader, config: KnoxConfig) throws(ApiError) -> (String, wide: Bool) {
+    static func clientAddress(_ text: String, _ r: FieldReader, config: KnoxConfig) throws(ApiError) -> (
+        String, wide: Bool
+    ) {
         let canonical = try RouteSettingsReader.ipRange(text, field: "ip_address")
         let allowWide = try r.bool("allow_wide_range").value ?? false
         guard let range = try? IPRange.parse(canonical).get() else { return (canonical, false) }
@@ -36,7 +38,8 @@ extension Engine {
             guard let ip = try r.string("ip_address").value else { throw ApiError.invalid("ip_address", "is required") }
             let (address, wide) = try Engine.clientAddress(ip, r, config: config)
             var client = Client(
-                id: Identifier.uuid(), name: name, type: .server, ipAddress: address, createdBy: m.context.actor.auditLabel,
+                id: Identifier.uuid(), name: name, type: .server, ipAddress: address,
+                createdBy: m.context.actor.auditLabel,
                 createdAt: m.now, updatedAt: m.now)
             try Engine.applyClientFields(r, to: &client)
             try m.checkLimit(.clients, m.limits.clients, "client")
@@ -112,7 +115,9 @@ extension Engine {
         case .absent: break
         case .null: client.description = nil
         case .value(let d):
-            guard d.unicodeScalars.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            guard d.unicodeScalars.count <= 1000 else {
+                throw ApiError.invalid("description", "must be at most 1000 characters")
+            }
             client.description = d.isEmpty ? nil : d
         }
         switch try r.bool("enabled") {
@@ -124,7 +129,9 @@ extension Engine {
         case .absent: break
         case .null: client.collectionId = nil
         case .value(let c):
-            guard !c.isEmpty, c.unicodeScalars.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
+            guard !c.isEmpty, c.unicodeScalars.count <= 128 else {
+                throw ApiError.invalid("collection_id", "must be 1-128 characters")
+            }
             client.collectionId = c
         }
     }
@@ -137,7 +144,8 @@ extension Engine {
     public func listClients(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("clients:read", actor)
         let q = try QueryReader(query, allowed: pageParameters.union(["type"]))
-        let request = try PageRequest.parse(query, sortable: Engine.clientSortKeys, defaultSort: "created_at", defaultOrder: .desc)
+        let request = try PageRequest.parse(
+            query, sortable: Engine.clientSortKeys, defaultSort: "created_at", defaultOrder: .desc)
         let rawType = try q.text("type")
         let type = rawType.flatMap(Client.Kind.init(rawValue:))
         if let rawType, type == nil {
@@ -151,10 +159,13 @@ extension Engine {
     public func getClient(_ id: String, actor: Actor) async throws -> JSONValue {
         try require("clients:read", actor)
         let tenantId = tenantId
-        guard let json = try await query({ access -> JSONValue? in
-            guard let client = try access.client(id: id.lowercased()) else { return nil }
-            return Wire.client(client, tenantId: tenantId, assignments: try access.assignmentDetails(clientId: client.id))
-        }) else { throw ApiError.notFound("Client") }
+        guard
+            let json = try await query({ access -> JSONValue? in
+                guard let client = try access.client(id: id.lowercased()) else { return nil }
+                return Wire.client(
+                    client, tenantId: tenantId, assignments: try access.assignmentDetails(clientId: client.id))
+            })
+        else { throw ApiError.notFound("Client") }
         return json
     }
 }

@@ -30,7 +30,8 @@ extension Engine {
     }
 
     /// `PATCH /v1/environments/:id` (id or name). Names are permanent: secret values are sealed to them.
-    public func updateEnvironment(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func updateEnvironment(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult
+    {
         try require("environments:write", ctx.actor)
         let (tenantId, mode) = (tenantId, mode)
         return try await mutate(ctx) { m in
@@ -51,7 +52,9 @@ extension Engine {
             env.updatedAt = m.now
             try m.access.update(env)
             if env.isDefault && !wasDefault { try m.access.setDefaultEnvironment(env.name) }
-            try m.audit("environment.updated", "environment", env.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+            try m.audit(
+                "environment.updated", "environment", env.id,
+                ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
             return Wire.environment(env, tenantId: tenantId, mode: mode)
         }
     }
@@ -65,7 +68,9 @@ extension Engine {
                 throw ApiError(.conflict, "production always exists and cannot be deleted", field: "id")
             }
             guard !env.isDefault else {
-                throw ApiError(.conflict, "\(env.name) is the default environment; make another one the default first", field: "id")
+                throw ApiError(
+                    .conflict, "\(env.name) is the default environment; make another one the default first", field: "id"
+                )
             }
             let uses = try m.access.environmentUsage(env.name)
             guard uses.isEmpty else {
@@ -82,7 +87,8 @@ extension Engine {
         try require("environments:read", actor)
         _ = try QueryReader(query, allowed: [])
         let (tenantId, mode) = (tenantId, mode)
-        return .array(try await self.query { try $0.environments() }.map { Wire.environment($0, tenantId: tenantId, mode: mode) })
+        return .array(
+            try await self.query { try $0.environments() }.map { Wire.environment($0, tenantId: tenantId, mode: mode) })
     }
 
     /// `GET /v1/environments/:id`.
@@ -103,12 +109,15 @@ extension Engine {
         case .absent: break
         case .null: env.description = nil
         case .value(let d):
-            guard d.unicodeScalars.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            guard d.unicodeScalars.count <= 1000 else {
+                throw ApiError.invalid("description", "must be at most 1000 characters")
+            }
             env.description = d.isEmpty ? nil : d
         }
         if let color = try r.string("color").value {
             let b = Array(color.utf8)
-            guard b.count == 7, b[0] == UInt8(ascii: "#"), b.dropFirst().allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit })
+            guard b.count == 7, b[0] == UInt8(ascii: "#"),
+                b.dropFirst().allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit })
             else { throw ApiError.invalid("color", "must be a #rrggbb colour such as #6366f1") }
             env.color = color.lowercased()
         }

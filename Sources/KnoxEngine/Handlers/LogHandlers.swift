@@ -15,8 +15,10 @@ extension Engine {
     public func listAuditLogs(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("audit_log:list", actor)
         let q = try QueryReader(
-            query, allowed: pageParameters.union(["action", "action_prefix", "resource_type", "resource_id", "from", "to"]))
-        let request = try PageRequest.parse(query, sortable: ["created_at", "action"], defaultSort: "created_at", defaultOrder: .desc)
+            query,
+            allowed: pageParameters.union(["action", "action_prefix", "resource_type", "resource_id", "from", "to"]))
+        let request = try PageRequest.parse(
+            query, sortable: ["created_at", "action"], defaultSort: "created_at", defaultOrder: .desc)
         let filter = try auditFilter(q)
         return try await self.query { try $0.auditEntries(request, filter: filter) }.map(Wire.auditEntry)
     }
@@ -25,7 +27,8 @@ extension Engine {
     public func auditEvents(_ query: [String: String], actor: Actor) async throws -> FeedPage {
         try require("audit_log:list", actor)
         let q = try QueryReader(
-            query, allowed: ["cursor", "limit", "action", "action_prefix", "resource_type", "resource_id", "from", "to"])
+            query,
+            allowed: ["cursor", "limit", "action", "action_prefix", "resource_type", "resource_id", "from", "to"])
         let after = try cursor(q)
         let limit = try q.int("limit", in: 1...500) ?? 100
         let filter = try auditFilter(q)
@@ -41,7 +44,8 @@ extension Engine {
         let q = try QueryReader(query, allowed: ["cursor", "limit", "route_id", "status_code"])
         let after = try cursor(q)
         let limit = try q.int("limit", in: 1...1000) ?? 100
-        let filter = RequestLogFilter(routeId: try q.text("route_id", maxLength: 64), statusCode: try q.int("status_code", in: 100...599))
+        let filter = RequestLogFilter(
+            routeId: try q.text("route_id", maxLength: 64), statusCode: try q.int("status_code", in: 100...599))
         let rows = try await self.query { try $0.requestLogFeed(after: after, limit: limit, filter: filter) }
         let identity = actor.permissions.allows("log:read_identity")
         let (tenantId, mode) = (tenantId, mode)
@@ -56,7 +60,8 @@ extension Engine {
         guard let row = try await query({ try $0.requestLog(requestId: requestId) }) else {
             throw ApiError.notFound("Request log entry")
         }
-        return Wire.requestLog(row, tenantId: tenantId, mode: mode, includeIdentity: actor.permissions.allows("log:read_identity"))
+        return Wire.requestLog(
+            row, tenantId: tenantId, mode: mode, includeIdentity: actor.permissions.allows("log:read_identity"))
     }
 
     private func cursor(_ q: QueryReader) throws(ApiError) -> Int64 {
@@ -68,7 +73,8 @@ extension Engine {
     private func auditFilter(_ q: QueryReader) throws(ApiError) -> AuditFilter {
         let filter = AuditFilter(
             action: try q.text("action", maxLength: 100), actionPrefix: try q.text("action_prefix", maxLength: 100),
-            resourceType: try q.text("resource_type", maxLength: 100), resourceId: try q.text("resource_id", maxLength: 100),
+            resourceType: try q.text("resource_type", maxLength: 100),
+            resourceId: try q.text("resource_id", maxLength: 100),
             from: try q.time("from"), to: try q.time("to"))
         // `from` at or after `to` is an empty range: it selects nothing (every well-formed pair is a valid query).
         return filter

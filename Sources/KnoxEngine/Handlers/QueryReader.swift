@@ -23,7 +23,9 @@ struct QueryReader {
     func int(_ key: String, in range: ClosedRange<Int>) throws(ApiError) -> Int? {
         guard let raw = query[key] else { return nil }
         guard let v = Int(raw), range.contains(v) else {
-            throw ApiError.invalid(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(raw.prefix(40))\")")
+            throw ApiError.invalid(
+                key,
+                "must be a whole number from \(range.lowerBound) to \(range.upperBound) (got \"\(raw.prefix(40))\")")
         }
         return v
     }
@@ -31,7 +33,8 @@ struct QueryReader {
     func time(_ key: String) throws(ApiError) -> Int64? {
         guard let raw = query[key] else { return nil }
         guard let t = Timestamp.parse(raw) else {
-            throw ApiError.invalid(key, "must be an RFC 3339 time such as 2026-01-15T09:30:00Z (got \"\(raw.prefix(40))\")")
+            throw ApiError.invalid(
+                key, "must be an RFC 3339 time such as 2026-01-15T09:30:00Z (got \"\(raw.prefix(40))\")")
         }
         return t
     }

@@ -30,8 +30,12 @@ extension Engine {
             try reader.apply(to: &config.settings)
             try reader.applyEnvironmentEnabled(to: &config.settings)
             config.updatedAt = m.now
-            let base = isBase ? config.settings : (configs.first { $0.environmentName == route.baseEnvironment }?.settings ?? .baseDefaults)
-            try m.checkEffective(isBase ? base : base.overlaid(with: config.settings), environment: environment, isBase: isBase)
+            let base =
+                isBase
+                ? config.settings
+                : (configs.first { $0.environmentName == route.baseEnvironment }?.settings ?? .baseDefaults)
+            try m.checkEffective(
+                isBase ? base : base.overlaid(with: config.settings), environment: environment, isBase: isBase)
             let refs = try m.secretRefs(in: config.settings)
             try m.access.save(config)
             try m.access.replaceSecretRefs(routeId: route.id, environment: environment, refs: refs)
@@ -96,7 +100,8 @@ extension Engine {
             let r = try FieldReader(body: body ?? .object(JSONObject()), allowed: ["environment"])
             guard let route = try m.access.route(idOrSlug: routeId) else { throw ApiError.notFound("Route") }
             let env = try r.text("environment", maxLength: 63).value ?? environment ?? route.baseEnvironment
-            guard try m.access.deleteAssignment(routeId: route.id, clientId: clientId.lowercased(), environment: env) else {
+            guard try m.access.deleteAssignment(routeId: route.id, clientId: clientId.lowercased(), environment: env)
+            else {
                 throw ApiError(.notFound, "Client is not assigned to this route in environment \(env)")
             }
             try m.audit(

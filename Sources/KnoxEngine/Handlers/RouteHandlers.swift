@@ -22,7 +22,8 @@ extension Engine {
             let baseEnv = try r.text("base_environment", maxLength: 63).value ?? m.defaultEnvironmentName()
             _ = try m.existingEnvironment(baseEnv, field: "base_environment")
             var route = Route(
-                id: Identifier.uuid(), name: name, slug: "", baseEnvironment: baseEnv, createdAt: m.now, updatedAt: m.now)
+                id: Identifier.uuid(), name: name, slug: "", baseEnvironment: baseEnv, createdAt: m.now,
+                updatedAt: m.now)
             try Engine.applyRouteFields(r, to: &route)
             var settings = RouteSettings.baseDefaults
             try RouteSettingsReader(reader: r, isBase: true, ownListeners: m.ownListeners).apply(to: &settings)
@@ -65,7 +66,8 @@ extension Engine {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             if let slug = try r.string("slug").value, slug != route.slug {
-                throw ApiError.refused("slug", "cannot be changed once the route exists (it is \"\(route.slug)\")", .immutable)
+                throw ApiError.refused(
+                    "slug", "cannot be changed once the route exists (it is \"\(route.slug)\")", .immutable)
             }
             if let name = try r.text("name", maxLength: 200).value, name != route.name {
                 guard try !m.access.routeNameTaken(name, excluding: route.id) else {
@@ -94,7 +96,8 @@ extension Engine {
             try m.access.save(base)
             try m.access.replaceSecretRefs(routeId: route.id, environment: route.baseEnvironment, refs: refs)
             if let i = baseIndex { configs[i] = base } else { configs.insert(base, at: 0) }
-            try m.audit("route.updated", "route", route.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+            try m.audit(
+                "route.updated", "route", route.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
             return Wire.route(RouteView(route: route, configs: configs), tenantId: m.tenantId, mode: mode)
         }
     }

@@ -9,12 +9,15 @@ extension Engine {
     public func listRoutes(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("routes:read", actor)
         let q = try QueryReader(query, allowed: pageParameters.union(["enabled"]))
-        let request = try PageRequest.parse(query, sortable: Engine.routeSortKeys, defaultSort: "created_at", defaultOrder: .desc)
+        let request = try PageRequest.parse(
+            query, sortable: Engine.routeSortKeys, defaultSort: "created_at", defaultOrder: .desc)
         let enabled = try q.bool("enabled")
         let (tenantId, mode) = (tenantId, mode)
         return try await self.query { access in
             try access.routes(request, enabled: enabled).map { route in
-                Wire.route(RouteView(route: route, configs: try access.routeConfigs(routeId: route.id)), tenantId: tenantId, mode: mode)
+                Wire.route(
+                    RouteView(route: route, configs: try access.routeConfigs(routeId: route.id)), tenantId: tenantId,
+                    mode: mode)
             }
         }
     }
@@ -26,10 +29,12 @@ extension Engine {
     }
 
     func findRouteView(_ id: String) async throws -> RouteView {
-        guard let view = try await query({ access -> RouteView? in
-            guard let route = try access.route(idOrSlug: id) else { return nil }
-            return RouteView(route: route, configs: try access.routeConfigs(routeId: route.id))
-        }) else { throw ApiError.notFound("Route") }
+        guard
+            let view = try await query({ access -> RouteView? in
+                guard let route = try access.route(idOrSlug: id) else { return nil }
+                return RouteView(route: route, configs: try access.routeConfigs(routeId: route.id))
+            })
+        else { throw ApiError.notFound("Route") }
         return view
     }
 
@@ -42,7 +47,8 @@ extension Engine {
     public func routeEnvironments(_ id: String, actor: Actor) async throws -> JSONValue {
         let view = try await routeView(id, actor: actor)
         let base = view.route.baseEnvironment
-        let ordered = view.configs.filter { $0.environmentName == base } + view.configs.filter { $0.environmentName != base }
+        let ordered =
+            view.configs.filter { $0.environmentName == base } + view.configs.filter { $0.environmentName != base }
         return .array(ordered.map { Wire.routeEnvironment($0, view: view) })
     }
 
@@ -57,7 +63,8 @@ extension Engine {
     public func routeLogs(_ id: String, _ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("log:read", actor)
         _ = try QueryReader(query, allowed: pageParameters)
-        let request = try PageRequest.parse(query, sortable: ["ts", "status_code", "latency_ms"], defaultSort: "ts", defaultOrder: .desc)
+        let request = try PageRequest.parse(
+            query, sortable: ["ts", "status_code", "latency_ms"], defaultSort: "ts", defaultOrder: .desc)
         let view = try await findRouteView(id)
         let routeId = view.route.id
         return try await self.query { try $0.requestLogs(routeId: routeId, request) }.map(Wire.routeLog)

@@ -30,7 +30,8 @@ struct RouteSettingsReader {
     /// `x-knox-*` header (KnoxCall's own).
     public static func isUninjectable(_ name: String) -> Bool {
         let lower = name.lowercased()
-        return forbiddenInjectedHeaders.contains(lower) || reservedInjectedHeaders.contains(lower) || lower.hasPrefix("x-knox")
+        return forbiddenInjectedHeaders.contains(lower) || reservedInjectedHeaders.contains(lower)
+            || lower.hasPrefix("x-knox")
     }
 
     let reader: FieldReader
@@ -93,7 +94,8 @@ struct RouteSettingsReader {
         try methodRestrictionFlag(s)
         try unsupportedMethodConfigs()
         if try reader.bool("use_method_specific_configs").value == true {
-            throw Self.notSupported(reader.name("use_method_specific_configs"), "per-method configurations are not applied")
+            throw Self.notSupported(
+                reader.name("use_method_specific_configs"), "per-method configurations are not applied")
         }
         switch try reader.objectField("payload_structure") {
         case .absent: break
@@ -119,11 +121,13 @@ struct RouteSettingsReader {
         let key = reader.name("http_method_restrictions_enabled")
         if on && isBase && s.allowedMethods == nil {
             throw ApiError.refused(
-                key, "true needs allowed_methods: list the methods to allow (they are enforced whenever set)", .fieldCombination)
+                key, "true needs allowed_methods: list the methods to allow (they are enforced whenever set)",
+                .fieldCombination)
         }
         if !on && s.allowedMethods != nil {
             throw ApiError.refused(
-                key, "allowed_methods is enforced whenever it is set; send \"allowed_methods\": null to allow every method",
+                key,
+                "allowed_methods is enforced whenever it is set; send \"allowed_methods\": null to allow every method",
                 .fieldCombination)
         }
     }
@@ -242,11 +246,13 @@ struct RouteSettingsReader {
             guard isToken(name) else { throw ApiError.invalid("\(field).\(name)", "is not a valid header name") }
             guard !forbiddenInjectedHeaders.contains(name.lowercased()) else {
                 throw ApiError.refused(
-                    "\(field).\(name)", "cannot be injected: it controls the connection or message framing", .reservedName)
+                    "\(field).\(name)", "cannot be injected: it controls the connection or message framing",
+                    .reservedName)
             }
             guard !isUninjectable(name) else {
                 throw ApiError.refused(
-                    "\(field).\(name)", "cannot be injected: KnoxCall sets or reads this header itself on the way through",
+                    "\(field).\(name)",
+                    "cannot be injected: KnoxCall sets or reads this header itself on the way through",
                     .reservedName)
             }
             guard let text = value.stringValue else {
@@ -286,7 +292,8 @@ struct RouteSettingsReader {
             throw ApiError.invalid(field, "\"\(text.prefix(64))\" is not an IPv4/IPv6 address or CIDR range")
         case .failure(.hostBitsSet(let suggestion)):
             throw ApiError.refused(
-                field, "\"\(text.prefix(64))\" has host bits set beyond its prefix; did you mean \(suggestion)?", .notCanonical)
+                field, "\"\(text.prefix(64))\" has host bits set beyond its prefix; did you mean \(suggestion)?",
+                .notCanonical)
         }
     }
 
@@ -296,7 +303,8 @@ struct RouteSettingsReader {
         for (i, m) in list.enumerated() {
             let upper = m.uppercased()
             guard HTTPMethodName.all.contains(upper) else {
-                throw ApiError.invalid("\(field)[\(i)]", "\"\(m.prefix(16))\" is not one of \(HTTPMethodName.all.joined(separator: ", "))")
+                throw ApiError.invalid(
+                    "\(field)[\(i)]", "\"\(m.prefix(16))\" is not one of \(HTTPMethodName.all.joined(separator: ", "))")
             }
             if !out.contains(upper) { out.append(upper) }
         }

@@ -28,12 +28,15 @@ extension Engine {
         case _ where Engine.stringSecretAliases.contains(requestedType): break
         case "oauth2", "oauth2_token":
             throw ApiError.invalid(
-                "secret_type", "oauth2 secrets are not available in this version yet; create a string secret holding the token")
+                "secret_type",
+                "oauth2 secrets are not available in this version yet; create a string secret holding the token")
         case "certificate":
             throw ApiError.invalid("secret_type", "certificate secrets are not available in this version yet")
         default:
             throw ApiError.invalid(
-                "secret_type", "must be string (or api_key, basic_auth, custom), oauth2 or certificate (got \"\(requestedType.prefix(32))\")")
+                "secret_type",
+                "must be string (or api_key, basic_auth, custom), oauth2 or certificate (got \"\(requestedType.prefix(32))\")"
+            )
         }
         let sealer = sealer
         return try await mutate(ctx, status: 201) { m in
@@ -43,20 +46,26 @@ extension Engine {
             try Engine.checkSecretValue(value)
             let valueEnv = try r.text("environment", maxLength: 63).value
             let baseEnv = try r.text("base_environment", maxLength: 63).value ?? valueEnv ?? m.defaultEnvironmentName()
-            _ = try m.existingEnvironment(baseEnv, field: r.has("base_environment") ? "base_environment" : "environment")
+            _ = try m.existingEnvironment(
+                baseEnv, field: r.has("base_environment") ? "base_environment" : "environment")
             let environment = valueEnv ?? baseEnv
             _ = try m.existingEnvironment(environment, field: "environment")
-            var secret = Secret(id: Identifier.uuid(), name: name, baseEnvironment: baseEnv, createdAt: m.now, updatedAt: m.now)
+            var secret = Secret(
+                id: Identifier.uuid(), name: name, baseEnvironment: baseEnv, createdAt: m.now, updatedAt: m.now)
             try Engine.applySecretFields(r, to: &secret)
             try m.checkLimit(.secrets, m.limits.secrets, "secret")
             guard try m.access.secret(name: name) == nil else {
                 throw ApiError(.conflict, "A secret named \(name) already exists", field: "name")
             }
             try m.access.insert(secret)
-            let sealed = sealer.seal(SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
+            let sealed = sealer.seal(
+                SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
             try m.access.save(
-                SealedSecretValue(secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: 1, updatedAt: m.now))
-            try m.audit("secret.created", "secret", secret.id, ["name": .string(name), "environment": .string(environment)])
+                SealedSecretValue(
+                    secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: 1,
+                    updatedAt: m.now))
+            try m.audit(
+                "secret.created", "secret", secret.id, ["name": .string(name), "environment": .string(environment)])
             return Wire.secret(secret, environmentCount: 1)
         }
     }
@@ -89,7 +98,8 @@ extension Engine {
             try Engine.applySecretFields(r, to: &secret)
             secret.updatedAt = m.now
             try m.access.update(secret)
-            try m.audit("secret.updated", "secret", secret.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+            try m.audit(
+                "secret.updated", "secret", secret.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
             let count = try m.access.secretValues(secretId: secret.id).count
             return Wire.secret(secret, environmentCount: count)
         }
@@ -107,16 +117,19 @@ extension Engine {
             guard let value = try r.string("value").value else { throw ApiError.invalid("value", "is required") }
             try Engine.checkSecretValue(value)
             guard secret.secretType == .string else {
-                throw ApiError(.invalidType, "Only string secrets take a value; \(secret.name) is \(secret.secretType.rawValue)")
+                throw ApiError(
+                    .invalidType, "Only string secrets take a value; \(secret.name) is \(secret.secretType.rawValue)")
             }
             let environment = try r.text("environment", maxLength: 63).value ?? queryEnv ?? secret.baseEnvironment
             _ = try m.existingEnvironment(environment, field: "environment")
             let previous = try m.access.secretValues(secretId: secret.id).first { $0.environmentName == environment }
             let version = (previous?.valueVersion ?? 0) + 1
-            let sealed = sealer.seal(SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
+            let sealed = sealer.seal(
+                SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
             try m.access.save(
                 SealedSecretValue(
-                    secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: version, updatedAt: m.now))
+                    secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: version,
+                    updatedAt: m.now))
             try m.audit(
                 "secret.value_updated", "secret", secret.id,
                 ["name": .string(secret.name), "environment": .string(environment), "value_version": .int(version)])
@@ -135,7 +148,8 @@ extension Engine {
             let uses = try m.access.secretUses(secretId: secret.id)
             guard uses.isEmpty else {
                 throw ApiError(
-                    .inUse, "Secret \(secret.name) is used by \(Engine.describeUses(uses)); remove it from those routes first")
+                    .inUse,
+                    "Secret \(secret.name) is used by \(Engine.describeUses(uses)); remove it from those routes first")
             }
             try m.access.deleteSecret(id: secret.id)
             try m.audit("secret.deleted", "secret", secret.id, ["name": .string(secret.name)])
@@ -151,7 +165,8 @@ extension Engine {
     public func listSecrets(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("secrets:read", actor)
         _ = try QueryReader(query, allowed: pageParameters)
-        let request = try PageRequest.parse(query, sortable: Engine.secretSortKeys, defaultSort: "name", defaultOrder: .asc)
+        let request = try PageRequest.parse(
+            query, sortable: Engine.secretSortKeys, defaultSort: "name", defaultOrder: .asc)
         return try await self.query { access in
             let counts = try access.secretValueCounts()
             return try access.secrets(request).map { Wire.secret($0, environmentCount: counts[$0.id] ?? 0) }
@@ -161,12 +176,15 @@ extension Engine {
     /// `GET /v1/secrets/:id`: metadata, per-environment versions and the routes that use it.
     public func getSecret(_ id: String, actor: Actor) async throws -> JSONValue {
         try require("secrets:read", actor)
-        guard let json = try await query({ access -> JSONValue? in
-            guard let secret = try Engine.findSecret(id, access) else { return nil }
-            let values = try access.secretValues(secretId: secret.id)
-            return Wire.secret(
-                secret, environmentCount: values.count, values: values, uses: try access.secretUses(secretId: secret.id))
-        }) else { throw ApiError.notFound("Secret") }
+        guard
+            let json = try await query({ access -> JSONValue? in
+                guard let secret = try Engine.findSecret(id, access) else { return nil }
+                let values = try access.secretValues(secretId: secret.id)
+                return Wire.secret(
+                    secret, environmentCount: values.count, values: values,
+                    uses: try access.secretUses(secretId: secret.id))
+            })
+        else { throw ApiError.notFound("Secret") }
         return json
     }
 
@@ -186,7 +204,9 @@ extension Engine {
 
     static func checkSecretValue(_ value: String) throws(ApiError) {
         guard !value.isEmpty else { throw ApiError.invalid("value", "must not be empty") }
-        guard value.unicodeScalars.count <= 65_536 else { throw ApiError.invalid("value", "must be at most 65,536 characters") }
+        guard value.unicodeScalars.count <= 65_536 else {
+            throw ApiError.invalid("value", "must be at most 65,536 characters")
+        }
     }
 
     static func applySecretFields(_ r: FieldReader, to secret: inout Secret) throws(ApiError) {
@@ -194,14 +214,18 @@ extension Engine {
         case .absent: break
         case .null: secret.description = nil
         case .value(let d):
-            guard d.unicodeScalars.count <= 1000 else { throw ApiError.invalid("description", "must be at most 1000 characters") }
+            guard d.unicodeScalars.count <= 1000 else {
+                throw ApiError.invalid("description", "must be at most 1000 characters")
+            }
             secret.description = d.isEmpty ? nil : d
         }
         switch try r.string("collection_id") {
         case .absent: break
         case .null: secret.collectionId = nil
         case .value(let c):
-            guard !c.isEmpty, c.unicodeScalars.count <= 128 else { throw ApiError.invalid("collection_id", "must be 1-128 characters") }
+            guard !c.isEmpty, c.unicodeScalars.count <= 128 else {
+                throw ApiError.invalid("collection_id", "must be 1-128 characters")
+            }
             secret.collectionId = c
         }
         switch try r.string("expires_at") {
@@ -232,6 +256,7 @@ extension Engine {
     public func secretOAuthToken(_ id: String, actor: Actor) async throws -> JSONValue {
         try require("secrets:read", actor)
         guard let secret = try await query({ try Engine.findSecret(id, $0) }) else { throw ApiError.notFound("Secret") }
-        throw ApiError(.invalidType, "Secret \(secret.name) is not an OAuth2 secret (it is \(secret.secretType.rawValue))")
+        throw ApiError(
+            .invalidType, "Secret \(secret.name) is not an OAuth2 secret (it is \(secret.secretType.rawValue))")
     }
 }

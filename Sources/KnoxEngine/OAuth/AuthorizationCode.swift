@@ -56,18 +56,25 @@ extension Engine {
                 status: 429, retryAfter: decision.retryAfter)
         }
         guard let key = oauthClient(q["client_id"]) else {
-            throw AuthorizationPageError(message: "Unknown client: client_id must be the public prefix of an active API key of this mode.")
+            throw AuthorizationPageError(
+                message: "Unknown client: client_id must be the public prefix of an active API key of this mode.")
         }
         guard let redirect = q["redirect_uri"], key.redirectUris.contains(redirect) else {
             throw AuthorizationPageError(
-                message: "The redirect_uri is not registered for this client (it must match one of its redirect_uris exactly).")
+                message:
+                    "The redirect_uri is not registered for this client (it must match one of its redirect_uris exactly)."
+            )
         }
         let state = q["state"]
         func back(_ error: String, _ description: String) -> AuthorizationStep {
             .redirect(Self.appending(redirect, ["error": error, "error_description": description, "state": state]))
         }
-        guard q["response_type"] == "code" else { return back("unsupported_response_type", "response_type must be code") }
-        guard let challenge = q["code_challenge"], challenge.utf8.count == 43, Base64URL.decode(Substring(challenge)) != nil else {
+        guard q["response_type"] == "code" else {
+            return back("unsupported_response_type", "response_type must be code")
+        }
+        guard let challenge = q["code_challenge"], challenge.utf8.count == 43,
+            Base64URL.decode(Substring(challenge)) != nil
+        else {
             return back("invalid_request", "PKCE is required: code_challenge (43 base64url characters) with S256")
         }
         guard q["code_challenge_method"] == "S256" else {
@@ -98,7 +105,9 @@ extension Engine {
             return true
         }
         guard stored else {
-            return back("temporarily_unavailable", "Too many authorization requests are waiting for a decision; try again later")
+            return back(
+                "temporarily_unavailable", "Too many authorization requests are waiting for a decision; try again later"
+            )
         }
         try await reloadSnapshot()
         return .waiting(record, clientName: key.name)
@@ -123,14 +132,18 @@ extension Engine {
     public func decideAuthorization(_ id: String, approve: Bool, _ ctx: RequestContext) async throws -> MutationResult {
         try require("api_keys:write", ctx.actor)
         return try await mutate(ctx) { m in
-            guard var record = try m.access.oauthAuthorization(id: id), record.status == .pending, record.expiresAt > m.now else {
-                throw ApiError(.notFound, "No pending authorization request with that id (it may have expired or been decided)")
+            guard var record = try m.access.oauthAuthorization(id: id), record.status == .pending,
+                record.expiresAt > m.now
+            else {
+                throw ApiError(
+                    .notFound, "No pending authorization request with that id (it may have expired or been decided)")
             }
             record.status = approve ? .approved : .denied
             record.decidedBy = m.context.actor.auditLabel
             try m.access.update(record)
             try m.audit(
-                approve ? "oauth_authorization.approved" : "oauth_authorization.denied", "oauth_authorization", record.id,
+                approve ? "oauth_authorization.approved" : "oauth_authorization.denied", "oauth_authorization",
+                record.id,
                 ["api_key_id": .string(record.apiKeyId), "scope": .string(record.scope.joined(separator: " "))])
             return ["id": .string(record.id), "status": .string(record.status.rawValue)]
         }
@@ -143,29 +156,40 @@ extension Engine {
         guard let record = try await query({ try $0.oauthAuthorization(id: id) }) else {
             throw AuthorizationPageError(message: "No such authorization request.")
         }
-        let back = { (params: [String: String?]) in AuthorizationStep.redirect(Self.appending(record.redirectUri, params)) }
+        let back = { (params: [String: String?]) in
+            AuthorizationStep.redirect(Self.appending(record.redirectUri, params))
+        }
         switch record.status {
         case .pending:
             guard record.expiresAt > now else {
-                return back(["error": "access_denied", "error_description": "The request expired before it was approved", "state": record.state])
+                return back([
+                    "error": "access_denied", "error_description": "The request expired before it was approved",
+                    "state": record.state,
+                ])
             }
             return .waiting(record, clientName: snapshot.apiKeysById[record.apiKeyId]?.name ?? "")
         case .denied:
-            return back(["error": "access_denied", "error_description": "The operator denied the request", "state": record.state])
+            return back([
+                "error": "access_denied", "error_description": "The operator denied the request", "state": record.state,
+            ])
         case .codeIssued, .redeemed:
-            throw AuthorizationPageError(message: "This authorization request is complete; start again from the application.")
+            throw AuthorizationPageError(
+                message: "This authorization request is complete; start again from the application.")
         case .approved:
             let code = "kcc_" + Identifier.randomBase62(43)
             let lifetime = Self.authorizationCodeLifetimeMillis
             _ = try await mutate(RequestContext(actor: .console)) { m in
                 guard var current = try m.access.oauthAuthorization(id: id), current.status == .approved else {
-                    throw AuthorizationPageError(message: "This authorization request is complete; start again from the application.")
+                    throw AuthorizationPageError(
+                        message: "This authorization request is complete; start again from the application.")
                 }
                 current.status = .codeIssued
                 current.codeHash = KeyHasher.sha256Hex(Array(code.utf8))
                 current.expiresAt = m.now + lifetime
                 try m.access.update(current)
-                try m.audit("oauth_authorization.code_issued", "oauth_authorization", current.id, ["api_key_id": .string(current.apiKeyId)])
+                try m.audit(
+                    "oauth_authorization.code_issued", "oauth_authorization", current.id,
+                    ["api_key_id": .string(current.apiKeyId)])
                 return .null
             }
             return back(["code": code, "state": record.state])
@@ -192,17 +216,23 @@ extension Engine {
                     let count = try m.access.revokeOAuthFamily(family, at: m.now)
                     try m.audit(
                         "oauth_token.family_revoked", "oauth_token", family,
-                        ["reason": .string("authorization_code_reuse"), "security_event": .bool(true), "tokens": .int(count),
-                         "api_key_id": .string(client.id)])
+                        [
+                            "reason": .string("authorization_code_reuse"), "security_event": .bool(true),
+                            "tokens": .int(count),
+                            "api_key_id": .string(client.id),
+                        ])
                 }
                 return .refused(
-                    OAuthError(400, "invalid_grant", "The authorization code was already used; the tokens minted from it are revoked"))
+                    OAuthError(
+                        400, "invalid_grant",
+                        "The authorization code was already used; the tokens minted from it are revoked"))
             }
             guard record.status == .codeIssued, record.expiresAt > m.now else {
                 throw OAuthError(400, "invalid_grant", "The authorization code has expired")
             }
             guard redirectUri == record.redirectUri else {
-                throw OAuthError(400, "invalid_grant", "redirect_uri does not match the one of the authorization request")
+                throw OAuthError(
+                    400, "invalid_grant", "redirect_uri does not match the one of the authorization request")
             }
             let computed = Base64URL.encode(KeyHasher.hash(verifier))
             guard KeyHasher.constantTimeEquals(Array(computed.utf8), Array(record.codeChallenge.utf8)) else {
@@ -213,7 +243,8 @@ extension Engine {
             record.familyId = family
             try m.access.update(record)
             let pair = try Engine.mint(
-                &m, mode: mode, key: client, scope: record.scope, jkt: jkt, grantType: "authorization_code", family: family, refresh: true)
+                &m, mode: mode, key: client, scope: record.scope, jkt: jkt, grantType: "authorization_code",
+                family: family, refresh: true)
             return .issued(Engine.tokenResponse(pair, scope: record.scope, jkt: jkt, tenant: slug))
         }
         return try outcome.tokens()
@@ -228,27 +259,37 @@ extension Engine {
         let mode = mode
         let slug = config.tenantSlug
         let outcome: MintOutcome = try await mintResult(context) { m in
-            guard let token = try m.access.oauthToken(hash: hash), token.kind == .refresh, token.apiKeyId == client.id else {
+            guard let token = try m.access.oauthToken(hash: hash), token.kind == .refresh, token.apiKeyId == client.id
+            else {
                 throw OAuthError(400, "invalid_grant", "The refresh token is invalid")
             }
             if token.usedAt != nil {
                 let count = try m.access.revokeOAuthFamily(token.familyId, at: m.now)
                 try m.audit(
                     "oauth_token.family_revoked", "oauth_token", token.id,
-                    ["reason": .string("refresh_token_reuse"), "security_event": .bool(true), "tokens": .int(count),
-                     "family_id": .string(token.familyId), "api_key_id": .string(client.id)])
+                    [
+                        "reason": .string("refresh_token_reuse"), "security_event": .bool(true), "tokens": .int(count),
+                        "family_id": .string(token.familyId), "api_key_id": .string(client.id),
+                    ])
                 return .refused(
-                    OAuthError(400, "invalid_grant", "The refresh token was already used; every token of its family is revoked"))
+                    OAuthError(
+                        400, "invalid_grant", "The refresh token was already used; every token of its family is revoked"
+                    ))
             }
-            guard token.isActive(at: m.now) else { throw OAuthError(400, "invalid_grant", "The refresh token has expired or was revoked") }
+            guard token.isActive(at: m.now) else {
+                throw OAuthError(400, "invalid_grant", "The refresh token has expired or was revoked")
+            }
             if let bound = token.jkt, bound != jkt {
-                throw OAuthError(400, "invalid_dpop_proof", "This refresh token is DPoP-bound: send a DPoP proof by the same key")
+                throw OAuthError(
+                    400, "invalid_dpop_proof", "This refresh token is DPoP-bound: send a DPoP proof by the same key")
             }
             var scope = token.scope
             let asked = (requested ?? "").split(separator: " ").map(String.init)
             if !asked.isEmpty {
                 let held = PermissionSet(token.scope)
-                if let extra = asked.first(where: { Permission($0).map { !Engine.isKnownScope($0) || !held.allows($0) } ?? true }) {
+                if let extra = asked.first(where: {
+                    Permission($0).map { !Engine.isKnownScope($0) || !held.allows($0) } ?? true
+                }) {
                     throw OAuthError(400, "invalid_scope", "The refresh token does not cover \(extra.prefix(64))")
                 }
                 scope = asked
@@ -280,7 +321,11 @@ extension Engine {
     static func encode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
-            if isUnreserved(byte) { out.unicodeScalars.append(Unicode.Scalar(byte)) } else { out += String(format: "%%%02X", byte) }
+            if isUnreserved(byte) {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += String(format: "%%%02X", byte)
+            }
         }
         return out
     }

@@ -67,12 +67,15 @@ extension Engine {
         guard let header, !header.isEmpty else { throw .invalid("a DPoP proof header is required") }
         let proof: DPoPProof
         do {
-            proof = try DPoPProof.verify(header, method: method, url: url, accessToken: accessToken, nowSeconds: nowMillis / 1000)
+            proof = try DPoPProof.verify(
+                header, method: method, url: url, accessToken: accessToken, nowSeconds: nowMillis / 1000)
         } catch {
             throw .invalid(error.description)
         }
         if let nonce = proof.nonce, !dpop.nonces.isCurrent(nonce, atSeconds: nowMillis / 1000) { throw .useNonce }
-        guard dpop.claim(proof, nowMillis: nowMillis) else { throw .invalid("the DPoP proof was already used (jti replay)") }
+        guard dpop.claim(proof, nowMillis: nowMillis) else {
+            throw .invalid("the DPoP proof was already used (jti replay)")
+        }
         return proof
     }
 
@@ -86,8 +89,12 @@ extension Engine {
             if scheme == "dpop" { throw .invalid("this token is not DPoP-bound; send it with the Bearer scheme") }
             return
         }
-        guard scheme == "dpop" else { throw .invalid("this token is DPoP-bound; send Authorization: DPoP <token> with a DPoP proof") }
+        guard scheme == "dpop" else {
+            throw .invalid("this token is DPoP-bound; send Authorization: DPoP <token> with a DPoP proof")
+        }
         let proof = try checkDPoP(proofHeader, method: method, url: url, accessToken: tokenText, nowMillis: nowMillis)
-        guard proof.jkt == jkt else { throw .invalid("the DPoP proof is signed by another key than the one the token is bound to") }
+        guard proof.jkt == jkt else {
+            throw .invalid("the DPoP proof is signed by another key than the one the token is bound to")
+        }
     }
 }

@@ -40,7 +40,8 @@ extension Engine {
     public func authenticateClient(id: String?, secret: String?) throws(OAuthError) -> ApiKey {
         guard let id, let secret, !id.isEmpty, !secret.isEmpty else {
             throw .invalidClient(
-                "Client authentication is required: HTTP Basic (client_id:client_secret) or client_id and client_secret fields")
+                "Client authentication is required: HTTP Basic (client_id:client_secret) or client_id and client_secret fields"
+            )
         }
         let text = id + "_" + secret
         if let claimed = KeyCredential.claimedMode(of: text), claimed != mode {
@@ -69,7 +70,8 @@ extension Engine {
                 throw .invalidScope("Unknown scope \"\(name.prefix(64))\": scopes are permissions such as routes:read")
             }
             guard own.allows(permission) else {
-                throw .invalidScope("The client does not hold \(permission); a token can only narrow its key's permissions")
+                throw .invalidScope(
+                    "The client does not hold \(permission); a token can only narrow its key's permissions")
             }
             out.append(name)
         }
@@ -89,7 +91,8 @@ extension Engine {
         let mode = mode
         let slug = config.tenantSlug
         return try await mintResult(context) { m in
-            let pair = try Engine.mint(&m, mode: mode, key: key, scope: scope, jkt: jkt, grantType: grantType, family: nil, refresh: false)
+            let pair = try Engine.mint(
+                &m, mode: mode, key: key, scope: scope, jkt: jkt, grantType: grantType, family: nil, refresh: false)
             return Engine.tokenResponse(pair, scope: scope, jkt: jkt, tenant: slug)
         }
     }
@@ -106,20 +109,24 @@ extension Engine {
             result.value.withLock { $0 = value }
             return .null
         }
-        guard let value = result.value.withLock({ $0 }) else { throw OAuthError(500, "server_error", "The token was not issued") }
+        guard let value = result.value.withLock({ $0 }) else {
+            throw OAuthError(500, "server_error", "The token was not issued")
+        }
         return value
     }
 
     /// Inserts an access token (and a refresh token when asked) for `key` inside a mutation, with its audit row.
     /// Returns the texts; only their hashes are stored.
     static func mint(
-        _ m: inout Mutation, mode: Mode, key: ApiKey?, scope: [String], jkt: String?, grantType: String, family: String?,
+        _ m: inout Mutation, mode: Mode, key: ApiKey?, scope: [String], jkt: String?, grantType: String,
+        family: String?,
         refresh: Bool, subject: String? = nil, issuer: String? = nil
     ) throws -> (access: String, refresh: String?) {
         let familyId = family ?? Identifier.uuid()
         let accessText = OAuthToken.generateText(.access, mode)
         let access = OAuthToken(
-            id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(accessText.utf8)), kind: .access, apiKeyId: key?.id,
+            id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(accessText.utf8)), kind: .access,
+            apiKeyId: key?.id,
             familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
             expiresAt: m.now + accessTokenLifetimeMillis, subject: subject, issuer: issuer)
         try m.access.insert(access)
@@ -128,7 +135,8 @@ extension Engine {
             let text = OAuthToken.generateText(.refresh, mode)
             try m.access.insert(
                 OAuthToken(
-                    id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(text.utf8)), kind: .refresh, apiKeyId: key?.id,
+                    id: Identifier.uuid(), tokenHash: KeyHasher.sha256Hex(Array(text.utf8)), kind: .refresh,
+                    apiKeyId: key?.id,
                     familyId: familyId, scope: scope, jkt: jkt, grantType: grantType, createdAt: m.now,
                     expiresAt: m.now + refreshTokenLifetimeMillis))
             refreshText = text
@@ -144,7 +152,9 @@ extension Engine {
             details["subject"] = .string(subject)
             details["issuer"] = .string(issuer)
         }
-        try m.audit(grantType == "refresh_token" ? "oauth_token.refreshed" : "oauth_token.issued", "oauth_token", access.id, details)
+        try m.audit(
+            grantType == "refresh_token" ? "oauth_token.refreshed" : "oauth_token.issued", "oauth_token", access.id,
+            details)
         return (accessText, refreshText)
     }
 
@@ -227,7 +237,10 @@ extension Engine {
                 let count = try m.access.revokeOAuthFamily(token.familyId, at: m.now)
                 try m.audit(
                     "oauth_token.family_revoked", "oauth_token", token.id,
-                    ["reason": .string("revoked_by_client"), "tokens": .int(count), "api_key_id": .string(token.apiKeyId)])
+                    [
+                        "reason": .string("revoked_by_client"), "tokens": .int(count),
+                        "api_key_id": .string(token.apiKeyId),
+                    ])
             } else {
                 try m.access.revokeOAuthToken(id: token.id, at: m.now)
                 try m.audit("oauth_token.revoked", "oauth_token", token.id, ["api_key_id": .string(token.apiKeyId)])

@@ -4,7 +4,7 @@ import KnoxCrypto
 import Synchronization
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// JSON Web Key Sets fetched from issuers' URLs, kept for five minutes.
@@ -21,7 +21,9 @@ final class JWKSCache: Sendable {
 
 extension Engine {
     public static let tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
-    static let subjectTokenTypes = ["urn:ietf:params:oauth:token-type:id_token", "urn:ietf:params:oauth:token-type:jwt"]
+    static let subjectTokenTypes = [
+        "urn:ietf:params:oauth:token-type:id_token", "urn:ietf:params:oauth:token-type:jwt",
+    ]
     /// The audience a KnoxCall management token is for (the SDK sends it).
     public static let apiAudience = "knoxcall:api"
     /// How far `exp` and `nbf` may be off, for clock skew between the issuer and this machine.
@@ -33,7 +35,8 @@ extension Engine {
     public func exchangeToken(_ form: [String: String], jkt: String?, ipAddress: String?) async throws -> JSONObject {
         guard let type = form["subject_token_type"], Self.subjectTokenTypes.contains(type) else {
             throw OAuthError(
-                400, "invalid_request", "subject_token_type must be urn:ietf:params:oauth:token-type:id_token (or :jwt)")
+                400, "invalid_request", "subject_token_type must be urn:ietf:params:oauth:token-type:id_token (or :jwt)"
+            )
         }
         guard let assertion = form["subject_token"], !assertion.isEmpty else {
             throw OAuthError(400, "invalid_request", "subject_token is required")
@@ -41,11 +44,14 @@ extension Engine {
         if let audience = form["audience"], audience != Self.apiAudience {
             throw OAuthError(400, "invalid_target", "audience must be \(Self.apiAudience) here")
         }
-        if form["actor_token"] != nil { throw OAuthError(400, "invalid_request", "actor_token (delegation) is not supported") }
+        if form["actor_token"] != nil {
+            throw OAuthError(400, "invalid_request", "actor_token (delegation) is not supported")
+        }
         if let requested = form["requested_token_type"], requested != "urn:ietf:params:oauth:token-type:access_token" {
             throw OAuthError(400, "invalid_request", "requested_token_type can only be an access token")
         }
-        let invalid = { (why: String) in OAuthError(400, "invalid_grant", "The subject_token is not acceptable: \(why)") }
+        let invalid = { (why: String) in OAuthError(400, "invalid_grant", "The subject_token is not acceptable: \(why)")
+        }
         let unverified: JSONValue
         do { unverified = try JWTVerifier.unverifiedClaims(assertion) } catch { throw invalid(error.description) }
         guard let iss = unverified["iss"]?.stringValue,
@@ -56,7 +62,8 @@ extension Engine {
         do { claims = try JWTVerifier.verify(assertion, jwks: jwks) } catch { throw invalid(error.description) }
         let now = clock.nowMillis()
         guard claims["iss"]?.stringValue == trusted.issuer else { throw invalid("iss does not match") }
-        let audiences = claims["aud"]?.stringValue.map { [$0] } ?? claims["aud"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let audiences =
+            claims["aud"]?.stringValue.map { [$0] } ?? claims["aud"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard audiences.contains(trusted.audience) else { throw invalid("aud does not include \(trusted.audience)") }
         guard let exp = claims["exp"]?.intValue.map({ Int64($0) * 1000 }) else { throw invalid("it has no exp") }
         guard exp + Self.assertionLeewayMillis > now else { throw invalid("it has expired") }
@@ -84,10 +91,12 @@ extension Engine {
         let context = RequestContext(actor: .workload(subject: subject, permissions: held), ipAddress: ipAddress)
         var body = try await mintResult(context) { m in
             guard try m.access.useAssertion(hash: hash, expiresAt: exp + Self.assertionLeewayMillis, now: m.now) else {
-                throw OAuthError(400, "invalid_grant", "The subject_token was already exchanged (assertions are single use)")
+                throw OAuthError(
+                    400, "invalid_grant", "The subject_token was already exchanged (assertions are single use)")
             }
             let pair = try Engine.mint(
-                &m, mode: mode, key: nil, scope: granted, jkt: jkt, grantType: "token_exchange", family: nil, refresh: false,
+                &m, mode: mode, key: nil, scope: granted, jkt: jkt, grantType: "token_exchange", family: nil,
+                refresh: false,
                 subject: subject, issuer: trusted.issuer)
             return Engine.tokenResponse(pair, scope: granted, jkt: jkt, tenant: slug)
         }
@@ -98,9 +107,14 @@ extension Engine {
     /// The issuer's key set: from its file (relative to the data dir) at each use, or from its URL (cached 5 min).
     func loadJWKS(_ issuer: WorkloadIssuer) async throws -> JSONValue {
         if let file = issuer.jwksFile {
-            let path = file.hasPrefix("/") ? file : ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
-            guard let data = FileManager.default.contents(atPath: path), let document = try? JSONValue.parse(Array(data)) else {
-                logger.error("workload issuer JWKS unreadable", metadata: ["issuer": "\(issuer.issuer)", "path": "\(path)"])
+            let path =
+                file.hasPrefix("/")
+                ? file : ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+            guard let data = FileManager.default.contents(atPath: path),
+                let document = try? JSONValue.parse(Array(data))
+            else {
+                logger.error(
+                    "workload issuer JWKS unreadable", metadata: ["issuer": "\(issuer.issuer)", "path": "\(path)"])
                 throw OAuthError(500, "server_error", "The issuer's key set could not be read; see the server log")
             }
             return document
@@ -114,7 +128,8 @@ extension Engine {
         request.timeoutInterval = 5
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
-            guard (response as? HTTPURLResponse)?.statusCode == 200, let document = try? JSONValue.parse(Array(data)) else {
+            guard (response as? HTTPURLResponse)?.statusCode == 200, let document = try? JSONValue.parse(Array(data))
+            else {
                 throw OAuthError(500, "server_error", "The issuer's key set could not be fetched")
             }
             jwksCache.store(url, document, now: now)
@@ -122,7 +137,8 @@ extension Engine {
         } catch let error as OAuthError {
             throw error
         } catch {
-            logger.error("workload issuer JWKS fetch failed", metadata: ["issuer": "\(issuer.issuer)", "url": "\(url)"])
+            logger.error(
+                "workload issuer JWKS fetch failed", metadata: ["issuer": "\(issuer.issuer)", "url": "\(url)"])
             throw OAuthError(503, "temporarily_unavailable", "The issuer's key set could not be fetched; retry shortly")
         }
     }

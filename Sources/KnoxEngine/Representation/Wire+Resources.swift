@@ -153,7 +153,9 @@ extension Wire {
     }
 
     /// A row of the tenant-wide feed `GET /v1/logs`.
-    public static func requestLog(_ e: RequestLogEntry, tenantId: String, mode: Mode, includeIdentity: Bool) -> JSONValue {
+    public static func requestLog(_ e: RequestLogEntry, tenantId: String, mode: Mode, includeIdentity: Bool)
+        -> JSONValue
+    {
         var o = JSONObject()
         o["id"] = .string(String(e.seq))
         o["request_id"] = .string(e.requestId)

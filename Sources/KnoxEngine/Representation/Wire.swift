@@ -8,5 +8,7 @@ public enum Wire {
     static func time(_ millis: Int64?) -> JSONValue { millis.map { .string(Timestamp.format(millis: $0)) } ?? .null }
     static func strings(_ values: [String]?) -> JSONValue { values.map { .array($0.map(JSONValue.string)) } ?? .null }
     static func object(_ value: JSONObject?) -> JSONValue { value.map(JSONValue.object) ?? .null }
-    static func objects(_ values: [JSONObject]?) -> JSONValue { values.map { .array($0.map(JSONValue.object)) } ?? .null }
+    static func objects(_ values: [JSONObject]?) -> JSONValue {
+        values.map { .array($0.map(JSONValue.object)) } ?? .null
+    }
 }

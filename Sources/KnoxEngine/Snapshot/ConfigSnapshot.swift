@@ -81,12 +81,16 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
                     let url = settings.targetBaseURL, let target = try? UpstreamURL.parse(url).get()
                 else { continue }
                 let assignedIds = assigned[entry.route.id]?[environment] ?? []
-                let assignedClients = ranges.filter { assignedIds.contains($0.client.id) }.map { (id: $0.client.id, range: $0.range) }
-                let rateLimiter = settings.rateLimitEnabled == true ? limiter(entry.route.id, environment, settings) : nil
+                let assignedClients = ranges.filter { assignedIds.contains($0.client.id) }.map {
+                    (id: $0.client.id, range: $0.range)
+                }
+                let rateLimiter =
+                    settings.rateLimitEnabled == true ? limiter(entry.route.id, environment, settings) : nil
                 // Names as configured (normalized), or ids; a name whose secret is gone allows nothing.
-                let callable = Set((settings.callableSecrets ?? []).compactMap { entry in
-                    secretsById[entry] != nil ? entry : secretIdsByName[entry]
-                })
+                let callable = Set(
+                    (settings.callableSecrets ?? []).compactMap { entry in
+                        secretsById[entry] != nil ? entry : secretIdsByName[entry]
+                    })
                 plans[entry.route.id, default: [:]][environment] = RoutePlan(
                     route: entry.route, environment: environment, settings: settings, target: target,
                     limiter: rateLimiter, assignedClients: assignedClients, callableSecretIds: callable,
@@ -110,12 +114,15 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         else { return nil }
         return PreparedSecret(
             secret: secret, ciphertext: value.ciphertext,
-            associatedData: SecretSealer.associatedData(tenantId: tenantId, secretId: secret.id, environment: value.environmentName))
+            associatedData: SecretSealer.associatedData(
+                tenantId: tenantId, secretId: secret.id, environment: value.environmentName))
     }
 
     /// Finds the plan for a route named by slug, id or (legacy) name, in `environment` (default: the route's base).
     public func lookup(route key: String, environment: String?) -> RouteLookup {
-        guard let entry = routesBySlug[key] ?? routesById[key.lowercased()] ?? routeIdsByName[key].flatMap({ routesById[$0] })
+        guard
+            let entry = routesBySlug[key] ?? routesById[key.lowercased()]
+                ?? routeIdsByName[key].flatMap({ routesById[$0] })
         else { return .routeNotFound }
         guard entry.route.enabled else { return .routeDisabled }
         let env = environment ?? entry.route.baseEnvironment
@@ -126,7 +133,9 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
 
     /// The sealed value of a secret that applies in `environment`: that environment's own value, else the value of
     /// the secret's base environment. Returns the environment the value was sealed for (part of its associated data).
-    public func sealedValue(_ reference: SecretReference, environment: String) -> (secret: Secret, value: SealedSecretValue)? {
+    public func sealedValue(_ reference: SecretReference, environment: String) -> (
+        secret: Secret, value: SealedSecretValue
+    )? {
         Self.sealedValue(reference, environment, secrets: secretsById, names: secretIdsByName, sealed: sealedValues)
     }
 
@@ -149,7 +158,9 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         Self.secret(reference, secrets: secretsById, names: secretIdsByName)
     }
 
-    private static func secret(_ reference: SecretReference, secrets: [String: Secret], names: [String: String]) -> Secret? {
+    private static func secret(_ reference: SecretReference, secrets: [String: Secret], names: [String: String])
+        -> Secret?
+    {
         switch reference {
         case .id(let id): secrets[id]
         case .name(let name): names[name].flatMap { secrets[$0] }

@@ -57,7 +57,9 @@ struct BodyFramer {
             case .done:
                 return .end
             case .untilClose:
-                guard buffer.readableBytes > 0, let slice = buffer.readSlice(length: buffer.readableBytes) else { return .needMore }
+                guard buffer.readableBytes > 0, let slice = buffer.readSlice(length: buffer.readableBytes) else {
+                    return .needMore
+                }
                 return .data(slice)
             case .length(let remaining):
                 if remaining == 0 {
@@ -100,7 +102,9 @@ struct BodyFramer {
             if byte == 13 {
                 state = .sizeLF(value: value)
             } else {
-                guard byte == 9 || (byte >= 32 && byte != 127) else { throw WireError("A chunk extension holds a control character") }
+                guard byte == 9 || (byte >= 32 && byte != 127) else {
+                    throw WireError("A chunk extension holds a control character")
+                }
                 guard bytes < Self.maxChunkExtension else { throw WireError("A chunk extension is too long") }
                 state = .chunkExtension(value: value, bytes: bytes + 1)
             }
@@ -117,7 +121,9 @@ struct BodyFramer {
             if byte == 13 {
                 state = .trailerLF(line: line, total: total)
             } else {
-                guard byte == 9 || (byte >= 32 && byte != 127) else { throw WireError("A trailer field holds a control character") }
+                guard byte == 9 || (byte >= 32 && byte != 127) else {
+                    throw WireError("A trailer field holds a control character")
+                }
                 guard total < Self.maxTrailers else { throw WireError("The trailer section is too large") }
                 state = .trailer(line: line + 1, total: total + 1)
             }

@@ -100,11 +100,14 @@ struct HeadParser {
         scanned = 0
         let head = buffer.getSlice(at: buffer.readerIndex + start, length: end - start) ?? ByteBuffer()
         var spans = takeSpare()
-        let parsed: RequestHead = try head.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) throws(WireError) -> RequestHead in
+        let parsed: RequestHead = try head.withUnsafeReadableBytes {
+            (p: UnsafeRawBufferPointer) throws(WireError) -> RequestHead in
             var i = 0
             // method SP
             while i < p.count && Self.isTokenByte(p[i]) { i += 1 }
-            guard i > 0, i < p.count, p[i] == 32 else { throw WireError("The request line must start with a method and one space") }
+            guard i > 0, i < p.count, p[i] == 32 else {
+                throw WireError("The request line must start with a method and one space")
+            }
             let method = Self.method(p, 0, i)
             i += 1
             // request-target SP
@@ -121,12 +124,15 @@ struct HeadParser {
             // HTTP-version CRLF
             let version = try Self.version(p, at: i)
             i += 8
-            guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else { throw WireError("The request line must end after the version") }
+            guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else {
+                throw WireError("The request line must end after the version")
+            }
             i += 2
             let connection = try Self.fields(p, from: i, into: &spans)
             let keepAlive = Self.keepAlive(version, connection)
             return RequestHead(
-                method: method, target: target, version: version, fields: HeaderFields(bytes: head, spans: Self.take(&spans)),
+                method: method, target: target, version: version,
+                fields: HeaderFields(bytes: head, spans: Self.take(&spans)),
                 keepAlive: keepAlive)
         }
         return .complete(parsed, consumed: end)
@@ -138,10 +144,12 @@ struct HeadParser {
         scanned = 0
         let head = buffer.getSlice(at: buffer.readerIndex + start, length: end - start) ?? ByteBuffer()
         var spans = takeSpare()
-        let parsed: ResponseHead = try head.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) throws(WireError) -> ResponseHead in
+        let parsed: ResponseHead = try head.withUnsafeReadableBytes {
+            (p: UnsafeRawBufferPointer) throws(WireError) -> ResponseHead in
             let version = try Self.version(p, at: 0)
             var i = 8
-            guard i + 4 <= p.count, p[i] == 32, Self.isDigit(p[i + 1]), Self.isDigit(p[i + 2]), Self.isDigit(p[i + 3]) else {
+            guard i + 4 <= p.count, p[i] == 32, Self.isDigit(p[i + 1]), Self.isDigit(p[i + 2]), Self.isDigit(p[i + 3])
+            else {
                 throw WireError("The status line must hold a three-digit status code")
             }
             let status = Int(p[i + 1] - 48) * 100 + Int(p[i + 2] - 48) * 10 + Int(p[i + 3] - 48)
@@ -153,12 +161,15 @@ struct HeadParser {
                 while i < p.count && Self.isValueByte(p[i]) { i += 1 }
             }
             let reasonEnd = i
-            guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else { throw WireError("The status line holds a control character") }
+            guard i + 1 < p.count, p[i] == 13, p[i + 1] == 10 else {
+                throw WireError("The status line holds a control character")
+            }
             i += 2
             let connection = try Self.fields(p, from: i, into: &spans)
             return ResponseHead(
                 version: version, status: status, reasonStart: Int32(reasonStart), reasonEnd: Int32(reasonEnd),
-                fields: HeaderFields(bytes: head, spans: Self.take(&spans)), keepAlive: Self.keepAlive(version, connection))
+                fields: HeaderFields(bytes: head, spans: Self.take(&spans)),
+                keepAlive: Self.keepAlive(version, connection))
         }
         return .complete(parsed, consumed: end)
     }
@@ -168,7 +179,8 @@ struct HeadParser {
     /// Where the head lies in `buffer` (after any skipped blank lines) and where it ends (just after its blank line),
     /// or nil when the blank line has not arrived. Refuses bare CR and LF as soon as they are seen.
     private mutating func locate(_ buffer: ByteBuffer, skipBlankLines: Bool) throws(WireError) -> (Int, Int)? {
-        let found: (Int, Int)?? = try buffer.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) throws(WireError) -> (Int, Int)?? in
+        let found: (Int, Int)?? = try buffer.withUnsafeReadableBytes {
+            (p: UnsafeRawBufferPointer) throws(WireError) -> (Int, Int)?? in
             var start = 0
             if skipBlankLines {
                 while start + 1 < p.count && p[start] == 13 && p[start + 1] == 10 { start += 2 }
@@ -209,7 +221,8 @@ struct HeadParser {
 
     /// The header fields from `start` to the blank line, and what their `Connection` values say.
     /// Appends the head's fields to `spans` (empty on entry).
-    private static func fields(_ p: UnsafeRawBufferPointer, from start: Int, into spans: inout [FieldSpan]) throws(WireError)
+    private static func fields(_ p: UnsafeRawBufferPointer, from start: Int, into spans: inout [FieldSpan])
+        throws(WireError)
         -> ConnectionTokens
     {
         var connection = ConnectionTokens()
@@ -238,7 +251,8 @@ struct HeadParser {
                 throw WireError("The head has more than \(maxFields) header fields", .headTooLarge)
             }
             let span = FieldSpan(
-                nameStart: Int32(nameStart), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
+                nameStart: Int32(nameStart), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
+                valueEnd: Int32(valueEnd))
             spans.append(span)
             if nameEnd - nameStart == 10 && Wire.equalsFolded(p, nameStart, nameEnd, "connection") {
                 Wire.forEachToken(p, valueStart, valueEnd) { a, b in
@@ -291,7 +305,8 @@ struct HeadParser {
     @inline(__always)
     static func isTokenByte(_ b: UInt8) -> Bool {
         // Bits 0-63: `!#$%&'*+-.` and the digits; bits 64-127: the letters and `^_`|~`.
-        b < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) >> UInt64(b) & 1 == 1
+        b < 64
+            ? (0x03FF_6CFA_0000_0000 as UInt64) >> UInt64(b) & 1 == 1
             : b < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) >> UInt64(b - 64) & 1 == 1
     }
 

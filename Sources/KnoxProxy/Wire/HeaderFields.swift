@@ -31,7 +31,9 @@ struct HeaderFields: Sendable {
     /// Field `i`'s name, as it was sent.
     func name(_ i: Int) -> String {
         let s = spans[i]
-        return withBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[Int(s.nameStart)..<Int(s.nameEnd)]), as: UTF8.self) }
+        return withBytes {
+            String(decoding: UnsafeRawBufferPointer(rebasing: $0[Int(s.nameStart)..<Int(s.nameEnd)]), as: UTF8.self)
+        }
     }
 
     /// Field `i`'s value, as it was sent (trimmed).
@@ -73,7 +75,9 @@ enum Wire {
 
     /// `bytes[start..<end]` starts with `lower` once A-Z are folded.
     @inline(__always)
-    static func hasFoldedPrefix(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ lower: StaticString) -> Bool {
+    static func hasFoldedPrefix(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ lower: StaticString)
+        -> Bool
+    {
         guard end - start >= lower.utf8CodeUnitCount else { return false }
         return equalsFolded(bytes, start, start + lower.utf8CodeUnitCount, lower)
     }

@@ -51,7 +51,8 @@ extension StoreAccess {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                entry.id, entry.action, entry.resourceType, entry.resourceId, JSONValue.object(entry.details).serialized(),
+                entry.id, entry.action, entry.resourceType, entry.resourceId,
+                JSONValue.object(entry.details).serialized(),
                 entry.ipAddress, entry.actor, entry.apiKeyId, entry.createdAt,
             ])
     }

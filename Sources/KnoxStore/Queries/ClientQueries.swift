@@ -70,7 +70,8 @@ extension StoreAccess {
     public func assignmentExists(_ a: ClientAssignment) throws -> Bool {
         try Bool.fetchOne(
             db,
-            sql: "SELECT EXISTS(SELECT 1 FROM route_clients WHERE route_id = ? AND client_id = ? AND environment_name = ?)",
+            sql:
+                "SELECT EXISTS(SELECT 1 FROM route_clients WHERE route_id = ? AND client_id = ? AND environment_name = ?)",
             arguments: [a.routeId, a.clientId, a.environmentName]) ?? false
     }
 

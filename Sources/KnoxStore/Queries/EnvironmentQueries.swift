@@ -29,7 +29,10 @@ extension StoreAccess {
         var uses: [String] = []
         let checks: [(String, String)] = [
             ("SELECT COUNT(*) FROM routes WHERE base_environment = ?", "route(s) use it as base environment"),
-            ("SELECT COUNT(*) FROM route_environment_configs WHERE environment_name = ?", "route environment config(s)"),
+            (
+                "SELECT COUNT(*) FROM route_environment_configs WHERE environment_name = ?",
+                "route environment config(s)"
+            ),
             ("SELECT COUNT(*) FROM secrets WHERE base_environment = ?", "secret(s) use it as base environment"),
             ("SELECT COUNT(*) FROM secret_values WHERE environment_name = ?", "secret value(s)"),
             ("SELECT COUNT(*) FROM route_clients WHERE environment_name = ?", "client assignment(s)"),

@@ -60,13 +60,16 @@ extension StoreAccess {
     }
 
     public func oauthAuthorization(codeHash: String) throws -> OAuthAuthorization? {
-        try OAuthAuthorization.fetchOne(db, sql: "SELECT * FROM oauth_authorizations WHERE code_hash = ?", arguments: [codeHash])
+        try OAuthAuthorization.fetchOne(
+            db, sql: "SELECT * FROM oauth_authorizations WHERE code_hash = ?", arguments: [codeHash])
     }
 
     /// Requests waiting for a decision, oldest first.
     public func pendingOAuthAuthorizations(at nowMillis: Int64) throws -> [OAuthAuthorization] {
         try OAuthAuthorization.fetchAll(
-            db, sql: "SELECT * FROM oauth_authorizations WHERE status = 'pending' AND expires_at > ? ORDER BY created_at, id",
+            db,
+            sql:
+                "SELECT * FROM oauth_authorizations WHERE status = 'pending' AND expires_at > ? ORDER BY created_at, id",
             arguments: [nowMillis])
     }
 
@@ -82,7 +85,8 @@ extension StoreAccess {
     }
 
     /// Requests waiting for a decision: `(all, this client's)`.
-    public func pendingOAuthAuthorizationCounts(apiKeyId: String, at nowMillis: Int64) throws -> (all: Int, client: Int) {
+    public func pendingOAuthAuthorizationCounts(apiKeyId: String, at nowMillis: Int64) throws -> (all: Int, client: Int)
+    {
         let row = try Row.fetchOne(
             db,
             sql: """

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import KnoxCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The request log's storage format: rows packed into chunks, one SQLite row (a blob) per chunk instead of one
 /// B-tree row and two index entries per request.
@@ -29,7 +30,8 @@ enum RequestLogChunk {
 
     private static func idKey(bytes b: UnsafeBufferPointer<UInt8>) -> Int64 {
         guard b.count >= 19, b[0] == UInt8(ascii: "r"), b[1] == UInt8(ascii: "e"), b[2] == UInt8(ascii: "q"),
-            b[3] == UInt8(ascii: "_"), b[12] == UInt8(ascii: "-"), b[17] == UInt8(ascii: "-"), b[18] == UInt8(ascii: "7")
+            b[3] == UInt8(ascii: "_"), b[12] == UInt8(ascii: "-"), b[17] == UInt8(ascii: "-"),
+            b[18] == UInt8(ascii: "7")
         else { return 0 }
         var key: Int64 = 0
         for i in 4..<17 where i != 12 {
@@ -233,7 +235,9 @@ final class LogChunkEncoder {
         if let previous, value.sameText(as: previous) { return tag(1) }
         reserve(value.count + 10)
         varint(UInt64(value.count) + 2)
-        if let source = value.start { (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: value.count) }
+        if let source = value.start {
+            (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: value.count)
+        }
         count += value.count
     }
 

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import GRDB
 import GRDBSQLite
 import KnoxCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Filters of the tenant-wide request log feed.
 public struct RequestLogFilter: Sendable, Equatable {
@@ -18,7 +19,9 @@ public struct RequestLogFilter: Sendable, Equatable {
 }
 
 extension StoreAccess {
-    public static let requestLogSortColumns = ["ts": "ts", "created_at": "ts", "status_code": "status_code", "latency_ms": "latency_ms"]
+    public static let requestLogSortColumns = [
+        "ts": "ts", "created_at": "ts", "status_code": "status_code", "latency_ms": "latency_ms",
+    ]
 
     /// One route's log rows, newest first by default. Sorted by time, only the chunks that can hold a row of the page
     /// are read (chunks come in time order, and each records its rows' time range per route); sorted by status or
@@ -108,7 +111,8 @@ extension StoreAccess {
             } else {
                 chunks = try Row.fetchAll(
                     db,
-                    sql: "SELECT first_seq, last_seq FROM request_log_chunks WHERE first_seq >= ? ORDER BY first_seq LIMIT 8",
+                    sql:
+                        "SELECT first_seq, last_seq FROM request_log_chunks WHERE first_seq >= ? ORDER BY first_seq LIMIT 8",
                     arguments: [from])
             }
             guard let lastChunk = chunks.last else { break }
@@ -133,7 +137,9 @@ extension StoreAccess {
     public func requestLog(requestId: String) throws -> RequestLogEntry? {
         let coordinate = RequestLogChunk.rtreeCoordinate(RequestLogChunk.idKey(requestId))
         let chunks = try Int64.fetchAll(
-            db, sql: "SELECT first_seq FROM request_log_chunk_ids WHERE min_key <= ? AND max_key >= ? ORDER BY first_seq DESC",
+            db,
+            sql:
+                "SELECT first_seq FROM request_log_chunk_ids WHERE min_key <= ? AND max_key >= ? ORDER BY first_seq DESC",
             arguments: [coordinate, coordinate])
         for chunk in chunks {
             if let row = try requestLogChunkRows(firstSeq: chunk).last(where: { $0.requestId == requestId }) {
@@ -147,11 +153,13 @@ extension StoreAccess {
     public func requestLogCount(since from: Int64) throws -> Int {
         let whole =
             try Int.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(row_count), 0) FROM request_log_chunks WHERE min_ts >= ?", arguments: [from])
+                db, sql: "SELECT COALESCE(SUM(row_count), 0) FROM request_log_chunks WHERE min_ts >= ?",
+                arguments: [from])
             ?? 0
         // Chunks that straddle `from` are counted row by row.
         let straddling = try Int64.fetchAll(
-            db, sql: "SELECT first_seq FROM request_log_chunks WHERE max_ts >= ? AND min_ts < ?", arguments: [from, from])
+            db, sql: "SELECT first_seq FROM request_log_chunks WHERE max_ts >= ? AND min_ts < ?",
+            arguments: [from, from])
         var partial = 0
         for chunk in straddling {
             partial += try requestLogChunkRows(firstSeq: chunk).reduce(0) { $0 + ($1.ts >= from ? 1 : 0) }
@@ -170,7 +178,8 @@ extension StoreAccess {
     /// rows on both sides of the cutoff is written again without its old rows.
     public func deleteRequestLogs(before cutoff: Int64) throws -> Int {
         let old = try Row.fetchAll(
-            db, sql: "SELECT first_seq, row_count, max_ts FROM request_log_chunks WHERE min_ts < ?", arguments: [cutoff])
+            db, sql: "SELECT first_seq, row_count, max_ts FROM request_log_chunks WHERE min_ts < ?", arguments: [cutoff]
+        )
         var removed = 0
         let encoder = LogChunkEncoder()
         for chunk in old {
@@ -238,7 +247,8 @@ extension StoreAccess {
             index = end
         }
         try db.cachedStatement(
-            sql: "INSERT INTO request_log_state (id, last_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq"
+            sql:
+                "INSERT INTO request_log_state (id, last_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq"
         ).execute(arguments: [seq])
         return written
     }
@@ -260,7 +270,9 @@ extension StoreAccess {
 
     /// The rows of one chunk.
     func requestLogChunkRows(firstSeq: Int64) throws -> [RequestLogEntry] {
-        guard let blob = try Data.fetchOne(db, sql: "SELECT rows FROM request_log_chunks WHERE first_seq = ?", arguments: [firstSeq])
+        guard
+            let blob = try Data.fetchOne(
+                db, sql: "SELECT rows FROM request_log_chunks WHERE first_seq = ?", arguments: [firstSeq])
         else { return [] }
         return try LogChunkDecoder.rows([UInt8](blob), firstSeq: firstSeq)
     }
@@ -272,7 +284,9 @@ extension StoreAccess {
         do {
             let blob = encoder.bytes
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO request_log_chunks (first_seq, last_seq, row_count, min_ts, max_ts, rows) VALUES (?, ?, ?, ?, ?, ?)")
+                sql:
+                    "INSERT INTO request_log_chunks (first_seq, last_seq, row_count, min_ts, max_ts, rows) VALUES (?, ?, ?, ?, ?, ?)"
+            )
             let handle = statement.sqliteStatement
             sqlite3_reset(handle)
             defer {
@@ -288,11 +302,15 @@ extension StoreAccess {
             sqlite3_bind_blob(handle, 6, blob.baseAddress, Int32(blob.count), nil)
             let code = sqlite3_step(handle)
             if code != SQLITE_DONE {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code),
+                    message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
         }
         let route = try db.cachedStatement(
-            sql: "INSERT INTO request_log_chunk_routes (route_id, first_seq, row_count, min_ts, max_ts) VALUES (?, ?, ?, ?, ?)")
+            sql:
+                "INSERT INTO request_log_chunk_routes (route_id, first_seq, row_count, min_ts, max_ts) VALUES (?, ?, ?, ?, ?)"
+        )
         for (routeId, r) in s.routes {
             try route.execute(arguments: [routeId, s.firstSeq, r.count, r.minTs, r.maxTs])
         }

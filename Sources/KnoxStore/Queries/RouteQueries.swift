@@ -12,7 +12,9 @@ public struct SecretUse: Sendable, Equatable {
     /// True when the route refers to the secret by name (so a rename would break it).
     public let byName: Bool
 
-    public init(routeId: String, routeName: String, environmentName: String, field: String, secretId: String, byName: Bool) {
+    public init(
+        routeId: String, routeName: String, environmentName: String, field: String, secretId: String, byName: Bool
+    ) {
         self.routeId = routeId
         self.routeName = routeName
         self.environmentName = environmentName
@@ -94,7 +96,9 @@ extension StoreAccess {
     }
 
     /// Replaces the secret references recorded for one environment of a route.
-    public func replaceSecretRefs(routeId: String, environment: String, refs: [(field: String, secretId: String, byName: Bool)])
+    public func replaceSecretRefs(
+        routeId: String, environment: String, refs: [(field: String, secretId: String, byName: Bool)]
+    )
         throws
     {
         try db.execute(
