@@ -8,7 +8,7 @@ setup:
 	scripts/setup.sh
 
 build:
-	swift build
+	swift build $(IMPORT_CHECK)
 
 release:
 	scripts/release-build.sh --product knoxcall
@@ -17,7 +17,7 @@ release:
 CAPTURES := $(CURDIR)/.build/captures
 
 test: setup lint
-	swift build --build-tests
+	swift build --build-tests $(IMPORT_CHECK)
 	rm -rf $(CAPTURES)
 	KNOXCALL_CAPTURE_DIR=$(CAPTURES) swift test --skip-build
 	KNOXCALL_CAPTURE_DIR=$(CAPTURES) scripts/interop.sh
@@ -25,13 +25,17 @@ test: setup lint
 	python3 scripts/leak-scan.py $(CAPTURES) --min-files 2000 --min-values 300
 	scripts/fuzz.sh 20 http-request http-response json template cidr path signature config theme
 
+# A target may import only the targets it declares (docs/ARCHITECTURE.md): KnoxProxy cannot reach the engine or the
+# store even when they happen to be built.
+IMPORT_CHECK := --explicit-target-dependency-import-check error
+
 # House style (.swift-format), checked in make test: swift format -i -r $(FORMATTED) fixes what it reports.
 FORMATTED := Sources Tests fuzz bench Package.swift
 lint:
 	swift format lint --strict -r $(FORMATTED)
 
 swift-test:
-	swift build --build-tests
+	swift build --build-tests $(IMPORT_CHECK)
 	swift test --skip-build
 
 interop:

@@ -36,10 +36,20 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
+        // The narrow port the data plane sees: the configuration, the snapshot it reads and the engine's few services
+        // (caller checks, the secret opener, the log sink, the clock). Never the store: KnoxProxy depends on this and
+        // not on KnoxEngine, so the compiler keeps SQLite off the request path.
+        .target(
+            name: "KnoxDataPlane",
+            dependencies: [
+                "KnoxCore", "KnoxCrypto",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "KnoxEngine",
             dependencies: [
-                "KnoxCore", "KnoxCrypto", "KnoxStore",
+                "KnoxCore", "KnoxCrypto", "KnoxStore", "KnoxDataPlane",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -48,14 +58,14 @@ let package = Package(
         .target(
             name: "KnoxNet",
             dependencies: [
-                "KnoxEngine",
+                "KnoxDataPlane",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]),
         .target(
             name: "KnoxAPI",
             dependencies: [
-                "KnoxCore", "KnoxEngine", "KnoxNet",
+                "KnoxCore", "KnoxDataPlane", "KnoxEngine", "KnoxNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,7 +75,7 @@ let package = Package(
         .target(
             name: "KnoxProxy",
             dependencies: [
-                "KnoxCore", "KnoxCrypto", "KnoxEngine", "KnoxNet",
+                "KnoxCore", "KnoxCrypto", "KnoxDataPlane", "KnoxNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -84,13 +94,13 @@ let package = Package(
         .target(
             name: "KnoxConsole",
             dependencies: [
-                "KnoxCore", "KnoxEngine", "CNCurses",
+                "KnoxCore", "KnoxDataPlane", "KnoxEngine", "CNCurses",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "knoxcall",
             dependencies: [
-                "KnoxCore", "KnoxEngine", "KnoxNet", "KnoxAPI", "KnoxProxy", "KnoxConsole",
+                "KnoxCore", "KnoxDataPlane", "KnoxEngine", "KnoxNet", "KnoxAPI", "KnoxProxy", "KnoxConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,7 +121,7 @@ let package = Package(
         .target(
             name: "KnoxFuzzTargets",
             dependencies: [
-                "KnoxCore", "KnoxCrypto", "KnoxEngine", "KnoxProxy", "KnoxConsole",
+                "KnoxCore", "KnoxCrypto", "KnoxDataPlane", "KnoxEngine", "KnoxProxy", "KnoxConsole",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "fuzz/Targets"),
@@ -122,7 +132,7 @@ let package = Package(
         .target(
             name: "KnoxTestSupport",
             dependencies: [
-                "KnoxCore", "KnoxCrypto", "KnoxEngine", "CKnoxSpawn",
+                "KnoxCore", "KnoxCrypto", "KnoxDataPlane", "KnoxEngine", "CKnoxSpawn",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,16 +144,17 @@ let package = Package(
         .testTarget(
             name: "KnoxCryptoTests", dependencies: ["KnoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),
-        .testTarget(name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxStore", "KnoxTestSupport"]),
-        .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxTestSupport"]),
+        .testTarget(
+            name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport"]),
+        .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxDataPlane", "KnoxTestSupport"]),
         .testTarget(
             name: "KnoxProxyTests",
             dependencies: [
-                "KnoxProxy", "KnoxEngine", "KnoxStore", "KnoxTestSupport",
+                "KnoxProxy", "KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
-            name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxTestSupport"],
+            name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxDataPlane", "KnoxTestSupport"],
             exclude: ["Goldens"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
         .testTarget(name: "KnoxFuzzTargetsTests", dependencies: ["KnoxFuzzTargets"]),

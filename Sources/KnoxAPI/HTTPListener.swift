@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 import KnoxNet
 import Logging

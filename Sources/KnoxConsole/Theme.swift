@@ -1,5 +1,6 @@
 import Foundation
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 
 /// A colour as a theme names it.

@@ -60,20 +60,46 @@ public enum RequestSignature {
     )
         -> String
     {
-        var message = Data(timestamp.utf8)
-        message.append(contentsOf: Array(method.utf8))
-        message.append(contentsOf: Array(pathWithQuery.utf8))
-        message.append(contentsOf: body)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.reveal().utf8)))
-        return mac.map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
+        compute(
+            key: SymmetricKey(data: Data(secret.reveal().utf8)), timestamp: timestamp, method: method,
+            pathWithQuery: pathWithQuery, body: body)
     }
 
     /// Whether `presented` matches the expected signature, compared in constant time.
     public static func verify(
         presented: String, secret: SecretValue, timestamp: String, method: String, pathWithQuery: String, body: [UInt8]
     ) -> Bool {
-        let expected = compute(
-            secret: secret, timestamp: timestamp, method: method, pathWithQuery: pathWithQuery, body: body)
+        verify(
+            presented: presented, key: SymmetricKey(data: Data(secret.reveal().utf8)), timestamp: timestamp,
+            method: method, pathWithQuery: pathWithQuery, body: body)
+    }
+
+    /// `verify` with the secret's bytes where the caller opened them (the data plane, into a buffer it wipes): the
+    /// key is copied only into the HMAC's own storage, which is zeroed when it goes.
+    public static func verify(
+        presented: String, secretBytes: UnsafeRawBufferPointer, timestamp: String, method: String,
+        pathWithQuery: String, body: [UInt8]
+    ) -> Bool {
+        verify(
+            presented: presented, key: SymmetricKey(data: secretBytes), timestamp: timestamp, method: method,
+            pathWithQuery: pathWithQuery, body: body)
+    }
+
+    private static func verify(
+        presented: String, key: SymmetricKey, timestamp: String, method: String, pathWithQuery: String, body: [UInt8]
+    ) -> Bool {
+        let expected = compute(key: key, timestamp: timestamp, method: method, pathWithQuery: pathWithQuery, body: body)
         return KeyHasher.constantTimeEquals(Array(expected.utf8), Array(presented.lowercased().utf8))
+    }
+
+    private static func compute(
+        key: SymmetricKey, timestamp: String, method: String, pathWithQuery: String, body: [UInt8]
+    ) -> String {
+        var message = Data(timestamp.utf8)
+        message.append(contentsOf: Array(method.utf8))
+        message.append(contentsOf: Array(pathWithQuery.utf8))
+        message.append(contentsOf: body)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key)
+        return mac.map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
     }
 }

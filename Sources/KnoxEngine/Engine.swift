@@ -2,6 +2,7 @@ import Atomics
 import Foundation
 import KnoxCore
 import KnoxCrypto
+import KnoxDataPlane
 import KnoxStore
 import Logging
 
@@ -219,15 +220,10 @@ public final class Engine: Sendable {
         }
     }
 
-    /// A secret the snapshot prepared for injection, opened: its value, or nil when the ciphertext does not open.
-    /// Nothing but the value is copied out. The plaintext lives only as long as the caller holds it.
-    public func openValue(_ prepared: PreparedSecret) -> SecretValue? {
-        try? sealer.open(prepared.ciphertext, associatedData: prepared.associatedData)
-    }
-
-    /// `openValue`, straight into `out` (`prepared.valueLength` bytes): no string is made. False, with `out` zeroed,
-    /// when the ciphertext does not open or its value is not UTF-8.
-    public func openValue(_ prepared: PreparedSecret, into out: UnsafeMutableRawBufferPointer) -> Bool {
+    /// The data plane's one secret opener (`DataPlanePort.openSecret(_:into:)`): a value the snapshot prepared, opened
+    /// straight into `out` (`prepared.valueLength` bytes), no string made. False, with `out` zeroed, when the ciphertext
+    /// does not open or its value is not UTF-8.
+    public func openSecret(_ prepared: PreparedSecret, into out: UnsafeMutableRawBufferPointer) -> Bool {
         do {
             try sealer.open(prepared.ciphertext, associatedData: prepared.associatedData, into: out)
             return true
@@ -235,20 +231,23 @@ public final class Engine: Sendable {
             return false
         }
     }
+}
 
-    /// Opens one secret value for injection. The plaintext lives only as long as the caller holds it.
-    public func openSecret(_ reference: SecretReference, environment: String, in snapshot: ConfigSnapshot)
-        -> SecretOpening
-    {
-        guard let (secret, sealed) = snapshot.sealedValue(reference, environment: environment) else { return .notFound }
+extension Engine: DataPlanePort {
+    public func verifyTokenBinding(
+        token: OAuthToken, tokenText: String, scheme: String, proofHeader: String?, method: String, url: String,
+        nowMillis: Int64
+    ) throws(ApiError) {
         do {
-            let value = try sealer.open(
-                sealed.ciphertext, tenantId: tenantId, secretId: secret.id, environment: sealed.environmentName)
-            return .value(secret, value)
+            try checkTokenBinding(
+                token: token, tokenText: tokenText, scheme: scheme, proofHeader: proofHeader, method: method, url: url,
+                nowMillis: nowMillis)
         } catch {
-            return .unreadable(secret)
+            throw error.apiError
         }
     }
+
+    public func dpopNonce(nowMillis: Int64) -> String { dpop.currentNonce(nowMillis: nowMillis) }
 }
 
 /// Why an engine could not start, worded for an operator.

@@ -1,5 +1,5 @@
 import Atomics
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 
 /// A listener's open connections and its cap (`max_connections`), shared by the data plane's and the management API's

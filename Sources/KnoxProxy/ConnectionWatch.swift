@@ -1,4 +1,4 @@
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 
 /// Where a downstream connection stands, for its timeouts. Times are monotonic nanoseconds.

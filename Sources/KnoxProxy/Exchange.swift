@@ -1,5 +1,5 @@
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 import NIOHTTP1
 
@@ -65,9 +65,9 @@ final class Exchange: Slotted, @unchecked Sendable {
         self.head = head
         self.services = services
         startNanos = services.monotonic.nowNanos()
-        startMillis = services.engine.clock.nowMillis()
+        startMillis = services.port.clock.nowMillis()
         requestId = Identifier.requestID(millis: startMillis, using: &handler.random)
-        snapshot = services.engine.snapshot
+        snapshot = services.port.snapshot
         keepAlive = head.keepAlive
         target = Exchange.originForm(head.target)
         self.known = known
@@ -104,7 +104,7 @@ final class Exchange: Slotted, @unchecked Sendable {
         }
         let gate = services.gate(snapshot, nowMillis: startMillis)
         // A request with a DPoP proof gets the current server nonce back, whatever the answer (RFC 9449 §8.2).
-        let dpopNonce = known.dpop == nil ? nil : gate.engine.dpop.currentNonce(nowMillis: startMillis)
+        let dpopNonce = known.dpop == nil ? nil : gate.port.dpopNonce(nowMillis: startMillis)
         let facts = RequestFacts(
             method: head.method.rawValue, target: target, headers: known, peer: peer, memo: handler.memo)
         switch gate.admit(facts, trace: &trace) {
@@ -241,7 +241,8 @@ final class Exchange: Slotted, @unchecked Sendable {
             if plan.injectsInPlace {
                 // The usual case: the values are written into the head as their secrets are opened (no strings).
                 if !plan.injectHeaders.isEmpty {
-                    inPlace = .init(headers: plan.injectHeaders, engine: services.engine, nowMillis: startMillis)
+                    inPlace = .init(
+                        headers: plan.injectHeaders, opener: SecretOpener(port: services.port, nowMillis: startMillis))
                 }
             } else {
                 let injector = services.injector(snapshot, plan, nowMillis: startMillis)
@@ -538,7 +539,7 @@ final class Exchange: Slotted, @unchecked Sendable {
                 b.text(HeaderRules.loggable(fields))
             }
         }
-        services.engine.requestLog.submit(row)
+        services.port.requestLog.submit(row)
         handler.exchangeFinished(self)
     }
 }

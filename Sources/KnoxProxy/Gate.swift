@@ -1,6 +1,6 @@
 import KnoxCore
 import KnoxCrypto
-import KnoxEngine
+import KnoxDataPlane
 import NIOHTTP1
 
 /// What the data plane knows about a request when its head arrives.
@@ -71,17 +71,18 @@ struct RateLimitFigures {
     }
 }
 
-/// A signature to verify when the body is complete.
+/// A signature to verify when the body is complete. The signing secret stays sealed until then: it is opened for the
+/// HMAC and wiped right after.
 struct PendingSignature {
     let timestamp: String
     let signature: String
-    let secret: SecretValue
+    let secret: PreparedSecret
 }
 
 /// The data plane's checks, in SPEC's order: caller identified → route → clients rule → method → ip_allowlist →
 /// signature → rate limit. Pure apart from the clock and the engine's key lookup, so it is tested without sockets.
 struct Gate {
-    let engine: Engine
+    let port: any DataPlanePort
     let snapshot: ConfigSnapshot
     let trustedProxies: [IPRange]
     /// KnoxCall hops (`Via`) a request may already have passed.
@@ -104,7 +105,7 @@ struct Gate {
                 // Read in place: a string of the key is made only when the connection's memo does not hold it.
                 guard
                     let caller = try facts.headers.withKeyBytes({ (key) throws(ApiError) -> InvokerIdentity in
-                        try engine.authenticateInvoker(
+                        try port.authenticateInvoker(
                             credentialBytes: key, snapshot: snapshot, nowMillis: nowMillis, memo: facts.memo)
                     })
                 else { throw ApiError(.invalidApiKey, "Unauthorized") }
@@ -121,17 +122,17 @@ struct Gate {
             // An OAuth access token: from the snapshot, like keys; its scope must include proxy:invoke. A DPoP-bound
             // token needs a proof by its key for this very request.
             do {
-                let caller = try engine.authenticateToken(token, snapshot: snapshot, nowMillis: nowMillis)
+                let caller = try port.authenticateToken(token, snapshot: snapshot, nowMillis: nowMillis)
                 trace.apiKeyId = caller.key?.id
                 trace.identificationMethod = "oauth_token"
                 do {
-                    try engine.checkTokenBinding(
+                    try port.verifyTokenBinding(
                         token: caller.token, tokenText: token, scheme: scheme, proofHeader: facts.headers.dpop,
                         method: facts.method, url: "http://\(facts.headers.host ?? "127.0.0.1")\(facts.target)",
                         nowMillis: nowMillis)
                 } catch {
                     var refusal = Refusal(error.type, "Unauthorized", trace: trace)
-                    refusal.headers = [("WWW-Authenticate", DPoPRefusal.challenge(error.type))]
+                    refusal.headers = [("WWW-Authenticate", DPoPChallenge.header(error.type))]
                     return .failure(refusal)
                 }
                 guard PermissionSet(caller.token.scope).allows(Permission("proxy", "invoke")) else {
@@ -240,8 +241,8 @@ struct Gate {
                         trace: trace))
             }
             guard let secretId = plan.signingSecretId,
-                case .value(_, let secret) = engine.openSecret(
-                    .id(secretId), environment: plan.environment, in: snapshot)
+                let secret = snapshot.preparedSecret(.id(secretId), environment: plan.environment),
+                secret.valueLength != nil
             else {
                 return .failure(
                     Refusal(.dependencyUnavailable, "The route's signing secret cannot be read", trace: trace))
@@ -260,9 +261,16 @@ struct Gate {
         _ admission: inout Admission, trace: inout GateTrace, method: String, target: String, body: [UInt8]
     ) -> Refusal? {
         if let pending = admission.signature {
-            let valid = RequestSignature.verify(
-                presented: pending.signature, secret: pending.secret, timestamp: pending.timestamp, method: method,
-                pathWithQuery: target, body: body)
+            let valid: Bool
+            do throws(Refusal) {
+                valid = try SecretOpener(port: port, nowMillis: nowMillis).withValue(pending.secret, for: .signature) {
+                    RequestSignature.verify(
+                        presented: pending.signature, secretBytes: $0, timestamp: pending.timestamp, method: method,
+                        pathWithQuery: target, body: body)
+                }
+            } catch {
+                return Refusal(.dependencyUnavailable, "The route's signing secret cannot be read", trace: trace)
+            }
             trace.signatureValid = valid
             guard valid else {
                 return Refusal(.signatureInvalid, "X-Signature does not match the request", trace: trace)

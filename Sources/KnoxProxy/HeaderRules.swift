@@ -1,5 +1,5 @@
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 
 /// Which headers cross the proxy, in each direction. The rules work on the bytes of a received head (`p[a..<b]`);
@@ -120,8 +120,7 @@ enum HeaderRules {
     /// Injected headers whose values are written into the head as their secrets are opened (`Injector.writeValue`).
     struct InPlaceInjection {
         let headers: [InjectedHeader]
-        let engine: Engine
-        let nowMillis: Int64
+        let opener: SecretOpener
     }
 
     /// Bit n set when an injected header's name is n bytes long (63 for longer ones): a caller's field whose length
@@ -251,8 +250,7 @@ enum HeaderRules {
                     w.put(": ")
                     let filled = w.fill(header.inPlaceLength ?? 0) { value in
                         do throws(Refusal) {
-                            try Injector.writeValue(
-                                header, engine: injection.engine, nowMillis: injection.nowMillis, into: value)
+                            try Injector.writeValue(header, opener: injection.opener, into: value)
                             return true
                         } catch {
                             refusal = error

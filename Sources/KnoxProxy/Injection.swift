@@ -1,19 +1,18 @@
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 
 /// Puts secret values into a request: the route's injected headers, its `inject_body_json`, and placeholders in the
 /// caller's own body. Plaintext exists only inside these functions and the bytes they return.
 struct Injector {
-    let engine: Engine
+    let opener: SecretOpener
     let snapshot: ConfigSnapshot
     let plan: RoutePlan
-    let nowMillis: Int64
 
-    /// The value a placeholder stands for in this route's environment. `callerWrote` says who wrote the placeholder:
-    /// in the caller's body it may name only the secrets the route lists in `callable_secrets`, and every other
-    /// reference, to a secret that exists or not, gets the same answer (nothing to learn about other secrets); in
-    /// the route's own settings it was checked when the route was saved.
-    func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal) -> (secret: Secret?, value: String) {
+    /// The secret a placeholder stands for in this route's environment, prepared for the opener. `callerWrote` says
+    /// who wrote the placeholder: in the caller's body it may name only the secrets the route lists in
+    /// `callable_secrets`, and every other reference, to a secret that exists or not, gets the same answer (nothing
+    /// to learn about other secrets); in the route's own settings it was checked when the route was saved.
+    func resolve(_ reference: SecretReference, callerWrote: Bool) throws(Refusal) -> PreparedSecret {
         if callerWrote {
             guard let secret = snapshot.secret(reference), plan.callableSecretIds.contains(secret.id) else {
                 throw Refusal(
@@ -21,36 +20,18 @@ struct Injector {
                     "The request body refers to a secret this route does not let callers use: \(reference)")
             }
         }
-        switch engine.openSecret(reference, environment: plan.environment, in: snapshot) {
-        case .value(let secret, let value):
-            try refuseIfExpired(secret)
-            return (secret, value.reveal())
-        case .notFound:
+        guard let prepared = snapshot.preparedSecret(reference, environment: plan.environment) else {
             throw Refusal(
                 .secretUnusable,
                 callerWrote
                     ? "The request body refers to a secret that has no value in \(plan.environment): \(reference)"
                     : "The route refers to a secret with no value in \(plan.environment): \(reference)")
-        case .unreadable(let secret):
-            throw Self.unreadable(secret)
         }
+        return prepared
     }
 
-    /// A secret past its `expires_at` is refused when it enforces expiry strictly (read in place: no copy of it).
-    private func refuseIfExpired(_ secret: Secret) throws(Refusal) {
-        try Self.refuseIfExpired(secret, nowMillis: nowMillis)
-    }
-
-    private static func refuseIfExpired(_ secret: Secret, nowMillis: Int64) throws(Refusal) {
-        guard secret.strictExpiryEnforcement, let expires = secret.expiresAt, nowMillis >= expires else { return }
-        throw Refusal(.secretUnusable, "Secret \(secret.name) has expired and its route enforces expiry")
-    }
-
-    private static func unreadable(_ secret: Secret) -> Refusal {
-        Refusal(.secretUnusable, "Secret \(secret.name) cannot be decrypted")
-    }
-
-    /// One injected header's value. A secret holding CR, LF or NUL is refused, naming the secret, never its value.
+    /// One injected header's value, for a header that is not written in place (it names a secret the snapshot could
+    /// not prepare). A secret holding CR, LF or NUL is refused, naming the secret, never its value.
     func header(_ header: InjectedHeader) throws(Refusal) -> String {
         guard let pieces = header.pieces else {
             throw Refusal(.secretUnusable, "Header \(header.name) holds a malformed placeholder")
@@ -58,29 +39,25 @@ struct Injector {
         if header.isStatic { return header.template }
         var out = ""
         for piece in pieces {
+            let prepared: PreparedSecret
             switch piece {
-            case .text(let text): out += text
-            case .sealed(_, let prepared):
-                // Looked up when the configuration was loaded: only the value is copied out.
-                try refuseIfExpired(prepared.secret)
-                guard let value = engine.openValue(prepared)?.reveal() else { throw Self.unreadable(prepared.secret) }
-                try Self.refuseControlBytes(value, secretName: prepared.secret.name, header: header.name)
-                out += value
-            case .secret(let reference):
-                let (secret, value) = try resolve(reference, callerWrote: false)
-                try Self.refuseControlBytes(value, secretName: secret?.name ?? "\(reference)", header: header.name)
-                out += value
+            case .text(let text):
+                out += text
+                continue
+            case .sealed(_, let p): prepared = p
+            case .secret(let reference): prepared = try resolve(reference, callerWrote: false)
             }
+            out += try opener.withValue(prepared, for: .header(header.name)) { String(decoding: $0, as: UTF8.self) }
         }
         return out
     }
 
     /// Writes `header`'s value into `out`, exactly its `inPlaceLength` bytes, opening each secret straight into its
     /// place: the plaintext goes nowhere else, not even a string. The same checks, in the same order, as
-    /// `header(_:)`; on a refusal `out` is zeroed. Static, with only what it needs: the head writer holds these two
-    /// rather than a whole injector (four references to retain at each copy).
+    /// `header(_:)`; on a refusal `out` is zeroed. Static, with only the opener: the head writer holds that rather
+    /// than a whole injector.
     static func writeValue(
-        _ header: InjectedHeader, engine: Engine, nowMillis: Int64, into out: UnsafeMutableRawBufferPointer
+        _ header: InjectedHeader, opener: SecretOpener, into out: UnsafeMutableRawBufferPointer
     ) throws(Refusal) {
         guard let pieces = header.pieces, header.inPlaceLength == out.count else {
             out.initializeMemory(as: UInt8.self, repeating: 0)
@@ -99,13 +76,11 @@ struct Injector {
                     }
                     at += n
                 case .sealed(_, let prepared):
-                    try refuseIfExpired(prepared.secret, nowMillis: nowMillis)
-                    guard let n = prepared.valueLength else { throw Self.unreadable(prepared.secret) }
-                    let value = UnsafeMutableRawBufferPointer(rebasing: out[at..<at + n])
-                    guard engine.openValue(prepared, into: value) else { throw Self.unreadable(prepared.secret) }
-                    if value.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
-                        throw Self.controlBytes(secretName: prepared.secret.name, header: header.name)
-                    }
+                    // `inPlaceLength` counted this length: it is not nil here.
+                    let n = prepared.valueLength ?? 0
+                    try opener.open(
+                        prepared, for: .header(header.name),
+                        into: UnsafeMutableRawBufferPointer(rebasing: out[at..<at + n]))
                     at += n
                 case .secret:
                     // `inPlaceLength` is nil for such a header: it never comes here.
@@ -116,17 +91,6 @@ struct Injector {
             out.initializeMemory(as: UInt8.self, repeating: 0)
             throw error
         }
-    }
-
-    /// A header value never carries CR, LF or NUL; the refusal names the secret, never its value.
-    private static func refuseControlBytes(_ value: String, secretName: String, header: String) throws(Refusal) {
-        guard value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else { return }
-        throw controlBytes(secretName: secretName, header: header)
-    }
-
-    private static func controlBytes(secretName: String, header: String) -> Refusal {
-        Refusal(
-            .secretUnusable, "Secret \(secretName) contains CR, LF or NUL and cannot be injected into header \(header)")
     }
 
     /// The body to send upstream: the caller's placeholders replaced (JSON, form or text bodies), then the route's
@@ -181,7 +145,8 @@ struct Injector {
         var cursor = 0
         for occurrence in occurrences {
             out += bytes[cursor..<occurrence.range.lowerBound]
-            out += Array(try resolve(occurrence.reference, callerWrote: callerWrote).value.utf8)
+            let prepared = try resolve(occurrence.reference, callerWrote: callerWrote)
+            try opener.withValue(prepared, for: .body) { (value) throws(Refusal) in out.append(contentsOf: value) }
             cursor = occurrence.range.upperBound
         }
         out += bytes[cursor...]

@@ -1,5 +1,5 @@
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 import NIOHTTP1
 
@@ -203,9 +203,9 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
         case .headTooLarge: refusal = Refusal(.headersTooLarge, message)
         }
         // One clock reading for the id and the row: the log finds a row by its id's time.
-        let now = services.engine.clock.nowMillis()
+        let now = services.port.clock.nowMillis()
         let requestId = Identifier.requestID(millis: now, using: &random)
-        services.engine.requestLog.submit(
+        services.port.requestLog.submit(
             RequestLogEntry(
                 requestId: requestId, ts: now, srcIp: peerText,
                 method: head?.method.rawValue ?? "-",
@@ -416,7 +416,7 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
     /// stopped taking it), a caller that stopped reading its answer, a connection that would not finish closing.
     func deadlinePassed(now: UInt64) {
         guard let context else { return }
-        let stats = services.engine.connectionStats
+        let stats = services.port.connectionStats
         if closing {
             context.close(promise: nil)
             return
@@ -426,7 +426,7 @@ final class ProxyHandler: ChannelInboundHandler, Slotted, @unchecked Sendable {
             stats.count(.headTimeout)
             if decoder.bufferedBytes > 0 && current == nil {
                 let refusal = Refusal(.requestTimeout, "The request head did not arrive in time")
-                let requestId = Identifier.requestID(millis: services.engine.clock.nowMillis(), using: &random)
+                let requestId = Identifier.requestID(millis: services.port.clock.nowMillis(), using: &random)
                 writeError(context, refusal, requestId: requestId, keepAlive: false)
             } else {
                 closing = true

@@ -1,5 +1,5 @@
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 import KnoxNet
 import Logging
 import NIOCore
@@ -20,7 +20,7 @@ public final class ProxyServer: Sendable {
 
     /// `group` is the data plane's own event loop group (shared by both modes' proxies).
     public init(
-        engine: Engine, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
+        port: any DataPlanePort, address: ListenAddress, group: MultiThreadedEventLoopGroup, logger: Logger,
         monotonic: any MonotonicClock = SystemMonotonicClock()
     ) throws {
         self.address = address
@@ -31,8 +31,8 @@ public final class ProxyServer: Sendable {
         var loops: [EventLoop] = []
         var iterator = group.makeIterator()
         while let loop = iterator.next() { loops.append(loop) }
-        services = ProxyServices(engine: engine, loops: loops, tls: tls, monotonic: monotonic)
-        admission = ConnectionAdmission(cap: engine.config.dataPlaneLimits.connectionCap, stats: engine.connectionStats)
+        services = ProxyServices(port: port, loops: loops, tls: tls, monotonic: monotonic)
+        admission = ConnectionAdmission(cap: port.config.dataPlaneLimits.connectionCap, stats: port.connectionStats)
     }
 
     /// Connections open on this listener now.
@@ -67,11 +67,11 @@ public final class ProxyServer: Sendable {
         channel.withLock { $0 = server }
         let port = server.localAddress?.port ?? address.port
         let bound = server.localAddress?.listenAddress(configured: address) ?? address
-        services.engine.ownListeners.register(bound)
+        services.port.ownListeners.register(bound)
         logger.info(
             "listening",
             metadata: [
-                "listener": "\(services.engine.mode.rawValue)-proxy", "address": "\(address.host):\(port)",
+                "listener": "\(services.port.mode.rawValue)-proxy", "address": "\(address.host):\(port)",
                 "connections.max": "\(admission.cap)",
             ])
         return port
@@ -94,7 +94,7 @@ public final class ProxyServer: Sendable {
         services.stopping.store(true, ordering: .relaxed)
         close()
         services.forEachPool { $0.connections.shutDown() }
-        let grace = services.engine.config.dataPlaneLimits.shutdownGraceSec
+        let grace = services.port.config.dataPlaneLimits.shutdownGraceSec
         let deadline = ContinuousClock.now + .milliseconds(Int64(grace * 1000))
         while admission.count > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -102,7 +102,7 @@ public final class ProxyServer: Sendable {
         if admission.count > 0 {
             logger.warning(
                 "closing connections still busy after the shutdown grace period",
-                metadata: ["listener": "\(services.engine.mode.rawValue)-proxy", "connections": "\(admission.count)"])
+                metadata: ["listener": "\(services.port.mode.rawValue)-proxy", "connections": "\(admission.count)"])
             services.forEachPool { $0.connections.closeAll() }
             // Until they are gone, so that their rows reach the log writer before its last flush.
             let closing = ContinuousClock.now + .seconds(1)

@@ -1,15 +1,15 @@
 import Atomics
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 import NIOSSL
 
-/// What every exchange of one mode's data plane shares: the engine, clocks, per-loop connection pools, TLS.
+/// What every exchange of one mode's data plane shares: the engine's port, clocks, per-loop connection pools, TLS.
 final class ProxyServices: Sendable {
     /// Bodies held whole (for signatures, placeholders or inject_body_json) are at most this large.
     static let maxHeldBody = 1 << 20
 
-    let engine: Engine
+    let port: any DataPlanePort
     let monotonic: any MonotonicClock
     let trustedProxies: [IPRange]
     /// The data plane's head, idle and body-stall timeouts (`[data_plane]`).
@@ -23,16 +23,16 @@ final class ProxyServices: Sendable {
     /// One pool per event loop of the data plane's group, fixed at start: looked up without a lock.
     private let pools: [ObjectIdentifier: UpstreamPool]
 
-    init(engine: Engine, loops: [EventLoop], tls: NIOSSLContext?, monotonic: any MonotonicClock) {
-        self.engine = engine
+    init(port: any DataPlanePort, loops: [EventLoop], tls: NIOSSLContext?, monotonic: any MonotonicClock) {
+        self.port = port
         self.monotonic = monotonic
-        trustedProxies = engine.config.trustedProxies
-        deadlines = ConnectionDeadlines(engine.config.dataPlaneLimits)
-        maxHops = engine.config.maxHops
-        connectTimeout = .nanoseconds(Int64(ListenerLimits.nanos(engine.config.upstreamConnectTimeoutSec)))
+        trustedProxies = port.config.trustedProxies
+        deadlines = ConnectionDeadlines(port.config.dataPlaneLimits)
+        maxHops = port.config.maxHops
+        connectTimeout = .nanoseconds(Int64(ListenerLimits.nanos(port.config.upstreamConnectTimeoutSec)))
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in loops {
-            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, tls: tls, ownListeners: engine.ownListeners)
+            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, tls: tls, ownListeners: port.ownListeners)
         }
         self.pools = pools
     }
@@ -55,12 +55,12 @@ final class ProxyServices: Sendable {
 
     func gate(_ snapshot: ConfigSnapshot, nowMillis: Int64) -> Gate {
         Gate(
-            engine: engine, snapshot: snapshot, trustedProxies: trustedProxies, maxHops: maxHops,
+            port: port, snapshot: snapshot, trustedProxies: trustedProxies, maxHops: maxHops,
             nowMillis: nowMillis, nowNanos: monotonic.nowNanos())
     }
 
     func injector(_ snapshot: ConfigSnapshot, _ plan: RoutePlan, nowMillis: Int64) -> Injector {
-        Injector(engine: engine, snapshot: snapshot, plan: plan, nowMillis: nowMillis)
+        Injector(opener: SecretOpener(port: port, nowMillis: nowMillis), snapshot: snapshot, plan: plan)
     }
 
     /// Whether the connection's peer is a configured proxy (whose X-Forwarded-For is believed).

@@ -1,5 +1,5 @@
 import KnoxCore
-import KnoxEngine
+import KnoxDataPlane
 import NIOCore
 import NIOPosix
 import NIOSSL

@@ -1,6 +1,7 @@
 import Foundation
 import KnoxAPI
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 import KnoxProxy
 import Logging
@@ -82,7 +83,7 @@ struct Host {
         for mode in Mode.allCases {
             let address = boot.config.proxyAddress(mode)
             let proxy = try ProxyServer(
-                engine: boot.engine(mode), address: address, group: dataPlaneGroup, logger: logger)
+                port: boot.engine(mode), address: address, group: dataPlaneGroup, logger: logger)
             do {
                 let port = try await proxy.bind()
                 host.proxyAddress[mode] = ListenAddress(host: address.host, port: port).description

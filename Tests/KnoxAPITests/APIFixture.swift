@@ -1,6 +1,7 @@
 import Foundation
 import KnoxAPI
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 import KnoxTestSupport
 import Logging

@@ -1,6 +1,7 @@
 import Foundation
 import KnoxConsole
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 import KnoxTestSupport
 import Testing

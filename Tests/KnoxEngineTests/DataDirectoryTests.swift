@@ -1,4 +1,5 @@
 import Foundation
+import KnoxDataPlane
 import KnoxTestSupport
 import Testing
 

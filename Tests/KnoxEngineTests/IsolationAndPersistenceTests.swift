@@ -1,6 +1,7 @@
 import Foundation
 import KnoxCore
 import KnoxCrypto
+import KnoxDataPlane
 import KnoxEngine
 import KnoxTestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 import KnoxTestSupport
 import NIOCore

@@ -5,6 +5,7 @@ import KnoxTestSupport
 import NIOCore
 import Testing
 
+@testable import KnoxDataPlane
 @testable import KnoxEngine
 @testable import KnoxProxy
 @testable import KnoxStore
@@ -216,7 +217,7 @@ import Testing
                 HeaderRules.UpstreamAdditions(
                     hostHeader: "up.example", clientText: "10.0.0.1", peerIsTrustedProxy: false, requestId: "req_1",
                     injected: [], consumedSignature: false, bodyLength: nil, chunked: false, hasConnectionTokens: false,
-                    inPlace: .init(headers: [header], engine: p.engine, nowMillis: 0)),
+                    inPlace: .init(headers: [header], opener: SecretOpener(port: p.engine, nowMillis: 0))),
                 room: room, into: &out)
             let text = String(buffer: out)
             #expect(text.hasPrefix("GET /x HTTP/1.1\r\nHost: up.example\r\nX-Caller: 1\r\n"), "\(room)")

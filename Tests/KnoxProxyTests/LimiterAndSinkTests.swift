@@ -5,6 +5,7 @@ import Logging
 import Synchronization
 import Testing
 
+@testable import KnoxDataPlane
 @testable import KnoxEngine
 
 @Suite struct LimiterAndSinkTests {

@@ -1,5 +1,6 @@
 import Foundation
 import KnoxCore
+import KnoxDataPlane
 import KnoxTestSupport
 import Logging
 import NIOPosix
@@ -58,7 +59,7 @@ import Testing
         _ = try await p.engine.createRoute(
             json(#"{"name":"Later","target_base_url":"http://127.0.0.1:\#(port)"}"#), console)
         let second = try ProxyServer(
-            engine: p.engine, address: ListenAddress(host: "127.0.0.1", port: port), group: p.group,
+            port: p.engine, address: ListenAddress(host: "127.0.0.1", port: port), group: p.group,
             logger: Logger(label: "test"))
         _ = try await second.bind()
         defer { second.close() }

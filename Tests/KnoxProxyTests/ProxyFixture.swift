@@ -1,5 +1,6 @@
 import Foundation
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 import KnoxTestSupport
 import Logging
@@ -24,7 +25,7 @@ final class ProxyFixture: @unchecked Sendable {
         engine = try fixture.engine(mode)
         upstream = try TestUpstream()
         proxy = try ProxyServer(
-            engine: engine, address: ListenAddress(host: "127.0.0.1", port: 0), group: group,
+            port: engine, address: ListenAddress(host: "127.0.0.1", port: 0), group: group,
             logger: Logger(label: "test"))
         port = try await proxy.bind()
         let proxy = proxy

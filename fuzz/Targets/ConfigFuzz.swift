@@ -1,5 +1,6 @@
 import KnoxConsole
 import KnoxCore
+import KnoxDataPlane
 import KnoxEngine
 
 /// `config.toml` and theme files: every input is either read or refused with a message naming the file.

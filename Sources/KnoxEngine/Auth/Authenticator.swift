@@ -1,5 +1,6 @@
 import KnoxCore
 import KnoxCrypto
+import KnoxDataPlane
 
 /// A caller whose key was found, matched and is usable.
 public struct AuthenticatedCaller: Sendable {
@@ -135,25 +136,4 @@ extension Engine {
             throw ApiError(.forbidden, "This API key lacks the \(permission) permission")
         }
     }
-}
-
-/// A data-plane caller identified by its key.
-public struct InvokerIdentity: Sendable, Equatable {
-    /// The key's id (what the log row records).
-    public let keyId: String
-    /// Whether the key holds `proxy:invoke`.
-    public let canInvoke: Bool
-}
-
-/// One connection's memory of the data-plane key it last presented and what that key resolved to, for one
-/// configuration version (`Engine.authenticateInvoker(credentialBytes:snapshot:nowMillis:memo:)`). Only keys that passed
-/// are remembered.
-public final class InvokerMemo: @unchecked Sendable {
-    // Confined to the connection's event loop: only that loop's handler reads and writes it.
-    var credential = ""
-    var version: Int64 = -1
-    var identity: InvokerIdentity?
-    var expiresAt: Int64?
-
-    public init() {}
 }

@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxDataPlane
 import Synchronization
 
 /// The outcome of one rate-limit check, with what the `X-RateLimit-*` headers report.

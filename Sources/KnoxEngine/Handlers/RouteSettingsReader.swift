@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxDataPlane
 
 /// Reads the per-environment settings fields of a route body into `RouteSettings`, checking each one.
 ///
@@ -14,25 +15,10 @@ struct RouteSettingsReader {
         "upstream_timeout_sec", "intercept_enabled", "callable_secrets", "allow_encoded_slashes",
     ]
 
-    /// Headers that describe the connection or the message framing; injecting them would corrupt the request.
-    static let forbiddenInjectedHeaders: Set<String> = [
-        "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer",
-        "upgrade", "expect",
-    ]
+    static var forbiddenInjectedHeaders: Set<String> { InjectableHeaders.framing }
+    static var reservedInjectedHeaders: Set<String> { InjectableHeaders.reserved }
 
-    /// Headers the gateway itself sets or reads on the way through; injected, they would name a route and a key to
-    /// another KnoxCall (a loop), hide the caller's address, or break the hop count.
-    static let reservedInjectedHeaders: Set<String> = [
-        "via", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "x-request-id",
-    ]
-
-    /// Whether `name` (any case) may not be injected: a framing header, a reserved one, or any `x-knoxcall-*` and
-    /// `x-knox-*` header (KnoxCall's own).
-    public static func isUninjectable(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return forbiddenInjectedHeaders.contains(lower) || reservedInjectedHeaders.contains(lower)
-            || lower.hasPrefix("x-knox")
-    }
+    public static func isUninjectable(_ name: String) -> Bool { InjectableHeaders.isUninjectable(name) }
 
     let reader: FieldReader
     /// True for the base environment's row, where nothing may be left unset.

@@ -1,5 +1,6 @@
 import KnoxCore
 import KnoxCrypto
+import KnoxDataPlane
 import Synchronization
 
 /// The state DPoP needs on the server: the nonce secret and the replay cache of proof ids (`jti`), kept for the
@@ -55,7 +56,7 @@ public enum DPoPRefusal: Error, Sendable, Equatable {
     public var oauthError: OAuthError { OAuthError(400, type.rawValue, message) }
 
     /// `WWW-Authenticate` for a 401 of `type`.
-    public static func challenge(_ type: ErrorType) -> String { "DPoP error=\"\(type.rawValue)\", algs=\"ES256\"" }
+    public static func challenge(_ type: ErrorType) -> String { DPoPChallenge.header(type) }
 }
 
 extension Engine {

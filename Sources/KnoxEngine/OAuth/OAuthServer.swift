@@ -1,5 +1,6 @@
 import KnoxCore
 import KnoxCrypto
+import KnoxDataPlane
 import Synchronization
 
 /// An OAuth error as RFC 6749 §5.2 shapes it: `{"error", "error_description"}` with its HTTP status.

@@ -1,5 +1,6 @@
 import Atomics
 import KnoxCore
+import KnoxDataPlane
 import Synchronization
 
 /// Holds the current snapshot. Readers load it with one atomic load (no lock); writers swap it under a lock,

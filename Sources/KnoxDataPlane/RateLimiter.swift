@@ -54,10 +54,14 @@ public final class RateLimiter: Sendable {
 
 /// Keeps limiters alive across snapshots: a route whose limit settings did not change keeps its bucket when any
 /// other configuration changes.
-final class RateLimiterRegistry: Sendable {
+package final class RateLimiterRegistry: Sendable {
     private let limiters = Mutex<[String: RateLimiter]>([:])
 
-    func limiter(routeId: String, environment: String, requests: Int, windowSec: Int, burst: Int?) -> RateLimiter {
+    package init() {}
+
+    package func limiter(routeId: String, environment: String, requests: Int, windowSec: Int, burst: Int?)
+        -> RateLimiter
+    {
         let key = "\(routeId)|\(environment)|\(requests)|\(windowSec)|\(burst ?? -1)"
         return limiters.withLock { map in
             if let existing = map[key] { return existing }
@@ -68,7 +72,7 @@ final class RateLimiterRegistry: Sendable {
     }
 
     /// Forgets limiters no snapshot uses any more.
-    func retain(only keys: Set<String>) {
+    package func retain(only keys: Set<String>) {
         limiters.withLock { map in map = map.filter { keys.contains($0.key) } }
     }
 }

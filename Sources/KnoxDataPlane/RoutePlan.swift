@@ -51,7 +51,7 @@ public final class RoutePlan: Sendable {
         ipAllowlist = (s.ipAllowlist ?? []).compactMap { try? IPRange.parse($0).get() }
         // Rows saved before reserved names were refused (x-knoxcall-*, Via…) never inject them.
         injectHeaders = (s.injectHeaders ?? JSONObject()).compactMap { name, value in
-            guard !RouteSettingsReader.isUninjectable(name) else { return nil }
+            guard !InjectableHeaders.isUninjectable(name) else { return nil }
             return value.stringValue.map {
                 InjectedHeader(name: name, template: $0).prepared { prepare($0, environment) }
             }
@@ -174,8 +174,8 @@ public final class InjectedHeader: Sendable {
 /// reads it through the plan, and a copy of the secret's record would retain each of its strings.
 public final class PreparedSecret: Sendable {
     public let secret: Secret
-    let ciphertext: [UInt8]
-    let associatedData: [UInt8]
+    package let ciphertext: [UInt8]
+    package let associatedData: [UInt8]
 
     init(secret: Secret, ciphertext: [UInt8], associatedData: [UInt8]) {
         self.secret = secret

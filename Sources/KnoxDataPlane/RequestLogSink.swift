@@ -40,7 +40,7 @@ public final class RequestLogSink: Sendable {
     }
 
     /// Counts rows lost after they were accepted (a record the store could not read).
-    func countDropped(_ n: Int) {
+    package func countDropped(_ n: Int) {
         droppedCount.wrappingIncrement(by: n, ordering: .relaxed)
     }
 
@@ -50,12 +50,12 @@ public final class RequestLogSink: Sendable {
     public var accepted: Int { acceptedCount.load(ordering: .relaxed) }
 
     /// A cheap check whether anything is waiting (may be stale; used only to stop a drain loop).
-    var isEmptyHint: Bool { accepted == drainedCount.load(ordering: .relaxed) }
+    package var isEmptyHint: Bool { accepted == drainedCount.load(ordering: .relaxed) }
     private let drainedCount = ManagedAtomic<Int>(0)
 
     /// Moves rows onto the end of `batch` until it holds `limit` (the writer only); no row is copied. The records'
     /// memory is the caller's from then on.
-    func drain(into batch: inout [LogRecord], limit: Int) {
+    package func drain(into batch: inout [LogRecord], limit: Int) {
         let before = batch.count
         batch.reserveCapacity(min(limit, before + 1024))
         while batch.count < limit, let entry = queue.pop() { batch.append(entry) }
@@ -75,9 +75,9 @@ public final class RequestLogSink: Sendable {
     }
 
     /// Whether anyone subscribed. May be stale by one batch; the console also tails the table, so nothing is missed.
-    var hasSubscribers: Bool { !subscribers.withLock { $0.isEmpty } }
+    package var hasSubscribers: Bool { !subscribers.withLock { $0.isEmpty } }
 
-    func publish(_ batch: [RequestLogEntry]) {
+    package func publish(_ batch: [RequestLogEntry]) {
         let targets = subscribers.withLock { Array($0.values) }
         for continuation in targets { continuation.yield(batch) }
     }

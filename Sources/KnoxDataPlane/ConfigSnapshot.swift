@@ -104,6 +104,15 @@ public final class ConfigSnapshot: Sendable, AtomicReference {
         self.plans = plans
     }
 
+    /// The secret `reference` names, prepared for `environment` (its own value, else the base environment's): what the
+    /// data plane opens for a placeholder the snapshot did not prepare ahead (the caller's body, a signature). Nil when
+    /// there is no such secret or no value.
+    public func preparedSecret(_ reference: SecretReference, environment: String) -> PreparedSecret? {
+        Self.prepare(
+            reference, environment, tenantId: tenantId, secrets: secretsById, names: secretIdsByName,
+            sealed: sealedValues)
+    }
+
     /// The sealed value `reference` injects in `environment` (the environment's own, else the base environment's),
     /// with its associated data; nil when there is none (the request path then reports it as before).
     static func prepare(

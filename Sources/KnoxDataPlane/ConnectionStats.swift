@@ -56,7 +56,7 @@ public final class ConnectionStats: Sendable {
     }
 
     /// Logs what changed since `last` (a warning when callers were cut off or refused), and returns the counts.
-    func report(since last: Counts, mode: String, logger: Logger) -> Counts {
+    package func report(since last: Counts, mode: String, logger: Logger) -> Counts {
         let now = snapshot()
         var delta = Counts()
         delta.headTimeouts = now.headTimeouts - last.headTimeouts
