@@ -15,7 +15,9 @@ public final class Engine: Sendable {
     public let tenantId: String
     public let config: KnoxConfig
     public let clock: any WallClock
-    let store: Store
+    /// The database, behind the `Storage` protocol: only opening (`open`, and its look at the other mode's file)
+    /// names the SQLite `Store`.
+    let store: any Storage
     let sealer: SecretSealer
     let snapshots: SnapshotHolder
     let keyLimiter: KeyRateLimiter
@@ -83,8 +85,8 @@ public final class Engine: Sendable {
     }
 
     private init(
-        mode: Mode, tenantId: String, config: KnoxConfig, clock: any WallClock, store: Store, sealer: SecretSealer,
-        logger: Logger, listeners: OwnListeners
+        mode: Mode, tenantId: String, config: KnoxConfig, clock: any WallClock, store: any Storage,
+        sealer: SecretSealer, logger: Logger, listeners: OwnListeners
     ) {
         ownListeners = listeners
         authorizeLimiter = AddressRateLimiter(perMinute: config.authorizeRequestsPerMinute)
@@ -107,7 +109,7 @@ public final class Engine: Sendable {
     /// First start: tenant id, master-key check and the `production` environment. Later starts: checks that the
     /// master key and the mode match.
     private static func bootstrap(
-        store: Store, mode: Mode, directory: DataDirectory, sealer: SecretSealer, clock: any WallClock
+        store: any Storage, mode: Mode, directory: DataDirectory, sealer: SecretSealer, clock: any WallClock
     ) throws(EngineError) -> String {
         // A new database takes the tenant id of its sibling, so Live and Test describe the same account.
         let siblingTenant = siblingTenantId(directory: directory, mode: mode)
@@ -199,7 +201,7 @@ public final class Engine: Sendable {
     }
 
     static func buildSnapshot(
-        _ access: StoreAccess, mode: Mode, tenantId: String, limiters: RateLimiterRegistry, nowMillis: Int64
+        _ access: any StoreTransaction, mode: Mode, tenantId: String, limiters: RateLimiterRegistry, nowMillis: Int64
     ) throws
         -> ConfigSnapshot
     {

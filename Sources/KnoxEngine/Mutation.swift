@@ -39,7 +39,7 @@ public struct MutationResult: Sendable {
 
 /// What a handler sees inside a write transaction.
 struct Mutation {
-    let access: StoreAccess
+    let access: any StoreTransaction
     let context: RequestContext
     let now: Int64
     let mode: Mode
@@ -134,7 +134,7 @@ extension Engine {
 
     /// Runs a write that is not configuration (no audit row, no version bump), mapping a busy database to
     /// `dependency_unavailable`.
-    func write<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @Sendable @escaping (any StoreTransaction) throws -> T) async throws -> T {
         do {
             return try await store.write(body)
         } catch is StoreBusy {
@@ -155,7 +155,7 @@ extension Engine {
     }
 
     /// Runs a read in a transaction, mapping a busy database to `dependency_unavailable`.
-    func query<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+    func query<T: Sendable>(_ body: @Sendable @escaping (any StoreTransaction) throws -> T) async throws -> T {
         do {
             return try await store.read(body)
         } catch is StoreBusy {

@@ -324,22 +324,25 @@ enum Migrations {
 }
 
 /// Moves the rows of the one-row-per-request table into chunks, keeping their ids, then drops it.
+///
+/// It reads the rows and writes the chunks with its own frozen copy of the code of the time
+/// (`FrozenV7LogRow`, `FrozenV7ChunkEncoder`), never the application's: a migration must do forever what it did
+/// when it landed.
 enum RequestLogChunkMigration {
     static func moveRows(_ db: Database) throws {
-        let access = StoreAccess(db: db)
-        let encoder = LogChunkEncoder()
-        let rows = try RequestLogEntry.fetchCursor(db, sql: "SELECT * FROM api_requests ORDER BY seq")
-        var pending: [RequestLogEntry] = []
+        let encoder = FrozenV7ChunkEncoder()
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM api_requests ORDER BY seq")
+        var pending: [FrozenV7LogRow] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
             encoder.reset()
-            encoder.append(keeping: pending)
-            try access.writeRequestLogChunk(encoder)
+            for row in pending { encoder.append(row) }
+            try encoder.write(db)
             pending.removeAll(keepingCapacity: true)
         }
         while let row = try rows.next() {
-            pending.append(row)
-            if pending.count == RequestLogChunk.maxRows { try flush() }
+            pending.append(FrozenV7LogRow(row))
+            if pending.count == FrozenV7ChunkEncoder.maxRows { try flush() }
         }
         try flush()
         // AUTOINCREMENT's high-water mark: ids of trimmed rows are not handed out again.

@@ -9,8 +9,8 @@ import KnoxCore
 /// One mode's SQLite database: WAL, foreign keys on, synchronous=FULL, versioned migrations.
 ///
 /// Every SQL statement of the product lives in this module. Callers work through `StoreAccess`, handed to them
-/// inside a read or a write transaction.
-public final class Store: Sendable {
+/// inside a read or a write transaction as an `any StoreTransaction` (the `Storage` protocol).
+public final class Store: Storage {
     private let pool: DatabasePool
     public let path: String
 
@@ -54,7 +54,12 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in a write transaction; it commits when `body` returns and rolls back when it throws.
-    public func write<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @Sendable @escaping (any StoreTransaction) throws -> T) async throws -> T {
+        try await writeSQLite { access in try body(access) }
+    }
+
+    /// `write`, handing `body` the SQLite access itself (for this module and its tests, which reach the `Database`).
+    func writeSQLite<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
         do {
             return try await pool.write { db in try body(StoreAccess(db: db)) }
         } catch let error as DatabaseError {
@@ -80,7 +85,12 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in a read transaction (a consistent snapshot of the database).
-    public func read<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @Sendable @escaping (any StoreTransaction) throws -> T) async throws -> T {
+        try await readSQLite { access in try body(access) }
+    }
+
+    /// `read`, handing `body` the SQLite access itself (for this module and its tests, which reach the `Database`).
+    func readSQLite<T: Sendable>(_ body: @Sendable @escaping (StoreAccess) throws -> T) async throws -> T {
         do {
             return try await pool.read { db in try body(StoreAccess(db: db)) }
         } catch let error as DatabaseError {
@@ -89,12 +99,12 @@ public final class Store: Sendable {
     }
 
     /// Synchronous write, for start-up and the command line.
-    public func writeSync<T>(_ body: (StoreAccess) throws -> T) throws -> T {
+    public func writeSync<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
         try pool.write { db in try body(StoreAccess(db: db)) }
     }
 
     /// Synchronous read, for start-up and the command line.
-    public func readSync<T>(_ body: (StoreAccess) throws -> T) throws -> T {
+    public func readSync<T>(_ body: (any StoreTransaction) throws -> T) throws -> T {
         try pool.read { db in try body(StoreAccess(db: db)) }
     }
 

@@ -176,7 +176,8 @@ import Testing
         #expect(try await p.call(route: "moved").echoedHeader("X-B") == "k=moved-value-4444;")
         #expect(try await p.call(route: "stale").echoedHeader("X-A") == "Bearer first-value-1111")
         // MOVED's stored value replaced by FIRST's ciphertext: it no longer authenticates (another secret's row).
-        try await p.engine.store.write { access in
+        // The SQLite store itself: the test reaches its database.
+        try await (p.engine.store as! Store).writeSQLite { access in
             try access.db.execute(
                 sql:
                     "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'FIRST') WHERE secret_id = ?",

@@ -60,7 +60,7 @@ import Testing
                 #expect(got == expected)
             }
             #expect(try await store.read { try $0.lastRequestLogSeq() } == Int64(rows.count))
-            let chunks = try await store.read {
+            let chunks = try await store.readSQLite {
                 try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM request_log_chunks")
             }
             #expect(chunks == 3)  // 1500 rows: 1024 + 476; then 848 rows: one chunk
@@ -251,7 +251,7 @@ import Testing
         }
         #expect(try await store.read { try $0.lastRequestLogSeq() } == 1501)
         #expect(try await store.read { try $0.requestLog(requestId: rows[700].requestId) }?.seq == 701)
-        let table = try await store.read {
+        let table = try await store.readSQLite {
             try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name = 'api_requests'")
         }
         #expect(table == 0)

@@ -160,7 +160,7 @@ import Testing
 }
 
 extension String {
-    static func fetchOne(_ access: StoreAccess, _ sql: String) throws -> String? { try access.scalar(sql) }
+    static func fetchOne(_ access: any StoreTransaction, _ sql: String) throws -> String? { try access.scalar(sql) }
 }
 
 @Suite struct RequestLogInsertTests {

@@ -150,7 +150,7 @@ extension Engine {
     }
 
     /// `base`, or `base-2`, `base-3`… whichever is free.
-    static func freeSlug(_ base: String, _ access: StoreAccess) throws -> String {
+    static func freeSlug(_ base: String, _ access: some RouteStore) throws -> String {
         if try !access.slugTaken(base) { return base }
         var n = 2
         while try access.slugTaken(Slug.numbered(base, n)) { n += 1 }

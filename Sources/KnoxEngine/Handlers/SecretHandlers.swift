@@ -190,7 +190,7 @@ extension Engine {
 
     // MARK: - Helpers
 
-    static func findSecret(_ idOrName: String, _ access: StoreAccess) throws -> Secret? {
+    static func findSecret(_ idOrName: String, _ access: some SecretStore) throws -> Secret? {
         if Identifier.isUUID(idOrName) { return try access.secret(id: idOrName.lowercased()) }
         return try SecretName.normalize(idOrName).flatMap { try access.secret(name: $0) }
     }

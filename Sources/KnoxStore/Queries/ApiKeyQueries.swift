@@ -13,7 +13,7 @@ extension StoreAccess {
     }
 
     public func apiKey(id: String) throws -> ApiKey? {
-        try ApiKey.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id])
+        try ApiKey.filter(Column("id") == id).fetchOne(db)
     }
 
     /// By row id or by the key's public id (`key_id`).

@@ -13,7 +13,7 @@ extension StoreAccess {
         "created_at": "created_at", "name": "name", "type": "type", "ip_address": "ip_address",
     ]
 
-    public func clients(_ request: PageRequest, type: Client.Kind? = nil) throws -> Page<Client> {
+    public func clients(_ request: PageRequest, type: Client.Kind?) throws -> Page<Client> {
         var conditions: [String] = []
         var args: StatementArguments = []
         if let type {
@@ -30,7 +30,7 @@ extension StoreAccess {
     }
 
     public func client(id: String) throws -> Client? {
-        try Client.fetchOne(db, sql: "SELECT * FROM clients WHERE id = ?", arguments: [id])
+        try Client.filter(Column("id") == id).fetchOne(db)
     }
 
     public func insert(_ client: Client) throws { try client.insert(db) }
@@ -45,7 +45,7 @@ extension StoreAccess {
     }
 
     /// Assignments of one route or of one client, with names.
-    public func assignmentDetails(routeId: String? = nil, clientId: String? = nil) throws -> [AssignmentDetail] {
+    public func assignmentDetails(routeId: String?, clientId: String?) throws -> [AssignmentDetail] {
         let rows = try Row.fetchAll(
             db,
             sql: """

@@ -5,7 +5,7 @@ extension StoreAccess {
     public func insert(_ token: OAuthToken) throws { try token.insert(db) }
 
     public func oauthToken(hash: String) throws -> OAuthToken? {
-        try OAuthToken.fetchOne(db, sql: "SELECT * FROM oauth_tokens WHERE token_hash = ?", arguments: [hash])
+        try OAuthToken.filter(Column("token_hash") == hash).fetchOne(db)
     }
 
     /// Access tokens that are neither revoked nor expired at `nowMillis` (the snapshot holds these).
@@ -56,12 +56,11 @@ extension StoreAccess {
     public func update(_ authorization: OAuthAuthorization) throws { try authorization.update(db) }
 
     public func oauthAuthorization(id: String) throws -> OAuthAuthorization? {
-        try OAuthAuthorization.fetchOne(db, sql: "SELECT * FROM oauth_authorizations WHERE id = ?", arguments: [id])
+        try OAuthAuthorization.filter(Column("id") == id).fetchOne(db)
     }
 
     public func oauthAuthorization(codeHash: String) throws -> OAuthAuthorization? {
-        try OAuthAuthorization.fetchOne(
-            db, sql: "SELECT * FROM oauth_authorizations WHERE code_hash = ?", arguments: [codeHash])
+        try OAuthAuthorization.filter(Column("code_hash") == codeHash).fetchOne(db)
     }
 
     /// Requests waiting for a decision, oldest first.

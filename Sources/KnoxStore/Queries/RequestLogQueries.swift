@@ -211,7 +211,7 @@ extension StoreAccess {
     public func insert(_ entries: [RequestLogEntry]) throws {
         let records = entries.map(LogRecord.init)
         defer { for record in records { record.release() } }
-        _ = try insert(records: records)
+        _ = try insert(records: records, stored: { _ in })
     }
 
     /// `insert(_:)` for rows as the data plane hands them over. Returns the records stored, in order: all of them
@@ -219,9 +219,7 @@ extension StoreAccess {
     /// `stored` sees each stored row's fields as they are encoded (the writer takes the keys' last use from them), so
     /// no record is read twice.
     @discardableResult
-    public func insert(
-        records: [LogRecord], stored: (UnsafePointer<LogRecordField>) -> Void = { _ in }
-    ) throws -> [LogRecord] {
+    public func insert(records: [LogRecord], stored: (UnsafePointer<LogRecordField>) -> Void) throws -> [LogRecord] {
         guard !records.isEmpty else { return [] }
         var seq = try lastRequestLogSeq()
         let encoder = LogChunkEncoder()

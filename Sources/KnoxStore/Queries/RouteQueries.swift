@@ -27,7 +27,7 @@ public struct SecretUse: Sendable, Equatable {
 extension StoreAccess {
     public static let routeSortColumns = ["created_at": "created_at", "name": "name", "enabled": "enabled"]
 
-    public func routes(_ request: PageRequest, enabled: Bool? = nil) throws -> Page<Route> {
+    public func routes(_ request: PageRequest, enabled: Bool?) throws -> Page<Route> {
         var conditions: [String] = []
         var args: StatementArguments = []
         if let enabled {
@@ -44,7 +44,7 @@ extension StoreAccess {
     }
 
     public func route(id: String) throws -> Route? {
-        try Route.fetchOne(db, sql: "SELECT * FROM routes WHERE id = ?", arguments: [id])
+        try Route.filter(Column("id") == id).fetchOne(db)
     }
 
     /// By id or slug.
@@ -52,7 +52,7 @@ extension StoreAccess {
         try Route.fetchOne(db, sql: "SELECT * FROM routes WHERE id = ? OR slug = ?", arguments: [idOrSlug, idOrSlug])
     }
 
-    public func routeNameTaken(_ name: String, excluding id: String? = nil) throws -> Bool {
+    public func routeNameTaken(_ name: String, excluding id: String?) throws -> Bool {
         try Bool.fetchOne(
             db, sql: "SELECT EXISTS(SELECT 1 FROM routes WHERE name = ? AND id IS NOT ?)", arguments: [name, id])
             ?? false

@@ -15,11 +15,11 @@ extension StoreAccess {
     }
 
     public func secret(id: String) throws -> Secret? {
-        try Secret.fetchOne(db, sql: "SELECT * FROM secrets WHERE id = ?", arguments: [id])
+        try Secret.filter(Column("id") == id).fetchOne(db)
     }
 
     public func secret(name: String) throws -> Secret? {
-        try Secret.fetchOne(db, sql: "SELECT * FROM secrets WHERE name = ?", arguments: [name])
+        try Secret.filter(Column("name") == name).fetchOne(db)
     }
 
     public func insert(_ secret: Secret) throws { try secret.insert(db) }
