@@ -1,12 +1,14 @@
 import Foundation
+import GRDB
 import KnoxCore
 import KnoxCrypto
-import KnoxEngine
 import KnoxTestSupport
 import NIOCore
 import Testing
 
+@testable import KnoxEngine
 @testable import KnoxProxy
+@testable import KnoxStore
 
 /// Every refusal, its type and status, and the order in which the checks run.
 @Suite struct ChecksTests {
@@ -222,6 +224,41 @@ import Testing
         let logs = try await p.logs()
         #expect(logs.map(\.signatureValid) == [true, false, false, true, false, false, false, true])
         #expect(p.upstream.requests.count == 3)
+    }
+
+    /// The signing secret goes through the one secret opener when the signature is checked: a value that no longer
+    /// opens is refused then (nothing reaches the upstream, nothing of either value is said), and an expiry enforced
+    /// strictly applies to injected secrets, not to the key a caller signs with.
+    @Test func theSigningSecretIsOpenedWhenTheSignatureIsChecked() async throws {
+        let p = try await ProxyFixture()
+        let expires = JSONValue.string(Timestamp.format(millis: p.fixture.clock.nowMillis() + 60_000))
+        let strict: JSONValue = [
+            "name": "SIGNING", "value": "signing-key-5555", "expires_at": expires,
+            "strict_expiry_enforcement": .bool(true),
+        ]
+        let sid = try await p.engine.createSecret(strict, console).data["id"]?.stringValue ?? ""
+        _ = try await p.secret("OTHER", "other-value-6666")
+        try await p.route(
+            "S", extra: #""require_signature":true,"signing_secret_id":"\#(sid)","signature_tolerance_sec":60"#)
+        #expect(try await signed(p, secret: "signing-key-5555", body: "{}").status == 200)
+        // Expired, with strict enforcement: the signature still verifies.
+        p.fixture.clock.advance(seconds: 61)
+        #expect(try await signed(p, secret: "signing-key-5555", body: "{}").status == 200)
+        // SIGNING's stored value replaced by OTHER's ciphertext: it no longer authenticates.
+        try await (p.engine.store as! Store).writeSQLite { access in
+            try access.db.execute(
+                sql:
+                    "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'OTHER') WHERE secret_id = ?",
+                arguments: [sid])
+            try access.bumpConfigVersion()
+        }
+        try await p.engine.reloadSnapshot()
+        let sent = p.upstream.requests.count
+        let refused = try await signed(p, secret: "signing-key-5555", body: #"{"amount":5}"#)
+        #expect(refused.errorType == "dependency_unavailable", "\(refused.text)")
+        #expect(refused.text.contains("signing secret cannot be read"))
+        #expect(!refused.text.contains("signing-key-5555") && !refused.text.contains("other-value-6666"))
+        #expect(p.upstream.requests.count == sent)
     }
 
     @Test func signatureIsCheckedBeforeTheRateLimit() async throws {
