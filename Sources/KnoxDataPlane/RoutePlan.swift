@@ -22,6 +22,9 @@ public final class RoutePlan: Sendable {
     public let injectBody: JSONObject?
     public let requireSignature: Bool
     public let signingSecretId: String?
+    /// The signing secret's value in this environment, prepared once per snapshot like the injected headers' (nil:
+    /// none, or no value); it stays sealed until the signature is checked.
+    public let signingSecret: PreparedSecret?
     public let signatureToleranceSec: Int
     public let limiter: RateLimiter?
     public let timeoutSec: Int
@@ -60,6 +63,7 @@ public final class RoutePlan: Sendable {
         injectBody = (s.injectBody?.isEmpty ?? true) ? nil : s.injectBody
         requireSignature = s.requireSignature ?? false
         signingSecretId = s.signingSecretId
+        signingSecret = s.signingSecretId.flatMap { prepare(.id($0), environment) }
         signatureToleranceSec = s.signatureToleranceSec ?? 300
         self.limiter = limiter
         timeoutSec = s.upstreamTimeoutSec ?? 30

@@ -240,10 +240,7 @@ struct Gate {
                         .signatureExpired, "X-Timestamp is outside the \(plan.signatureToleranceSec)s window",
                         trace: trace))
             }
-            guard let secretId = plan.signingSecretId,
-                let secret = snapshot.preparedSecret(.id(secretId), environment: plan.environment),
-                secret.valueLength != nil
-            else {
+            guard let secret = plan.signingSecret, secret.valueLength != nil else {
                 return .failure(
                     Refusal(.dependencyUnavailable, "The route's signing secret cannot be read", trace: trace))
             }

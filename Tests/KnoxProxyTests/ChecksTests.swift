@@ -1,14 +1,12 @@
 import Foundation
-import GRDB
 import KnoxCore
 import KnoxCrypto
+import KnoxEngine
 import KnoxTestSupport
 import NIOCore
 import Testing
 
-@testable import KnoxEngine
 @testable import KnoxProxy
-@testable import KnoxStore
 
 /// Every refusal, its type and status, and the order in which the checks run.
 @Suite struct ChecksTests {
@@ -245,14 +243,7 @@ import Testing
         p.fixture.clock.advance(seconds: 61)
         #expect(try await signed(p, secret: "signing-key-5555", body: "{}").status == 200)
         // SIGNING's stored value replaced by OTHER's ciphertext: it no longer authenticates.
-        try await (p.engine.store as! Store).writeSQLite { access in
-            try access.db.execute(
-                sql:
-                    "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'OTHER') WHERE secret_id = ?",
-                arguments: [sid])
-            try access.bumpConfigVersion()
-        }
-        try await p.engine.reloadSnapshot()
+        try await p.sealValues(of: sid, withCiphertextOf: "OTHER")
         let sent = p.upstream.requests.count
         let refused = try await signed(p, secret: "signing-key-5555", body: #"{"amount":5}"#)
         #expect(refused.errorType == "dependency_unavailable", "\(refused.text)")

@@ -176,15 +176,7 @@ import Testing
         #expect(try await p.call(route: "moved").echoedHeader("X-B") == "k=moved-value-4444;")
         #expect(try await p.call(route: "stale").echoedHeader("X-A") == "Bearer first-value-1111")
         // MOVED's stored value replaced by FIRST's ciphertext: it no longer authenticates (another secret's row).
-        // The SQLite store itself: the test reaches its database.
-        try await (p.engine.store as! Store).writeSQLite { access in
-            try access.db.execute(
-                sql:
-                    "UPDATE secret_values SET ciphertext = (SELECT v.ciphertext FROM secret_values v JOIN secrets s ON s.id = v.secret_id WHERE s.name = 'FIRST') WHERE secret_id = ?",
-                arguments: [movedId])
-            try access.bumpConfigVersion()
-        }
-        try await p.engine.reloadSnapshot()
+        try await p.sealValues(of: movedId, withCiphertextOf: "FIRST")
         p.fixture.clock.advance(seconds: 61)
         let sent = p.upstream.requests.count
         for (route, name, reason) in [
