@@ -84,7 +84,7 @@ run() { # mode url key seed [max-time]
   fi
   if [ $# -ge 5 ]; then extra+=(--max-time "$5"); fi
   SCHEMATHESIS_KEY="$key" "$venv/bin/st" --config-file tests/api_contract/schemathesis.toml run "$url/v1/openapi.json" \
-    --url "$url" --checks all --phases examples,coverage,fuzzing,stateful \
+    --url "$url" --phases examples,coverage,fuzzing,stateful \
     --max-examples "$examples" --seed "$seed" --workers 2 --request-timeout 10 \
     "${extra[@]}" "${report[@]}" --no-color
 }

@@ -6,14 +6,10 @@ enum Details {
     static func priority(_ pane: Pane) -> [String] {
         switch pane {
         case .routes:
-            [
-                "name", "slug", "target_base_url", "base_environment", "enabled", "requires_clients", "allowed_methods",
-                "ip_allowlist", "inject_headers_json", "inject_body_json", "callable_secrets", "rate_limit_enabled",
-                "rate_limit_requests",
-                "rate_limit_window_sec", "require_signature", "signing_secret_id", "upstream_timeout_sec",
-                "environments",
-                "clients",
-            ]
+            // A route's own fields, then the settings its descriptor marks prominent, in the descriptor's order.
+            ["name", "slug", "target_base_url", "base_environment", "enabled", "requires_clients"]
+                + RouteSettings.fields.filter { $0.console.prominent && $0.name != "target_base_url" }.map(\.name)
+                + ["environments", "clients"]
         case .secrets:
             ["name", "secret_type", "base_environment", "description", "environments", "used_by", "expires_at"]
         case .clients: ["name", "type", "ip_address", "enabled", "description", "routes"]

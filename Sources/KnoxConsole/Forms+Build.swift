@@ -21,57 +21,23 @@ extension FormState {
         var fields: [FormField]
         switch kind {
         case .route(let id):
-            let headers =
-                row?["inject_headers_json"]?.objectValue.map { o in
-                    o.map { "\($0.key): \($0.value.stringValue ?? "")" }.joined(separator: "\n")
-                } ?? ""
-            let body =
-                row?["inject_body_json"].flatMap { $0.objectValue?.isEmpty == false ? $0.prettySerialized() : nil }
-                ?? ""
             let signing = context.secrets.first { $0.id == v("signing_secret_id") }?.name ?? ""
             fields = [FormField("name", "Name", value: v("name"), help: "Display name; the slug is derived from it")]
             if id == nil {
                 fields.append(FormField("slug", "Slug", help: "Optional: a-z 0-9 -, never changed later"))
             }
-            fields += [
-                FormField(
-                    "target_base_url", "Target URL", value: v("target_base_url"), help: "https://api.example.com/v1")
-            ]
+            fields.append(FormField(setting: RouteSettings.field("target_base_url"), row: row))
             if id == nil {
                 fields.append(
                     FormField(
                         "base_environment", "Base environment", environments(context),
                         value: context.environments.first ?? "production"))
             }
+            // The settings a route form offers: those with a form hint in their descriptor, in its order.
+            fields += RouteSettings.fields.filter { $0.console.formHelp != nil && $0.name != "target_base_url" }.map {
+                FormField(setting: $0, row: row)
+            }
             fields += [
-                FormField(
-                    "inject_headers_json", "Headers", .multiline, value: headers,
-                    help: "One per line: Name: value — {{secret:NAME}} completes with Tab"),
-                FormField(
-                    "inject_body_json", "Body fields", .multiline, value: body,
-                    help: "JSON object merged into JSON bodies"),
-                FormField(
-                    "ip_allowlist", "IP allowlist",
-                    value: row?["ip_allowlist"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "",
-                    help: "Addresses or CIDR ranges, comma-separated; empty = any"),
-                FormField(
-                    "allowed_methods", "Methods",
-                    value: row?["allowed_methods"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "",
-                    help: "e.g. GET, POST; empty = all"),
-                FormField(
-                    "rate_limit_requests", "Rate limit", value: v("rate_limit_requests"),
-                    help: "Requests per window; empty = no limit"),
-                FormField(
-                    "rate_limit_window_sec", "Window (s)",
-                    value: v("rate_limit_window_sec").isEmpty ? "60" : v("rate_limit_window_sec")),
-                FormField(
-                    "callable_secrets", "Caller secrets",
-                    value: row?["callable_secrets"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ")
-                        ?? "", help: "Secrets a caller's body may name as {{secret:NAME}}; empty = none"),
-                FormField(
-                    "allow_encoded_slashes", "Encoded /", .toggle,
-                    value: row == nil ? "false" : v("allow_encoded_slashes"),
-                    help: "Let paths hold %2F, %5C (dot segments never)"),
                 FormField(
                     "signing_secret", "Signing secret",
                     .choice([ChoiceOption("(none)", "")] + context.secrets.map { ChoiceOption($0.name, $0.id) }),
@@ -155,38 +121,24 @@ extension FormState {
         case .route(let id), .client(let id), .environment(let id): isEdit = id != nil
         default: isEdit = false
         }
+        let isOverride: Bool
+        let isRoute: Bool
+        switch kind {
+        case .route: (isRoute, isOverride) = (true, false)
+        case .routeEnvironment: (isRoute, isOverride) = (true, true)
+        default: (isRoute, isOverride) = (false, false)
+        }
         for field in fields {
             let text = field.value
+            // A route setting's text, by its descriptor's shape (the rate limit pair is read together below).
+            if isRoute, field.kind != .toggle, !field.name.hasPrefix("rate_limit_"),
+                let setting = RouteSettings.setting(named: field.name),
+                let value = try Self.settingValue(setting, text, isOverride: isOverride)
+            {
+                o[field.name] = value
+                continue
+            }
             switch (kind, field.name) {
-            case (.route, "inject_headers_json"), (.routeEnvironment, "inject_headers_json"):
-                var headers = JSONObject()
-                for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-                    guard let colon = line.firstIndex(of: ":") else {
-                        throw FormInputError(field: field.name, message: "line \(i + 1): write Name: value")
-                    }
-                    headers[line[..<colon].trimmingASCIIWhitespace()] = .string(
-                        line[line.index(after: colon)...].trimmingASCIIWhitespace())
-                }
-                // An override's empty headers inherit the base; a route's empty headers clear them.
-                if case .routeEnvironment = kind, headers.isEmpty { continue }
-                o[field.name] = .object(headers)
-            case (.route, "inject_body_json"):
-                if text.trimmingASCIIWhitespace().isEmpty {
-                    o[field.name] = .object([:])
-                } else {
-                    guard case .object(let body)? = try? JSONValue.parse(text) else {
-                        throw FormInputError(
-                            field: field.name, message: "must be a JSON object such as {\"key\": \"{{secret:NAME}}\"}")
-                    }
-                    o[field.name] = .object(body)
-                }
-            case (.route, "ip_allowlist"), (.route, "allowed_methods"), (.route, "callable_secrets"):
-                let items = text.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
-                if field.name == "allowed_methods" && items.isEmpty {
-                    o[field.name] = .null
-                } else {
-                    o[field.name] = .array(items.map(JSONValue.string))
-                }
             case (.route, "rate_limit_requests"):
                 if text.trimmingASCIIWhitespace().isEmpty {
                     o["rate_limit_enabled"] = false

@@ -40,13 +40,16 @@ public final class RoutePlan: Sendable {
     public let allowsTrace: Bool
 
     init(
-        route: Route, environment: String, settings s: RouteSettings, target: UpstreamURL, limiter: RateLimiter?,
+        route: Route, environment: String, settings: RouteSettings, target: UpstreamURL, limiter: RateLimiter?,
         assignedClients: [(id: String, range: IPRange)], callableSecretIds: Set<String> = [],
         prepare: (SecretReference, String) -> PreparedSecret? = { _, _ in nil }
     ) {
+        // Every setting a row leaves unset takes its descriptor's default (RouteSettings.fields), so the `??` below
+        // only satisfy the type: baseDefaults sets each of those fields.
+        let s = RouteSettings.baseDefaults.overlaid(with: settings)
         self.route = route
         self.environment = environment
-        settings = s
+        self.settings = s
         self.target = target
         hostHeader = target.hostHeader
         poolKey = "\(target.scheme)://\(target.host):\(target.port)"
@@ -64,10 +67,10 @@ public final class RoutePlan: Sendable {
         requireSignature = s.requireSignature ?? false
         signingSecretId = s.signingSecretId
         signingSecret = s.signingSecretId.flatMap { prepare(.id($0), environment) }
-        signatureToleranceSec = s.signatureToleranceSec ?? 300
+        signatureToleranceSec = s.signatureToleranceSec ?? 0
         self.limiter = limiter
-        timeoutSec = s.upstreamTimeoutSec ?? 30
-        environmentEnabled = s.enabled ?? true
+        timeoutSec = s.upstreamTimeoutSec ?? 0
+        environmentEnabled = s.enabled ?? false
         self.assignedClients = assignedClients
         self.callableSecretIds = callableSecretIds
         allowEncodedSlashes = s.allowEncodedSlashes ?? false

@@ -60,27 +60,9 @@ extension RouteEnvironmentConfig: FetchableRecord, PersistableRecord {
 
     public init(row: Row) throws {
         var s = RouteSettings()
-        s.targetBaseURL = row["target_base_url"]
-        s.injectHeaders = jsonObject(row["inject_headers_json"])
-        s.injectBody = jsonObject(row["inject_body_json"])
-        s.ipAllowlist = jsonStrings(row["ip_allowlist"])
-        s.requireSignature = row["require_signature"]
-        s.signatureToleranceSec = row["signature_tolerance_sec"]
-        s.signingSecretId = row["signing_secret_id"]
-        s.rateLimitEnabled = row["rate_limit_enabled"]
-        s.rateLimitRequests = row["rate_limit_requests"]
-        s.rateLimitWindowSec = row["rate_limit_window_sec"]
-        s.rateLimitBurst = row["rate_limit_burst"]
-        s.allowedMethods = jsonStrings(row["allowed_methods"])
-        s.httpMethodRestrictionsEnabled = row["http_method_restrictions_enabled"]
-        s.methodConfigs = jsonObjects(row["method_configs"])
-        s.useMethodSpecificConfigs = row["use_method_specific_configs"]
-        s.payloadStructure = jsonObject(row["payload_structure"])
-        s.upstreamTimeoutSec = row["upstream_timeout_sec"]
-        s.enabled = row["enabled"]
-        s.interceptEnabled = row["intercept_enabled"]
-        s.callableSecrets = jsonStrings(row["callable_secrets"])
-        s.allowEncodedSlashes = row["allow_encoded_slashes"]
+        for field in RouteSettings.fields where field.isStored {
+            field.load(StoredValue(row[field.name] as DatabaseValue), into: &s)
+        }
         self.init(
             id: row["id"], routeId: row["route_id"], environmentName: row["environment_name"], settings: s,
             createdAt: row["created_at"], updatedAt: row["updated_at"])
@@ -90,29 +72,30 @@ extension RouteEnvironmentConfig: FetchableRecord, PersistableRecord {
         container["id"] = id
         container["route_id"] = routeId
         container["environment_name"] = environmentName
-        container["target_base_url"] = settings.targetBaseURL
-        container["inject_headers_json"] = jsonText(settings.injectHeaders)
-        container["inject_body_json"] = jsonText(settings.injectBody)
-        container["ip_allowlist"] = jsonText(settings.ipAllowlist)
-        container["require_signature"] = settings.requireSignature
-        container["signature_tolerance_sec"] = settings.signatureToleranceSec
-        container["signing_secret_id"] = settings.signingSecretId
-        container["rate_limit_enabled"] = settings.rateLimitEnabled
-        container["rate_limit_requests"] = settings.rateLimitRequests
-        container["rate_limit_window_sec"] = settings.rateLimitWindowSec
-        container["rate_limit_burst"] = settings.rateLimitBurst
-        container["allowed_methods"] = jsonText(settings.allowedMethods)
-        container["http_method_restrictions_enabled"] = settings.httpMethodRestrictionsEnabled
-        container["method_configs"] = jsonText(settings.methodConfigs)
-        container["use_method_specific_configs"] = settings.useMethodSpecificConfigs
-        container["payload_structure"] = jsonText(settings.payloadStructure)
-        container["upstream_timeout_sec"] = settings.upstreamTimeoutSec
-        container["enabled"] = settings.enabled
-        container["intercept_enabled"] = settings.interceptEnabled
-        container["callable_secrets"] = jsonText(settings.callableSecrets)
-        container["allow_encoded_slashes"] = settings.allowEncodedSlashes
+        for field in RouteSettings.fields where field.isStored {
+            container[field.name] = field.stored(settings).databaseValue
+        }
         container["created_at"] = createdAt
         container["updated_at"] = updatedAt
+    }
+}
+
+extension StoredValue {
+    /// A column's value as a setting descriptor takes it (a real, which no setting uses, reads as null).
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .int64(let v): self = .integer(v)
+        case .string(let v): self = .text(v)
+        default: self = .null
+        }
+    }
+
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let v): v.databaseValue
+        case .text(let v): v.databaseValue
+        }
     }
 }
 

@@ -143,7 +143,7 @@ import Testing
             ]
         let pattern = S.ipRange().objectValue?["pattern"]?.stringValue ?? ""
         expectAgreement("client range", pattern: pattern, maxLength: nil, values: values) {
-            _ = try RouteSettingsReader.ipRange($0, field: "v")
+            _ = try RouteSettingChecks.ipRange($0, field: "v")
         }
     }
 
@@ -168,7 +168,7 @@ import Testing
         let pattern =
             Schemas.settingsProperties.first { $0.key == "target_base_url" }?.value["pattern"]?.stringValue ?? ""
         expectAgreement("target_base_url", pattern: pattern, maxLength: 2048, values: values) {
-            _ = try RouteSettingsReader.upstreamURL($0, field: "v")
+            _ = try RouteSettingChecks.upstreamURL($0, field: "v")
         }
         let loopback = [
             "http://127.0.0.1/cb", "http://localhost:8080/cb", "http://[::1]/", "http://example.com/cb",
@@ -191,7 +191,7 @@ import Testing
         let valuePattern = schema["additionalProperties"]?["pattern"]?.stringValue ?? ""
         for (name, value) in zip(names, values) {
             let documented = Self.matches(namePattern, name) && Self.matches(valuePattern, value)
-            let verdict = Self.verdict { _ = try RouteSettingsReader.checkHeaders([name: .string(value)], field: "h") }
+            let verdict = Self.verdict { _ = try RouteSettingChecks.headers([name: .string(value)], field: "h") }
             if documented {
                 #expect(
                     verdict != .malformed,

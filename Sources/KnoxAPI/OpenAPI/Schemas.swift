@@ -8,38 +8,39 @@ enum Schemas {
         return o
     }
 
-    static let settingsProperties: KeyValuePairs<String, JSONValue> = [
-        "target_base_url": S.string(
-            "http(s) base URL without credentials, query or fragment; the caller's path and query are appended",
-            maxLength: 2048, pattern: TextRule.token(TextRule.httpURL)),
-        "inject_headers_json": S.headers(),
-        "inject_body_json": S.map("Fields merged into a JSON request body; string values may hold placeholders"),
-        "injection_rules": [
-            "type": ["array", "null"], "maxItems": 0, "description": "Deprecated: only an empty array is accepted",
-        ],
-        "ip_allowlist": S.array(S.ipRange("IPv4/IPv6 address or CIDR range"), nullable: true),
-        "require_signature": S.boolean(),
-        "signature_tolerance_sec": S.integer(minimum: 1, maximum: 86_400),
-        "signing_secret_id": S.uuid("The string secret that keys request signatures", nullable: true),
-        "rate_limit_enabled": S.boolean(),
-        "rate_limit_requests": S.integer(
-            "Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 1_000_000_000),
-        "rate_limit_window_sec": S.integer(
-            "Needed when rate_limit_enabled", nullable: true, minimum: 1, maximum: 31_536_000),
-        "rate_limit_burst": S.integer(nullable: true, minimum: 1, maximum: 1_000_000_000),
-        "allowed_methods": S.array(S.string(values: HTTPMethodName.all), nullable: true, minItems: 1, maxItems: 16),
-        "http_method_restrictions_enabled": S.boolean("True exactly when allowed_methods is set (it is enforced then)"),
-        "method_configs": S.emptyArray(
-            "Per-method overrides: not supported yet, only empty (an empty object is taken too)"),
-        "use_method_specific_configs": S.only(false, "Not supported yet: only false"),
-        "payload_structure": S.map("Structure of a sample body (values become type placeholders)", nullable: true),
-        "upstream_timeout_sec": S.integer(minimum: 1, maximum: 300),
-        "intercept_enabled": S.only(false, "Not supported yet: only false"),
-        "callable_secrets": S.array(
-            S.secretName("A secret name or id"), nullable: true,
-            "Secrets the caller's own body may refer to with {{secret:NAME}} / {{secret_id:UUID}}; empty: none"),
-        "allow_encoded_slashes": S.boolean("Whether the caller's path may hold %2F, %5C or \\ (dot segments never)"),
-    ]
+    /// The request schema of every route setting, from its descriptor (`RouteSettings.fields`).
+    static var settingsProperties: [(key: String, value: JSONValue)] {
+        RouteSettings.fields.filter { !$0.environmentOnly }.map { ($0.name, setting($0)) }
+    }
+
+    /// The schema of one setting: what `SettingField.read` accepts, exactly.
+    static func setting(_ field: SettingField) -> JSONValue {
+        let d = field.description
+        switch field.shape {
+        case .upstreamURL(let maxLength):
+            return S.string(d, maxLength: maxLength, pattern: TextRule.token(TextRule.httpURL))
+        case .boolean: return S.boolean(d)
+        case .integer(let range, let nullable):
+            return S.integer(d, nullable: nullable, minimum: range.lowerBound, maximum: range.upperBound)
+        case .uuid(let nullable): return S.uuid(d, nullable: nullable)
+        case .headers: return S.headers()
+        case .map(let nullable): return S.map(d, nullable: nullable)
+        case .list(let item, let itemDescription, let minItems, let maxItems):
+            let items: JSONValue =
+                switch item {
+                case .ipRange: S.ipRange(itemDescription)
+                case .httpMethod: S.string(itemDescription, values: HTTPMethodName.all)
+                case .secretName: S.secretName(itemDescription)
+                }
+            return S.array(items, nullable: true, minItems: minItems, maxItems: maxItems, d)
+        case .deprecatedEmptyArray:
+            var o: JSONObject = ["type": ["array", "null"], "maxItems": 0]
+            if let d { o["description"] = .string(d) }
+            return .object(o)
+        case .onlyEmpty: return S.emptyArray(d ?? "Not supported yet: only empty")
+        case .onlyFalse: return S.only(false, d)
+        }
+    }
 
     static let common: [(String, JSONValue)] = [
         ("Meta", S.object(["request_id": S.string()], required: ["request_id"])),
@@ -102,11 +103,13 @@ enum Schemas {
             ("id", S.uuid()), ("route_id", S.uuid()), ("environment_name", S.string()),
             ("is_base_environment", S.boolean()),
         ]
-        for (k, v) in settingsProperties where k != "target_base_url" { envProps.append((k, v)) }
+        for field in RouteSettings.fields where field.name != "target_base_url" {
+            envProps.append((field.name, setting(field)))
+        }
         envProps += [
             ("target_base_url", S.string(format: "uri", nullable: true)),
             ("egress_server_id", S.string(nullable: true)),
-            ("enabled", S.boolean()), ("requires_clients", S.boolean()),
+            ("requires_clients", S.boolean()),
             ("mtls_certificate_id", S.uuid(nullable: true)),
             ("data_plane_node_id", S.string(nullable: true)),
             ("overridden_fields", S.array(S.string(), "Fields this environment sets; the rest inherit the base")),
@@ -124,8 +127,7 @@ enum Schemas {
         ]
         for (k, v) in settingsProperties { createProps.append((k, v)) }
         let updateProps = createProps.filter { $0.0 != "base_environment" }
-        var envInputProps: [(String, JSONValue)] = [("enabled", S.boolean())]
-        for (k, v) in settingsProperties { envInputProps.append((k, v)) }
+        let envInputProps = RouteSettings.fields.map { ($0.name, setting($0)) }
         return [
             ("Route", object(routeProps)),
             ("RouteCreate", object(createProps, required: ["name", "target_base_url"], closed: true)),

@@ -40,7 +40,7 @@ public struct Route: Sendable, Equatable, Identifiable {
     }
 }
 
-/// The settings of a route that can differ per environment.
+/// The settings of a route that can differ per environment. Each one is described once, in `RouteSettings.fields`.
 ///
 /// On the base environment's row every field has a value. On an override row a nil field inherits the
 /// base value ("a null or empty override inherits the base value").
@@ -81,55 +81,8 @@ public struct RouteSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// The settings a new route's base environment starts with.
-    public static let baseDefaults: RouteSettings = {
-        var s = RouteSettings()
-        s.injectHeaders = JSONObject()
-        s.injectBody = JSONObject()
-        s.ipAllowlist = []
-        s.requireSignature = false
-        s.signatureToleranceSec = 300
-        s.rateLimitEnabled = false
-        s.httpMethodRestrictionsEnabled = false
-        s.useMethodSpecificConfigs = false
-        s.upstreamTimeoutSec = 30
-        s.enabled = true
-        s.interceptEnabled = false
-        s.callableSecrets = []
-        s.allowEncodedSlashes = false
-        return s
-    }()
-
-    /// These settings with every non-nil field of `override` laid on top. Empty objects and lists in an
-    /// override count as "not set", as the environments page says.
-    public func overlaid(with override: RouteSettings) -> RouteSettings {
-        var out = self
-        func pick<T>(_ keyPath: WritableKeyPath<RouteSettings, T?>) {
-            if let v = override[keyPath: keyPath] { out[keyPath: keyPath] = v }
-        }
-        if let v = override.targetBaseURL, !v.isEmpty { out.targetBaseURL = v }
-        if let v = override.injectHeaders, !v.isEmpty { out.injectHeaders = v }
-        if let v = override.injectBody, !v.isEmpty { out.injectBody = v }
-        if let v = override.ipAllowlist, !v.isEmpty { out.ipAllowlist = v }
-        if let v = override.allowedMethods, !v.isEmpty { out.allowedMethods = v }
-        if let v = override.methodConfigs, !v.isEmpty { out.methodConfigs = v }
-        if let v = override.payloadStructure, !v.isEmpty { out.payloadStructure = v }
-        if let v = override.callableSecrets, !v.isEmpty { out.callableSecrets = v }
-        pick(\.requireSignature)
-        pick(\.signatureToleranceSec)
-        pick(\.signingSecretId)
-        pick(\.rateLimitEnabled)
-        pick(\.rateLimitRequests)
-        pick(\.rateLimitWindowSec)
-        pick(\.rateLimitBurst)
-        pick(\.httpMethodRestrictionsEnabled)
-        pick(\.useMethodSpecificConfigs)
-        pick(\.upstreamTimeoutSec)
-        pick(\.enabled)
-        pick(\.interceptEnabled)
-        pick(\.allowEncodedSlashes)
-        return out
-    }
+    // The defaults, the overlay of an override and the list of overridden fields come from `RouteSettings.fields`
+    // (Descriptors/RouteSettings+Fields.swift), which describes each setting once.
 
     /// Every template string in these settings with a dotted path naming where it sits,
     /// e.g. `inject_headers_json.Authorization`.

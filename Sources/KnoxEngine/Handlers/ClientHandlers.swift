@@ -12,7 +12,7 @@ extension Engine {
     static func clientAddress(_ text: String, _ r: FieldReader, config: KnoxConfig) throws(ApiError) -> (
         String, wide: Bool
     ) {
-        let canonical = try RouteSettingsReader.ipRange(text, field: "ip_address")
+        let canonical = try RouteSettingChecks.ipRange(text, field: "ip_address")
         let allowWide = try r.bool("allow_wide_range").value ?? false
         guard let range = try? IPRange.parse(canonical).get() else { return (canonical, false) }
         let widest = range.network.isIPv4 ? config.widestClientPrefixIPv4 : config.widestClientPrefixIPv6
@@ -67,7 +67,7 @@ extension Engine {
             var wide = false
             // Only a changed address is checked against the widest prefix: an edit that keeps it needs no opt-in.
             if let ip = try r.nonNullString("ip_address"),
-                try RouteSettingsReader.ipRange(ip, field: "ip_address") != client.ipAddress
+                try RouteSettingChecks.ipRange(ip, field: "ip_address") != client.ipAddress
             {
                 (client.ipAddress, wide) = try Engine.clientAddress(ip, r, config: config)
             }

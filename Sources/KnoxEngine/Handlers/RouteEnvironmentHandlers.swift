@@ -11,7 +11,7 @@ extension Engine {
     {
         try require("routes:write", ctx.actor)
         return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: RouteSettingsReader.fields.union(["enabled"]))
+            let r = try FieldReader(body: body, allowed: RouteSettings.environmentBodyFieldNames)
             guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
             // The environment is named by the path: one that does not exist is not found (not a bad field).
             guard let env = try m.access.environment(environment), env.name == environment else {
@@ -28,7 +28,7 @@ extension Engine {
             if !isBase { config.settings = RouteSettings() }
             let reader = RouteSettingsReader(reader: r, isBase: isBase, ownListeners: m.ownListeners)
             try reader.apply(to: &config.settings)
-            try reader.applyEnvironmentEnabled(to: &config.settings)
+            try reader.applyEnvironmentOnly(to: &config.settings)
             config.updatedAt = m.now
             let base =
                 isBase

@@ -127,15 +127,15 @@ extension Engine {
         // Accepted by the API's shape, not carried out yet (a later issue each): a value other than the default is
         // refused, so nothing is promised that the data plane does not do.
         if try r.bool("intercept_enabled").value == true {
-            throw RouteSettingsReader.notSupported("intercept_enabled", "this gateway has no request interception")
+            throw RouteSettingChecks.notSupported("intercept_enabled", "this gateway has no request interception")
         }
         func unsupported(_ key: String, _ what: String) throws {
-            if try r.string(key).value != nil { throw RouteSettingsReader.notSupported(key, what) }
+            if try r.string(key).value != nil { throw RouteSettingChecks.notSupported(key, what) }
         }
         try unsupported("egress_server_id", "requests leave through this gateway's own network")
         try unsupported("data_plane_node_id", "one process serves every route")
         if try r.uuid("mtls_certificate_id").value != nil {
-            throw RouteSettingsReader.notSupported("mtls_certificate_id", "certificate secrets and mTLS to upstreams")
+            throw RouteSettingChecks.notSupported("mtls_certificate_id", "certificate secrets and mTLS to upstreams")
         }
         switch try r.string("collection_id") {
         case .absent: break

@@ -20,6 +20,7 @@ public struct RouteView: Sendable {
 
 extension Wire {
     /// The route object: the union of the list row, `GET /v1/routes/:id` and the full row POST and PATCH return.
+    /// Its settings are the base environment's, one entry per field of `RouteSettings.fields`.
     public static func route(_ view: RouteView, tenantId: String, mode: Mode) -> JSONValue {
         let r = view.route
         let s = view.baseSettings
@@ -29,35 +30,16 @@ extension Wire {
         o["name"] = .string(r.name)
         o["slug"] = .string(r.slug)
         o["sandbox"] = .bool(mode.isSandbox)
-        o["target_base_url"] = .string(s.targetBaseURL)
         o["base_environment"] = .string(r.baseEnvironment)
         o["enabled"] = .bool(r.enabled)
         o["requires_clients"] = .bool(r.requiresClients)
         o["methods"] = strings(s.allowedMethods)
-        o["allowed_methods"] = strings(s.allowedMethods)
-        // allowed_methods is enforced whenever set: the flag says exactly that (it is never stored on its own).
-        o["http_method_restrictions_enabled"] = .bool(s.allowedMethods != nil)
-        o["inject_headers_json"] = .object(s.injectHeaders ?? JSONObject())
-        o["inject_body_json"] = .object(s.injectBody ?? JSONObject())
-        o["callable_secrets"] = strings(s.callableSecrets ?? [])
-        o["allow_encoded_slashes"] = .bool(s.allowEncodedSlashes ?? false)
-        o["injection_rules"] = .array([])
-        o["ip_allowlist"] = strings(s.ipAllowlist ?? [])
-        o["method_configs"] = objects(s.methodConfigs)
-        o["use_method_specific_configs"] = .bool(s.useMethodSpecificConfigs ?? false)
-        o["payload_structure"] = object(s.payloadStructure)
-        o["require_signature"] = .bool(s.requireSignature ?? false)
-        o["signature_tolerance_sec"] = .int(s.signatureToleranceSec ?? 300)
-        o["signing_secret_id"] = .string(s.signingSecretId)
-        o["rate_limit_enabled"] = .bool(s.rateLimitEnabled ?? false)
-        o["rate_limit_requests"] = .int(s.rateLimitRequests)
-        o["rate_limit_window_sec"] = .int(s.rateLimitWindowSec)
-        o["rate_limit_burst"] = .int(s.rateLimitBurst)
-        o["upstream_timeout_sec"] = .int(s.upstreamTimeoutSec ?? 30)
+        for field in RouteSettings.fields where !field.environmentOnly { o[field.name] = field.wire(s) }
         o["mtls_certificate_id"] = .string(r.mtlsCertificateId)
         o["egress_server_id"] = .string(r.egressServerId)
         o["data_plane_node_id"] = .string(r.dataPlaneNodeId)
         o["collection_id"] = .string(r.collectionId)
+        // The route's own switch (the base row's copy is the environment's).
         o["intercept_enabled"] = .bool(r.interceptEnabled)
         o["favicon_url"] = .null
         o["favicon_updated_at"] = .null
@@ -81,61 +63,14 @@ extension Wire {
         o["route_id"] = .string(r.id)
         o["environment_name"] = .string(config.environmentName)
         o["is_base_environment"] = .bool(isBase)
-        o["target_base_url"] = .string(s.targetBaseURL)
-        o["inject_headers_json"] = .object(s.injectHeaders ?? JSONObject())
-        o["inject_body_json"] = .object(s.injectBody ?? JSONObject())
-        o["require_signature"] = .bool(s.requireSignature ?? false)
-        o["signature_tolerance_sec"] = .int(s.signatureToleranceSec ?? 300)
-        o["signing_secret_id"] = .string(s.signingSecretId)
-        o["rate_limit_enabled"] = .bool(s.rateLimitEnabled ?? false)
-        o["rate_limit_requests"] = .int(s.rateLimitRequests)
-        o["rate_limit_window_sec"] = .int(s.rateLimitWindowSec)
-        o["rate_limit_burst"] = .int(s.rateLimitBurst)
-        o["allowed_methods"] = strings(s.allowedMethods)
-        o["method_configs"] = objects(s.methodConfigs)
-        o["use_method_specific_configs"] = .bool(s.useMethodSpecificConfigs ?? false)
-        o["http_method_restrictions_enabled"] = .bool(s.allowedMethods != nil)
-        o["callable_secrets"] = strings(s.callableSecrets ?? [])
-        o["allow_encoded_slashes"] = .bool(s.allowEncodedSlashes ?? false)
+        for field in RouteSettings.fields { o[field.name] = field.wire(s) }
         o["egress_server_id"] = .string(r.egressServerId)
-        o["enabled"] = .bool(s.enabled ?? true)
         o["requires_clients"] = .bool(r.requiresClients)
         o["mtls_certificate_id"] = .string(r.mtlsCertificateId)
-        o["payload_structure"] = object(s.payloadStructure)
-        o["injection_rules"] = .array([])
-        o["ip_allowlist"] = strings(s.ipAllowlist ?? [])
         o["data_plane_node_id"] = .string(r.dataPlaneNodeId)
-        o["intercept_enabled"] = .bool(s.interceptEnabled ?? false)
-        o["upstream_timeout_sec"] = .int(s.upstreamTimeoutSec ?? 30)
-        o["overridden_fields"] = .array(isBase ? [] : overriddenFields(config.settings).map(JSONValue.string))
+        o["overridden_fields"] = .array(isBase ? [] : config.settings.overriddenFields.map(JSONValue.string))
         o["created_at"] = time(config.createdAt)
         o["updated_at"] = time(config.updatedAt)
         return .object(o)
-    }
-
-    /// Wire names of the fields an override row sets (the others inherit the base environment's values).
-    static func overriddenFields(_ s: RouteSettings) -> [String] {
-        var out: [String] = []
-        if let v = s.targetBaseURL, !v.isEmpty { out.append("target_base_url") }
-        if let v = s.injectHeaders, !v.isEmpty { out.append("inject_headers_json") }
-        if let v = s.injectBody, !v.isEmpty { out.append("inject_body_json") }
-        if let v = s.ipAllowlist, !v.isEmpty { out.append("ip_allowlist") }
-        if s.requireSignature != nil { out.append("require_signature") }
-        if s.signatureToleranceSec != nil { out.append("signature_tolerance_sec") }
-        if s.signingSecretId != nil { out.append("signing_secret_id") }
-        if s.rateLimitEnabled != nil { out.append("rate_limit_enabled") }
-        if s.rateLimitRequests != nil { out.append("rate_limit_requests") }
-        if s.rateLimitWindowSec != nil { out.append("rate_limit_window_sec") }
-        if s.rateLimitBurst != nil { out.append("rate_limit_burst") }
-        if let v = s.allowedMethods, !v.isEmpty { out.append("allowed_methods") }
-        if let v = s.methodConfigs, !v.isEmpty { out.append("method_configs") }
-        if s.useMethodSpecificConfigs != nil { out.append("use_method_specific_configs") }
-        if let v = s.payloadStructure, !v.isEmpty { out.append("payload_structure") }
-        if s.upstreamTimeoutSec != nil { out.append("upstream_timeout_sec") }
-        if s.enabled != nil { out.append("enabled") }
-        if s.interceptEnabled != nil { out.append("intercept_enabled") }
-        if let v = s.callableSecrets, !v.isEmpty { out.append("callable_secrets") }
-        if s.allowEncodedSlashes != nil { out.append("allow_encoded_slashes") }
-        return out
     }
 }

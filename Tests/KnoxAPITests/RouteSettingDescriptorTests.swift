@@ -1,0 +1,113 @@
+import Foundation
+import KnoxCore
+import KnoxTestSupport
+import Testing
+
+@testable import KnoxAPI
+@testable import KnoxEngine
+
+/// Each route setting is described once (`RouteSettings.fields`); these tests hold every surface built from the
+/// descriptor to it: the document's schemas, the bodies the API takes, the rows it answers, what survives a
+/// restart, and what an override row reports as overridden.
+@Suite final class RouteSettingDescriptorTests {
+    let fixture: EngineFixture
+    deinit { fixture.dir.remove() }
+    init() throws { fixture = try EngineFixture() }
+
+    static let names = RouteSettings.fields.map(\.name)
+    let console = RequestContext(actor: .console)
+
+    /// Settings that only ever hold their default in this version, or whose value is derived from another one.
+    static let inert: Set<String> = [
+        "injection_rules", "method_configs", "use_method_specific_configs", "intercept_enabled",
+        "http_method_restrictions_enabled",
+    ]
+
+    /// Members a sample needs beside it to be a valid body (a rule that ties two fields together).
+    static func companions(_ name: String, secretId: String) -> [(String, JSONValue)] {
+        switch name {
+        case "require_signature": [("signing_secret_id", .string(secretId))]
+        case "rate_limit_enabled": [("rate_limit_requests", 10), ("rate_limit_window_sec", 60)]
+        case "http_method_restrictions_enabled": [("allowed_methods", ["GET"])]
+        default: []
+        }
+    }
+
+    static func sample(_ field: SettingField, secretId: String) -> JSONValue {
+        field.name == "signing_secret_id" ? .string(secretId) : field.sample
+    }
+
+    @Test func theDocumentDescribesEverySettingWhereItIsTakenAndShown() {
+        let schemas = OpenAPIDocument.document["components"]?["schemas"]
+        func properties(_ schema: String) -> Set<String> {
+            Set(schemas?[schema]?["properties"]?.objectValue?.keys ?? [])
+        }
+        for field in RouteSettings.fields {
+            let expected = Schemas.setting(field)
+            #expect(schemas?["RouteEnvironmentInput"]?["properties"]?[field.name] == expected, "\(field.name)")
+            #expect(properties("RouteEnvironment").contains(field.name), "\(field.name)")
+            if field.environmentOnly { continue }
+            for schema in ["RouteCreate", "RouteUpdate"] {
+                #expect(schemas?[schema]?["properties"]?[field.name] == expected, "\(schema).\(field.name)")
+            }
+            #expect(properties("Route").contains(field.name), "\(field.name)")
+        }
+    }
+
+    @Test(arguments: names)
+    func aSettingIsTakenShownKeptAndOverridden(name: String) async throws {
+        let field = try #require(RouteSettings.fields.first { $0.name == name })
+        var secretId = ""
+        var routeId = ""
+        do {
+            let engine = try fixture.engine()
+            secretId =
+                try await engine.createSecret(["name": "SAMPLE_SECRET", "value": "s3cr3t"], console).data["id"]?
+                .stringValue ?? ""
+            _ = try await engine.createEnvironment(["name": "staging"], console)
+            let sample = Self.sample(field, secretId: secretId)
+            var body = JSONObject(pairs: [("name", "Described"), ("target_base_url", "https://a.example.com")])
+            for (k, v) in Self.companions(name, secretId: secretId) { body[k] = v }
+            if !field.environmentOnly { body[name] = sample }
+            let route = try await engine.createRoute(.object(body), console).data
+            routeId = try #require(route["id"]?.stringValue)
+            if !field.environmentOnly {
+                #expect(route[name] == sample, "the answer to the create shows what was sent")
+            }
+            // On an override row: shown as sent, and reported overridden unless it only holds its default.
+            var override = JSONObject(pairs: [(name, sample)])
+            for (k, v) in Self.companions(name, secretId: secretId) { override[k] = v }
+            let row = try await engine.putRouteEnvironment(routeId, "staging", .object(override), console).data
+            #expect(row[name] == sample)
+            let overridden = row["overridden_fields"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(overridden.contains(name) == !Self.inert.contains(name), "\(overridden)")
+        }
+        // After a restart, from the store.
+        let reopened = try fixture.engine()
+        let sample = Self.sample(field, secretId: secretId)
+        if !field.environmentOnly {
+            #expect(try await reopened.getRoute(routeId, actor: .console)[name] == sample)
+        }
+        let rows = try await reopened.routeEnvironments(routeId, actor: .console).arrayValue ?? []
+        let staging = rows.first { $0["environment_name"] == "staging" }
+        #expect(staging?[name] == sample)
+    }
+
+    /// A value outside the setting's own rules is refused, naming the setting, and nothing is saved.
+    @Test(arguments: names.filter { !["injection_rules", "http_method_restrictions_enabled"].contains($0) })
+    func aWrongTypeIsRefusedByName(name: String) async throws {
+        let engine = try fixture.engine()
+        let field = try #require(RouteSettings.fields.first { $0.name == name })
+        let wrong: JSONValue = field.sample.stringValue == nil ? "not-this-type" : 12
+        let created = try await engine.createRoute(["name": "R", "target_base_url": "https://a.example.com"], console)
+        let id = try #require(created.data["id"]?.stringValue)
+        let before = try await engine.routeEnvironments(id, actor: .console)
+        do {
+            _ = try await engine.putRouteEnvironment(id, "production", .object([name: wrong]), console)
+            Issue.record("\(name): \(wrong) was taken")
+        } catch let error as ApiError {
+            #expect(error.type == .validationError && error.field == name, "\(error)")
+        }
+        #expect(try await engine.routeEnvironments(id, actor: .console) == before)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import KnoxCore
+import KnoxTestSupport
+import Testing
+
+@testable import KnoxStore
+
+/// The store keeps each route setting in the column its descriptor names, and gives back what it was given.
+@Suite struct RouteSettingColumnsTests {
+    @Test func everyStoredSettingHasItsColumnAndNoColumnLacksASetting() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let columns = try await store.readSQLite { a in
+            try String.fetchAll(a.db, sql: "SELECT name FROM pragma_table_info('route_environment_configs')")
+        }
+        let bookkeeping: Set<String> = ["id", "route_id", "environment_name", "created_at", "updated_at"]
+        let stored = Set(RouteSettings.fields.filter(\.isStored).map(\.name))
+        #expect(Set(columns).subtracting(bookkeeping) == stored)
+    }
+
+    /// A setting added to `RouteSettings` without a descriptor would never be read, shown or stored: the number of
+    /// properties and of stored descriptors agree.
+    @Test func everySettingsPropertyHasADescriptor() {
+        let properties = Mirror(reflecting: RouteSettings()).children.count
+        #expect(properties == RouteSettings.fields.filter(\.isStored).count)
+    }
+
+    @Test(arguments: RouteSettings.fields.filter(\.isStored).map(\.name))
+    func aSampleValueSurvivesTheColumn(name: String) throws {
+        let field = try #require(RouteSettings.fields.first { $0.name == name })
+        var settings = RouteSettings.baseDefaults
+        settings.allowedMethods = ["GET"]  // http_method_restrictions_enabled: true needs it
+        let body = try FieldReader(JSONObject(pairs: [(name, field.sample)]), allowed: [name])
+        try field.read(body, isBase: true, into: &settings)
+        var loaded = RouteSettings()
+        for f in RouteSettings.fields where f.isStored {
+            let column = StoredValue(f.stored(settings).databaseValue)
+            f.load(column, into: &loaded)
+        }
+        #expect(loaded == settings)
+        #expect(field.wire(loaded) == field.wire(settings))
+    }
+}
