@@ -63,6 +63,8 @@ public struct Operation: Sendable {
     /// only ever refuses in this version: a client generated from the document must not be promised it.
     public let documented: Bool
     public let handler: @Sendable (OperationInput) async throws -> APIResult
+    /// Its query parameters, as the handler reads them (the document's `in: query` parameters come from here).
+    public let query: QueryDescriptor
 
     public enum ResponseKind: Sendable {
         case single(status: Int)
@@ -81,7 +83,8 @@ public struct Operation: Sendable {
 
     public init(
         _ method: String, _ path: String, id operationId: String, _ summary: String, tag: String,
-        auth: Bool = true, body: BodyKind = .none, request: String? = nil, response: String,
+        query: QueryDescriptor = .none, auth: Bool = true, body: BodyKind = .none, request: String? = nil,
+        response: String,
         kind: ResponseKind = .single(status: 200), documented: Bool = true,
         handler: @escaping @Sendable (OperationInput) async throws -> APIResult
     ) {
@@ -90,6 +93,7 @@ public struct Operation: Sendable {
         self.operationId = operationId
         self.summary = summary
         self.tag = tag
+        self.query = query
         self.requiresAuth = auth
         self.body = body
         self.requestSchema = request

@@ -24,14 +24,18 @@ public struct EngineBridge: Sendable {
         if pane == .environments { return try await engine.listEnvironments([:], actor: .console).arrayValue ?? [] }
         var rows: [JSONValue] = []
         for page in 1...10 {
-            let query = ["page": String(page), "per_page": "100"]
+            func query(_ descriptor: QueryDescriptor) -> QueryRequest {
+                var q = descriptor.defaults
+                (q.page.page, q.page.perPage) = (page, 100)
+                return q
+            }
             let result: KnoxCore.Page<JSONValue>
             switch pane {
-            case .routes: result = try await engine.listRoutes(query, actor: .console)
-            case .secrets: result = try await engine.listSecrets(query, actor: .console)
-            case .clients: result = try await engine.listClients(query, actor: .console)
-            case .apiKeys: result = try await engine.listApiKeys(query, actor: .console)
-            case .audit: result = try await engine.listAuditLogs(query, actor: .console)
+            case .routes: result = try await engine.listRoutes(query(Engine.routeQuery), actor: .console)
+            case .secrets: result = try await engine.listSecrets(query(Engine.secretQuery), actor: .console)
+            case .clients: result = try await engine.listClients(query(Engine.clientQuery), actor: .console)
+            case .apiKeys: result = try await engine.listApiKeys(query(Engine.apiKeyQuery), actor: .console)
+            case .audit: result = try await engine.listAuditLogs(query(Engine.auditLogQuery), actor: .console)
             case .environments, .logs: return rows
             }
             rows += result.items

@@ -104,8 +104,9 @@ struct Keys: AsyncParsableCommand {
             var rows: [JSONValue] = []
             var page = 1
             while true {
-                let result = try await engine.listApiKeys(
-                    ["page": String(page), "per_page": "100", "order": "asc"], actor: .cli)
+                var query = Engine.apiKeyQuery.defaults
+                (query.page.page, query.page.perPage, query.page.order) = (page, 100, .asc)
+                let result = try await engine.listApiKeys(query, actor: .cli)
                 rows += result.items
                 if page >= result.totalPages { break }
                 page += 1

@@ -65,7 +65,7 @@ public enum OpenAPIDocument {
             guard case .parameter(let name) = $0 else { return nil }
             return ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]]
         }
-        for (name, schema, description) in QueryParameters.of(op.operationId) {
+        for (name, schema, description) in QueryParameters.of(op) {
             parameters.append([
                 "name": .string(name), "in": "query", "required": false, "schema": schema,
                 "description": .string(description),

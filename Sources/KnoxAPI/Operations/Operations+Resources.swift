@@ -4,7 +4,8 @@ import KnoxEngine
 extension Operations {
     static let clients: [Operation] = [
         Operation(
-            "GET", "/v1/clients", id: "listClients", "List clients", tag: "Clients", response: "Client", kind: .page
+            "GET", "/v1/clients", id: "listClients", "List clients", tag: "Clients", query: Engine.clientQuery,
+            response: "Client", kind: .page
         ) {
             i in .page(try await i.engine.listClients(i.query, actor: i.actor))
         },
@@ -51,7 +52,8 @@ extension Operations {
 
     static let apiKeys: [Operation] = [
         Operation(
-            "GET", "/v1/api-keys", id: "listApiKeys", "List API keys (masked)", tag: "API keys", response: "ApiKey",
+            "GET", "/v1/api-keys", id: "listApiKeys", "List API keys (masked)", tag: "API keys",
+            query: Engine.apiKeyQuery, response: "ApiKey",
             kind: .page
         ) { i in .page(try await i.engine.listApiKeys(i.query, actor: i.actor)) },
         Operation(
@@ -65,7 +67,8 @@ extension Operations {
             "DELETE", "/v1/api-keys/{id}", id: "revokeApiKey", "Revoke an API key", tag: "API keys", response: "Revoked"
         ) { i in .mutation(try await i.engine.revokeApiKey(i.parameter("id"), i.context)) },
         Operation(
-            "GET", "/v1/roles", id: "listRoles", "List the seeded key roles", tag: "API keys", response: "Role",
+            "GET", "/v1/roles", id: "listRoles", "List the seeded key roles", tag: "API keys", query: Engine.roleQuery,
+            response: "Role",
             kind: .page
         ) {
             i in .page(try i.engine.listRoles(i.query))
@@ -75,15 +78,16 @@ extension Operations {
     static let logs: [Operation] = [
         Operation(
             "GET", "/v1/audit-logs", id: "listAuditLogs", "List audit log entries, newest first", tag: "Audit logs",
+            query: Engine.auditLogQuery,
             response: "AuditLogEntry", kind: .page
         ) { i in .page(try await i.engine.listAuditLogs(i.query, actor: i.actor)) },
         Operation(
             "GET", "/v1/audit-logs/events", id: "listAuditEvents", "Audit event feed (keyset, oldest first)",
-            tag: "Audit logs", response: "AuditLogEntry", kind: .feed
+            tag: "Audit logs", query: Engine.auditEventQuery, response: "AuditLogEntry", kind: .feed
         ) { i in .feed(try await i.engine.auditEvents(i.query, actor: i.actor), dedupeOn: "id") },
         Operation(
             "GET", "/v1/logs", id: "listRequestLogs", "Tenant-wide request log feed (keyset, oldest first)",
-            tag: "Logs", response: "RequestLog", kind: .feed
+            tag: "Logs", query: Engine.requestLogQuery, response: "RequestLog", kind: .feed
         ) { i in .feed(try await i.engine.requestLogFeed(i.query, actor: i.actor), dedupeOn: "request_id") },
         Operation(
             "GET", "/v1/logs/{request_id}", id: "getRequestLog", "Get one request log entry", tag: "Logs",

@@ -4,7 +4,8 @@ import KnoxEngine
 extension Operations {
     static let routes: [Operation] = [
         Operation(
-            "GET", "/v1/routes", id: "listRoutes", "List routes", tag: "Routes", response: "Route", kind: .page
+            "GET", "/v1/routes", id: "listRoutes", "List routes", tag: "Routes", query: Engine.routeQuery,
+            response: "Route", kind: .page
         ) { i in .page(try await i.engine.listRoutes(i.query, actor: i.actor)) },
         Operation(
             "POST", "/v1/routes", id: "createRoute", "Create a route", tag: "Routes", body: .required,
@@ -23,6 +24,7 @@ extension Operations {
         ) { i in .mutation(try await i.engine.deleteRoute(i.parameter("id"), i.context)) },
         Operation(
             "GET", "/v1/routes/{id}/logs", id: "listRouteLogs", "List a route's request log", tag: "Routes",
+            query: Engine.routeLogQuery,
             response: "RouteLogEntry", kind: .page
         ) { i in .page(try await i.engine.routeLogs(i.parameter("id"), i.query, actor: i.actor)) },
     ]
@@ -61,7 +63,8 @@ extension Operations {
         },
         Operation(
             "DELETE", "/v1/routes/{id}/clients/{client_id}", id: "unassignRouteClient",
-            "Remove a client from a route in one environment", tag: "Routes", body: .optional,
+            "Remove a client from a route in one environment", tag: "Routes",
+            query: .environment("Environment of the assignment (default: base)"), body: .optional,
             request: "RouteClientInput", response: "Deleted"
         ) { i in
             .mutation(

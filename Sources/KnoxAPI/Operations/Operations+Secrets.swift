@@ -4,7 +4,8 @@ import KnoxEngine
 extension Operations {
     static let secrets: [Operation] = [
         Operation(
-            "GET", "/v1/secrets", id: "listSecrets", "List secrets (metadata only)", tag: "Secrets", response: "Secret",
+            "GET", "/v1/secrets", id: "listSecrets", "List secrets (metadata only)", tag: "Secrets",
+            query: Engine.secretQuery, response: "Secret",
             kind: .page
         ) { i in .page(try await i.engine.listSecrets(i.query, actor: i.actor)) },
         Operation(
@@ -35,7 +36,8 @@ extension Operations {
         ) { i in .mutation(try await i.engine.deleteSecret(i.parameter("id"), i.context)) },
         Operation(
             "PUT", "/v1/secrets/{id}/value", id: "setSecretValue", "Set a secret's value (optionally per environment)",
-            tag: "Secrets", body: .required, request: "SecretValueInput", response: "SecretValueResult"
+            tag: "Secrets", query: .environment("Target environment (default: base)"), body: .required,
+            request: "SecretValueInput", response: "SecretValueResult"
         ) { i in
             .mutation(
                 try await i.engine.setSecretValue(
@@ -43,7 +45,8 @@ extension Operations {
         },
         Operation(
             "GET", "/v1/secrets/{id}/oauth2/token", id: "getSecretOAuth2Token",
-            "Get an OAuth2 secret's access token", tag: "Secrets", response: "SecretOAuthToken", documented: false
+            "Get an OAuth2 secret's access token", tag: "Secrets",
+            query: .environment("Target environment (default: base)"), response: "SecretOAuthToken", documented: false
         ) { i in .single(try await i.engine.secretOAuthToken(i.parameter("id"), actor: i.actor)) },
     ]
 }

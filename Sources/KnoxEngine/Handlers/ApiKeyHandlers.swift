@@ -88,12 +88,19 @@ extension Engine {
 
     public static let apiKeySortKeys = ["created_at", "name", "last_used_at"]
 
-    /// `GET /v1/api-keys`: masked rows, never a key.
+    /// The query of `GET /v1/api-keys`.
+    public static let apiKeyQuery = QueryDescriptor.page(sort: apiKeySortKeys, default: "created_at", .desc)
+
+    /// `GET /v1/api-keys`, its query as sent.
     public func listApiKeys(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("api_keys:read", actor)
-        _ = try QueryReader(query, allowed: pageParameters)
-        let request = try PageRequest.parse(
-            query, sortable: Engine.apiKeySortKeys, defaultSort: "created_at", defaultOrder: .desc)
+        return try await listApiKeys(Engine.apiKeyQuery.read(query), actor: actor)
+    }
+
+    /// `GET /v1/api-keys`: masked rows, never a key.
+    public func listApiKeys(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+        try require("api_keys:read", actor)
+        let request = q.page
         // Fresh last_used_at times where the database takes them; a listing never fails for it (they are kept).
         try? await flushKeyUsage()
         return try await self.query { try $0.apiKeys(request) }.map(Wire.apiKey)
@@ -106,14 +113,15 @@ extension Engine {
         return Wire.apiKey(key)
     }
 
+    /// The query of `GET /v1/roles`.
+    public static let roleQuery = QueryDescriptor.page(
+        sort: ["name"], default: "name", .asc,
+        filters: [QueryParameter("subject_kind", .oneOf(["api_key", "user"]), "Audience")])
+
     /// `GET /v1/roles` (any valid key): the seeded key roles.
     public func listRoles(_ query: [String: String]) throws -> Page<JSONValue> {
-        let q = try QueryReader(query, allowed: pageParameters.union(["subject_kind"]))
-        let request = try PageRequest.parse(query, sortable: ["name"], defaultSort: "name", defaultOrder: .asc)
-        let kind = try q.text("subject_kind")
-        if let kind, kind != "api_key", kind != "user" {
-            throw ApiError.invalid("subject_kind", "must be api_key or user (got \"\(kind.prefix(32))\")")
-        }
+        let q = try Engine.roleQuery.read(query)
+        let (request, kind) = (q.page, q.text("subject_kind"))
         var roles = kind == "user" ? [] : Role.seeded
         roles.sort { request.order == .asc ? $0.name < $1.name : $0.name > $1.name }
         let slice = roles.dropFirst(request.offset).prefix(request.perPage)

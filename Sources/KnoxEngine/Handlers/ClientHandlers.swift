@@ -141,17 +141,21 @@ extension Engine {
 
     public static let clientSortKeys = ["created_at", "name", "type", "ip_address"]
 
-    /// `GET /v1/clients`.
+    /// The query of `GET /v1/clients`.
+    public static let clientQuery = QueryDescriptor.page(
+        sort: clientSortKeys, default: "created_at", .desc,
+        filters: [QueryParameter("type", .oneOf(Client.Kind.allCases.map(\.rawValue)), "Client type")])
+
+    /// `GET /v1/clients`, its query as sent.
     public func listClients(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("clients:read", actor)
-        let q = try QueryReader(query, allowed: pageParameters.union(["type"]))
-        let request = try PageRequest.parse(
-            query, sortable: Engine.clientSortKeys, defaultSort: "created_at", defaultOrder: .desc)
-        let rawType = try q.text("type")
-        let type = rawType.flatMap(Client.Kind.init(rawValue:))
-        if let rawType, type == nil {
-            throw ApiError.invalid("type", "must be user or server (got \"\(rawType.prefix(32))\")")
-        }
+        return try await listClients(Engine.clientQuery.read(query), actor: actor)
+    }
+
+    /// `GET /v1/clients`.
+    public func listClients(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+        try require("clients:read", actor)
+        let (request, type) = (q.page, q.text("type").flatMap(Client.Kind.init(rawValue:)))
         let tenantId = tenantId
         return try await self.query { try $0.clients(request, type: type) }.map { Wire.client($0, tenantId: tenantId) }
     }

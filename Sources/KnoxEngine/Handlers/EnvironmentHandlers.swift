@@ -85,7 +85,7 @@ extension Engine {
     /// `GET /v1/environments` (not paginated), the default first.
     public func listEnvironments(_ query: [String: String], actor: Actor) async throws -> JSONValue {
         try require("environments:read", actor)
-        _ = try QueryReader(query, allowed: [])
+        _ = try QueryDescriptor.none.read(query)
         let (tenantId, mode) = (tenantId, mode)
         return .array(
             try await self.query { try $0.environments() }.map { Wire.environment($0, tenantId: tenantId, mode: mode) })

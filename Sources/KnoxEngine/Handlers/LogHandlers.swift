@@ -10,28 +10,48 @@ public struct FeedPage: Sendable {
 }
 
 extension Engine {
-    /// `GET /v1/audit-logs`, newest first; filters `action`, `action_prefix`, `resource_type`, `resource_id`, and the
-    /// time range `from` (inclusive) / `to` (exclusive).
+    /// The filters of the audit log, as a page and as a feed.
+    static let auditFilters: [QueryParameter] = [
+        QueryParameter("action", .text(maxLength: 100), "Exact action, e.g. route.created"),
+        QueryParameter("action_prefix", .text(maxLength: 100), "Action prefix, e.g. route."),
+        QueryParameter("resource_type", .text(maxLength: 100), "route, secret, client, environment, api_key"),
+        QueryParameter("resource_id", .text(maxLength: 100), "One resource's id"),
+        QueryParameter("from", .time, "Inclusive lower bound (RFC 3339)"),
+        QueryParameter("to", .time, "Exclusive upper bound (RFC 3339)"),
+    ]
+
+    /// The query of `GET /v1/audit-logs`.
+    public static let auditLogQuery = QueryDescriptor.page(
+        sort: ["created_at", "action"], default: "created_at", .desc, filters: auditFilters)
+    /// The query of `GET /v1/audit-logs/events`.
+    public static let auditEventQuery = QueryDescriptor.feed(maxLimit: 500, filters: auditFilters)
+    /// The query of `GET /v1/logs`.
+    public static let requestLogQuery = QueryDescriptor.feed(
+        maxLimit: 1000,
+        filters: [
+            QueryParameter("route_id", .text(maxLength: 64), "One route (its id)"),
+            QueryParameter("status_code", .integer(100...599), "One status"),
+        ])
+
+    /// `GET /v1/audit-logs`, its query as sent.
     public func listAuditLogs(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("audit_log:list", actor)
-        let q = try QueryReader(
-            query,
-            allowed: pageParameters.union(["action", "action_prefix", "resource_type", "resource_id", "from", "to"]))
-        let request = try PageRequest.parse(
-            query, sortable: ["created_at", "action"], defaultSort: "created_at", defaultOrder: .desc)
-        let filter = try auditFilter(q)
+        return try await listAuditLogs(Engine.auditLogQuery.read(query), actor: actor)
+    }
+
+    /// `GET /v1/audit-logs`, newest first; filters `action`, `action_prefix`, `resource_type`, `resource_id`, and the
+    /// time range `from` (inclusive) / `to` (exclusive).
+    public func listAuditLogs(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+        try require("audit_log:list", actor)
+        let (request, filter) = (q.page, Self.auditFilter(q))
         return try await self.query { try $0.auditEntries(request, filter: filter) }.map(Wire.auditEntry)
     }
 
     /// `GET /v1/audit-logs/events`: the keyset feed, oldest first.
     public func auditEvents(_ query: [String: String], actor: Actor) async throws -> FeedPage {
         try require("audit_log:list", actor)
-        let q = try QueryReader(
-            query,
-            allowed: ["cursor", "limit", "action", "action_prefix", "resource_type", "resource_id", "from", "to"])
-        let after = try cursor(q)
-        let limit = try q.int("limit", in: 1...500) ?? 100
-        let filter = try auditFilter(q)
+        let q = try Engine.auditEventQuery.read(query)
+        let (after, limit, filter) = (q.after, q.limit, Self.auditFilter(q))
         let rows = try await self.query { try $0.auditFeed(after: after, limit: limit, filter: filter) }
         return FeedPage(
             items: rows.map(Wire.auditEntry), nextCursor: rows.count == limit ? rows.last.map { String($0.seq) } : nil,
@@ -41,11 +61,9 @@ extension Engine {
     /// `GET /v1/logs`: the tenant-wide request log feed, oldest first, filters `route_id` and `status_code`.
     public func requestLogFeed(_ query: [String: String], actor: Actor) async throws -> FeedPage {
         try require("log:read", actor)
-        let q = try QueryReader(query, allowed: ["cursor", "limit", "route_id", "status_code"])
-        let after = try cursor(q)
-        let limit = try q.int("limit", in: 1...1000) ?? 100
-        let filter = RequestLogFilter(
-            routeId: try q.text("route_id", maxLength: 64), statusCode: try q.int("status_code", in: 100...599))
+        let q = try Engine.requestLogQuery.read(query)
+        let (after, limit) = (q.after, q.limit)
+        let filter = RequestLogFilter(routeId: q.text("route_id"), statusCode: q.int("status_code"))
         let rows = try await self.query { try $0.requestLogFeed(after: after, limit: limit, filter: filter) }
         let identity = actor.permissions.allows("log:read_identity")
         let (tenantId, mode) = (tenantId, mode)
@@ -64,18 +82,10 @@ extension Engine {
             row, tenantId: tenantId, mode: mode, includeIdentity: actor.permissions.allows("log:read_identity"))
     }
 
-    private func cursor(_ q: QueryReader) throws(ApiError) -> Int64 {
-        guard let raw = q.query["cursor"] else { return 0 }
-        guard let v = Int64(raw), v >= 0 else { throw ApiError.invalid("cursor", "is not a cursor this API issued") }
-        return v
-    }
-
-    private func auditFilter(_ q: QueryReader) throws(ApiError) -> AuditFilter {
+    static func auditFilter(_ q: QueryRequest) -> AuditFilter {
         let filter = AuditFilter(
-            action: try q.text("action", maxLength: 100), actionPrefix: try q.text("action_prefix", maxLength: 100),
-            resourceType: try q.text("resource_type", maxLength: 100),
-            resourceId: try q.text("resource_id", maxLength: 100),
-            from: try q.time("from"), to: try q.time("to"))
+            action: q.text("action"), actionPrefix: q.text("action_prefix"), resourceType: q.text("resource_type"),
+            resourceId: q.text("resource_id"), from: q.time("from"), to: q.time("to"))
         // `from` at or after `to` is an empty range: it selects nothing (every well-formed pair is a valid query).
         return filter
     }

@@ -5,13 +5,21 @@ extension Engine {
     /// Sort keys of `GET /v1/routes`.
     public static let routeSortKeys = ["created_at", "name", "enabled"]
 
-    /// `GET /v1/routes`.
+    /// The query of `GET /v1/routes`.
+    public static let routeQuery = QueryDescriptor.page(
+        sort: routeSortKeys, default: "created_at", .desc,
+        filters: [QueryParameter("enabled", .boolean, "Only enabled or disabled routes")])
+
+    /// `GET /v1/routes`, its query as sent.
     public func listRoutes(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("routes:read", actor)
-        let q = try QueryReader(query, allowed: pageParameters.union(["enabled"]))
-        let request = try PageRequest.parse(
-            query, sortable: Engine.routeSortKeys, defaultSort: "created_at", defaultOrder: .desc)
-        let enabled = try q.bool("enabled")
+        return try await listRoutes(Engine.routeQuery.read(query), actor: actor)
+    }
+
+    /// `GET /v1/routes`.
+    public func listRoutes(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+        try require("routes:read", actor)
+        let (request, enabled) = (q.page, q.bool("enabled"))
         let (tenantId, mode) = (tenantId, mode)
         return try await self.query { access in
             try access.routes(request, enabled: enabled).map { route in
@@ -59,12 +67,14 @@ extension Engine {
         return .array(try await query { try $0.assignmentDetails(routeId: routeId) }.map(Wire.routeClient))
     }
 
+    /// The query of `GET /v1/routes/:id/logs`.
+    public static let routeLogQuery = QueryDescriptor.page(
+        sort: ["ts", "status_code", "latency_ms"], default: "ts", .desc)
+
     /// `GET /v1/routes/:id/logs`, newest first.
     public func routeLogs(_ id: String, _ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("log:read", actor)
-        _ = try QueryReader(query, allowed: pageParameters)
-        let request = try PageRequest.parse(
-            query, sortable: ["ts", "status_code", "latency_ms"], defaultSort: "ts", defaultOrder: .desc)
+        let request = try Engine.routeLogQuery.read(query).page
         let view = try await findRouteView(id)
         let routeId = view.route.id
         return try await self.query { try $0.requestLogs(routeId: routeId, request) }.map(Wire.routeLog)

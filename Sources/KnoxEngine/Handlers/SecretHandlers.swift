@@ -161,12 +161,19 @@ extension Engine {
 
     public static let secretSortKeys = ["created_at", "name", "base_environment"]
 
-    /// `GET /v1/secrets` (metadata only).
+    /// The query of `GET /v1/secrets`.
+    public static let secretQuery = QueryDescriptor.page(sort: secretSortKeys, default: "name", .asc)
+
+    /// `GET /v1/secrets`, its query as sent.
     public func listSecrets(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
         try require("secrets:read", actor)
-        _ = try QueryReader(query, allowed: pageParameters)
-        let request = try PageRequest.parse(
-            query, sortable: Engine.secretSortKeys, defaultSort: "name", defaultOrder: .asc)
+        return try await listSecrets(Engine.secretQuery.read(query), actor: actor)
+    }
+
+    /// `GET /v1/secrets` (metadata only).
+    public func listSecrets(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+        try require("secrets:read", actor)
+        let request = q.page
         return try await self.query { access in
             let counts = try access.secretValueCounts()
             return try access.secrets(request).map { Wire.secret($0, environmentCount: counts[$0.id] ?? 0) }

@@ -1,0 +1,50 @@
+import Foundation
+import KnoxCore
+import KnoxTestSupport
+import Testing
+
+@testable import KnoxAPI
+@testable import KnoxEngine
+
+/// An operation's query parameters are described once (`Operation.query`): the document lists them and the handler
+/// reads them, so what the one says and the other takes cannot drift apart.
+@Suite struct QueryDescriptorTests {
+    /// Operations whose handler checks its whole query (the others read one `environment` parameter and no more).
+    static let checked = Operations.all.filter { op in
+        op.method == "GET" && op.query.parameters.contains { $0.kind != .name }
+    }.map(\.operationId)
+
+    @Test(arguments: checked)
+    func theHandlerTakesExactlyTheDocumentedParameters(operationId: String) async throws {
+        let api = try await APIFixture()
+        let op = try #require(Operations.all.first { $0.operationId == operationId })
+        let path = op.path.replacingOccurrences(of: "{id}", with: "missing-route")
+        // An unknown parameter is refused, and the refusal lists the documented ones.
+        let unknown = await api.call("GET", "\(path)?not_a_parameter=1")
+        #expect(unknown.status == 400)
+        #expect(unknown.json["error"]?["field"] == "not_a_parameter")
+        let documented = op.query.parameters.map(\.name).sorted().joined(separator: ", ")
+        #expect(unknown.json["error"]?["message"]?.stringValue?.hasSuffix("allowed: \(documented)") == true)
+        // Every documented parameter is taken with a value its schema allows, and refused by name with one it does not.
+        for parameter in op.query.parameters {
+            let (good, bad) = Self.values(parameter.kind)
+            let accepted = await api.call("GET", "\(path)?\(parameter.name)=\(good)")
+            #expect(accepted.json["error"]?["field"] != .string(parameter.name), "\(parameter.name)=\(good)")
+            let refused = await api.call("GET", "\(path)?\(parameter.name)=\(bad)")
+            #expect(refused.status == 400, "\(parameter.name)=\(bad)")
+            #expect(refused.json["error"]?["field"] == .string(parameter.name), "\(refused.json)")
+        }
+    }
+
+    static func values(_ kind: QueryParameter.Kind) -> (good: String, bad: String) {
+        switch kind {
+        case .boolean: ("true", "maybe")
+        case .integer(let range): (String(range.lowerBound), String(range.upperBound + 1))
+        case .oneOf(let values): (values[0], "not-one-of-them")
+        case .text(let maxLength): ("x", String(repeating: "x", count: maxLength + 1))
+        case .time: ("2026-01-15T09:30:00Z", "yesterday")
+        case .cursor: ("0", "-1")
+        case .name: ("production", "")
+        }
+    }
+}
