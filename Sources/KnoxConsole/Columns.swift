@@ -40,6 +40,20 @@ enum Columns {
         { $0[key]?.boolValue == true ? "yes" : "no" }
     }
 
+    /// The columns a resource's descriptors give, in their positions.
+    static func described<Root>(_ fields: [ResourceField<Root>]) -> [Column] {
+        fields.compactMap { f in f.console?.column.map { (f.name, $0) } }.sorted { $0.1.position < $1.1.position }
+            .map { name, c in
+                let value: @Sendable (JSONValue) -> String =
+                    switch c.render {
+                    case .text: text(name)
+                    case .flag: flag(name)
+                    case .time: time(name)
+                    }
+                return Column(c.title, c.width, flexible: c.flexible, value)
+            }
+    }
+
     /// `2026-11-22T22:08:08.030Z` → `2026-11-22 22:08`.
     static func time(_ key: String) -> @Sendable (JSONValue) -> String {
         { row in
@@ -65,12 +79,7 @@ enum Columns {
                 Column("BASE ENV", 10, text("base_environment")), Column("ENVS", 4, text("environment_count")),
                 Column("UPDATED", 16, time("updated_at")),
             ]
-        case .clients:
-            [
-                Column("NAME", 18, flexible: true, text("name")), Column("TYPE", 6, text("type")),
-                Column("ADDRESS", 22, text("ip_address")), Column("ON", 3, flag("enabled")),
-                Column("CREATED", 16, time("created_at")),
-            ]
+        case .clients: described(Client.fields)
         case .environments:
             [
                 Column("NAME", 16, text("name")), Column("DISPLAY NAME", 16, flexible: true, text("display_name")),

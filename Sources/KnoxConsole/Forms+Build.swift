@@ -72,18 +72,10 @@ extension FormState {
                     value: context.environments.first ?? "production"),
             ]
         case .client(let id):
-            fields = [
-                FormField("name", "Name", value: v("name")),
-                FormField("ip_address", "Address", value: v("ip_address"), help: "IPv4/IPv6 address or CIDR range"),
-                FormField(
-                    "type", "Type", .choice([ChoiceOption("server", "server"), ChoiceOption("user", "user")]),
-                    value: row == nil ? "server" : v("type")),
-                FormField("description", "Description", value: v("description")),
-                FormField(
-                    "allow_wide_range", "Wide range", .toggle, value: "false",
-                    help: "Needed for a range wider than /8 (IPv4) or /32 (IPv6)"),
-            ]
-            if id != nil { fields.append(FormField("enabled", "Enabled", .toggle, value: v("enabled"))) }
+            // The fields with a form hint, in the descriptor's order; a new client is enabled (no toggle yet).
+            fields = Client.fields.filter { $0.console?.formHelp != nil && (id != nil || $0.name != "enabled") }.map {
+                FormField(resource: $0, row: row)
+            }
         case .environment(let id):
             fields = []
             if id == nil { fields.append(FormField("name", "Name", help: "a-z 0-9 _ -, permanent")) }

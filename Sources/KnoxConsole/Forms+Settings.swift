@@ -33,6 +33,31 @@ extension FormField {
     }
 }
 
+extension FormField {
+    /// The form field of a resource's field: label and hint from its descriptor, kind from its input schema (a
+    /// boolean toggles, an enum is a choice), text from the resource as the API shows it (or the form default).
+    init<Root>(resource field: ResourceField<Root>, row: JSONValue?) {
+        let console = field.console
+        let schema = field.inputSchema
+        let values = schema?["enum"]?.arrayValue?.compactMap(\.stringValue)
+        let isBoolean = schema?["type"] == "boolean" || schema?["type"]?.arrayValue?.contains("boolean") == true
+        let kind: Kind =
+            if let values {
+                .choice(
+                    values.sorted { ($0 == console?.formDefault ? 0 : 1) < ($1 == console?.formDefault ? 0 : 1) }
+                        .map { ChoiceOption($0, $0) })
+            } else if isBoolean { .toggle } else { .text }
+        let text: String =
+            switch row?[field.name] {
+            case .string(let s)?: s
+            case .bool(let b)?: b ? "true" : "false"
+            case .number(let n)?: n.literal
+            default: console?.formDefault ?? ""
+            }
+        self.init(field.name, console?.label ?? field.name, kind, value: text, help: console?.formHelp ?? "")
+    }
+}
+
 extension RouteSettings {
     /// The descriptor of the setting named `name` (a name the console uses; every one exists).
     static func field(_ name: String) -> SettingField {

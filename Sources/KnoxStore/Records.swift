@@ -149,26 +149,14 @@ extension Client: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "clients"
 
     public init(row: Row) throws {
-        let kind: String = row["type"]
-        self.init(
-            id: row["id"], name: row["name"], type: Client.Kind(rawValue: kind) ?? .server,
-            ipAddress: row["ip_address"], ipNotes: jsonObject(row["ip_notes"]) ?? JSONObject(),
-            description: row["description"], enabled: row["enabled"], collectionId: row["collection_id"],
-            createdBy: row["created_by"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+        self = Client.blank()
+        for field in Client.fields where field.isStored {
+            field.load(StoredValue(row[field.name] as DatabaseValue), into: &self)
+        }
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["name"] = name
-        container["type"] = type.rawValue
-        container["ip_address"] = ipAddress
-        container["ip_notes"] = jsonText(ipNotes)
-        container["description"] = description
-        container["enabled"] = enabled
-        container["collection_id"] = collectionId
-        container["created_by"] = createdBy
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
+        for field in Client.fields where field.isStored { container[field.name] = field.stored(self).databaseValue }
     }
 }
 

@@ -43,3 +43,16 @@ import Testing
         #expect(field.wire(loaded) == field.wire(settings))
     }
 }
+
+/// The store keeps each client field in the column its descriptor names.
+@Suite struct ClientColumnsTests {
+    @Test func theClientsTableHoldsExactlyTheStoredFields() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let columns = try await store.readSQLite { a in
+            try String.fetchAll(a.db, sql: "SELECT name FROM pragma_table_info('clients')")
+        }
+        #expect(Set(columns) == Set(Client.fields.filter(\.isStored).map(\.name)))
+    }
+}

@@ -4,25 +4,20 @@ extension Schemas {
     static let resources: [(String, JSONValue)] = [
         (
             "Client",
-            S.object(
-                [
-                    "id": S.uuid(), "tenant_id": S.uuid(), "name": S.string(),
-                    "type": S.string(values: ["user", "server"]),
-                    "ip_address": S.string("Canonical address or CIDR range"), "ip_notes": S.map(),
-                    "description": S.string(nullable: true), "enabled": S.boolean(),
-                    "collection_id": S.string(nullable: true),
-                    "created_by": S.string(nullable: true), "created_at": S.time(), "updated_at": S.time(),
-                    "agent_version": S.string(nullable: true), "agent_os": S.string(nullable: true),
-                    "agent_arch": S.string(nullable: true), "agent_hostname": S.string(nullable: true),
-                    "agent_last_seen": S.time(nullable: true), "agent_mode": S.string(nullable: true),
-                    "route_assignments": S.array(
-                        S.object(["route_id": S.uuid(), "route_name": S.string(), "environment_name": S.string()]),
-                        "Only on GET /v1/clients/{id}"),
+            Schemas.object(
+                Client.fields.answerSchema() + [
+                    ("tenant_id", S.uuid()),
+                    ("agent_version", S.string(nullable: true)), ("agent_os", S.string(nullable: true)),
+                    ("agent_arch", S.string(nullable: true)), ("agent_hostname", S.string(nullable: true)),
+                    ("agent_last_seen", S.time(nullable: true)), ("agent_mode", S.string(nullable: true)),
+                    (
+                        "route_assignments",
+                        S.array(
+                            S.object(["route_id": S.uuid(), "route_name": S.string(), "environment_name": S.string()]),
+                            "Only on GET /v1/clients/{id}")
+                    ),
                 ],
-                required: [
-                    "id", "tenant_id", "name", "type", "ip_address", "ip_notes", "description", "enabled",
-                    "collection_id", "created_by", "created_at", "updated_at",
-                ])
+                required: Client.fields.answerSchema().map(\.0) + ["tenant_id"])
         ),
         ("ClientCreate", client(update: false)),
         ("ClientUpdate", client(update: true)),
@@ -169,16 +164,8 @@ extension Schemas {
     ]
 
     static func client(update: Bool) -> JSONValue {
-        S.object(
-            [
-                "name": S.text(maxLength: 200), "ip_address": S.ipRange("IPv4/IPv6 address or CIDR range"),
-                "type": S.string(values: ["user", "server"]), "ip_notes": S.map(nullable: true),
-                "description": S.string(nullable: true, maxLength: 1000), "enabled": S.boolean(),
-                "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128),
-                "allow_wide_range": S.boolean(
-                    "Needed for an ip_address wider than the configured prefix (/8, /32 by default) and for /0",
-                    nullable: true),
-            ], required: update ? [] : ["name", "ip_address"], closed: true, minProperties: update ? 1 : nil)
+        let (properties, required) = Client.fields.bodySchema(create: !update)
+        return Schemas.object(properties, required: required, closed: true, minProperties: update ? 1 : nil)
     }
 
     static func environment(update: Bool) -> JSONValue {

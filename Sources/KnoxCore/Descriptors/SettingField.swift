@@ -98,11 +98,14 @@ public struct ConsoleUse: Sendable {
     public let formDefault: String?
     /// Shown near the top of a route's detail page (the others follow, when set).
     public let prominent: Bool
+    /// Its column in the pane's table, if it has one.
+    public let column: ConsoleColumn?
 
     public init(
-        _ label: String, _ group: Group, form formHelp: String? = nil, formDefault: String? = nil,
-        prominent: Bool = false
+        _ label: String, _ group: Group = .other, form formHelp: String? = nil, formDefault: String? = nil,
+        prominent: Bool = false, column: ConsoleColumn? = nil
     ) {
+        self.column = column
         self.label = label
         self.group = group
         self.formHelp = formHelp

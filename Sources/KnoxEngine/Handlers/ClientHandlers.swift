@@ -3,9 +3,7 @@ import KnoxDataPlane
 import KnoxStore
 
 extension Engine {
-    static let clientFields: Set<String> = [
-        "name", "ip_address", "type", "ip_notes", "description", "enabled", "collection_id", "allow_wide_range",
-    ]
+    static let clientFields = Client.fields.bodyNames(create: true)
 
     /// The client's address, canonical, refusing ranges wider than the configured prefixes (and `/0` always) unless
     /// the request says `allow_wide_range: true`: a client's address logs it in on routes with `requires_clients`.
@@ -35,17 +33,22 @@ extension Engine {
         let config = config
         return try await mutate(ctx, status: 201) { m in
             let r = try FieldReader(body: body, allowed: Engine.clientFields)
-            let name = try r.requiredString("name", maxLength: 200)
-            guard let ip = try r.string("ip_address").value else { throw ApiError.invalid("ip_address", "is required") }
-            let (address, wide) = try Engine.clientAddress(ip, r, config: config)
-            var client = Client(
-                id: Identifier.uuid(), name: name, type: .server, ipAddress: address,
-                createdBy: m.context.actor.auditLabel,
-                createdAt: m.now, updatedAt: m.now)
-            try Engine.applyClientFields(r, to: &client)
+            var client = Client.blank(id: Identifier.uuid(), at: m.now)
+            client.createdBy = m.context.actor.auditLabel
+            var wide = false
+            for field in Client.fields {
+                guard field.name == "ip_address" else {
+                    try field.read(r, isCreate: true, into: &client)
+                    continue
+                }
+                guard let ip = try r.string("ip_address").value else {
+                    throw ApiError.invalid("ip_address", "is required")
+                }
+                (client.ipAddress, wide) = try Engine.clientAddress(ip, r, config: config)
+            }
             try m.checkLimit(.clients, m.limits.clients, "client")
             try m.access.insert(client)
-            var details: JSONObject = ["name": .string(name), "ip_address": .string(client.ipAddress)]
+            var details: JSONObject = ["name": .string(client.name), "ip_address": .string(client.ipAddress)]
             if wide { details["allow_wide_range"] = true }
             try m.audit("client.created", "client", client.id, details)
             return Wire.client(client, tenantId: tenantId)
@@ -63,15 +66,19 @@ extension Engine {
             guard !r.object.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
-            if let name = try r.text("name", maxLength: 200).value { client.name = name }
             var wide = false
-            // Only a changed address is checked against the widest prefix: an edit that keeps it needs no opt-in.
-            if let ip = try r.nonNullString("ip_address"),
-                try RouteSettingChecks.ipRange(ip, field: "ip_address") != client.ipAddress
-            {
-                (client.ipAddress, wide) = try Engine.clientAddress(ip, r, config: config)
+            for field in Client.fields {
+                guard field.name == "ip_address" else {
+                    try field.read(r, isCreate: false, into: &client)
+                    continue
+                }
+                // Only a changed address is checked against the widest prefix: an edit that keeps it needs no opt-in.
+                if let ip = try r.nonNullString("ip_address"),
+                    try RouteSettingChecks.ipRange(ip, field: "ip_address") != client.ipAddress
+                {
+                    (client.ipAddress, wide) = try Engine.clientAddress(ip, r, config: config)
+                }
             }
-            try Engine.applyClientFields(r, to: &client)
             client.updatedAt = m.now
             try m.access.update(client)
             var details: JSONObject = ["changed_fields": .array(r.object.keys.map(JSONValue.string))]
@@ -89,51 +96,6 @@ extension Engine {
             try m.access.deleteClient(id: client.id)
             try m.audit("client.deleted", "client", client.id, ["name": .string(client.name)])
             return ["deleted": true]
-        }
-    }
-
-    static func applyClientFields(_ r: FieldReader, to client: inout Client) throws(ApiError) {
-        _ = try r.bool("allow_wide_range")  // read with ip_address; checked here even when that is absent
-        switch try r.string("type") {
-        case .absent: break
-        case .null: throw ApiError.invalid("type", "must be user or server (got null)")
-        case .value(let t):
-            guard let kind = Client.Kind(rawValue: t) else {
-                throw ApiError.invalid("type", "must be user or server (got \"\(t.prefix(32))\")")
-            }
-            client.type = kind
-        }
-        switch try r.objectField("ip_notes") {
-        case .absent: break
-        case .null: client.ipNotes = JSONObject()
-        case .value(let notes):
-            guard JSONValue.object(notes).serialized().utf8.count <= 16_384 else {
-                throw ApiError.invalid("ip_notes", "must be at most 16 KiB as JSON")
-            }
-            client.ipNotes = notes
-        }
-        switch try r.string("description") {
-        case .absent: break
-        case .null: client.description = nil
-        case .value(let d):
-            guard d.unicodeScalars.count <= 1000 else {
-                throw ApiError.invalid("description", "must be at most 1000 characters")
-            }
-            client.description = d.isEmpty ? nil : d
-        }
-        switch try r.bool("enabled") {
-        case .absent: break
-        case .null: throw ApiError.invalid("enabled", "must be true or false (got null)")
-        case .value(let e): client.enabled = e
-        }
-        switch try r.string("collection_id") {
-        case .absent: break
-        case .null: client.collectionId = nil
-        case .value(let c):
-            guard !c.isEmpty, c.unicodeScalars.count <= 128 else {
-                throw ApiError.invalid("collection_id", "must be 1-128 characters")
-            }
-            client.collectionId = c
         }
     }
 

@@ -52,19 +52,8 @@ extension Wire {
     public static func client(
         _ c: Client, tenantId: String, assignments: [AssignmentDetail]? = nil
     ) -> JSONValue {
-        var o = JSONObject()
-        o["id"] = .string(c.id)
+        var o = Client.fields.wire(c)
         o["tenant_id"] = .string(tenantId)
-        o["name"] = .string(c.name)
-        o["type"] = .string(c.type.rawValue)
-        o["ip_address"] = .string(c.ipAddress)
-        o["ip_notes"] = .object(c.ipNotes)
-        o["description"] = .string(c.description)
-        o["enabled"] = .bool(c.enabled)
-        o["collection_id"] = .string(c.collectionId)
-        o["created_by"] = .string(c.createdBy)
-        o["created_at"] = time(c.createdAt)
-        o["updated_at"] = time(c.updatedAt)
         for field in ["agent_version", "agent_os", "agent_arch", "agent_hostname", "agent_last_seen", "agent_mode"] {
             o[field] = .null
         }

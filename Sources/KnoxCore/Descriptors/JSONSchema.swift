@@ -1,8 +1,7 @@
-import KnoxCore
-
-/// Small builders for JSON Schema (OpenAPI 3.1 dialect), so the schema catalogue reads like the wire format.
-enum S {
-    static func string(
+/// Small builders for JSON Schema (OpenAPI 3.1 dialect), so the schema catalogue and the resource descriptors read
+/// like the wire format (KnoxAPI calls it `S`).
+public enum JSONSchema {
+    public static func string(
         _ description: String? = nil, format: String? = nil, nullable: Bool = false, values: [String]? = nil,
         minLength: Int? = nil, maxLength: Int? = nil, pattern: String? = nil
     ) -> JSONValue {
@@ -16,7 +15,9 @@ enum S {
         return .object(o)
     }
 
-    static func integer(_ description: String? = nil, nullable: Bool = false, minimum: Int? = nil, maximum: Int? = nil)
+    public static func integer(
+        _ description: String? = nil, nullable: Bool = false, minimum: Int? = nil, maximum: Int? = nil
+    )
         -> JSONValue
     {
         var o: JSONObject = ["type": nullable ? ["integer", "null"] : "integer"]
@@ -26,21 +27,21 @@ enum S {
         return .object(o)
     }
 
-    static func boolean(_ description: String? = nil, nullable: Bool = false) -> JSONValue {
+    public static func boolean(_ description: String? = nil, nullable: Bool = false) -> JSONValue {
         var o: JSONObject = ["type": nullable ? ["boolean", "null"] : "boolean"]
         if let description { o["description"] = .string(description) }
         return .object(o)
     }
 
-    static func time(_ description: String? = nil, nullable: Bool = false) -> JSONValue {
+    public static func time(_ description: String? = nil, nullable: Bool = false) -> JSONValue {
         string(description, format: "date-time", nullable: nullable)
     }
 
-    static func uuid(_ description: String? = nil, nullable: Bool = false) -> JSONValue {
+    public static func uuid(_ description: String? = nil, nullable: Bool = false) -> JSONValue {
         string(description, format: "uuid", nullable: nullable)
     }
 
-    static func array(
+    public static func array(
         _ items: JSONValue, nullable: Bool = false, minItems: Int? = nil, maxItems: Int? = nil,
         _ description: String? = nil
     ) -> JSONValue {
@@ -52,7 +53,9 @@ enum S {
     }
 
     /// A free-form object (string values when `stringValues`).
-    static func map(_ description: String? = nil, stringValues: Bool = false, nullable: Bool = false) -> JSONValue {
+    public static func map(_ description: String? = nil, stringValues: Bool = false, nullable: Bool = false)
+        -> JSONValue
+    {
         var o: JSONObject = ["type": nullable ? ["object", "null"] : "object"]
         o["additionalProperties"] = stringValues ? ["type": "string"] : true
         if let description { o["description"] = .string(description) }
@@ -60,24 +63,26 @@ enum S {
     }
 
     /// A name-like text field: what `FieldReader.requiredString`/`text` accept, exactly (`TextRule`).
-    static func text(_ description: String? = nil, maxLength: Int, nullable: Bool = false) -> JSONValue {
+    public static func text(_ description: String? = nil, maxLength: Int, nullable: Bool = false) -> JSONValue {
         string(description, nullable: nullable, maxLength: maxLength, pattern: TextRule.text)
     }
 
     /// An identifier such as a slug or an environment name: `core` with the ASCII spaces the server removes around it.
-    static func token(_ description: String? = nil, _ core: String, maxLength: Int? = nil, nullable: Bool = false)
+    public static func token(
+        _ description: String? = nil, _ core: String, maxLength: Int? = nil, nullable: Bool = false
+    )
         -> JSONValue
     {
         string(description, nullable: nullable, maxLength: maxLength, pattern: TextRule.token(core))
     }
 
     /// An environment name (or a reference to one).
-    static func environmentName(_ description: String? = nil) -> JSONValue {
+    public static func environmentName(_ description: String? = nil) -> JSONValue {
         token(description, "[a-z0-9_-]{1,63}", maxLength: 63)
     }
 
     /// An IPv4/IPv6 address or CIDR range (a range with host bits set is refused with `error.reason` `not_canonical`).
-    static func ipRange(_ description: String? = nil) -> JSONValue {
+    public static func ipRange(_ description: String? = nil) -> JSONValue {
         var o = string(description).objectValue ?? [:]
         o["pattern"] = .string(
             TextRule.token(
@@ -86,13 +91,13 @@ enum S {
     }
 
     /// A setting that only takes "nothing" in this version: an empty array, an empty object or null.
-    static func emptyArray(_ description: String) -> JSONValue {
+    public static func emptyArray(_ description: String) -> JSONValue {
         ["type": ["array", "object", "null"], "maxItems": 0, "maxProperties": 0, "description": .string(description)]
     }
 
     /// Headers a route injects: token names (those KnoxCall owns or that frame the message are refused with
     /// `error.reason` `reserved_name`), values without CR, LF or NUL.
-    static func headers() -> JSONValue {
+    public static func headers() -> JSONValue {
         [
             "type": "object", "maxProperties": 100,
             "propertyNames": ["pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$"],
@@ -104,34 +109,34 @@ enum S {
     }
 
     /// A secret name as sent (`SecretName.normalize` accepts it): letters, digits, spaces, `_ . -`, 1-128 long.
-    static func secretName(_ description: String? = nil) -> JSONValue {
+    public static func secretName(_ description: String? = nil) -> JSONValue {
         token(description, "[A-Za-z0-9_.-]([A-Za-z0-9 _.-]{0,126}[A-Za-z0-9_.-])?", maxLength: 200)
     }
 
     /// A secret value: write-only, 1 to 65,536 characters (Unicode scalars, as JSON Schema counts them).
-    static func secretValue() -> JSONValue {
+    public static func secretValue() -> JSONValue {
         string("Write-only", minLength: 1, maxLength: 65_536)
     }
 
     /// A value that is always `value` in this version (the field exists for the SDK's sake).
-    static func only(_ value: JSONValue, _ description: String? = nil) -> JSONValue {
+    public static func only(_ value: JSONValue, _ description: String? = nil) -> JSONValue {
         var o: JSONObject = ["const": value]
         if let description { o["description"] = .string(description) }
         return .object(o)
     }
 
     /// `schema` with more keywords (`not`, `dependentRequired`…).
-    static func with(_ schema: JSONValue, _ keywords: JSONObject) -> JSONValue {
+    public static func with(_ schema: JSONValue, _ keywords: JSONObject) -> JSONValue {
         guard case .object(var o) = schema else { return schema }
         for (k, v) in keywords { o[k] = v }
         return .object(o)
     }
 
-    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+    public static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
 
     /// An object with these properties. Responses list every property as required (the server always sends every
     /// key); request bodies name their required ones and refuse unknown properties.
-    static func object(
+    public static func object(
         _ properties: KeyValuePairs<String, JSONValue>, required: [String]? = nil, closed: Bool = false,
         minProperties: Int? = nil, _ description: String? = nil
     ) -> JSONValue {
@@ -149,22 +154,22 @@ enum S {
 
 /// JSON Schema patterns (ECMA-262; Python's `re` reads them the same) for the server's text rules, built from the
 /// same character lists the server checks with, so the document and the server cannot drift apart.
-enum TextRule {
+public enum TextRule {
     /// The ASCII spaces, tabs and line breaks removed around a value (`trimmingASCIIWhitespace`).
-    static let around = "[ \\t\\n\\r]*"
+    public static let around = "[ \\t\\n\\r]*"
 
-    static func escaped(_ v: UInt32) -> String {
+    public static func escaped(_ v: UInt32) -> String {
         let hex = String(v, radix: 16, uppercase: true)
         return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     /// `FieldReader.invisibleFormatting` as character-class ranges.
-    static let invisible = FieldReader.invisibleFormatting.map { r in
+    public static let invisible = FieldReader.invisibleFormatting.map { r in
         r.lowerBound == r.upperBound ? escaped(r.lowerBound) : escaped(r.lowerBound) + "-" + escaped(r.upperBound)
     }.joined()
 
     /// Free text: something left after trimming, no control character but tab, nothing invisible.
-    static let text: String = {
+    public static let text: String = {
         let edge = "[^\(escaped(0))-\(escaped(0x20))\(invisible)]"
         let inner = "[^\(escaped(0))-\(escaped(8))\(escaped(0x0A))-\(escaped(0x1F))\(invisible)]"
         return "^\(around)\(edge)(\(inner)*\(edge))?\(around)$"
@@ -172,36 +177,36 @@ enum TextRule {
 
     /// The very end of the value. `$` would do in ECMA-262, but Python's `re` (which schemathesis and most
     /// validators use) also lets `$` match before a final line feed; this reads the same in both.
-    static let end = "(?![\\s\\S])"
+    public static let end = "(?![\\s\\S])"
 
-    static func token(_ core: String) -> String { "^\(around)\(core)\(around)$" }
+    public static func token(_ core: String) -> String { "^\(around)\(core)\(around)$" }
 
-    static func caseless(_ word: String) -> String {
+    public static func caseless(_ word: String) -> String {
         word.map { c in c.isLetter ? "[\(c.uppercased())\(c.lowercased())]" : String(c) }.joined()
     }
 
     /// 1-65535, leading zeros allowed up to five digits (`UpstreamURL.parse`).
-    static let port =
+    public static let port =
         "(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
     /// A DNS name as `UpstreamURL.isValidHostname` takes it (its 253-octet total is stated in prose only).
-    static let hostname: String = {
+    public static let hostname: String = {
         let label = "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
         return "\(label)(\\.\(label))*\\.?"
     }()
     /// A path of RFC 3986 characters (`UpstreamURL.firstInvalidPathByte`).
-    static let urlPath = "(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
+    public static let urlPath = "(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"
     /// What `UpstreamURL.parse` accepts (a target base URL): http(s), a host, a port, a path; no credentials, query
     /// or fragment.
-    static let httpURL =
+    public static let httpURL =
         "\(caseless("http"))[Ss]?://(\(hostname)|\\[\(ipv6)\\])(:\(port))?\(urlPath)"
     /// An OAuth redirect URI: https anywhere, http only to a loopback host.
-    static let redirectURI =
+    public static let redirectURI =
         "^(\(caseless("https"))://(\(hostname)|\\[\(ipv6)\\])|\(caseless("http"))://(127\\.0\\.0\\.1|\\[::1\\]|\(caseless("localhost"))))(:\(port))?\(urlPath)\(end)"
 
-    static let ipv4Octet = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
-    static let ipv4 = "\(ipv4Octet)(\\.\(ipv4Octet)){3}"
+    public static let ipv4Octet = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    public static let ipv4 = "\(ipv4Octet)(\\.\(ipv4Octet)){3}"
     /// RFC 3986's `IPv6address` rule (RFC 4291 text forms, the embedded-IPv4 ones included), without a zone.
-    static let ipv6: String = {
+    public static let ipv6: String = {
         let h = "[0-9a-fA-F]{1,4}"
         let ls32 = "(\(h):\(h)|\(ipv4))"
         func left(_ most: Int) -> String { most < 0 ? "" : "((\(h):){0,\(most)}\(h))?" }
