@@ -30,28 +30,14 @@ extension Route: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "routes"
 
     public init(row: Row) throws {
-        self.init(
-            id: row["id"], name: row["name"], slug: row["slug"], enabled: row["enabled"],
-            requiresClients: row["requires_clients"], baseEnvironment: row["base_environment"],
-            collectionId: row["collection_id"], mtlsCertificateId: row["mtls_certificate_id"],
-            egressServerId: row["egress_server_id"], dataPlaneNodeId: row["data_plane_node_id"],
-            interceptEnabled: row["intercept_enabled"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+        self = Route.blank()
+        for field in Route.fields where field.isStored {
+            field.load(StoredValue(row[field.name] as DatabaseValue), into: &self)
+        }
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["name"] = name
-        container["slug"] = slug
-        container["enabled"] = enabled
-        container["requires_clients"] = requiresClients
-        container["base_environment"] = baseEnvironment
-        container["collection_id"] = collectionId
-        container["mtls_certificate_id"] = mtlsCertificateId
-        container["egress_server_id"] = egressServerId
-        container["data_plane_node_id"] = dataPlaneNodeId
-        container["intercept_enabled"] = interceptEnabled
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
+        for field in Route.fields where field.isStored { container[field.name] = field.stored(self).databaseValue }
     }
 }
 

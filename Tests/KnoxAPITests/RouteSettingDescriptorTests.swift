@@ -111,3 +111,45 @@ import Testing
         #expect(try await engine.routeEnvironments(id, actor: .console) == before)
     }
 }
+
+/// A route's own fields are described once too (`Route.fields`).
+@Suite final class RouteFieldDescriptorTests {
+    let fixture: EngineFixture
+    let console = RequestContext(actor: .console)
+    deinit { fixture.dir.remove() }
+    init() throws { fixture = try EngineFixture() }
+
+    @Test func theDocumentDescribesEveryRouteField() {
+        let schemas = OpenAPIDocument.document["components"]?["schemas"]
+        for field in Route.fields {
+            for (schema, input) in [("RouteCreate", field.onCreate), ("RouteUpdate", field.onUpdate)]
+            where field.inputSchema != nil {
+                #expect(
+                    schemas?[schema]?["properties"]?[field.name] == (input == .none ? nil : field.inputSchema),
+                    "\(schema).\(field.name)")
+            }
+            if let output = field.outputSchema {
+                #expect(schemas?["Route"]?["properties"]?[field.name] == output, "Route.\(field.name)")
+            }
+        }
+    }
+
+    @Test(arguments: Route.fields.filter { $0.sample != nil }.map(\.name))
+    func aRouteFieldIsTakenShownAndKept(name: String) async throws {
+        let field = try #require(Route.fields.first { $0.name == name })
+        let sample = try #require(field.sample)
+        var id = ""
+        do {
+            let engine = try fixture.engine()
+            var body = JSONObject(pairs: [("name", "Route"), ("target_base_url", "https://a.example.com")])
+            body[name] = sample
+            let created = try await engine.createRoute(.object(body), console).data
+            id = try #require(created["id"]?.stringValue)
+            #expect(created[name] == sample)
+            let updated = try await engine.updateRoute(id, .object([name: sample]), console).data
+            #expect(updated[name] == sample)
+        }
+        let reopened = try fixture.engine()
+        #expect(try await reopened.getRoute(id, actor: .console)[name] == sample, "kept by the store")
+    }
+}

@@ -56,3 +56,16 @@ import Testing
         #expect(Set(columns) == Set(Client.fields.filter(\.isStored).map(\.name)))
     }
 }
+
+/// The store keeps each route field in the column its descriptor names.
+@Suite struct RouteColumnsTests {
+    @Test func theRoutesTableHoldsExactlyTheStoredFields() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let columns = try await store.readSQLite { a in
+            try String.fetchAll(a.db, sql: "SELECT name FROM pragma_table_info('routes')")
+        }
+        #expect(Set(columns) == Set(Route.fields.filter(\.isStored).map(\.name)))
+    }
+}

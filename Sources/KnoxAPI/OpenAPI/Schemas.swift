@@ -85,19 +85,16 @@ enum Schemas {
 
     static var routes: [(String, JSONValue)] {
         var routeProps: [(String, JSONValue)] = [
-            ("id", S.uuid()), ("tenant_id", S.uuid()), ("name", S.string()), ("slug", S.string()),
-            ("sandbox", S.boolean()),
-            ("base_environment", S.string()), ("enabled", S.boolean()), ("requires_clients", S.boolean()),
+            ("tenant_id", S.uuid()), ("sandbox", S.boolean()),
             ("methods", S.array(S.string(), nullable: true, "Alias of allowed_methods")),
         ]
         for (k, v) in settingsProperties where k != "target_base_url" { routeProps.append((k, v)) }
+        routeProps += Route.fields.answerSchema()
         routeProps += [
             ("target_base_url", S.string(format: "uri", nullable: true)),
-            ("mtls_certificate_id", S.uuid(nullable: true)), ("egress_server_id", S.string(nullable: true)),
-            ("data_plane_node_id", S.string(nullable: true)), ("collection_id", S.string(nullable: true)),
             ("favicon_url", S.string(nullable: true)), ("favicon_updated_at", S.time(nullable: true)),
             ("favicon_data", S.string(nullable: true)), ("environment_override_count", S.integer()),
-            ("configured_environments", S.array(S.string())), ("created_at", S.time()), ("updated_at", S.time()),
+            ("configured_environments", S.array(S.string())),
         ]
         var envProps: [(String, JSONValue)] = [
             ("id", S.uuid()), ("route_id", S.uuid()), ("environment_name", S.string()),
@@ -115,18 +112,10 @@ enum Schemas {
             ("overridden_fields", S.array(S.string(), "Fields this environment sets; the rest inherit the base")),
             ("created_at", S.time()), ("updated_at", S.time()),
         ]
-        var createProps: [(String, JSONValue)] = [
-            ("name", S.text(maxLength: 200)),
-            ("slug", S.token("Derived from the name when omitted; permanent", "[a-z0-9-]{1,63}", maxLength: 63)),
-            ("base_environment", S.environmentName("An existing environment; the default one when omitted")),
-            ("enabled", S.boolean()), ("requires_clients", S.boolean()),
-            ("collection_id", S.token("1-128 printable ASCII characters", "[!-~]{1,128}", nullable: true)),
-            ("mtls_certificate_id", S.only(.null, "Not supported yet (certificate secrets): only null")),
-            ("egress_server_id", S.only(.null, "Not supported yet: only null")),
-            ("data_plane_node_id", S.only(.null, "Not supported yet: only null")),
-        ]
+        var createProps = Route.fields.bodySchema(create: true).properties
         for (k, v) in settingsProperties { createProps.append((k, v)) }
-        let updateProps = createProps.filter { $0.0 != "base_environment" }
+        var updateProps = Route.fields.bodySchema(create: false).properties
+        for (k, v) in settingsProperties { updateProps.append((k, v)) }
         let envInputProps = RouteSettings.fields.map { ($0.name, setting($0)) }
         return [
             ("Route", object(routeProps)),

@@ -25,30 +25,19 @@ extension Wire {
         let r = view.route
         let s = view.baseSettings
         var o = JSONObject()
-        o["id"] = .string(r.id)
-        o["tenant_id"] = .string(tenantId)
-        o["name"] = .string(r.name)
-        o["slug"] = .string(r.slug)
-        o["sandbox"] = .bool(mode.isSandbox)
-        o["base_environment"] = .string(r.baseEnvironment)
-        o["enabled"] = .bool(r.enabled)
-        o["requires_clients"] = .bool(r.requiresClients)
-        o["methods"] = strings(s.allowedMethods)
         for field in RouteSettings.fields where !field.environmentOnly { o[field.name] = field.wire(s) }
-        o["mtls_certificate_id"] = .string(r.mtlsCertificateId)
-        o["egress_server_id"] = .string(r.egressServerId)
-        o["data_plane_node_id"] = .string(r.dataPlaneNodeId)
-        o["collection_id"] = .string(r.collectionId)
-        // The route's own switch (the base row's copy is the environment's).
-        o["intercept_enabled"] = .bool(r.interceptEnabled)
+        // The route's own fields after its settings: its `intercept_enabled` is the route's (the base row's copy is
+        // the environment's).
+        for (key, value) in Route.fields.wire(r) { o[key] = value }
+        o["tenant_id"] = .string(tenantId)
+        o["sandbox"] = .bool(mode.isSandbox)
+        o["methods"] = strings(s.allowedMethods)
         o["favicon_url"] = .null
         o["favicon_updated_at"] = .null
         o["favicon_data"] = .null
         o["environment_override_count"] = .int(view.overrides.count)
         o["configured_environments"] = .array(
             ([r.baseEnvironment] + view.overrides.map(\.environmentName)).map(JSONValue.string))
-        o["created_at"] = time(r.createdAt)
-        o["updated_at"] = time(r.updatedAt)
         return .object(o)
     }
 
