@@ -72,6 +72,7 @@ extension StoredValue {
         switch value.storage {
         case .int64(let v): self = .integer(v)
         case .string(let v): self = .text(v)
+        case .blob(let v): self = .bytes(Array(v))
         default: self = .null
         }
     }
@@ -81,6 +82,7 @@ extension StoredValue {
         case .null: .null
         case .integer(let v): v.databaseValue
         case .text(let v): v.databaseValue
+        case .bytes(let v): Data(v).databaseValue
         }
     }
 }
@@ -167,36 +169,14 @@ extension ApiKey: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "api_keys"
 
     public init(row: Row) throws {
-        let kind: String = row["key_type"]
-        let hash: Data = row["key_hash"]
-        self.init(
-            id: row["id"], keyId: row["key_id"], keyPrefix: row["key_prefix"],
-            keyType: ApiKey.Kind(rawValue: kind) ?? .standard, name: row["name"], keyHash: Array(hash),
-            revokedAt: row["revoked_at"], createdAt: row["created_at"], lastUsedAt: row["last_used_at"],
-            expiresAt: row["expires_at"], rateLimitRequests: row["rate_limit_requests"],
-            rateLimitWindowSec: row["rate_limit_window_sec"], roleIds: jsonStrings(row["role_ids"]) ?? [],
-            scopes: jsonStrings(row["scopes"]), createdBy: row["created_by"], requireDpop: row["require_dpop"] ?? false,
-            redirectUris: jsonStrings(row["redirect_uris"]) ?? [])
+        self = ApiKey.blank()
+        for field in ApiKey.fields where field.isStored {
+            field.load(StoredValue(row[field.name] as DatabaseValue), into: &self)
+        }
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["key_id"] = keyId
-        container["key_prefix"] = keyPrefix
-        container["key_type"] = keyType.rawValue
-        container["name"] = name
-        container["key_hash"] = Data(keyHash)
-        container["revoked_at"] = revokedAt
-        container["created_at"] = createdAt
-        container["last_used_at"] = lastUsedAt
-        container["expires_at"] = expiresAt
-        container["rate_limit_requests"] = rateLimitRequests
-        container["rate_limit_window_sec"] = rateLimitWindowSec
-        container["role_ids"] = jsonText(roleIds)
-        container["scopes"] = jsonText(scopes)
-        container["created_by"] = createdBy
-        container["require_dpop"] = requireDpop
-        container["redirect_uris"] = redirectUris.isEmpty ? nil : jsonText(redirectUris)
+        for field in ApiKey.fields where field.isStored { container[field.name] = field.stored(self).databaseValue }
     }
 }
 

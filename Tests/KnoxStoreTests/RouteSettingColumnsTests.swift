@@ -69,3 +69,20 @@ import Testing
         #expect(Set(columns) == Set(Route.fields.filter(\.isStored).map(\.name)))
     }
 }
+
+/// The store keeps each API key field in the column its descriptor names; the key's hash is never on the wire.
+@Suite struct ApiKeyColumnsTests {
+    @Test func theApiKeysTableHoldsExactlyTheStoredFields() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let columns = try await store.readSQLite { a in
+            try String.fetchAll(a.db, sql: "SELECT name FROM pragma_table_info('api_keys')")
+        }
+        #expect(Set(columns) == Set(ApiKey.fields.filter(\.isStored).map(\.name)))
+        var key = ApiKey.blank()
+        key.keyHash = [1, 2, 3]
+        #expect(ApiKey.fields.wire(key)["key_hash"] == nil)
+        #expect(!ApiKey.fields.answerSchema().contains { $0.0 == "key_hash" })
+    }
+}

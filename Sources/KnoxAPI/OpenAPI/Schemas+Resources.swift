@@ -111,17 +111,7 @@ extension Schemas {
     ]
 
     static func apiKey(created: Bool) -> JSONValue {
-        var props: [(String, JSONValue)] = [
-            ("id", S.uuid()), ("key_id", S.string()), ("key_prefix", S.string("Everything before the secret part")),
-            ("key_type", S.string(values: ["standard", "test", "access_key"])), ("name", S.string()),
-            ("active", S.boolean()), ("revoked_at", S.time(nullable: true)), ("created_at", S.time()),
-            ("last_used_at", S.time(nullable: true)), ("expires_at", S.time(nullable: true)),
-            ("rate_limit_requests", S.integer(nullable: true)), ("rate_limit_window_sec", S.integer(nullable: true)),
-            ("role_ids", S.array(S.uuid())), ("scopes", S.array(S.string(), nullable: true)),
-            ("created_by", S.string(nullable: true)),
-            ("require_dpop", S.boolean()),
-            ("redirect_uris", S.array(S.string(), nullable: true)),
-        ]
+        var props = ApiKey.fields.answerSchema()
         if created {
             props += [("api_key", S.string("The key; returned only here, once")), ("message", S.string())]
         }

@@ -47,9 +47,11 @@ public enum StoredValue: Sendable, Equatable {
     case null
     case integer(Int64)
     case text(String)
+    case bytes([UInt8])
 
     public var integer: Int64? { if case .integer(let v) = self { v } else { nil } }
     public var text: String? { if case .text(let v) = self { v } else { nil } }
+    public var bytes: [UInt8]? { if case .bytes(let v) = self { v } else { nil } }
 }
 
 /// The kinds of value a setting takes, as the OpenAPI document states them.

@@ -80,27 +80,7 @@ extension Wire {
     }
 
     /// An API key as listed: masked, never the key itself.
-    public static func apiKey(_ k: ApiKey) -> JSONValue {
-        var o = JSONObject()
-        o["id"] = .string(k.id)
-        o["key_id"] = .string(k.keyId)
-        o["key_prefix"] = .string(k.keyPrefix)
-        o["key_type"] = .string(k.keyType.rawValue)
-        o["name"] = .string(k.name)
-        o["active"] = .bool(k.active)
-        o["revoked_at"] = time(k.revokedAt)
-        o["created_at"] = time(k.createdAt)
-        o["last_used_at"] = time(k.lastUsedAt)
-        o["expires_at"] = time(k.expiresAt)
-        o["rate_limit_requests"] = .int(k.rateLimitRequests)
-        o["rate_limit_window_sec"] = .int(k.rateLimitWindowSec)
-        o["role_ids"] = strings(k.roleIds)
-        o["scopes"] = strings(k.scopes)
-        o["created_by"] = .string(k.createdBy)
-        o["require_dpop"] = .bool(k.requireDpop)
-        o["redirect_uris"] = strings(k.redirectUris)
-        return .object(o)
-    }
+    public static func apiKey(_ k: ApiKey) -> JSONValue { .object(ApiKey.fields.wire(k)) }
 
     public static func role(_ r: Role) -> JSONValue {
         [
