@@ -80,12 +80,7 @@ enum Columns {
                 Column("UPDATED", 16, time("updated_at")),
             ]
         case .clients: described(Client.fields)
-        case .environments:
-            [
-                Column("NAME", 16, text("name")), Column("DISPLAY NAME", 16, flexible: true, text("display_name")),
-                Column("DEFAULT", 7, flag("is_default")), Column("COLOR", 7, text("color")),
-                Column("CREATED", 16, time("created_at")),
-            ]
+        case .environments: described(Environment.fields)
         case .apiKeys:
             [
                 Column("NAME", 14, flexible: true, text("name")),

@@ -77,13 +77,13 @@ extension FormState {
                 FormField(resource: $0, row: row)
             }
         case .environment(let id):
-            fields = []
-            if id == nil { fields.append(FormField("name", "Name", help: "a-z 0-9 _ -, permanent")) }
-            fields += [
-                FormField("display_name", "Display name", value: v("display_name")),
-                FormField("color", "Color", value: row == nil ? "#6366f1" : v("color")),
-                FormField("description", "Description", value: v("description")),
-            ]
+            // The fields with a form hint, in the order of the pane's columns and then the others in the descriptor's
+            // (so the colour comes before the description); the name, which no update takes, on a new one only.
+            let shown = Environment.fields.filter { $0.console?.formHelp != nil && (id == nil || $0.onUpdate != .none) }
+            func position(_ i: Int) -> Int { shown[i].console?.column?.position ?? Int.max }
+            fields = shown.indices.sorted { (position($0), $0) < (position($1), $1) }.map {
+                FormField(resource: shown[$0], row: row)
+            }
         case .apiKey:
             fields = [
                 FormField("name", "Name"),

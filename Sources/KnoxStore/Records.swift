@@ -8,21 +8,16 @@ extension Environment: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "environments"
 
     public init(row: Row) throws {
-        self.init(
-            id: row["id"], name: row["name"], displayName: row["display_name"], description: row["description"],
-            color: row["color"], isDefault: row["is_default"], createdAt: row["created_at"],
-            updatedAt: row["updated_at"])
+        self = Environment.blank()
+        for field in Environment.fields where field.isStored {
+            field.load(StoredValue(row[field.name] as DatabaseValue), into: &self)
+        }
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["name"] = name
-        container["display_name"] = displayName
-        container["description"] = description
-        container["color"] = color
-        container["is_default"] = isDefault
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
+        for field in Environment.fields where field.isStored {
+            container[field.name] = field.stored(self).databaseValue
+        }
     }
 }
 

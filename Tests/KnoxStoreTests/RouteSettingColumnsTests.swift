@@ -86,3 +86,17 @@ import Testing
         #expect(!ApiKey.fields.answerSchema().contains { $0.0 == "key_hash" })
     }
 }
+
+/// The store keeps each environment field in the column its descriptor names.
+@Suite struct EnvironmentColumnsTests {
+    @Test func theEnvironmentsTableHoldsExactlyTheStoredFields() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let columns = try await store.readSQLite { a in
+            try String.fetchAll(a.db, sql: "SELECT name FROM pragma_table_info('environments')")
+        }
+        #expect(!columns.isEmpty)
+        #expect(Set(columns) == Set(Environment.fields.filter(\.isStored).map(\.name)))
+    }
+}

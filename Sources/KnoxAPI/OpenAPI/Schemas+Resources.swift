@@ -23,11 +23,7 @@ extension Schemas {
         ("ClientUpdate", client(update: true)),
         (
             "Environment",
-            S.object([
-                "id": S.uuid(), "tenant_id": S.uuid(), "name": S.string(), "display_name": S.string(),
-                "description": S.string(nullable: true), "color": S.string(), "is_default": S.boolean(),
-                "sandbox": S.boolean(), "created_at": S.time(), "updated_at": S.time(),
-            ])
+            Schemas.object(Environment.fields.answerSchema() + [("tenant_id", S.uuid()), ("sandbox", S.boolean())])
         ),
         ("EnvironmentCreate", environment(update: false)),
         ("EnvironmentUpdate", environment(update: true)),
@@ -158,22 +154,10 @@ extension Schemas {
         return Schemas.object(properties, required: required, closed: true, minProperties: update ? 1 : nil)
     }
 
+    /// The name is the environment's identity and permanent, so it is part of a create only (`Environment.fields`).
     static func environment(update: Bool) -> JSONValue {
-        var properties: KeyValuePairs<String, JSONValue> {
-            [
-                "display_name": S.text(maxLength: 100), "description": S.string(nullable: true, maxLength: 1000),
-                "color": S.string("#rrggbb", pattern: "^#[0-9A-Fa-f]{6}\(TextRule.end)"), "is_default": S.boolean(),
-            ]
-        }
-        var schema = S.object(properties, required: [], closed: true, minProperties: update ? 1 : nil)
-        // The name is the environment's identity and permanent, so it is part of a create only.
-        if !update, case .object(var o) = schema, case .object(var props)? = o["properties"] {
-            props["name"] = S.environmentName("Permanent: secret values are sealed to it")
-            o["properties"] = .object(props)
-            o["required"] = ["name"]
-            schema = .object(o)
-        }
-        return schema
+        let (properties, required) = Environment.fields.bodySchema(create: !update)
+        return Schemas.object(properties, required: required, closed: true, minProperties: update ? 1 : nil)
     }
 
     /// Every scope an access key may carry: the known permissions and the wildcards that cover at least one.

@@ -2,6 +2,8 @@
 public struct Environment: Sendable, Equatable, Identifiable {
     /// The environment every tenant starts with; it can be neither deleted nor renamed.
     public static let production = "production"
+    /// The colour of an environment created without one.
+    public static let defaultColor = "#6366f1"
 
     public var id: String
     /// `^[a-z0-9_-]+$`, at most 63 characters.
@@ -15,7 +17,8 @@ public struct Environment: Sendable, Equatable, Identifiable {
     public var updatedAt: Int64
 
     public init(
-        id: String, name: String, displayName: String, description: String? = nil, color: String = "#6366f1",
+        id: String, name: String, displayName: String, description: String? = nil,
+        color: String = Environment.defaultColor,
         isDefault: Bool = false, createdAt: Int64, updatedAt: Int64
     ) {
         self.id = id
@@ -26,6 +29,12 @@ public struct Environment: Sendable, Equatable, Identifiable {
         self.isDefault = isDefault
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+
+    /// The display name of an environment created without one: `qa_eu` → `Qa Eu`.
+    public static func defaultDisplayName(_ name: String) -> String {
+        name.split(whereSeparator: { $0 == "-" || $0 == "_" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined(separator: " ")
     }
 
     /// Whether `name` is a valid environment name.

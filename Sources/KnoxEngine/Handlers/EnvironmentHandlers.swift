@@ -2,7 +2,9 @@ import KnoxCore
 import KnoxStore
 
 extension Engine {
-    static let environmentFields: Set<String> = ["name", "display_name", "description", "color", "is_default"]
+    /// The names a body may carry. An update takes the same ones: an unchanged `name` is accepted there, another one
+    /// refused (`Environment.fields` reads it).
+    static let environmentFields = Environment.fields.bodyNames(create: true)
 
     /// `POST /v1/environments`.
     public func createEnvironment(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
@@ -10,21 +12,15 @@ extension Engine {
         let (tenantId, mode) = (tenantId, mode)
         return try await mutate(ctx, status: 201) { m in
             let r = try FieldReader(body: body, allowed: Engine.environmentFields)
-            let name = try r.requiredString("name", maxLength: 63)
-            guard Environment.isValidName(name) else {
-                throw ApiError.invalid("name", "must match ^[a-z0-9_-]+$ and be at most 63 characters")
-            }
-            var env = Environment(
-                id: Identifier.uuid(), name: name, displayName: Engine.defaultDisplayName(name), createdAt: m.now,
-                updatedAt: m.now)
-            try Engine.applyEnvironmentFields(r, to: &env)
+            var env = Environment.blank(id: Identifier.uuid(), at: m.now)
+            for field in Environment.fields { try field.read(r, isCreate: true, into: &env) }
             try m.checkLimit(.environments, m.limits.environments, "environment")
-            guard try m.access.environment(name) == nil else {
-                throw ApiError(.conflict, "An environment named \(name) already exists", field: "name")
+            guard try m.access.environment(env.name) == nil else {
+                throw ApiError(.conflict, "An environment named \(env.name) already exists", field: "name")
             }
             try m.access.insert(env)
-            if env.isDefault { try m.access.setDefaultEnvironment(name) }
-            try m.audit("environment.created", "environment", env.id, ["name": .string(name)])
+            if env.isDefault { try m.access.setDefaultEnvironment(env.name) }
+            try m.audit("environment.created", "environment", env.id, ["name": .string(env.name)])
             return Wire.environment(env, tenantId: tenantId, mode: mode)
         }
     }
@@ -40,12 +36,8 @@ extension Engine {
             guard !r.object.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
-            if let name = try r.string("name").value, name != env.name {
-                throw ApiError.refused(
-                    "name", "cannot be changed (secret values are bound to it); create a new environment", .immutable)
-            }
             let wasDefault = env.isDefault
-            try Engine.applyEnvironmentFields(r, to: &env)
+            for field in Environment.fields { try field.read(r, isCreate: false, into: &env) }
             if wasDefault && !env.isDefault {
                 throw ApiError.refused("is_default", "make another environment the default instead", .currentState)
             }
@@ -96,35 +88,5 @@ extension Engine {
         try require("environments:read", actor)
         guard let env = try await query({ try $0.environment(id) }) else { throw ApiError.notFound("Environment") }
         return Wire.environment(env, tenantId: tenantId, mode: mode)
-    }
-
-    static func defaultDisplayName(_ name: String) -> String {
-        name.split(whereSeparator: { $0 == "-" || $0 == "_" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
-            .joined(separator: " ")
-    }
-
-    static func applyEnvironmentFields(_ r: FieldReader, to env: inout Environment) throws(ApiError) {
-        if let d = try r.text("display_name", maxLength: 100).value { env.displayName = d }
-        switch try r.string("description") {
-        case .absent: break
-        case .null: env.description = nil
-        case .value(let d):
-            guard d.unicodeScalars.count <= 1000 else {
-                throw ApiError.invalid("description", "must be at most 1000 characters")
-            }
-            env.description = d.isEmpty ? nil : d
-        }
-        if let color = try r.string("color").value {
-            let b = Array(color.utf8)
-            guard b.count == 7, b[0] == UInt8(ascii: "#"),
-                b.dropFirst().allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit })
-            else { throw ApiError.invalid("color", "must be a #rrggbb colour such as #6366f1") }
-            env.color = color.lowercased()
-        }
-        switch try r.bool("is_default") {
-        case .absent: break
-        case .null: throw ApiError.invalid("is_default", "must be true or false (got null)")
-        case .value(let v): env.isDefault = v
-        }
     }
 }

@@ -3,12 +3,10 @@ import KnoxStore
 
 extension Wire {
     public static func environment(_ e: Environment, tenantId: String, mode: Mode) -> JSONValue {
-        [
-            "id": .string(e.id), "tenant_id": .string(tenantId), "name": .string(e.name),
-            "display_name": .string(e.displayName), "description": .string(e.description), "color": .string(e.color),
-            "is_default": .bool(e.isDefault), "sandbox": .bool(mode.isSandbox), "created_at": time(e.createdAt),
-            "updated_at": time(e.updatedAt),
-        ]
+        var o = Environment.fields.wire(e)
+        o["tenant_id"] = .string(tenantId)
+        o["sandbox"] = .bool(mode.isSandbox)
+        return .object(o)
     }
 
     /// A secret's metadata. Its value never appears in any representation.
