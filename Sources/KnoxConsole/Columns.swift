@@ -40,18 +40,19 @@ enum Columns {
         { $0[key]?.boolValue == true ? "yes" : "no" }
     }
 
-    /// The columns a resource's descriptors give, in their positions.
-    static func described<Root>(_ fields: [ResourceField<Root>]) -> [Column] {
-        fields.compactMap { f in f.console?.column.map { (f.name, $0) } }.sorted { $0.1.position < $1.1.position }
-            .map { name, c in
-                let value: @Sendable (JSONValue) -> String =
-                    switch c.render {
-                    case .text: text(name)
-                    case .flag: flag(name)
-                    case .time: time(name)
-                    }
-                return Column(c.title, c.width, flexible: c.flexible, value)
-            }
+    /// The columns a resource's descriptors give, in their positions, with the columns of `context` (keys of the
+    /// wire row that are not fields of the resource, such as a secret's `environment_count`) in theirs.
+    static func described<Root>(_ fields: [ResourceField<Root>], context: [Int: Column] = [:]) -> [Column] {
+        let own: [(Int, Column)] = fields.compactMap { f in f.console?.column.map { (f.name, $0) } }.map { name, c in
+            let value: @Sendable (JSONValue) -> String =
+                switch c.render {
+                case .text: text(name)
+                case .flag: flag(name)
+                case .time: time(name)
+                }
+            return (c.position, Column(c.title, c.width, flexible: c.flexible, value))
+        }
+        return (own + context.map { ($0.key, $0.value) }).sorted { $0.0 < $1.0 }.map { $0.1 }
     }
 
     /// `2026-11-22T22:08:08.030Z` → `2026-11-22 22:08`.
@@ -73,12 +74,7 @@ enum Columns {
                 Column("CLIENTS", 7) { $0["requires_clients"]?.boolValue == true ? "req" : "any" },
                 Column("ENVS", 4) { String(($0["environment_override_count"]?.intValue ?? 0) + 1) },
             ]
-        case .secrets:
-            [
-                Column("NAME", 20, flexible: true, text("name")), Column("TYPE", 7, text("secret_type")),
-                Column("BASE ENV", 10, text("base_environment")), Column("ENVS", 4, text("environment_count")),
-                Column("UPDATED", 16, time("updated_at")),
-            ]
+        case .secrets: described(Secret.fields, context: [3: Column("ENVS", 4, text("environment_count"))])
         case .clients: described(Client.fields)
         case .environments: described(Environment.fields)
         case .apiKeys:

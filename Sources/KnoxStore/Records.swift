@@ -86,26 +86,14 @@ extension Secret: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "secrets"
 
     public init(row: Row) throws {
-        let kind: String = row["secret_type"]
-        self.init(
-            id: row["id"], name: row["name"], secretType: Secret.Kind(rawValue: kind) ?? .string,
-            baseEnvironment: row["base_environment"], description: row["description"],
-            collectionId: row["collection_id"], expiresAt: row["expires_at"],
-            strictExpiryEnforcement: row["strict_expiry_enforcement"], createdAt: row["created_at"],
-            updatedAt: row["updated_at"])
+        self = Secret.blank()
+        for field in Secret.fields where field.isStored {
+            field.load(StoredValue(row[field.name] as DatabaseValue), into: &self)
+        }
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        container["id"] = id
-        container["name"] = name
-        container["secret_type"] = secretType.rawValue
-        container["base_environment"] = baseEnvironment
-        container["description"] = description
-        container["collection_id"] = collectionId
-        container["expires_at"] = expiresAt
-        container["strict_expiry_enforcement"] = strictExpiryEnforcement
-        container["created_at"] = createdAt
-        container["updated_at"] = updatedAt
+        for field in Secret.fields where field.isStored { container[field.name] = field.stored(self).databaseValue }
     }
 }
 

@@ -100,3 +100,30 @@ import Testing
         #expect(Set(columns) == Set(Environment.fields.filter(\.isStored).map(\.name)))
     }
 }
+
+/// The store keeps each secret field in the column its descriptor names (a secret's value is in `secret_values`,
+/// sealed, never here), and gives back what it was given.
+@Suite struct SecretColumnsTests {
+    @Test func theSecretsTableHoldsExactlyTheStoredFields() async throws {
+        let dir = TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(path: dir.file("live.sqlite"))
+        let columns = try await store.readSQLite { a in
+            try String.fetchAll(a.db, sql: "SELECT name FROM pragma_table_info('secrets')")
+        }
+        #expect(Set(columns) == Set(Secret.fields.filter(\.isStored).map(\.name)))
+        #expect(!columns.contains("value"))
+    }
+
+    @Test func aSecretSurvivesItsColumns() {
+        let secret = Secret(
+            id: "5f0c2a9e-1d1b-4c39-9a53-2b7f6a0e8c11", name: "KEPT", secretType: .string, baseEnvironment: "staging",
+            description: "kept", collectionId: "c", expiresAt: 1_900_000_000_000, strictExpiryEnforcement: true,
+            createdAt: 1, updatedAt: 2)
+        var loaded = Secret.blank()
+        for field in Secret.fields where field.isStored {
+            field.load(StoredValue(field.stored(secret).databaseValue), into: &loaded)
+        }
+        #expect(loaded == secret)
+    }
+}

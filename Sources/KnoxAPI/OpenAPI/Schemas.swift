@@ -157,57 +157,33 @@ enum Schemas {
     static let secrets: [(String, JSONValue)] = [
         (
             "Secret",
-            S.object(
-                [
-                    "id": S.uuid(), "name": S.string(), "shortcode_name": S.string(), "base_environment": S.string(),
-                    "secret_type": S.string(values: ["string", "oauth2", "certificate"]),
-                    "description": S.string(nullable: true), "collection_id": S.string(nullable: true),
-                    "created_at": S.time(), "updated_at": S.time(), "expires_at": S.time(nullable: true),
-                    "strict_expiry_enforcement": S.boolean(), "environment_count": S.integer(),
-                    "environments": S.array(
-                        S.object([
-                            "environment_name": S.string(), "value_version": S.integer(minimum: 1),
-                            "updated_at": S.time(),
-                            "expires_at_override": S.time(nullable: true),
-                        ]), "Only on GET /v1/secrets/{id}"),
-                    "used_by": S.array(
-                        S.object([
-                            "route_id": S.uuid(), "route_name": S.string(), "environment": S.string(),
-                            "field": S.string(),
-                        ]), "Only on GET /v1/secrets/{id}"),
-                ],
-                required: [
-                    "id", "name", "shortcode_name", "base_environment", "secret_type", "description", "collection_id",
-                    "created_at", "updated_at", "expires_at", "strict_expiry_enforcement", "environment_count",
-                ], "Metadata only: a secret's value is never returned")
+            S.with(
+                Schemas.object(
+                    Secret.fields.answerSchema() + [
+                        ("environment_count", S.integer()),
+                        (
+                            "environments",
+                            S.array(
+                                S.object([
+                                    "environment_name": S.string(), "value_version": S.integer(minimum: 1),
+                                    "updated_at": S.time(),
+                                    "expires_at_override": S.time(nullable: true),
+                                ]), "Only on GET /v1/secrets/{id}")
+                        ),
+                        (
+                            "used_by",
+                            S.array(
+                                S.object([
+                                    "route_id": S.uuid(), "route_name": S.string(), "environment": S.string(),
+                                    "field": S.string(),
+                                ]), "Only on GET /v1/secrets/{id}")
+                        ),
+                    ],
+                    required: Secret.fields.answerSchema().map(\.0) + ["environment_count"]),
+                ["description": "Metadata only: a secret's value is never returned"])
         ),
-        (
-            "SecretCreate",
-            S.object(
-                [
-                    "name": S.secretName("Spaces become underscores, letters upper case"),
-                    "value": S.secretValue(),
-                    "secret_type": S.string(
-                        "string and its aliases; oauth2 and certificate secrets are not available in this version",
-                        values: ["string", "api_key", "basic_auth", "custom"]),
-                    "description": S.string(nullable: true, maxLength: 1000),
-                    "environment": S.environmentName("The environment the first value is for"),
-                    "base_environment": S.environmentName(),
-                    "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128),
-                    "expires_at": S.time(nullable: true),
-                    "strict_expiry_enforcement": S.boolean("null: false", nullable: true),
-                ], required: ["name", "value"], closed: true)
-        ),
-        (
-            "SecretUpdate",
-            S.object(
-                [
-                    "name": S.secretName(), "description": S.string(nullable: true, maxLength: 1000),
-                    "collection_id": S.string(nullable: true, minLength: 1, maxLength: 128),
-                    "expires_at": S.time(nullable: true),
-                    "strict_expiry_enforcement": S.boolean("null: unchanged", nullable: true),
-                ], required: [], closed: true, minProperties: 1)
-        ),
+        ("SecretCreate", secret(update: false)),
+        ("SecretUpdate", secret(update: true)),
         (
             "SecretValueInput",
             S.object(["value": S.secretValue(), "environment": S.environmentName()], required: ["value"], closed: true)
@@ -226,6 +202,12 @@ enum Schemas {
             ])
         ),
     ]
+
+    /// A secret's create or update body, from its descriptors (`Secret.fields`); the value is write-only.
+    static func secret(update: Bool) -> JSONValue {
+        let (properties, required) = Secret.fields.bodySchema(create: !update)
+        return Schemas.object(properties, required: required, closed: true, minProperties: update ? 1 : nil)
+    }
 
     static func object(
         _ props: [(String, JSONValue)], required: [String]? = nil, closed: Bool = false, minProperties: Int? = nil

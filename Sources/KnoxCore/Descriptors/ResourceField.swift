@@ -17,6 +17,8 @@ public struct ResourceField<Root: Sendable>: Sendable {
     public let onUpdate: Input
     /// What a body may send; nil when no body takes it.
     public let inputSchema: JSONValue?
+    /// What an update body may send, when it differs from a create's (another description, say); else `inputSchema`.
+    public let updateSchema: JSONValue?
     /// What an answer shows; nil for a write-only field.
     public let outputSchema: JSONValue?
     public let console: ConsoleUse?
@@ -32,7 +34,8 @@ public struct ResourceField<Root: Sendable>: Sendable {
 
     public init(
         _ name: String, create onCreate: Input = .optional, update onUpdate: Input = .optional,
-        input inputSchema: JSONValue?, output outputSchema: JSONValue?, console: ConsoleUse? = nil,
+        input inputSchema: JSONValue?, updateInput updateSchema: JSONValue? = nil, output outputSchema: JSONValue?,
+        console: ConsoleUse? = nil,
         sample: JSONValue? = nil,
         read: (@Sendable (FieldReader, Bool, inout Root) throws(ApiError) -> Void)? = nil,
         show: (@Sendable (Root) -> JSONValue)? = nil,
@@ -43,6 +46,7 @@ public struct ResourceField<Root: Sendable>: Sendable {
         self.onCreate = onCreate
         self.onUpdate = onUpdate
         self.inputSchema = inputSchema
+        self.updateSchema = updateSchema ?? inputSchema
         self.outputSchema = outputSchema
         self.console = console
         self.sample = sample
@@ -55,6 +59,8 @@ public struct ResourceField<Root: Sendable>: Sendable {
     /// Whether this field's `read` checks it (false: the handler reads it, or no body takes it).
     public var readsItself: Bool { read != nil }
     public var isStored: Bool { store != nil }
+    /// What a create (or an update) body may send.
+    public func bodySchema(create: Bool) -> JSONValue? { create ? inputSchema : updateSchema }
 
     public func read(_ body: FieldReader, isCreate: Bool, into root: inout Root) throws(ApiError) {
         try read?(body, isCreate, &root)
@@ -73,9 +79,9 @@ extension Array {
     /// The properties of a create or update body's schema, and the required ones.
     public func bodySchema<Root>(create: Bool) -> (properties: [(String, JSONValue)], required: [String])
     where Element == ResourceField<Root> {
-        let taken = filter { (create ? $0.onCreate : $0.onUpdate) != .none && $0.inputSchema != nil }
+        let taken = filter { (create ? $0.onCreate : $0.onUpdate) != .none && $0.bodySchema(create: create) != nil }
         return (
-            taken.map { ($0.name, $0.inputSchema ?? .null) },
+            taken.map { ($0.name, $0.bodySchema(create: create) ?? .null) },
             taken.filter { (create ? $0.onCreate : $0.onUpdate) == .required }.map(\.name)
         )
     }

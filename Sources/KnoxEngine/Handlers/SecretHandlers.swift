@@ -3,16 +3,11 @@ import KnoxCrypto
 import KnoxStore
 
 extension Engine {
-    static let secretCreateFields: Set<String> = [
-        "name", "value", "secret_type", "description", "environment", "base_environment", "collection_id",
-        "expires_at", "strict_expiry_enforcement",
-    ]
-    static let secretUpdateFields: Set<String> = [
-        "name", "description", "collection_id", "expires_at", "strict_expiry_enforcement",
-    ]
+    static let secretCreateFields = Secret.fields.bodyNames(create: true)
+    static let secretUpdateFields = Secret.fields.bodyNames(create: false)
 
     /// The SDK's names for a static value (`api_key`, `basic_auth`, `custom`) are stored as `string`.
-    static let stringSecretAliases: Set<String> = ["string", "api_key", "basic_auth", "custom"]
+    static let stringSecretAliases = Set(Secret.Kind.stringAliases)
 
     /// `POST /v1/secrets` (and `/v1/secrets/oauth2`, `/v1/secrets/certificate` with `forcedType`).
     public func createSecret(_ body: JSONValue, forcedType: Secret.Kind? = nil, _ ctx: RequestContext) async throws
@@ -41,31 +36,46 @@ extension Engine {
         let sealer = sealer
         return try await mutate(ctx, status: 201) { m in
             let r = try FieldReader(body: body, allowed: Engine.secretCreateFields)
-            let name = try Engine.secretName(try r.requiredString("name", maxLength: 200))
-            guard let value = try r.string("value").value else { throw ApiError.invalid("value", "is required") }
-            try Engine.checkSecretValue(value)
-            let valueEnv = try r.text("environment", maxLength: 63).value
-            let baseEnv = try r.text("base_environment", maxLength: 63).value ?? valueEnv ?? m.defaultEnvironmentName()
-            _ = try m.existingEnvironment(
-                baseEnv, field: r.has("base_environment") ? "base_environment" : "environment")
-            let environment = valueEnv ?? baseEnv
-            _ = try m.existingEnvironment(environment, field: "environment")
-            var secret = Secret(
-                id: Identifier.uuid(), name: name, baseEnvironment: baseEnv, createdAt: m.now, updatedAt: m.now)
-            try Engine.applySecretFields(r, to: &secret)
+            var secret = Secret.blank(id: Identifier.uuid(), at: m.now)
+            var sent: SecretValue?
+            var valueEnv: String?
+            for field in Secret.fields {
+                switch field.name {
+                case "value":
+                    guard let text = try r.string("value").value else { throw ApiError.invalid("value", "is required") }
+                    try Engine.checkSecretValue(text)
+                    sent = SecretValue(text)
+                case "environment":
+                    valueEnv = try r.text("environment", maxLength: 63).value
+                case "base_environment":
+                    let baseEnv =
+                        try r.text("base_environment", maxLength: 63).value ?? valueEnv ?? m.defaultEnvironmentName()
+                    _ = try m.existingEnvironment(
+                        baseEnv, field: r.has("base_environment") ? "base_environment" : "environment")
+                    _ = try m.existingEnvironment(valueEnv ?? baseEnv, field: "environment")
+                    secret.baseEnvironment = baseEnv
+                case "secret_type":
+                    // Checked above, before anything else: every type taken so far is stored as string.
+                    secret.secretType = .string
+                default:
+                    try field.read(r, isCreate: true, into: &secret)
+                }
+            }
+            guard let value = sent else { throw ApiError.invalid("value", "is required") }
+            let environment = valueEnv ?? secret.baseEnvironment
             try m.checkLimit(.secrets, m.limits.secrets, "secret")
-            guard try m.access.secret(name: name) == nil else {
-                throw ApiError(.conflict, "A secret named \(name) already exists", field: "name")
+            guard try m.access.secret(name: secret.name) == nil else {
+                throw ApiError(.conflict, "A secret named \(secret.name) already exists", field: "name")
             }
             try m.access.insert(secret)
-            let sealed = sealer.seal(
-                SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
+            let sealed = sealer.seal(value, tenantId: m.tenantId, secretId: secret.id, environment: environment)
             try m.access.save(
                 SealedSecretValue(
                     secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: 1,
                     updatedAt: m.now))
             try m.audit(
-                "secret.created", "secret", secret.id, ["name": .string(name), "environment": .string(environment)])
+                "secret.created", "secret", secret.id,
+                ["name": .string(secret.name), "environment": .string(environment)])
             return Wire.secret(secret, environmentCount: 1)
         }
     }
@@ -79,23 +89,23 @@ extension Engine {
             guard !r.object.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
-            if let raw = try r.text("name", maxLength: 200).value {
-                let name = try Engine.secretName(raw)
-                if name != secret.name {
-                    if let other = try m.access.secret(name: name), other.id != secret.id {
-                        throw ApiError(.conflict, "A secret named \(name) already exists", field: "name")
+            for field in Secret.fields {
+                let before = secret.name
+                try field.read(r, isCreate: false, into: &secret)
+                // A new name must be free, and nothing may still refer to the secret by the old one.
+                if field.name == "name", secret.name != before {
+                    if let other = try m.access.secret(name: secret.name), other.id != secret.id {
+                        throw ApiError(.conflict, "A secret named \(secret.name) already exists", field: "name")
                     }
                     let byName = try m.access.secretUses(secretId: secret.id).filter(\.byName)
                     if !byName.isEmpty {
                         throw ApiError(
                             .inUse,
-                            "Secret \(secret.name) is referenced by name in \(Engine.describeUses(byName)); "
+                            "Secret \(before) is referenced by name in \(Engine.describeUses(byName)); "
                                 + "switch those to {{secret_id:\(secret.id)}} before renaming")
                     }
-                    secret.name = name
                 }
             }
-            try Engine.applySecretFields(r, to: &secret)
             secret.updatedAt = m.now
             try m.access.update(secret)
             try m.audit(
@@ -202,49 +212,13 @@ extension Engine {
         return try SecretName.normalize(idOrName).flatMap { try access.secret(name: $0) }
     }
 
-    static func secretName(_ raw: String) throws(ApiError) -> String {
-        guard let name = SecretName.normalize(raw) else {
-            throw ApiError.invalid("name", "must be 1-128 characters of letters, digits, spaces, _ . and -")
-        }
-        return name
-    }
+    static func secretName(_ raw: String) throws(ApiError) -> String { try Secret.normalizedName(raw) }
 
     static func checkSecretValue(_ value: String) throws(ApiError) {
         guard !value.isEmpty else { throw ApiError.invalid("value", "must not be empty") }
         guard value.unicodeScalars.count <= 65_536 else {
             throw ApiError.invalid("value", "must be at most 65,536 characters")
         }
-    }
-
-    static func applySecretFields(_ r: FieldReader, to secret: inout Secret) throws(ApiError) {
-        switch try r.string("description") {
-        case .absent: break
-        case .null: secret.description = nil
-        case .value(let d):
-            guard d.unicodeScalars.count <= 1000 else {
-                throw ApiError.invalid("description", "must be at most 1000 characters")
-            }
-            secret.description = d.isEmpty ? nil : d
-        }
-        switch try r.string("collection_id") {
-        case .absent: break
-        case .null: secret.collectionId = nil
-        case .value(let c):
-            guard !c.isEmpty, c.unicodeScalars.count <= 128 else {
-                throw ApiError.invalid("collection_id", "must be 1-128 characters")
-            }
-            secret.collectionId = c
-        }
-        switch try r.string("expires_at") {
-        case .absent: break
-        case .null: secret.expiresAt = nil
-        case .value(let t):
-            guard let millis = Timestamp.parse(t) else {
-                throw ApiError.invalid("expires_at", "must be an RFC 3339 time such as 2027-01-01T00:00:00Z")
-            }
-            secret.expiresAt = millis
-        }
-        if let strict = try r.bool("strict_expiry_enforcement").value { secret.strictExpiryEnforcement = strict }
     }
 
     static func describeUses(_ uses: [SecretUse]) -> String {

@@ -13,18 +13,7 @@ extension Wire {
     public static func secret(
         _ s: Secret, environmentCount: Int, values: [SealedSecretValue]? = nil, uses: [SecretUse]? = nil
     ) -> JSONValue {
-        var o = JSONObject()
-        o["id"] = .string(s.id)
-        o["name"] = .string(s.name)
-        o["shortcode_name"] = .string(s.name)
-        o["base_environment"] = .string(s.baseEnvironment)
-        o["secret_type"] = .string(s.secretType.rawValue)
-        o["description"] = .string(s.description)
-        o["collection_id"] = .string(s.collectionId)
-        o["created_at"] = time(s.createdAt)
-        o["updated_at"] = time(s.updatedAt)
-        o["expires_at"] = time(s.expiresAt)
-        o["strict_expiry_enforcement"] = .bool(s.strictExpiryEnforcement)
+        var o = Secret.fields.wire(s)
         o["environment_count"] = .int(environmentCount)
         if let values {
             o["environments"] = .array(
