@@ -43,12 +43,15 @@ import Testing
             Set(schemas?[schema]?["properties"]?.objectValue?.keys ?? [])
         }
         for field in RouteSettings.fields {
-            let expected = Schemas.setting(field)
-            #expect(schemas?["RouteEnvironmentInput"]?["properties"]?[field.name] == expected, "\(field.name)")
+            #expect(
+                schemas?["RouteEnvironmentInput"]?["properties"]?[field.name]
+                    == Schemas.settingInput(field, onBase: false), "\(field.name)")
             #expect(properties("RouteEnvironment").contains(field.name), "\(field.name)")
             if field.environmentOnly { continue }
             for schema in ["RouteCreate", "RouteUpdate"] {
-                #expect(schemas?[schema]?["properties"]?[field.name] == expected, "\(schema).\(field.name)")
+                #expect(
+                    schemas?[schema]?["properties"]?[field.name] == Schemas.settingInput(field, onBase: true),
+                    "\(schema).\(field.name)")
             }
             #expect(properties("Route").contains(field.name), "\(field.name)")
         }
@@ -91,6 +94,51 @@ import Testing
         let rows = try await reopened.routeEnvironments(routeId, actor: .console).arrayValue ?? []
         let staging = rows.first { $0["environment_name"] == "staging" }
         #expect(staging?[name] == sample)
+    }
+
+    /// A body may send null for a setting exactly where the document says so: where the schema takes null the
+    /// request is taken (or, on the base environment, refused with a documented `error.reason`), and where it does
+    /// not the request is refused naming the setting.
+    @Test(arguments: names)
+    func nullIsTakenExactlyWhereTheDocumentSaysSo(name: String) async throws {
+        let field = try #require(RouteSettings.fields.first { $0.name == name })
+        let engine = try fixture.engine()
+        _ = try await engine.createEnvironment(["name": "staging"], console)
+        let plain: JSONValue = ["name": "Plain", "target_base_url": "https://a.example.com"]
+        let id = try #require(try await engine.createRoute(plain, console).data["id"]?.stringValue)
+        var cases: [(schema: String, onBase: Bool, call: () async throws -> Void)] = [
+            (
+                "RouteEnvironmentInput", false,
+                { _ = try await engine.putRouteEnvironment(id, "staging", [name: .null], self.console) }
+            ),
+            (
+                "RouteEnvironmentInput", true,
+                { _ = try await engine.putRouteEnvironment(id, "production", [name: .null], self.console) }
+            ),
+        ]
+        if !field.environmentOnly {
+            var body = plain.objectValue ?? [:]
+            body["name"] = "Created"
+            body[name] = .null
+            let create = JSONValue.object(body)
+            cases.append(("RouteCreate", true, { _ = try await engine.createRoute(create, self.console) }))
+            cases.append(("RouteUpdate", true, { _ = try await engine.updateRoute(id, [name: .null], self.console) }))
+        }
+        for (schema, onBase, call) in cases {
+            let property = OpenAPIDocument.document["components"]?["schemas"]?[schema]?["properties"]?[name]
+            let nullable = JSONSchemaProbe.takesNull(try #require(property, "\(schema).\(name)"))
+            let what = "\(schema).\(name) = null\(onBase ? " on the base" : "")"
+            do {
+                try await call()
+                #expect(nullable, "\(what) was taken, but the document refuses it")
+            } catch let error as ApiError {
+                if nullable {
+                    #expect(onBase && error.reason != nil, "\(what) is documented, but refused: \(error)")
+                } else {
+                    #expect(error.type == .validationError && error.field == name, "\(what): \(error)")
+                }
+            }
+        }
     }
 
     /// A value outside the setting's own rules is refused, naming the setting, and nothing is saved.
@@ -151,5 +199,52 @@ import Testing
         }
         let reopened = try fixture.engine()
         #expect(try await reopened.getRoute(id, actor: .console)[name] == sample, "kept by the store")
+    }
+
+    /// A route body may send null for a route's own field exactly where the document says so.
+    @Test(arguments: Route.fields.filter { $0.inputSchema != nil }.map(\.name))
+    func nullIsTakenExactlyWhereTheDocumentSaysSo(name: String) async throws {
+        let field = try #require(Route.fields.first { $0.name == name })
+        let engine = try fixture.engine()
+        let plain: JSONObject = ["name": "Plain", "target_base_url": "https://a.example.com"]
+        let id = try #require(try await engine.createRoute(.object(plain), console).data["id"]?.stringValue)
+        var create = plain
+        create["name"] = "Created"
+        create[name] = .null
+        let body = JSONValue.object(create)
+        var cases: [(String, () async throws -> Void)] = []
+        if field.onCreate != .none {
+            cases.append(("RouteCreate", { _ = try await engine.createRoute(body, self.console) }))
+        }
+        if field.onUpdate != .none {
+            cases.append(("RouteUpdate", { _ = try await engine.updateRoute(id, [name: .null], self.console) }))
+        }
+        for (schema, call) in cases {
+            let property = OpenAPIDocument.document["components"]?["schemas"]?[schema]?["properties"]?[name]
+            let nullable = JSONSchemaProbe.takesNull(try #require(property, "\(schema).\(name)"))
+            do {
+                try await call()
+                #expect(nullable, "\(schema).\(name) = null was taken, but the document refuses it")
+            } catch let error as ApiError {
+                #expect(
+                    !nullable || error.reason != nil, "\(schema).\(name) = null is documented, but refused: \(error)")
+                if !nullable { #expect(error.type == .validationError && error.field == name, "\(error)") }
+            }
+        }
+    }
+}
+
+/// What a JSON schema of the document admits, read as JSON Schema 2020-12 reads it (for the keywords the document
+/// uses on a property: `type`, `const`, `enum`).
+enum JSONSchemaProbe {
+    static func takesNull(_ schema: JSONValue) -> Bool {
+        guard let s = schema.objectValue else { return schema == .bool(true) }
+        if let value = s["const"], value != .null { return false }
+        if let values = s["enum"]?.arrayValue, !values.contains(.null) { return false }
+        switch s["type"] {
+        case .string(let type)?: return type == "null"
+        case .array(let types)?: return types.contains(.string("null"))
+        default: return true
+        }
     }
 }

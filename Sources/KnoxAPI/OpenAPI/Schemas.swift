@@ -8,12 +8,24 @@ enum Schemas {
         return o
     }
 
-    /// The request schema of every route setting, from its descriptor (`RouteSettings.fields`).
+    /// The answer schema of every route setting, from its descriptor (`RouteSettings.fields`).
     static var settingsProperties: [(key: String, value: JSONValue)] {
         RouteSettings.fields.filter { !$0.environmentOnly }.map { ($0.name, setting($0)) }
     }
 
-    /// The schema of one setting: what `SettingField.read` accepts, exactly.
+    /// The request schema of every route setting in a route's own body (its base environment).
+    static var settingsInputProperties: [(key: String, value: JSONValue)] {
+        RouteSettings.fields.filter { !$0.environmentOnly }.map { ($0.name, settingInput($0, onBase: true)) }
+    }
+
+    /// What `SettingField.read` accepts, exactly: the setting's value or null (`SettingField.requiredOnBase`). An
+    /// environment body (`onBase` false) may name the base environment too: there a null the base refuses is
+    /// refused with `error.reason` `current_state`.
+    static func settingInput(_ field: SettingField, onBase: Bool) -> JSONValue {
+        onBase && field.requiredOnBase ? setting(field) : S.orNull(setting(field))
+    }
+
+    /// The schema of one setting's value, as answers show it.
     static func setting(_ field: SettingField) -> JSONValue {
         let d = field.description
         switch field.shape {
@@ -113,10 +125,10 @@ enum Schemas {
             ("created_at", S.time()), ("updated_at", S.time()),
         ]
         var createProps = Route.fields.bodySchema(create: true).properties
-        for (k, v) in settingsProperties { createProps.append((k, v)) }
+        for (k, v) in settingsInputProperties { createProps.append((k, v)) }
         var updateProps = Route.fields.bodySchema(create: false).properties
-        for (k, v) in settingsProperties { updateProps.append((k, v)) }
-        let envInputProps = RouteSettings.fields.map { ($0.name, setting($0)) }
+        for (k, v) in settingsInputProperties { updateProps.append((k, v)) }
+        let envInputProps = RouteSettings.fields.map { ($0.name, settingInput($0, onBase: false)) }
         return [
             ("Route", object(routeProps)),
             ("RouteCreate", object(createProps, required: ["name", "target_base_url"], closed: true)),

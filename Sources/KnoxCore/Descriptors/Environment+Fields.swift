@@ -59,7 +59,9 @@ extension Environment {
             show: { .string($0.description) }, store: { e in e.description.map(StoredValue.text) ?? .null },
             load: { e, v in e.description = v.text }),
         ResourceField(
-            "color", input: JSONSchema.string("#rrggbb", pattern: "^#[0-9A-Fa-f]{6}\(TextRule.end)"),
+            "color",
+            input: JSONSchema.orNull(
+                JSONSchema.string("#rrggbb; null leaves it as it is", pattern: "^#[0-9A-Fa-f]{6}\(TextRule.end)")),
             output: JSONSchema.string(),
             console: ConsoleUse(
                 "Color", form: "", formDefault: Environment.defaultColor, column: ConsoleColumn(3, "COLOR", 7)),

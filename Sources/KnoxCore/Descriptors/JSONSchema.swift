@@ -52,6 +52,22 @@ public enum JSONSchema {
         return .object(o)
     }
 
+    /// `schema`, taking null as well.
+    public static func orNull(_ schema: JSONValue) -> JSONValue {
+        guard var o = schema.objectValue else { return schema }
+        if let value = o["const"], value != .null {
+            o["const"] = nil
+            o["enum"] = [value, .null]
+        }
+        if let values = o["enum"]?.arrayValue, !values.contains(.null) { o["enum"] = .array(values + [.null]) }
+        switch o["type"] {
+        case .string(let type)? where type != "null": o["type"] = [.string(type), "null"]
+        case .array(let types)? where !types.contains("null"): o["type"] = .array(types + ["null"])
+        default: break
+        }
+        return .object(o)
+    }
+
     /// A free-form object (string values when `stringValues`).
     public static func map(_ description: String? = nil, stringValues: Bool = false, nullable: Bool = false)
         -> JSONValue

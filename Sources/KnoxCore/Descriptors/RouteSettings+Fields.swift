@@ -6,12 +6,17 @@ extension RouteSettings {
             "target_base_url", .upstreamURL(maxLength: 2048),
             "http(s) base URL without credentials, query or fragment; the caller's path and query are appended",
             console: ConsoleUse("Target URL", .upstream, form: "https://api.example.com/v1", prominent: true),
-            sample: "https://upstream.example.com/v2",
+            requiredOnBase: true, sample: "https://upstream.example.com/v2",
             read: { r, isBase, s throws(ApiError) in
                 switch try r.string("target_base_url") {
                 case .absent: break
                 case .null:
-                    if isBase { throw ApiError.invalid(r.name("target_base_url"), "is required") }
+                    if isBase {
+                        throw ApiError.refused(
+                            r.name("target_base_url"),
+                            "is required on the base environment (null clears only an override's, which then "
+                                + "inherits the base)", .currentState)
+                    }
                     s.targetBaseURL = nil
                 case .value(let text):
                     s.targetBaseURL = try RouteSettingChecks.upstreamURL(text, field: r.name("target_base_url"))

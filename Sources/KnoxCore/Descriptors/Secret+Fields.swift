@@ -37,9 +37,11 @@ extension Secret {
             load: { s, v in s.baseEnvironment = v.text ?? "" }),
         ResourceField(
             "secret_type", update: .none,
-            input: JSONSchema.string(
-                "string and its aliases; oauth2 and certificate secrets are not available in this version",
-                values: Kind.stringAliases),
+            input: JSONSchema.orNull(
+                JSONSchema.string(
+                    "string and its aliases (null or omitted: string); oauth2 and certificate secrets are not "
+                        + "available in this version",
+                    values: Kind.stringAliases)),
             output: JSONSchema.string(values: Kind.allCases.map(\.rawValue)),
             console: ConsoleUse("Type", column: ConsoleColumn(1, "TYPE", 7)), sample: "string",
             show: { .string($0.secretType.rawValue) }, store: { .text($0.secretType.rawValue) },

@@ -5,7 +5,7 @@ extension SettingField {
 
     init(
         _ name: String, _ shape: SettingShape, _ description: String?, console: ConsoleUse,
-        environmentOnly: Bool = false, sample: JSONValue,
+        environmentOnly: Bool = false, requiredOnBase: Bool = false, sample: JSONValue,
         read: @escaping @Sendable (FieldReader, Bool, inout RouteSettings) throws(ApiError) -> Void,
         show: @escaping @Sendable (RouteSettings) -> JSONValue,
         overrides: @escaping @Sendable (RouteSettings) -> Bool = { _ in false },
@@ -19,6 +19,7 @@ extension SettingField {
         self.description = description
         self.console = console
         self.environmentOnly = environmentOnly
+        self.requiredOnBase = requiredOnBase
         self.sample = sample
         self.read = read
         self.show = show
@@ -29,7 +30,7 @@ extension SettingField {
         self.initial = initial
     }
 
-    /// true or false. Null is refused on the base row (it always has a value) and inherits on an override.
+    /// true or false. Null restores the default on the base row and inherits the base on an override.
     static func flag(
         _ name: String, _ path: Path<Bool>, default fallback: Bool, _ description: String? = nil,
         console: ConsoleUse, environmentOnly: Bool = false
@@ -39,9 +40,7 @@ extension SettingField {
             read: { r, isBase, s throws(ApiError) in
                 switch try r.bool(name) {
                 case .absent: break
-                case .null:
-                    if isBase { throw ApiError.invalid(r.name(name), "must be true or false (got null)") }
-                    s[keyPath: path] = nil
+                case .null: s[keyPath: path] = isBase ? fallback : nil
                 case .value(let b): s[keyPath: path] = b
                 }
             },

@@ -14,6 +14,9 @@ public struct SettingField: Sendable {
     public let console: ConsoleUse
     /// Only in environment bodies and rows (a route's own field of the same name is shown on the route).
     public let environmentOnly: Bool
+    /// Null is refused on the base row. Everywhere else a body may send null for a setting: on the base row it
+    /// restores the default (or clears a setting that has none), on an override it inherits the base.
+    public let requiredOnBase: Bool
     /// A value the field accepts in a body, other than its default where it takes one (a setting not supported yet
     /// only takes its default): the round-trip tests send it and expect it back.
     public let sample: JSONValue

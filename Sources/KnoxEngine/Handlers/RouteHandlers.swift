@@ -59,9 +59,13 @@ extension Engine {
             guard !r.object.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
-            if let slug = try r.string("slug").value, slug != route.slug {
+            switch try r.string("slug") {
+            case .absent: break
+            case .null: throw ApiError.invalid("slug", "must be a string: a route always has its slug (got null)")
+            case .value(let slug) where slug != route.slug:
                 throw ApiError.refused(
                     "slug", "cannot be changed once the route exists (it is \"\(route.slug)\")", .immutable)
+            case .value: break
             }
             if let name = try r.text("name", maxLength: 200).value, name != route.name {
                 guard try !m.access.routeNameTaken(name, excluding: route.id) else {
