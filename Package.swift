@@ -152,6 +152,7 @@ let package = Package(
             dependencies: [
                 "KnoxProxy", "KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
         .testTarget(
             name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxDataPlane", "KnoxTestSupport"],

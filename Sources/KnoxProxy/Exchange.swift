@@ -4,15 +4,15 @@ import NIOCore
 import NIOHTTP1
 
 /// One request through the data plane, from its head to the log row. Confined to the downstream connection's event
-/// loop, which is also the loop of its upstream connection: nothing here is shared between threads.
+/// loop, which is also the loop of its upstream connection: nothing here is shared between threads. What may follow
+/// what is decided by `state` (`ExchangeState`, no I/O); this class turns I/O into its events and carries out the
+/// actions it answers.
 final class Exchange: Slotted, @unchecked Sendable {
-    enum BodyMode {
-        /// The route or its placeholders need the whole body (≤ 1 MiB) before anything goes upstream.
-        case buffer
-        /// The body is forwarded as it arrives.
-        case stream
-        /// Refused: the rest of the body is read and dropped, then the refusal is sent.
-        case discard
+    /// Why the upstream side failed, as the caller and the log row are told.
+    private struct Failure {
+        let type: ErrorType
+        /// The refusal's message; nil: a refusal already decided stands.
+        let message: String?
     }
 
     /// The connection's handler. Strong: `context` holds it strongly anyway, and a strong reference costs nothing per
@@ -30,31 +30,30 @@ final class Exchange: Slotted, @unchecked Sendable {
     let target: String
     let known: KnownHeaders
 
+    private(set) var state = ExchangeState()
     var trace = GateTrace()
     var admission: Admission?
+    /// The refusal to send; set exactly when `state.refusing`.
     var refusal: Refusal?
-    var mode: BodyMode = .stream
     var buffered: [UInt8] = []
     /// Upstream-bound bytes (body parts, already framed) that arrived before the upstream connection was ready.
     var pendingParts: [ByteBuffer] = []
     /// The request body goes upstream in chunked coding (streamed, no length known).
     var chunkedUpstream = false
-    var requestEnded = false
     var upstream: UpstreamConnection?
-    var upstreamRequestSent = false
     var upstreamStartNanos: UInt64 = 0
     var upstreamStatus: Int?
-    var responseStarted = false
-    var finished = false
     /// Monotonic nanoseconds by which the upstream must have answered (0: not waiting).
     var deadlineNanos: UInt64 = 0
     /// Where this exchange sits in its pool's list of exchanges waiting for an answer (-1: not listed).
     var watchSlot = -1
-    var retried = false
     /// The whole request body when it was held, so a stale pooled connection can be retried.
     var replayableBody: [UInt8]?
     /// The request head as it goes upstream (kept to send again on a retry).
     var upstreamHead: ByteBuffer?
+
+    /// Something was written to the caller (an answer head or a refusal).
+    var responseStarted: Bool { state.responseStarted }
 
     init(
         handler: ProxyHandler, context: ChannelHandlerContext, head: RequestHead, known: KnownHeaders,
@@ -94,7 +93,7 @@ final class Exchange: Slotted, @unchecked Sendable {
         return path.utf8.count <= 2048 ? path : path.prefix(2048)
     }
 
-    // MARK: - Request side
+    // MARK: - Events from the caller
 
     /// Runs the head checks and decides how the body travels.
     func begin(peer: IPAddress?) {
@@ -115,118 +114,175 @@ final class Exchange: Slotted, @unchecked Sendable {
             a.dpopNonce = dpopNonce
             admission = a
             let declared = known.declaredLength
-            let hasBody = known.hasBody
-            let bodyMethod: Bool
-            switch head.method {
-            case .POST, .PUT, .PATCH: bodyMethod = true
-            default: bodyMethod = false
+            let mustHold = mustHoldBody(a)
+            let wantHold =
+                mustHold
+                || (Self.isBodyMethod(head.method) && known.hasBody
+                    && BodyKind(contentType: known.contentType).isScanned)
+            let tooLarge = declared.map { $0 > ProxyServices.maxHeldBody } ?? false
+            if tooLarge && mustHold {
+                refuse(
+                    Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
+                return
             }
-            let mustHold = a.signature != nil || (bodyMethod && a.plan.injectBody != nil)
-            let wantHold = mustHold || (bodyMethod && hasBody && BodyKind(contentType: known.contentType).isScanned)
-            if let declared, declared > ProxyServices.maxHeldBody, wantHold {
-                if mustHold {
-                    refuse(
-                        Refusal(
-                            .payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
-                    return
-                }
-                mode = .stream
-            } else {
-                mode = wantHold ? .buffer : .stream
-            }
+            let action = state.handle(.admitted(hold: wantHold && !tooLarge))
             if let expect = known.expect, HeaderRules.same(expect, "100-continue") {
                 handler.writeContinue(context)
             }
-            if mode == .stream { startUpstream(body: nil, streaming: hasBody) }
+            carry(action)
         }
     }
 
     func requestBody(_ buffer: ByteBuffer) {
-        switch mode {
-        case .discard:
-            return
-        case .buffer:
-            if buffered.count + buffer.readableBytes > ProxyServices.maxHeldBody {
-                if admission?.signature != nil || (admission?.plan.injectBody != nil) {
-                    refuse(
-                        Refusal(
-                            .payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace))
-                    buffered = []
-                    return
-                }
-                // Too large to look into: forward what was held and stream the rest untouched.
-                mode = .stream
-                let held = buffered
-                buffered = []
-                startUpstream(body: nil, streaming: true)
-                if !held.isEmpty { sendUpstream(ByteBuffer(bytes: held)) }
-                sendUpstream(buffer)
-                return
-            }
+        let overflow = state.body == .buffer && buffered.count + buffer.readableBytes > ProxyServices.maxHeldBody
+        let mustHold = overflow && admission.map(mustHoldBody) ?? false
+        switch state.handle(.bodyPart(overflow: overflow, mustHold: mustHold)) {
+        case .hold:
             buffered.append(contentsOf: buffer.readableBytesView)
-        case .stream:
+        case .forward:
             sendUpstream(buffer)
+        case .refuseTooLarge:
+            refusal = Refusal(.payloadTooLarge, "This route needs the whole body and takes at most 1 MiB", trace: trace)
+            buffered = []
+        case .streamFromNow:
+            // Too large to look into: forward what was held and stream the rest untouched.
+            let held = buffered
+            buffered = []
+            startUpstream(body: nil, streaming: true)
+            guard state.body == .stream else { return }
+            if !held.isEmpty { sendUpstream(ByteBuffer(bytes: held)) }
+            sendUpstream(buffer)
+        case let other:
+            carry(other)
         }
     }
 
     func requestEnd() {
-        requestEnded = true
-        switch mode {
-        case .discard:
-            sendRefusal()
-        case .buffer:
-            guard var a = admission else { return }
-            let gate = services.gate(snapshot, nowMillis: startMillis)
-            if let r = gate.finish(&a, trace: &trace, method: head.method.rawValue, target: target, body: buffered) {
-                refusal = r
-                mode = .discard
-                sendRefusal()
-                return
-            }
-            admission = a
-            let injector = services.injector(snapshot, a.plan, nowMillis: startMillis)
-            do {
-                let body = try injector.body(buffered, contentType: known.contentType) ?? buffered
-                buffered = []
-                startUpstream(body: body, streaming: false)
-            } catch {
-                refusal = error
-                mode = .discard
-                sendRefusal()
-            }
-        case .stream:
+        switch state.handle(.end) {
+        case .completeHeld:
+            completeHeld()
+        case .endUpstreamBody(let startClock):
             sendUpstreamEnd()
-            if upstreamRequestSent { startAnswerClock() }
+            if startClock { startAnswerClock() }
+        case let other:
+            carry(other)
         }
-    }
-
-    private func refuse(_ r: Refusal) {
-        var r = r
-        if r.trace.routeId == nil && r.trace.clientIP == nil { r.trace = trace }
-        trace = r.trace
-        refusal = r
-        mode = .discard
-        if requestEnded { sendRefusal() }
-    }
-
-    private func sendRefusal(keepAlive: Bool? = nil) {
-        guard let refusal, !finished, !responseStarted else { return }
-        responseStarted = true
-        // The row first: a caller that has the answer can already find it.
-        finish(status: refusal.type.status, error: refusal.type.rawValue)
-        handler.writeError(
-            context, refusal, requestId: requestId, keepAlive: keepAlive ?? self.keepAlive, version: head.version)
     }
 
     /// The rest of the request is not acceptable HTTP (bad chunking): refused with this exchange's own id and log row,
     /// and the connection ends. Nothing more goes upstream.
     func rejectMalformed(_ message: String) {
-        guard !finished, !responseStarted else { return }
+        guard !state.finished, !state.responseStarted else { return }
+        refusal = Refusal(.validationError, "Malformed HTTP request: \(message)", trace: trace)
+        carry(state.handle(.malformedRequest))
+    }
+
+    /// The caller stopped sending the request body (the connection's body-stall timeout): answered 408 when nothing
+    /// was answered yet (or the refusal already decided, which was waiting for the body's end), and the connection
+    /// ends either way.
+    func requestStalled() {
+        guard !state.finished else { return }
+        if refusal == nil && !state.responseStarted {
+            refusal = Refusal(.requestTimeout, "The request body stopped arriving before it was complete", trace: trace)
+        }
+        carry(state.handle(.stalled), failure: Failure(type: .requestTimeout, message: nil))
+    }
+
+    /// The process's shutdown grace period ended before this exchange did: its row says so (not the caller's doing).
+    func cutByShutdown() {
+        if state.handle(.closed) == .log { log(status: upstreamStatus ?? 503, error: "server_shutdown") }
+    }
+
+    /// The downstream connection went away mid-exchange.
+    func downstreamClosed() {
+        if state.handle(.closed) == .log { log(status: upstreamStatus ?? 499, error: "client_closed_request") }
+    }
+
+    private static func isBodyMethod(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .POST, .PUT, .PATCH: true
+        default: false
+        }
+    }
+
+    /// The route cannot do without the whole body: a signature over it, or placeholders in it.
+    private func mustHoldBody(_ a: Admission) -> Bool {
+        a.signature != nil || (Self.isBodyMethod(head.method) && a.plan.injectBody != nil)
+    }
+
+    /// A refusal decided on this side of the exchange; it goes out now if the body has ended, else at its end.
+    private func refuse(_ r: Refusal) {
+        var r = r
+        if r.trace.routeId == nil && r.trace.clientIP == nil { r.trace = trace }
+        trace = r.trace
+        refusal = r
+        carry(state.handle(.refused))
+    }
+
+    /// The held body is whole: the checks that need it, its placeholders, then the upstream.
+    private func completeHeld() {
+        guard var a = admission else { return }
+        let gate = services.gate(snapshot, nowMillis: startMillis)
+        if let r = gate.finish(&a, trace: &trace, method: head.method.rawValue, target: target, body: buffered) {
+            refusal = r
+            carry(state.handle(.refused))
+            return
+        }
+        admission = a
+        let injector = services.injector(snapshot, a.plan, nowMillis: startMillis)
+        do {
+            let body = try injector.body(buffered, contentType: known.contentType) ?? buffered
+            buffered = []
+            startUpstream(body: body, streaming: false)
+        } catch {
+            refusal = error
+            carry(state.handle(.refused))
+        }
+    }
+
+    // MARK: - Carrying out the state's actions
+
+    /// Does what the state answered to an event whose own actions (holding, forwarding, the answer's parts) were taken
+    /// where it arrived. `failure` says what went wrong when the action ends the exchange for it: the refusal to send
+    /// (its `message` nil: the one already decided stands) or the error of an answer cut short.
+    private func carry(_ action: ExchangeState.Action, failure: Failure? = nil) {
+        switch action {
+        case .startUpstream:
+            startUpstream(body: nil, streaming: known.hasBody)
+        case .refuse(let keepAlive):
+            stopWaiting()
+            dropUpstream()
+            if let failure, let message = failure.message { refusal = Refusal(failure.type, message, trace: trace) }
+            guard let refusal else { return }
+            // The row first: a caller that has the answer can already find it.
+            finish(status: refusal.type.status, error: refusal.type.rawValue)
+            handler.writeError(
+                context, refusal, requestId: requestId, keepAlive: keepAlive && self.keepAlive, version: head.version)
+        case .refuseAtEnd:
+            stopWaiting()
+            dropUpstream()
+            if let failure, let message = failure.message { refusal = Refusal(failure.type, message, trace: trace) }
+            // The rest of the body is read and dropped; the answer goes out at its end.
+            handler.setReading(context, true)
+        case .abort:
+            // Mid-answer: all the caller can be told is that the connection ended.
+            stopWaiting()
+            dropUpstream()
+            let type = failure?.type ?? .upstreamUnreachable
+            finish(status: upstreamStatus ?? type.status, error: type.rawValue)
+            handler.abort(context)
+        case .nothing, .hold, .forward, .refuseTooLarge, .streamFromNow, .completeHeld, .endUpstreamBody, .sendRequest,
+            .releaseConnection, .forwardHead, .forwardPart, .endAnswer, .retry, .log:
+            // Nothing to do, or an action the state gives only to the event that takes it where it arrives.
+            break
+        }
+    }
+
+    /// The exchange ended with nothing more to send: the upstream goes, the row is written.
+    private func log(status: Int, error: String) {
         stopWaiting()
         dropUpstream()
-        refusal = Refusal(.validationError, "Malformed HTTP request: \(message)", trace: trace)
-        mode = .discard
-        sendRefusal(keepAlive: false)
+        finish(status: status, error: error)
     }
 
     // MARK: - Upstream
@@ -265,8 +321,7 @@ final class Exchange: Slotted, @unchecked Sendable {
                 allocator: context.channel.allocator)
         } catch {
             refusal = error
-            mode = .discard
-            if requestEnded { sendRefusal() }
+            carry(state.handle(.refused))
             return
         }
         replayableBody = body
@@ -277,7 +332,7 @@ final class Exchange: Slotted, @unchecked Sendable {
     private func connect() {
         guard let plan = admission?.plan else { return }
         // Body parts that arrive before the connection are queued; stop reading so that queue stays small.
-        let streamingBody = replayableBody == nil && requestHasBody && !requestEnded
+        let streamingBody = replayableBody == nil && known.hasBody && !state.requestEnded
         if streamingBody { handler.setReading(context, false) }
         let pool = handler.pool
         if let idle = pool.takeIdle(plan.poolKey) {
@@ -296,7 +351,7 @@ final class Exchange: Slotted, @unchecked Sendable {
     }
 
     private func connected(_ connection: UpstreamConnection) {
-        guard !finished, admission != nil else {
+        guard case .sendRequest(let startClock) = state.handle(.upstreamReady) else {
             handler.pool.release(connection)
             return
         }
@@ -305,14 +360,13 @@ final class Exchange: Slotted, @unchecked Sendable {
         connection.decoder.expect(toHEAD: head.method == .HEAD)
         upstreamStartNanos = services.monotonic.nowNanos()
         if let upstreamHead { connection.write(upstreamHead) }
-        upstreamRequestSent = true
         let parts = pendingParts
         pendingParts = []
         for part in parts { connection.write(part) }
         connection.flushSoon(handler.pool.flushes)
-        if requestEnded {
+        if startClock {
             startAnswerClock()
-        } else {
+        } else if !state.requestEnded {
             handler.setReading(context, connection.channel.isWritable)
         }
     }
@@ -320,14 +374,14 @@ final class Exchange: Slotted, @unchecked Sendable {
     /// The upstream has the whole request: its answer is due within the route's timeout, counted from now (a slow
     /// upload is the caller's time, watched by the connection's body-stall timeout, not the upstream's).
     private func startAnswerClock() {
-        guard let plan = admission?.plan, !finished, !responseStarted, deadlineNanos == 0 else { return }
+        guard let plan = admission?.plan else { return }
         deadlineNanos = NIODeadline.now().uptimeNanoseconds + UInt64(plan.timeoutSec) * 1_000_000_000
         handler.pool.watch(self)
     }
 
     /// One part of a streamed request body, framed for the upstream.
     private func sendUpstream(_ part: ByteBuffer) {
-        guard !finished, part.readableBytes > 0 else { return }
+        guard part.readableBytes > 0 else { return }
         if chunkedUpstream {
             var framed = context.channel.allocator.buffer(capacity: part.readableBytes + 24)
             ResponseWriter.chunk(part, into: &framed)
@@ -339,7 +393,6 @@ final class Exchange: Slotted, @unchecked Sendable {
 
     /// The end of a streamed request body (the last chunk, in chunked coding).
     private func sendUpstreamEnd() {
-        guard !finished else { return }
         if chunkedUpstream { sendUpstreamBytes(ByteBuffer(staticString: "0\r\n\r\n")) }
     }
 
@@ -360,30 +413,29 @@ final class Exchange: Slotted, @unchecked Sendable {
 
     /// The upstream's final answer head (interim 1xx answers never get here).
     func upstreamHead(_ responseHead: ResponseHead) {
-        guard !finished else { return }
+        guard state.handle(.upstreamHead) == .forwardHead else { return }
         stopWaiting()
         upstreamStatus = responseHead.status
-        responseStarted = true
         handler.writeResponseHead(
             context, responseHead, request: head, requestId: requestId, rateLimit: admission?.rateLimit,
             dpopNonce: admission?.dpopNonce, keepAlive: keepAlive)
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {
-        guard !finished else { return }
+        guard state.handle(.upstreamPart) == .forwardPart else { return }
         handler.writeResponseBody(context, buffer, upstream: upstream)
     }
 
     /// The answer is complete; `reusable` says whether the upstream connection can serve another request.
     func upstreamEnd(reusable: Bool) {
-        guard !finished else { return }
+        guard case .endAnswer(let reuse) = state.handle(.upstreamEnd) else { return }
         let connection = upstream
         upstream = nil
         handler.writeResponseEnd(context, keepAlive: keepAlive) {
             finish(status: upstreamStatus ?? 502, error: nil)
         }
         if let connection {
-            if reusable && requestEnded && connection.channel.isActive {
+            if reusable && reuse && connection.channel.isActive {
                 handler.pool.release(connection)
             } else {
                 connection.exchange = nil
@@ -393,70 +445,50 @@ final class Exchange: Slotted, @unchecked Sendable {
     }
 
     func upstreamReadComplete() {
-        if responseStarted { handler.flush(context) }
+        if state.responseStarted { handler.flush(context) }
     }
 
     func upstreamClosed(_ connection: UpstreamConnection) {
-        guard upstream === connection, !finished else { return }
+        guard upstream === connection else { return }
         upstream = nil
-        if !responseStarted && connection.reused && !retried && (replayableBody != nil || !requestHasBody) {
+        let retriable = connection.reused && (replayableBody != nil || !known.hasBody)
+        let action = state.handle(.upstreamClosed(retriable: retriable))
+        guard action != .retry else {
             // A pooled keep-alive connection the upstream had closed: try once more on a fresh one.
-            retried = true
             pendingParts = replayableBody.flatMap { $0.isEmpty ? nil : [ByteBuffer(bytes: $0)] } ?? []
             stopWaiting()
             connect()
             return
         }
-        if responseStarted {
-            // Mid-answer: all the caller can be told is that the connection ended.
-            finish(status: upstreamStatus ?? 502, error: ErrorType.upstreamUnreachable.rawValue)
-            handler.abort(context)
-        } else {
-            fail(.upstreamUnreachable, "The upstream closed the connection before answering")
-        }
-    }
-
-    private var requestHasBody: Bool {
-        known.hasBody
+        carry(
+            action,
+            failure: Failure(type: .upstreamUnreachable, message: "The upstream closed the connection before answering")
+        )
     }
 
     /// Called by the loop's sweep once `deadlineNanos` has passed.
     func deadlinePassed() {
-        guard !finished, !responseStarted, deadlineNanos > 0 else { return }
-        fail(
-            .upstreamTimeout,
-            "The upstream did not answer within \(admission?.plan.timeoutSec ?? 30)s of receiving the whole request")
+        let timeout = admission?.plan.timeoutSec ?? 30
+        carry(
+            state.handle(.timeout),
+            failure: Failure(
+                type: .upstreamTimeout,
+                message: "The upstream did not answer within \(timeout)s of receiving the whole request"))
     }
 
     /// The upstream's answer is not acceptable HTTP: reported as such (its connection is closed and never reused).
     func upstreamMalformed(_ message: String) {
-        guard !finished else { return }
         fail(.upstreamInvalidResponse, "The upstream's answer is not valid HTTP: \(message)")
-    }
-
-    /// The caller stopped sending the request body (the connection's body-stall timeout): answered 408 when nothing
-    /// was answered yet (or the refusal already decided, which was waiting for the body's end), and the connection
-    /// ends either way.
-    func requestStalled() {
-        guard !finished else { return }
-        stopWaiting()
-        dropUpstream()
-        if responseStarted {
-            finish(status: upstreamStatus ?? 408, error: ErrorType.requestTimeout.rawValue)
-            handler.abort(context)
-            return
-        }
-        if refusal == nil {
-            refusal = Refusal(.requestTimeout, "The request body stopped arriving before it was complete", trace: trace)
-        }
-        mode = .discard
-        sendRefusal(keepAlive: false)
     }
 
     /// The upstream stopped taking the streamed request body (reading from the caller was held back for it for the
     /// body-stall timeout): a 504 once the caller's body is in, as for an upstream that does not answer.
     func upstreamStoppedReading() {
         fail(.upstreamTimeout, "The upstream stopped reading the request body")
+    }
+
+    private func fail(_ type: ErrorType, _ message: String) {
+        carry(state.handle(.failed), failure: Failure(type: type, message: message))
     }
 
     /// Closes the upstream connection, if any, without it telling this exchange (it is never reused).
@@ -473,46 +505,10 @@ final class Exchange: Slotted, @unchecked Sendable {
         if watchSlot >= 0 { handler.pool.unwatch(self) }
     }
 
-    private func fail(_ type: ErrorType, _ message: String) {
-        guard !finished else { return }
-        stopWaiting()
-        dropUpstream()
-        if responseStarted {
-            finish(status: upstreamStatus ?? type.status, error: type.rawValue)
-            handler.abort(context)
-            return
-        }
-        refusal = Refusal(type, message, trace: trace)
-        mode = .discard
-        if requestEnded {
-            sendRefusal()
-        } else {
-            // The rest of the body is read and dropped; the answer goes out at its end.
-            handler.setReading(context, true)
-        }
-    }
-
-    /// The process's shutdown grace period ended before this exchange did: its row says so (not the caller's doing).
-    func cutByShutdown() {
-        guard !finished else { return }
-        stopWaiting()
-        dropUpstream()
-        finish(status: upstreamStatus ?? 503, error: "server_shutdown")
-    }
-
-    /// The downstream connection went away mid-exchange.
-    func downstreamClosed() {
-        guard !finished else { return }
-        stopWaiting()
-        dropUpstream()
-        finish(status: upstreamStatus ?? 499, error: "client_closed_request")
-    }
-
     // MARK: - Log
 
+    /// Writes the exchange's one log row (the state lets exactly one action reach here).
     private func finish(status: Int, error: String?) {
-        guard !finished else { return }
-        finished = true
         stopWaiting()
         let now = services.monotonic.nowNanos()
         let origin = known.origin == "sdk-intercept" ? "sdk_intercept" : "direct"
