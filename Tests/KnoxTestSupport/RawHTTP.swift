@@ -179,7 +179,13 @@ public final class RawHTTP: @unchecked Sendable {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = recv(fd, &chunk, chunk.count, 0)
         if n == 0 && allowEnd { return false }
-        guard n > 0 else { throw TestFailure("connection closed before a full response") }
+        guard n > 0 else {
+            let why =
+                n == 0
+                ? "the peer closed it"
+                : errno == EAGAIN || errno == EWOULDBLOCK ? "no bytes within the receive timeout" : "errno \(errno)"
+            throw TestFailure("connection closed before a full response (\(why))")
+        }
         buffer.append(contentsOf: chunk[0..<n])
         return true
     }
