@@ -145,17 +145,19 @@ let package = Package(
             name: "KnoxCryptoTests", dependencies: ["KnoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KnoxStoreTests", dependencies: ["KnoxStore", "KnoxTestSupport"]),
         .testTarget(
-            name: "KnoxEngineTests", dependencies: ["KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport"]),
+            name: "KnoxEngineTests",
+            dependencies: ["KnoxAPI", "KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport"]),
         .testTarget(name: "KnoxAPITests", dependencies: ["KnoxAPI", "KnoxEngine", "KnoxDataPlane", "KnoxTestSupport"]),
         .testTarget(
             name: "KnoxProxyTests",
             dependencies: [
-                "KnoxProxy", "KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport",
+                "KnoxProxy", "KnoxAPI", "KnoxEngine", "KnoxDataPlane", "KnoxStore", "KnoxTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
         .testTarget(
-            name: "KnoxConsoleTests", dependencies: ["KnoxConsole", "KnoxEngine", "KnoxDataPlane", "KnoxTestSupport"],
+            name: "KnoxConsoleTests",
+            dependencies: ["KnoxAPI", "KnoxConsole", "KnoxEngine", "KnoxDataPlane", "KnoxTestSupport"],
             exclude: ["Goldens"]),
         .testTarget(name: "knoxcallTests", dependencies: ["KnoxTestSupport"]),
         .testTarget(name: "KnoxFuzzTargetsTests", dependencies: ["KnoxFuzzTargets"]),

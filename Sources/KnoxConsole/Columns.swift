@@ -1,4 +1,5 @@
 import KnoxCore
+import KnoxEngine
 
 /// A column of a list pane.
 public struct Column: Sendable {
@@ -6,9 +7,9 @@ public struct Column: Sendable {
     public let width: Int
     /// Takes the remaining width (shared between flexible columns).
     public let flexible: Bool
-    public let value: @Sendable (JSONValue) -> String
+    public let value: @Sendable (PaneRow) -> String
 
-    init(_ title: String, _ width: Int, flexible: Bool = false, _ value: @escaping @Sendable (JSONValue) -> String) {
+    init(_ title: String, _ width: Int, flexible: Bool = false, _ value: @escaping @Sendable (PaneRow) -> String) {
         self.title = title
         self.width = width
         self.flexible = flexible
@@ -32,74 +33,100 @@ public struct Column: Sendable {
 }
 
 enum Columns {
-    static func text(_ key: String) -> @Sendable (JSONValue) -> String {
-        { $0[key]?.stringValue ?? ($0[key]?.intValue.map(String.init) ?? "") }
+    /// A JSON value as one cell: a string as it is, a number in digits, anything else blank.
+    static func cell(_ value: JSONValue?) -> String { value?.stringValue ?? (value?.intValue.map(String.init) ?? "") }
+
+    static func yesNo(_ flag: Bool) -> String { flag ? "yes" : "no" }
+
+    /// `2026-11-22 22:08`, or `-` for none.
+    static func minute(_ millis: Int64?) -> String {
+        guard let millis else { return "-" }
+        let t = Timestamp.format(millis: millis)
+        return String(t.prefix(10)) + " " + String(t.dropFirst(11).prefix(5))
     }
 
-    static func flag(_ key: String) -> @Sendable (JSONValue) -> String {
-        { $0[key]?.boolValue == true ? "yes" : "no" }
-    }
-
-    /// The columns a resource's descriptors give, in their positions, with the columns of `context` (keys of the
-    /// wire row that are not fields of the resource, such as a secret's `environment_count`) in theirs.
-    static func described<Root>(_ fields: [ResourceField<Root>], context: [Int: Column] = [:]) -> [Column] {
-        let own: [(Int, Column)] = fields.compactMap { f in f.console?.column.map { (f.name, $0) } }.map { name, c in
-            let value: @Sendable (JSONValue) -> String =
+    /// The columns a resource's descriptors give, in their positions, each cell shown by its field from the row's
+    /// typed value (`root`), with the columns of `context` (values that are not fields of the resource, such as a
+    /// secret's environment count) in theirs.
+    static func described<Root>(
+        _ fields: [ResourceField<Root>], _ root: @escaping @Sendable (PaneRow) -> Root?, context: [Int: Column] = [:]
+    ) -> [Column] {
+        let own: [(Int, Column)] = fields.compactMap { f in f.console?.column.map { (f, $0) } }.map { field, c in
+            let value: @Sendable (PaneRow) -> String = { row in
+                let shown = root(row).flatMap(field.wire)
                 switch c.render {
-                case .text: text(name)
-                case .flag: flag(name)
-                case .time: time(name)
+                case .text: return cell(shown)
+                case .flag: return yesNo(shown?.boolValue == true)
+                case .time:
+                    guard let t = shown?.stringValue, t.count >= 16 else { return "-" }
+                    return String(t.prefix(10)) + " " + String(t.dropFirst(11).prefix(5))
                 }
+            }
             return (c.position, Column(c.title, c.width, flexible: c.flexible, value))
         }
         return (own + context.map { ($0.key, $0.value) }).sorted { $0.0 < $1.0 }.map { $0.1 }
     }
 
-    /// `2026-11-22T22:08:08.030Z` → `2026-11-22 22:08`.
-    static func time(_ key: String) -> @Sendable (JSONValue) -> String {
-        { row in
-            guard let t = row[key]?.stringValue, t.count >= 16 else { return "-" }
-            return String(t.prefix(10)) + " " + String(t.dropFirst(11).prefix(5))
+    static func route(_ row: PaneRow) -> RouteView? { if case .route(let v) = row.value { v } else { nil } }
+    static func secret(_ row: PaneRow) -> SecretSummary? { if case .secret(let s) = row.value { s } else { nil } }
+    static func client(_ row: PaneRow) -> Client? { if case .client(let c) = row.value { c } else { nil } }
+    static func environment(_ row: PaneRow) -> Environment? {
+        if case .environment(let e) = row.value { e } else { nil }
+    }
+
+    /// An API keys pane row: a key, or an authorization request waiting for the operator.
+    static func keyCells(_ row: PaneRow) -> (prefix: String, type: String, status: String, expires: Int64?)? {
+        switch row.value {
+        case .apiKey(let k): (k.keyPrefix, k.keyType.rawValue, k.active ? "active" : "revoked", k.expiresAt)
+        case .authorization(let p): (p.keyPrefix, "oauth request", "pending", p.request.expiresAt)
+        default: nil
         }
     }
+
+    static func audit(_ row: PaneRow) -> AuditEntry? { if case .audit(let a) = row.value { a } else { nil } }
 
     static func of(_ pane: Pane) -> [Column] {
         switch pane {
         case .routes:
             [
-                Column("NAME", 16, flexible: true, text("name")), Column("SLUG", 14, text("slug")),
-                Column("TARGET", 18, flexible: true, text("target_base_url")),
-                Column("BASE ENV", 10, text("base_environment")),
-                Column("ON", 3, flag("enabled")),
-                Column("CLIENTS", 7) { $0["requires_clients"]?.boolValue == true ? "req" : "any" },
-                Column("ENVS", 4) { String(($0["environment_override_count"]?.intValue ?? 0) + 1) },
+                Column("NAME", 16, flexible: true) { route($0)?.route.name ?? "" },
+                Column("SLUG", 14) { route($0)?.route.slug ?? "" },
+                Column("TARGET", 18, flexible: true) { route($0)?.baseSettings.targetBaseURL ?? "" },
+                Column("BASE ENV", 10) { route($0)?.route.baseEnvironment ?? "" },
+                Column("ON", 3) { yesNo(route($0)?.route.enabled == true) },
+                Column("CLIENTS", 7) { route($0)?.route.requiresClients == true ? "req" : "any" },
+                Column("ENVS", 4) { String((route($0)?.overrides.count ?? 0) + 1) },
             ]
-        case .secrets: described(Secret.fields, context: [3: Column("ENVS", 4, text("environment_count"))])
-        case .clients: described(Client.fields)
-        case .environments: described(Environment.fields)
+        case .secrets:
+            described(
+                Secret.fields, { secret($0)?.secret },
+                context: [3: Column("ENVS", 4) { secret($0).map { String($0.environmentCount) } ?? "" }])
+        case .clients: described(Client.fields, client)
+        case .environments: described(Environment.fields, environment)
         case .apiKeys:
             [
-                Column("NAME", 14, flexible: true, text("name")),
-                Column("KEY", 23) { ($0["key_prefix"]?.stringValue ?? "") + "_…" },
-                Column("TYPE", 10, text("key_type")),
-                Column("STATUS", 7) { row in
-                    row["pending_authorization"]?.boolValue == true
-                        ? "pending" : row["active"]?.boolValue == true ? "active" : "revoked"
-                },
-                Column("EXPIRES", 10) { row in row["expires_at"]?.stringValue.map { String($0.prefix(10)) } ?? "never"
+                Column("NAME", 14, flexible: true) { $0.name ?? "" },
+                Column("KEY", 23) { (keyCells($0)?.prefix ?? "") + "_…" },
+                Column("TYPE", 10) { keyCells($0)?.type ?? "" },
+                Column("STATUS", 7) { keyCells($0)?.status ?? "revoked" },
+                Column("EXPIRES", 10) { row in
+                    keyCells(row)?.expires.map { String(Timestamp.format(millis: $0).prefix(10)) } ?? "never"
                 },
             ]
         case .audit:
             [
-                Column("TIME", 16, time("created_at")), Column("ACTION", 24, text("action")),
-                Column("RESOURCE", 12, text("resource_type")), Column("ACTOR", 14, flexible: true, text("actor")),
+                Column("TIME", 16) { minute(audit($0)?.createdAt) },
+                Column("ACTION", 24) { audit($0)?.action ?? "" },
+                Column("RESOURCE", 12) { audit($0)?.resourceType ?? "" },
+                Column("ACTOR", 14, flexible: true) { audit($0)?.actor ?? "" },
             ]
         case .logs:
             // Drawn by `LogView` from the entries; the titles and widths live here so resizing works the same way.
             [
-                Column("TIME", 8, text("")), Column("METHOD", 7, text("")), Column("ST", 3, text("")),
-                Column("MS", 5, text("")), Column("ROUTE", 14, text("")), Column("PATH", 10, flexible: true, text("")),
-                Column("CLIENT", 15, text("")), Column("ERROR", 18, text("")),
+                Column("TIME", 8) { _ in "" }, Column("METHOD", 7) { _ in "" }, Column("ST", 3) { _ in "" },
+                Column("MS", 5) { _ in "" }, Column("ROUTE", 14) { _ in "" },
+                Column("PATH", 10, flexible: true) { _ in "" }, Column("CLIENT", 15) { _ in "" },
+                Column("ERROR", 18) { _ in "" },
             ]
         }
     }

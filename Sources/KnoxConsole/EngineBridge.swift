@@ -19,23 +19,44 @@ public struct EngineBridge: Sendable {
         }
     }
 
-    /// Up to 1,000 rows of a pane (10 pages of 100; the audit pane shows the newest 100).
-    static func rows(_ engine: Engine, _ pane: Pane) async throws -> [JSONValue] {
-        if pane == .environments { return try await engine.listEnvironments([:], actor: .console).arrayValue ?? [] }
-        var rows: [JSONValue] = []
+    /// Up to 1,000 rows of a pane (10 pages of 100; the audit pane shows the newest 100), typed as the handlers
+    /// answer them, each with its wire form.
+    static func rows(_ engine: Engine, _ pane: Pane) async throws -> [PaneRow] {
+        let (tenantId, mode) = (engine.tenantId, engine.mode)
+        if pane == .environments {
+            return try await engine.environments(actor: .console).map {
+                PaneRow(.environment($0), wire: Wire.environment($0, tenantId: tenantId, mode: mode))
+            }
+        }
+        var rows: [PaneRow] = []
         for page in 1...10 {
             func query(_ descriptor: QueryDescriptor) -> QueryRequest {
                 var q = descriptor.defaults
                 (q.page.page, q.page.perPage) = (page, 100)
                 return q
             }
-            let result: KnoxCore.Page<JSONValue>
+            let result: KnoxCore.Page<PaneRow>
             switch pane {
-            case .routes: result = try await engine.listRoutes(query(Engine.routeQuery), actor: .console)
-            case .secrets: result = try await engine.listSecrets(query(Engine.secretQuery), actor: .console)
-            case .clients: result = try await engine.listClients(query(Engine.clientQuery), actor: .console)
-            case .apiKeys: result = try await engine.listApiKeys(query(Engine.apiKeyQuery), actor: .console)
-            case .audit: result = try await engine.listAuditLogs(query(Engine.auditLogQuery), actor: .console)
+            case .routes:
+                result = try await engine.routes(query(Engine.routeQuery), actor: .console).map {
+                    PaneRow(.route($0), wire: Wire.route($0, tenantId: tenantId, mode: mode))
+                }
+            case .secrets:
+                result = try await engine.secrets(query(Engine.secretQuery), actor: .console).map {
+                    PaneRow(.secret($0), wire: Wire.secret($0))
+                }
+            case .clients:
+                result = try await engine.clients(query(Engine.clientQuery), actor: .console).map {
+                    PaneRow(.client($0), wire: Wire.client($0, tenantId: tenantId))
+                }
+            case .apiKeys:
+                result = try await engine.apiKeys(query(Engine.apiKeyQuery), actor: .console).map {
+                    PaneRow(.apiKey($0), wire: Wire.apiKey($0))
+                }
+            case .audit:
+                result = try await engine.auditEntries(query(Engine.auditLogQuery), actor: .console).map {
+                    PaneRow(.audit($0), wire: Wire.auditEntry($0))
+                }
             case .environments, .logs: return rows
             }
             rows += result.items
@@ -46,39 +67,52 @@ public struct EngineBridge: Sendable {
     }
 
     /// OAuth authorization requests waiting for the operator, as rows of the API keys pane (first, marked pending).
-    static func pendingAuthorizationRows(_ engine: Engine) async throws -> [JSONValue] {
-        let keys = engine.snapshot.apiKeysById
-        return try await engine.pendingAuthorizations().map { pending in
+    static func pendingAuthorizationRows(_ engine: Engine) async throws -> [PaneRow] {
+        try await engine.pendingAuthorizations().map { pending in
             let r = pending.request
-            return [
-                "id": .string(r.id), "pending_authorization": true,
-                "name": .string("\(pending.clientName) (authorization)"),
-                "key_prefix": .string(keys[r.apiKeyId]?.keyPrefix ?? ""), "key_type": "oauth request", "active": true,
-                "scope": .string(r.scope.joined(separator: " ")), "redirect_uri": .string(r.redirectUri),
-                "expires_at": .string(Timestamp.format(millis: r.expiresAt)),
-                "created_at": .string(Timestamp.format(millis: r.createdAt)),
-            ]
+            return PaneRow(
+                .authorization(pending),
+                wire: [
+                    "id": .string(r.id), "pending_authorization": true,
+                    "name": .string("\(pending.clientName) (authorization)"),
+                    "key_prefix": .string(pending.keyPrefix), "key_type": "oauth request", "active": true,
+                    "scope": .string(r.scope.joined(separator: " ")), "redirect_uri": .string(r.redirectUri),
+                    "expires_at": .string(Timestamp.format(millis: r.expiresAt)),
+                    "created_at": .string(Timestamp.format(millis: r.createdAt)),
+                ])
         }
     }
 
     /// The full resource behind a detail page (a route with its environments and assigned clients).
     public func loadDetail(_ mode: Mode, _ pane: Pane, id: String) async -> ConsoleEvent? {
         guard let engine = engines[mode] else { return nil }
-        let json: JSONValue?
+        let tenantId = engine.tenantId
+        let row: PaneRow?
         switch pane {
         case .routes:
-            if var route = try? await engine.getRoute(id, actor: .console).objectValue {
-                route["environments"] = try? await engine.routeEnvironments(id, actor: .console)
-                route["clients"] = try? await engine.routeClients(id, actor: .console)
-                json = .object(route)
+            if let view = try? await engine.routeView(id, actor: .console) {
+                var route = Wire.route(view, tenantId: tenantId, mode: mode).objectValue ?? JSONObject()
+                route["environments"] = .array(view.baseFirst.map { Wire.routeEnvironment($0, view: view) })
+                route["clients"] = (try? await engine.routeAssignments(id, actor: .console)).map {
+                    .array($0.map(Wire.routeClient))
+                }
+                row = PaneRow(.route(view), wire: .object(route))
             } else {
-                json = nil
+                row = nil
             }
-        case .secrets: json = try? await engine.getSecret(id, actor: .console)
-        case .clients: json = try? await engine.getClient(id, actor: .console)
-        default: json = nil
+        case .secrets:
+            row = (try? await engine.secretDetail(id, actor: .console)).map { detail in
+                PaneRow(
+                    .secret(SecretSummary(secret: detail.secret, environmentCount: detail.versions.count)),
+                    wire: Wire.secret(detail))
+            }
+        case .clients:
+            row = (try? await engine.clientDetail(id, actor: .console)).map {
+                PaneRow(.client($0.client), wire: Wire.client($0, tenantId: tenantId))
+            }
+        default: row = nil
         }
-        return json.map { .detailLoaded(mode, pane, id: id, $0) }
+        return row.map { .detailLoaded(mode, pane, id: id, $0) }
     }
 
     /// Makes one change through the engine's handlers (one transaction with its audit row, actor `console`).

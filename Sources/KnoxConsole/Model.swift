@@ -83,7 +83,7 @@ public struct Deployment: Sendable, Equatable {
 
 /// One list pane's rows and cursor.
 public struct ListState: Sendable, Equatable {
-    public var rows: [JSONValue] = []
+    public var rows: [PaneRow] = []
     public var selection = 0
     public var scroll = 0
     public var filter = ""
@@ -93,7 +93,7 @@ public struct ListState: Sendable, Equatable {
     public init() {}
 
     /// Rows passing the filter (case-insensitive, over every cell shown).
-    public func visible(_ pane: Pane) -> [JSONValue] {
+    public func visible(_ pane: Pane) -> [PaneRow] {
         guard !filter.isEmpty else { return rows }
         let needle = filter.lowercased()
         return rows.filter { row in Columns.of(pane).contains { $0.value(row).lowercased().contains(needle) } }

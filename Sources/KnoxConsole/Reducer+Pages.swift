@@ -88,15 +88,15 @@ extension Console {
                     DetailPage(
                         pane: .logs, id: entry.requestId, title: "\(entry.method) \(entry.path)",
                         lines: Details.logLines(entry, routeName: s.routeNames[s.mode]?[entry.routeId ?? ""]),
-                        row: .null)))
+                        row: nil)))
             return []
         }
         guard let row = selected(s) else { return [] }
-        let id = row["id"]?.stringValue ?? ""
-        let title = row["name"]?.stringValue ?? row["action"]?.stringValue ?? id
         s.stack.append(
-            .detail(DetailPage(pane: s.pane, id: id, title: title, lines: Details.lines(s.pane, row), row: row)))
-        return [.loadDetail(s.mode, s.pane, id: id)]
+            .detail(
+                DetailPage(pane: s.pane, id: row.id, title: row.title, lines: Details.lines(s.pane, row.wire), row: row)
+            ))
+        return [.loadDetail(s.mode, s.pane, id: row.id)]
     }
 
     static func detailKey(_ s: inout ConsoleState, _ page: inout DetailPage, _ key: Key) -> [ConsoleEffect] {
@@ -190,13 +190,13 @@ extension Console {
 
     // MARK: - Editing
 
-    static func edit(_ s: inout ConsoleState, _ action: Action, row: JSONValue? = nil) -> [ConsoleEffect] {
+    static func edit(_ s: inout ConsoleState, _ action: Action, row: PaneRow? = nil) -> [ConsoleEffect] {
         let context = s.formContext
         let current = row ?? selected(s)
-        let id = current?["id"]?.stringValue
-        let name = current?["name"]?.stringValue ?? id ?? ""
-        func form(_ kind: FormKind, _ row: JSONValue? = nil) {
-            s.stack.append(.form(FormState.make(kind, row: row, context: context)))
+        let id = current?.id
+        let name = current?.name ?? id ?? ""
+        func form(_ kind: FormKind, _ row: PaneRow? = nil) {
+            s.stack.append(.form(FormState.make(kind, row: row?.wire, context: context)))
         }
         switch (s.pane, action) {
         case (.routes, .new): form(.route(id: nil))
@@ -217,14 +217,14 @@ extension Console {
         case (.environments, .edit): if let id { form(.environment(id: id), current) }
         case (.apiKeys, .new): form(.apiKey)
         case (.apiKeys, .approveRequest), (.apiKeys, .denyRequest):
-            guard let id, current?["pending_authorization"]?.boolValue == true else {
+            guard let id, current?.isPendingAuthorization == true else {
                 s.toast = Toast("Select an OAuth authorization request (STATUS pending) first", .error)
                 return []
             }
             return [.mutate(s.mode, .decideAuthorization(id: id, approve: action == .approveRequest))]
         case (_, .delete):
             guard let id, s.pane != .logs, s.pane != .audit else { return [] }
-            if current?["pending_authorization"]?.boolValue == true {
+            if current?.isPendingAuthorization == true {
                 s.toast = Toast("That is an authorization request: A approves it, X denies it", .error)
                 return []
             }

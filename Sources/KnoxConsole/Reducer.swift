@@ -30,12 +30,12 @@ public enum Console {
             s.lists[mode, default: [:]][pane] = list
             if mode == s.mode { clampSelection(&s) }
             return []
-        case .detailLoaded(let mode, let pane, let id, let json):
+        case .detailLoaded(let mode, let pane, let id, let row):
             guard mode == s.mode, case .detail(var page)? = s.stack.last, page.pane == pane, page.id == id else {
                 return []
             }
-            page.lines = Details.lines(pane, json)
-            page.row = json
+            page.lines = Details.lines(pane, row.wire)
+            page.row = row
             s.stack[s.stack.count - 1] = .detail(page)
             return []
         case .logRows(let mode, let rows):
@@ -262,7 +262,7 @@ public enum Console {
     }
 
     /// The selected row of the current list pane.
-    static func selected(_ s: ConsoleState) -> JSONValue? {
+    static func selected(_ s: ConsoleState) -> PaneRow? {
         let rows = s.list(s.pane).visible(s.pane)
         let i = s.list(s.pane).selection
         return rows.indices.contains(i) ? rows[i] : nil

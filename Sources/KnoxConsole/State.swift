@@ -17,10 +17,11 @@ public struct DetailPage: Sendable, Equatable {
     public var title: String
     public var lines: [(String, String)]
     public var scroll = 0
-    /// The row the detail came from (editing starts from it).
-    public var row: JSONValue
+    /// The row the detail came from, then the full resource once loaded (editing starts from it); nil for a request
+    /// log entry.
+    public var row: PaneRow?
 
-    public init(pane: Pane, id: String, title: String, lines: [(String, String)], row: JSONValue) {
+    public init(pane: Pane, id: String, title: String, lines: [(String, String)], row: PaneRow?) {
         self.pane = pane
         self.id = id
         self.title = title
@@ -150,8 +151,8 @@ public enum ConsoleEvent: Sendable {
     case key(Key)
     case mouse(MouseAction)
     case resize(width: Int, height: Int)
-    case loaded(Mode, Pane, Result<[JSONValue], ConsoleFailure>)
-    case detailLoaded(Mode, Pane, id: String, JSONValue)
+    case loaded(Mode, Pane, Result<[PaneRow], ConsoleFailure>)
+    case detailLoaded(Mode, Pane, id: String, PaneRow)
     case logRows(Mode, [RequestLogEntry])
     case stats(Mode, HeaderStats)
     case context(Mode, FormContext, routeNames: [String: String])

@@ -101,30 +101,28 @@ struct Keys: AsyncParsableCommand {
             let logger = Logging.make(label: "knoxcall", level: .warning)
             let engine = try Bootstrap.open(try data.directory(), modes: [modeOptions.mode], logger: logger)
                 .engine(modeOptions.mode)
-            var rows: [JSONValue] = []
+            var keys: [ApiKey] = []
             var page = 1
             while true {
                 var query = Engine.apiKeyQuery.defaults
                 (query.page.page, query.page.perPage, query.page.order) = (page, 100, .asc)
-                let result = try await engine.listApiKeys(query, actor: .cli)
-                rows += result.items
+                let result = try await engine.apiKeys(query, actor: .cli)
+                keys += result.items
                 if page >= result.totalPages { break }
                 page += 1
             }
             if json {
-                print(JSONValue.array(rows).prettySerialized())
+                print(JSONValue.array(keys.map(Wire.apiKey)).prettySerialized())
                 return
             }
+            func time(_ millis: Int64?) -> String? { millis.map { Timestamp.format(millis: $0) } }
             print(
                 Table.render(
                     header: ["ID", "KEY", "NAME", "TYPE", "STATUS", "CREATED", "LAST USED", "EXPIRES"],
-                    rows: rows.map { r in
-                        let status = r["active"]?.boolValue == true ? "active" : "revoked"
-                        return [
-                            r["id"]?.stringValue ?? "", (r["key_prefix"]?.stringValue ?? "") + "_…",
-                            r["name"]?.stringValue ?? "",
-                            r["key_type"]?.stringValue ?? "", status, r["created_at"]?.stringValue ?? "",
-                            r["last_used_at"]?.stringValue ?? "-", r["expires_at"]?.stringValue ?? "never",
+                    rows: keys.map { k in
+                        [
+                            k.id, k.keyPrefix + "_…", k.name, k.keyType.rawValue, k.active ? "active" : "revoked",
+                            time(k.createdAt) ?? "", time(k.lastUsedAt) ?? "-", time(k.expiresAt) ?? "never",
                         ]
                     }))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import KnoxAPI
 import KnoxConsole
 import KnoxCore
 import KnoxEngine

@@ -1,6 +1,7 @@
 import Foundation
 import KnoxConsole
 import KnoxCore
+import KnoxEngine
 import Testing
 
 func json(_ text: String) -> JSONValue {
@@ -14,59 +15,71 @@ func json(_ text: String) -> JSONValue {
 
 /// Fixed rows shaped as the API returns them, so screens are the same on every run.
 enum Fixture {
-    static let routes: [JSONValue] = [
-        json(
-            #"{"id":"r-1","name":"GitHub API","slug":"github-api","target_base_url":"https://api.github.com","base_environment":"production","enabled":true,"requires_clients":false,"environment_override_count":1}"#
-        ),
-        json(
-            #"{"id":"r-2","name":"Stripe charges","slug":"stripe","target_base_url":"https://api.stripe.com/v1","base_environment":"production","enabled":true,"requires_clients":true,"environment_override_count":0}"#
-        ),
-        json(
-            #"{"id":"r-3","name":"決済 API","slug":"kessai","target_base_url":"https://pay.example.jp","base_environment":"staging","enabled":false,"requires_clients":false,"environment_override_count":2}"#
-        ),
-    ]
-    static let secrets: [JSONValue] = [
-        json(
-            #"{"id":"s-1","name":"GITHUB_TOKEN","secret_type":"string","base_environment":"production","environment_count":2,"updated_at":"2026-11-20T09:15:00.000Z"}"#
-        ),
-        json(
-            #"{"id":"s-2","name":"STRIPE_KEY","secret_type":"string","base_environment":"production","environment_count":1,"updated_at":"2026-11-21T17:42:10.000Z"}"#
-        ),
-    ]
-    static let clients: [JSONValue] = [
-        json(
-            #"{"id":"c-1","name":"office","type":"server","ip_address":"10.0.0.0/24","enabled":true,"created_at":"2026-11-19T08:00:00.000Z"}"#
-        ),
-        json(
-            #"{"id":"c-2","name":"ci-runner","type":"server","ip_address":"2001:db8::/48","enabled":false,"created_at":"2026-11-19T08:30:00.000Z"}"#
-        ),
-    ]
-    static let environments: [JSONValue] = [
-        json(
-            ##"{"id":"e-1","name":"production","display_name":"Production","is_default":true,"color":"#22c55e","created_at":"2026-11-18T12:00:00.000Z"}"##
-        ),
-        json(
-            ##"{"id":"e-2","name":"staging","display_name":"Staging","is_default":false,"color":"#f59e0b","created_at":"2026-11-18T12:05:00.000Z"}"##
-        ),
-    ]
-    static let apiKeys: [JSONValue] = [
-        json(
-            #"{"id":"k-1","name":"deploy bot","key_prefix":"tk_live_3f9a1c","key_type":"live","active":true,"expires_at":null}"#
-        ),
-        json(
-            #"{"id":"k-2","name":"old laptop","key_prefix":"tk_live_77b0e2","key_type":"live","active":false,"expires_at":"2027-01-01T00:00:00.000Z"}"#
-        ),
-    ]
-    static let audit: [JSONValue] = [
-        json(
-            #"{"id":"a-2","action":"secret.value_updated","resource_type":"secret","actor":"console","created_at":"2026-11-22T10:01:00.000Z"}"#
-        ),
-        json(
-            #"{"id":"a-1","action":"route.created","resource_type":"route","actor":"api_key:deploy bot","created_at":"2026-11-22T10:00:00.000Z"}"#
-        ),
-    ]
+    static let routes: [PaneRow] = rows(
+        .routes,
+        [
+            json(
+                #"{"id":"r-1","name":"GitHub API","slug":"github-api","target_base_url":"https://api.github.com","base_environment":"production","enabled":true,"requires_clients":false,"environment_override_count":1}"#
+            ),
+            json(
+                #"{"id":"r-2","name":"Stripe charges","slug":"stripe","target_base_url":"https://api.stripe.com/v1","base_environment":"production","enabled":true,"requires_clients":true,"environment_override_count":0}"#
+            ),
+            json(
+                #"{"id":"r-3","name":"決済 API","slug":"kessai","target_base_url":"https://pay.example.jp","base_environment":"staging","enabled":false,"requires_clients":false,"environment_override_count":2}"#
+            ),
+        ])
+    static let secrets: [PaneRow] = rows(
+        .secrets,
+        [
+            json(
+                #"{"id":"s-1","name":"GITHUB_TOKEN","secret_type":"string","base_environment":"production","environment_count":2,"updated_at":"2026-11-20T09:15:00.000Z"}"#
+            ),
+            json(
+                #"{"id":"s-2","name":"STRIPE_KEY","secret_type":"string","base_environment":"production","environment_count":1,"updated_at":"2026-11-21T17:42:10.000Z"}"#
+            ),
+        ])
+    static let clients: [PaneRow] = rows(
+        .clients,
+        [
+            json(
+                #"{"id":"c-1","name":"office","type":"server","ip_address":"10.0.0.0/24","enabled":true,"created_at":"2026-11-19T08:00:00.000Z"}"#
+            ),
+            json(
+                #"{"id":"c-2","name":"ci-runner","type":"server","ip_address":"2001:db8::/48","enabled":false,"created_at":"2026-11-19T08:30:00.000Z"}"#
+            ),
+        ])
+    static let environments: [PaneRow] = rows(
+        .environments,
+        [
+            json(
+                ##"{"id":"e-1","name":"production","display_name":"Production","is_default":true,"color":"#22c55e","created_at":"2026-11-18T12:00:00.000Z"}"##
+            ),
+            json(
+                ##"{"id":"e-2","name":"staging","display_name":"Staging","is_default":false,"color":"#f59e0b","created_at":"2026-11-18T12:05:00.000Z"}"##
+            ),
+        ])
+    static let apiKeys: [PaneRow] = rows(
+        .apiKeys,
+        [
+            json(
+                #"{"id":"k-1","name":"deploy bot","key_prefix":"tk_live_3f9a1c","key_type":"standard","active":true,"expires_at":null}"#
+            ),
+            json(
+                #"{"id":"k-2","name":"old laptop","key_prefix":"tk_live_77b0e2","key_type":"standard","active":false,"expires_at":"2027-01-01T00:00:00.000Z"}"#
+            ),
+        ])
+    static let audit: [PaneRow] = rows(
+        .audit,
+        [
+            json(
+                #"{"id":"a-2","action":"secret.value_updated","resource_type":"secret","actor":"console","created_at":"2026-11-22T10:01:00.000Z"}"#
+            ),
+            json(
+                #"{"id":"a-1","action":"route.created","resource_type":"route","actor":"api_key:deploy bot","created_at":"2026-11-22T10:00:00.000Z"}"#
+            ),
+        ])
 
-    static func rows(_ pane: Pane) -> [JSONValue] {
+    static func rows(_ pane: Pane) -> [PaneRow] {
         switch pane {
         case .routes: routes
         case .secrets: secrets
@@ -75,6 +88,70 @@ enum Fixture {
         case .apiKeys: apiKeys
         case .audit: audit
         case .logs: []
+        }
+    }
+
+    /// Rows of `pane` from JSON shaped as the API returns it: the JSON is each row's wire form, and its typed value
+    /// (what the engine's handlers answer) is read from the same JSON, so the two cannot disagree.
+    static func rows(_ pane: Pane, _ wires: [JSONValue]) -> [PaneRow] {
+        wires.map { PaneRow(typed(pane, $0), wire: $0) }
+    }
+
+    /// A list row of `pane` holding what `wire` says (absent members take the domain type's blank values).
+    static func typed(_ pane: Pane, _ wire: JSONValue) -> PaneRow.Value {
+        func text(_ key: String) -> String { wire[key]?.stringValue ?? "" }
+        func time(_ key: String) -> Int64 { wire[key]?.stringValue.flatMap(Timestamp.parse) ?? 0 }
+        func flag(_ key: String, _ otherwise: Bool) -> Bool { wire[key]?.boolValue ?? otherwise }
+        switch pane {
+        case .routes:
+            var route = Route(
+                id: text("id"), name: text("name"), slug: text("slug"), baseEnvironment: text("base_environment"),
+                createdAt: 0, updatedAt: 0)
+            route.enabled = flag("enabled", true)
+            route.requiresClients = flag("requires_clients", false)
+            var base = RouteSettings.baseDefaults
+            base.targetBaseURL = wire["target_base_url"]?.stringValue
+            let overrides = (0..<(wire["environment_override_count"]?.intValue ?? 0)).map { i in
+                RouteEnvironmentConfig(
+                    id: "\(route.id)-o\(i)", routeId: route.id, environmentName: "override-\(i)",
+                    settings: RouteSettings(), createdAt: 0, updatedAt: 0)
+            }
+            let config = RouteEnvironmentConfig(
+                id: "\(route.id)-base", routeId: route.id, environmentName: route.baseEnvironment, settings: base,
+                createdAt: 0, updatedAt: 0)
+            return .route(RouteView(route: route, configs: [config] + overrides))
+        case .secrets:
+            let secret = Secret(
+                id: text("id"), name: text("name"),
+                secretType: Secret.Kind(rawValue: text("secret_type")) ?? .string,
+                baseEnvironment: text("base_environment"), createdAt: time("created_at"),
+                updatedAt: time("updated_at"))
+            return .secret(SecretSummary(secret: secret, environmentCount: wire["environment_count"]?.intValue ?? 0))
+        case .clients:
+            return .client(
+                Client(
+                    id: text("id"), name: text("name"), type: Client.Kind(rawValue: text("type")) ?? .server,
+                    ipAddress: text("ip_address"), enabled: flag("enabled", true), createdAt: time("created_at"),
+                    updatedAt: time("created_at")))
+        case .environments:
+            return .environment(
+                Environment(
+                    id: text("id"), name: text("name"), displayName: text("display_name"),
+                    color: wire["color"]?.stringValue ?? Environment.defaultColor, isDefault: flag("is_default", false),
+                    createdAt: time("created_at"), updatedAt: time("created_at")))
+        case .apiKeys:
+            return .apiKey(
+                ApiKey(
+                    id: text("id"), keyId: text("id"), keyPrefix: text("key_prefix"),
+                    keyType: ApiKey.Kind(rawValue: text("key_type")) ?? .standard, name: text("name"), keyHash: [],
+                    revokedAt: flag("active", true) ? nil : 1, createdAt: 0,
+                    expiresAt: wire["expires_at"]?.stringValue.flatMap(Timestamp.parse)))
+        case .audit, .logs:
+            return .audit(
+                AuditEntry(
+                    id: text("id"), action: text("action"), resourceType: text("resource_type"), resourceId: nil,
+                    details: JSONObject(), ipAddress: nil, actor: text("actor"), apiKeyId: nil,
+                    createdAt: time("created_at")))
         }
     }
 

@@ -29,7 +29,8 @@ import Testing
 
     @Test func movementKeysAndPaging() {
         var s = Fixture.state(.live, pane: .routes, width: 80, height: 24)
-        let many = (0..<60).map { i in json(#"{"id":"r\#(i)","name":"route \#(i)","slug":"r\#(i)"}"#) }
+        let many = Fixture.rows(
+            .routes, (0..<60).map { i in json(#"{"id":"r\#(i)","name":"route \#(i)","slug":"r\#(i)"}"#) })
         s = Fixture.reduce(s, .loaded(.live, .routes, .success(many)))
         var d = Driver(s)
         d.press(.char("j"), .down)
@@ -128,7 +129,7 @@ import Testing
 
     @Test func mouseClickSelectsWheelScrollsTabClickSwitches() {
         var s = Fixture.state(.live, pane: .routes, width: 80, height: 24)
-        let many = (0..<40).map { i in json(#"{"id":"r\#(i)","name":"route \#(i)"}"#) }
+        let many = Fixture.rows(.routes, (0..<40).map { i in json(#"{"id":"r\#(i)","name":"route \#(i)"}"#) })
         s = Fixture.reduce(s, .loaded(.live, .routes, .success(many)))
         var d = Driver(s)
         d.send(.mouse(.click(x: 10, y: 5 + 3)))
@@ -149,7 +150,7 @@ import Testing
 
     @Test func resizeKeepsTheSelectionVisible() {
         var s = Fixture.state(.live, pane: .routes, width: 120, height: 40)
-        let many = (0..<60).map { i in json(#"{"id":"r\#(i)","name":"route \#(i)"}"#) }
+        let many = Fixture.rows(.routes, (0..<60).map { i in json(#"{"id":"r\#(i)","name":"route \#(i)"}"#) })
         s = Fixture.reduce(s, .loaded(.live, .routes, .success(many)))
         var d = Driver(s)
         d.press(.char("G"))

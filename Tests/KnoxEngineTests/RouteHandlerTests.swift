@@ -1,3 +1,4 @@
+import KnoxAPI
 import KnoxCore
 import KnoxEngine
 import KnoxTestSupport

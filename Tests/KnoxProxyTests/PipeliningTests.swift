@@ -1,4 +1,5 @@
 import Foundation
+import KnoxAPI
 import KnoxCore
 import KnoxEngine
 import KnoxTestSupport

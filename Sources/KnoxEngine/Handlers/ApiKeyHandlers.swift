@@ -91,26 +91,20 @@ extension Engine {
     /// The query of `GET /v1/api-keys`.
     public static let apiKeyQuery = QueryDescriptor.page(sort: apiKeySortKeys, default: "created_at", .desc)
 
-    /// `GET /v1/api-keys`, its query as sent.
-    public func listApiKeys(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
-        try require("api_keys:read", actor)
-        return try await listApiKeys(Engine.apiKeyQuery.read(query), actor: actor)
-    }
-
-    /// `GET /v1/api-keys`: masked rows, never a key.
-    public func listApiKeys(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+    /// `GET /v1/api-keys`: the keys' records (their hashes are never shown; `Wire.apiKey` masks them).
+    public func apiKeys(_ q: QueryRequest, actor: Actor) async throws -> Page<ApiKey> {
         try require("api_keys:read", actor)
         let request = q.page
         // Fresh last_used_at times where the database takes them; a listing never fails for it (they are kept).
         try? await flushKeyUsage()
-        return try await self.query { try $0.apiKeys(request) }.map(Wire.apiKey)
+        return try await self.query { try $0.apiKeys(request) }
     }
 
-    /// `GET /v1/api-keys/:id`.
-    public func getApiKey(_ id: String, actor: Actor) async throws -> JSONValue {
+    /// `GET /v1/api-keys/:id` (by id or key id).
+    public func apiKey(_ id: String, actor: Actor) async throws -> ApiKey {
         try require("api_keys:read", actor)
         guard let key = try await query({ try $0.apiKey(idOrKeyId: id) }) else { throw ApiError.notFound("API key") }
-        return Wire.apiKey(key)
+        return key
     }
 
     /// The query of `GET /v1/roles`.

@@ -108,31 +108,22 @@ extension Engine {
         sort: clientSortKeys, default: "created_at", .desc,
         filters: [QueryParameter("type", .oneOf(Client.Kind.allCases.map(\.rawValue)), "Client type")])
 
-    /// `GET /v1/clients`, its query as sent.
-    public func listClients(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
-        try require("clients:read", actor)
-        return try await listClients(Engine.clientQuery.read(query), actor: actor)
-    }
-
     /// `GET /v1/clients`.
-    public func listClients(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+    public func clients(_ q: QueryRequest, actor: Actor) async throws -> Page<Client> {
         try require("clients:read", actor)
         let (request, type) = (q.page, q.text("type").flatMap(Client.Kind.init(rawValue:)))
-        let tenantId = tenantId
-        return try await self.query { try $0.clients(request, type: type) }.map { Wire.client($0, tenantId: tenantId) }
+        return try await self.query { try $0.clients(request, type: type) }
     }
 
     /// `GET /v1/clients/:id` with its route assignments.
-    public func getClient(_ id: String, actor: Actor) async throws -> JSONValue {
+    public func clientDetail(_ id: String, actor: Actor) async throws -> ClientDetail {
         try require("clients:read", actor)
-        let tenantId = tenantId
         guard
-            let json = try await query({ access -> JSONValue? in
+            let detail = try await query({ access -> ClientDetail? in
                 guard let client = try access.client(id: id.lowercased()) else { return nil }
-                return Wire.client(
-                    client, tenantId: tenantId, assignments: try access.assignmentDetails(clientId: client.id))
+                return ClientDetail(client: client, assignments: try access.assignmentDetails(clientId: client.id))
             })
         else { throw ApiError.notFound("Client") }
-        return json
+        return detail
     }
 }

@@ -75,18 +75,15 @@ extension Engine {
     }
 
     /// `GET /v1/environments` (not paginated), the default first.
-    public func listEnvironments(_ query: [String: String], actor: Actor) async throws -> JSONValue {
+    public func environments(actor: Actor) async throws -> [Environment] {
         try require("environments:read", actor)
-        _ = try QueryDescriptor.none.read(query)
-        let (tenantId, mode) = (tenantId, mode)
-        return .array(
-            try await self.query { try $0.environments() }.map { Wire.environment($0, tenantId: tenantId, mode: mode) })
+        return try await self.query { try $0.environments() }
     }
 
-    /// `GET /v1/environments/:id`.
-    public func getEnvironment(_ id: String, actor: Actor) async throws -> JSONValue {
+    /// `GET /v1/environments/:id` (by id or name).
+    public func environment(_ id: String, actor: Actor) async throws -> Environment {
         try require("environments:read", actor)
         guard let env = try await query({ try $0.environment(id) }) else { throw ApiError.notFound("Environment") }
-        return Wire.environment(env, tenantId: tenantId, mode: mode)
+        return env
     }
 }

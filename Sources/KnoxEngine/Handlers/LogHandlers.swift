@@ -33,18 +33,12 @@ extension Engine {
             QueryParameter("status_code", .integer(100...599), "One status"),
         ])
 
-    /// `GET /v1/audit-logs`, its query as sent.
-    public func listAuditLogs(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
-        try require("audit_log:list", actor)
-        return try await listAuditLogs(Engine.auditLogQuery.read(query), actor: actor)
-    }
-
     /// `GET /v1/audit-logs`, newest first; filters `action`, `action_prefix`, `resource_type`, `resource_id`, and the
     /// time range `from` (inclusive) / `to` (exclusive).
-    public func listAuditLogs(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+    public func auditEntries(_ q: QueryRequest, actor: Actor) async throws -> Page<AuditEntry> {
         try require("audit_log:list", actor)
         let (request, filter) = (q.page, Self.auditFilter(q))
-        return try await self.query { try $0.auditEntries(request, filter: filter) }.map(Wire.auditEntry)
+        return try await self.query { try $0.auditEntries(request, filter: filter) }
     }
 
     /// `GET /v1/audit-logs/events`: the keyset feed, oldest first.

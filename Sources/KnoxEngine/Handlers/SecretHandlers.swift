@@ -174,35 +174,28 @@ extension Engine {
     /// The query of `GET /v1/secrets`.
     public static let secretQuery = QueryDescriptor.page(sort: secretSortKeys, default: "name", .asc)
 
-    /// `GET /v1/secrets`, its query as sent.
-    public func listSecrets(_ query: [String: String], actor: Actor) async throws -> Page<JSONValue> {
-        try require("secrets:read", actor)
-        return try await listSecrets(Engine.secretQuery.read(query), actor: actor)
-    }
-
     /// `GET /v1/secrets` (metadata only).
-    public func listSecrets(_ q: QueryRequest, actor: Actor) async throws -> Page<JSONValue> {
+    public func secrets(_ q: QueryRequest, actor: Actor) async throws -> Page<SecretSummary> {
         try require("secrets:read", actor)
         let request = q.page
         return try await self.query { access in
             let counts = try access.secretValueCounts()
-            return try access.secrets(request).map { Wire.secret($0, environmentCount: counts[$0.id] ?? 0) }
+            return try access.secrets(request).map { SecretSummary(secret: $0, environmentCount: counts[$0.id] ?? 0) }
         }
     }
 
     /// `GET /v1/secrets/:id`: metadata, per-environment versions and the routes that use it.
-    public func getSecret(_ id: String, actor: Actor) async throws -> JSONValue {
+    public func secretDetail(_ id: String, actor: Actor) async throws -> SecretDetail {
         try require("secrets:read", actor)
         guard
-            let json = try await query({ access -> JSONValue? in
+            let detail = try await query({ access -> SecretDetail? in
                 guard let secret = try Engine.findSecret(id, access) else { return nil }
-                let values = try access.secretValues(secretId: secret.id)
-                return Wire.secret(
-                    secret, environmentCount: values.count, values: values,
+                return SecretDetail(
+                    secret: secret, versions: try access.secretValues(secretId: secret.id).map(SecretValueVersion.init),
                     uses: try access.secretUses(secretId: secret.id))
             })
         else { throw ApiError.notFound("Secret") }
-        return json
+        return detail
     }
 
     // MARK: - Helpers

@@ -121,11 +121,15 @@ extension Engine {
     ]
 
     /// Authorization requests waiting for the operator (the console lists them), with their clients' names.
-    public func pendingAuthorizations() async throws -> [(request: OAuthAuthorization, clientName: String)] {
+    public func pendingAuthorizations() async throws -> [PendingAuthorization] {
         let now = clock.nowMillis()
         let rows = try await query { try $0.pendingOAuthAuthorizations(at: now) }
         let keys = snapshot.apiKeysById
-        return rows.map { ($0, keys[$0.apiKeyId]?.name ?? "(revoked client)") }
+        return rows.map {
+            PendingAuthorization(
+                request: $0, clientName: keys[$0.apiKeyId]?.name ?? "(revoked client)",
+                keyPrefix: keys[$0.apiKeyId]?.keyPrefix ?? "")
+        }
     }
 
     /// The operator approves or denies a pending request (needs `api_keys:write`).

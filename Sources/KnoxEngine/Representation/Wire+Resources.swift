@@ -9,9 +9,19 @@ extension Wire {
         return .object(o)
     }
 
+    /// A secret as listed.
+    public static func secret(_ summary: SecretSummary) -> JSONValue {
+        secret(summary.secret, environmentCount: summary.environmentCount)
+    }
+
+    /// A secret with its versions and uses (`GET /v1/secrets/:id`).
+    public static func secret(_ detail: SecretDetail) -> JSONValue {
+        secret(detail.secret, environmentCount: detail.versions.count, values: detail.versions, uses: detail.uses)
+    }
+
     /// A secret's metadata. Its value never appears in any representation.
     public static func secret(
-        _ s: Secret, environmentCount: Int, values: [SealedSecretValue]? = nil, uses: [SecretUse]? = nil
+        _ s: Secret, environmentCount: Int, values: [SecretValueVersion]? = nil, uses: [SecretUse]? = nil
     ) -> JSONValue {
         var o = Secret.fields.wire(s)
         o["environment_count"] = .int(environmentCount)
@@ -34,6 +44,11 @@ extension Wire {
                 })
         }
         return .object(o)
+    }
+
+    /// A client with its route assignments (`GET /v1/clients/:id`).
+    public static func client(_ detail: ClientDetail, tenantId: String) -> JSONValue {
+        client(detail.client, tenantId: tenantId, assignments: detail.assignments)
     }
 
     public static func client(

@@ -1,7 +1,7 @@
 import KnoxCore
 
 /// A route with everything needed to render it.
-public struct RouteView: Sendable {
+public struct RouteView: Sendable, Equatable {
     public let route: Route
     public let configs: [RouteEnvironmentConfig]
 
@@ -12,10 +12,16 @@ public struct RouteView: Sendable {
 
     /// The base environment's settings (defaults when its row is missing).
     public var baseSettings: RouteSettings {
-        configs.first { $0.environmentName == route.baseEnvironment }?.settings ?? RouteSettings.baseDefaults
+        baseConfig?.settings ?? RouteSettings.baseDefaults
     }
 
+    /// The base environment's row (nil only when it is missing).
+    public var baseConfig: RouteEnvironmentConfig? { configs.first { $0.environmentName == route.baseEnvironment } }
+
     public var overrides: [RouteEnvironmentConfig] { configs.filter { $0.environmentName != route.baseEnvironment } }
+
+    /// The base environment's row first, then each override (`GET /v1/routes/:id/environments`).
+    public var baseFirst: [RouteEnvironmentConfig] { [baseConfig].compactMap { $0 } + overrides }
 }
 
 extension Wire {
