@@ -90,4 +90,38 @@ extension Engine {
         try require("audit_log:list", actor)
         return try await auditEntries(Engine.auditLogQuery.read(query), actor: actor).map(Wire.auditEntry)
     }
+
+    /// `GET /v1/audit-logs/events`, its query as sent.
+    public func auditEvents(_ query: [String: String], actor: Actor) async throws -> FeedPage {
+        try require("audit_log:list", actor)
+        return try await auditEvents(Engine.auditEventQuery.read(query), actor: actor).map(Wire.auditEntry)
+    }
+
+    /// `GET /v1/logs`, its query as sent: a row's caller identity only for an actor with `log:read_identity`.
+    public func requestLogFeed(_ query: [String: String], actor: Actor) async throws -> FeedPage {
+        try require("log:read", actor)
+        let (tenantId, mode) = (tenantId, mode)
+        let identity = actor.permissions.allows("log:read_identity")
+        return try await requestLogFeed(Engine.requestLogQuery.read(query), actor: actor).map {
+            Wire.requestLog($0, tenantId: tenantId, mode: mode, includeIdentity: identity)
+        }
+    }
+
+    /// `GET /v1/logs/:request_id`.
+    public func requestLog(_ requestId: String, actor: Actor) async throws -> JSONValue {
+        Wire.requestLog(
+            try await requestLogEntry(requestId, actor: actor), tenantId: tenantId, mode: mode,
+            includeIdentity: actor.permissions.allows("log:read_identity"))
+    }
+
+    /// `GET /v1/roles`, its query as sent (any valid key).
+    public func listRoles(_ query: [String: String]) throws -> Page<JSONValue> {
+        roles(try Engine.roleQuery.read(query)).map(Wire.role)
+    }
+
+    /// `GET /v1/account`.
+    public func account() async throws -> JSONValue { Wire.account(try await tenant()) }
+
+    /// `GET /v1/account/usage`.
+    public func accountUsage() async throws -> JSONValue { Wire.usage(try await usage()) }
 }

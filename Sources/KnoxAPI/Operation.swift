@@ -10,7 +10,7 @@ public enum APIResult: Sendable {
     /// A keyset feed with `next_cursor`; `dedupeOn` names the field clients deduplicate on.
     case feed(FeedPage, dedupeOn: String)
     /// A mutation's answer, possibly replayed from the idempotency store.
-    case mutation(MutationResult)
+    case mutation(MutationAnswer)
     /// A document that is not enveloped (the OpenAPI document).
     case document(JSONValue)
 }

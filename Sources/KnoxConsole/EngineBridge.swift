@@ -122,49 +122,80 @@ public struct EngineBridge: Sendable {
                 mode, mutation,
                 .failure(ConsoleFailure(type: "internal_error", message: "No \(mode.rawValue) engine", field: nil)))
         }
-        let ctx = RequestContext(actor: .console)
         do {
-            let answer: MutationResult
-            switch mutation {
-            case .create(let pane, let body):
-                switch pane {
-                case .routes: answer = try await engine.createRoute(.object(body), ctx)
-                case .secrets: answer = try await engine.createSecret(.object(body), ctx)
-                case .clients: answer = try await engine.createClient(.object(body), ctx)
-                case .environments: answer = try await engine.createEnvironment(.object(body), ctx)
-                case .apiKeys: answer = try await engine.createApiKey(.object(body), ctx)
-                case .logs, .audit: throw ApiError(.validationError, "Nothing to create here")
-                }
-            case .update(let pane, let id, let body):
-                switch pane {
-                case .routes: answer = try await engine.updateRoute(id, .object(body), ctx)
-                case .clients: answer = try await engine.updateClient(id, .object(body), ctx)
-                case .environments: answer = try await engine.updateEnvironment(id, .object(body), ctx)
-                case .secrets: answer = try await engine.updateSecret(id, .object(body), ctx)
-                default: throw ApiError(.validationError, "Nothing to change here")
-                }
-            case .delete(let pane, let id):
-                switch pane {
-                case .routes: answer = try await engine.deleteRoute(id, ctx)
-                case .secrets: answer = try await engine.deleteSecret(id, ctx)
-                case .clients: answer = try await engine.deleteClient(id, ctx)
-                case .environments: answer = try await engine.deleteEnvironment(id, ctx)
-                case .apiKeys: answer = try await engine.revokeApiKey(id, ctx)
-                default: throw ApiError(.validationError, "Nothing to delete here")
-                }
-            case .setSecretValue(let id, let body):
-                answer = try await engine.setSecretValue(id, environment: nil, .object(body), ctx)
-            case .putRouteEnvironment(let routeId, let environment, let body):
-                answer = try await engine.putRouteEnvironment(routeId, environment, .object(body), ctx)
-            case .assignClient(let routeId, let clientId, let body):
-                answer = try await engine.assignClient(routeId, clientId, .object(body), ctx)
-            case .decideAuthorization(let id, let approve):
-                answer = try await engine.decideAuthorization(id, approve: approve, ctx)
-            }
-            return .mutated(mode, mutation, .success(answer.data))
+            return .mutated(mode, mutation, .success(try await Self.change(engine, mutation)))
         } catch {
             return .mutated(mode, mutation, .failure(Self.failure(error)))
         }
+    }
+
+    /// Checks the form's body into the handler's typed input (as the REST face does with a request's), calls the
+    /// handler, and reads what it made from its typed answer.
+    static func change(_ engine: Engine, _ mutation: ConsoleEffect.Mutation) async throws -> ChangeOutcome {
+        let ctx = RequestContext(actor: .console)
+        switch mutation {
+        case .create(let pane, let fields):
+            let body = JSONValue.object(fields)
+            switch pane {
+            case .routes: return try made(await engine.createRoute(.create(body), ctx)) { .saved(name: $0.route.name) }
+            case .secrets:
+                return try made(await engine.createSecret(.create(body), ctx)) { .saved(name: $0.secret.name) }
+            case .clients: return try made(await engine.createClient(.create(body), ctx)) { .saved(name: $0.name) }
+            case .environments:
+                return try made(await engine.createEnvironment(.create(body), ctx)) { .saved(name: $0.name) }
+            case .apiKeys:
+                return try made(await engine.createApiKey(.create(body), ctx)) {
+                    .newKey(name: $0.key.name, key: $0.text)
+                }
+            case .logs, .audit: throw ApiError(.validationError, "Nothing to create here")
+            }
+        case .update(let pane, let id, let fields):
+            let body = JSONValue.object(fields)
+            switch pane {
+            case .routes:
+                return try made(await engine.updateRoute(id, .update(body), ctx)) { .saved(name: $0.route.name) }
+            case .clients: return try made(await engine.updateClient(id, .update(body), ctx)) { .saved(name: $0.name) }
+            case .environments:
+                return try made(await engine.updateEnvironment(id, .update(body), ctx)) { .saved(name: $0.name) }
+            case .secrets:
+                return try made(await engine.updateSecret(id, .update(body), ctx)) { .saved(name: $0.secret.name) }
+            default: throw ApiError(.validationError, "Nothing to change here")
+            }
+        case .delete(let pane, let id):
+            let removal: MutationResult<Removal>
+            switch pane {
+            case .routes: removal = try await engine.deleteRoute(id, ctx)
+            case .secrets: removal = try await engine.deleteSecret(id, ctx)
+            case .clients: removal = try await engine.deleteClient(id, ctx)
+            case .environments: removal = try await engine.deleteEnvironment(id, ctx)
+            case .apiKeys: removal = try await engine.revokeApiKey(id, ctx)
+            default: throw ApiError(.validationError, "Nothing to delete here")
+            }
+            return try made(removal) { _ in .removed }
+        case .setSecretValue(let id, let fields):
+            return try made(await engine.setSecretValue(id, SecretValueInput(.object(fields)), ctx)) {
+                .valueStored(secret: $0.secretName, version: $0.valueVersion)
+            }
+        case .putRouteEnvironment(let routeId, let environment, let fields):
+            return try made(await engine.putRouteEnvironment(routeId, environment, .environment(.object(fields)), ctx))
+            {
+                .overrideSaved(environment: $0.config.environmentName)
+            }
+        case .assignClient(let routeId, let clientId, let fields):
+            return try made(await engine.assignClient(routeId, clientId, AssignmentInput(.object(fields)), ctx)) {
+                .assigned(client: $0?.client.name)
+            }
+        case .decideAuthorization(let id, let approve):
+            return try made(await engine.decideAuthorization(id, approve: approve, ctx)) { _ in .decided }
+        }
+    }
+
+    /// The outcome of a handler's typed answer (the console sends no idempotency key, so it is never a replay).
+    static func made<Value>(_ result: MutationResult<Value>, _ outcome: (Value) -> ChangeOutcome) throws
+        -> ChangeOutcome
+    {
+        guard let value = result.value else { throw ApiError(.internalError, "The change answered nothing to show") }
+        return outcome(value)
     }
 
     /// What the forms offer (environments, secrets, clients) and the route names, from the current snapshot.

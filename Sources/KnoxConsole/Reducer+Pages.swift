@@ -251,7 +251,7 @@ extension Console {
 
     static func mutated(
         _ s: inout ConsoleState, mode: Mode, _ mutation: ConsoleEffect.Mutation,
-        _ result: Result<JSONValue, ConsoleFailure>
+        _ result: Result<ChangeOutcome, ConsoleFailure>
     ) -> [ConsoleEffect] {
         let pane: Pane
         switch mutation {
@@ -261,15 +261,15 @@ extension Console {
         case .decideAuthorization: pane = .apiKeys
         }
         switch result {
-        case .success(let data):
+        case .success(let outcome):
             if case .form? = s.stack.last { s.stack.removeLast() }
             if case .detail(let page)? = s.stack.last, case .delete = mutation, page.pane == pane {
                 s.stack.removeLast()
             }
-            if case .create(.apiKeys, _) = mutation, let key = data["api_key"]?.stringValue {
-                s.stack.append(.reveal(RevealState(name: data["name"]?.stringValue ?? "", key: key)))
+            if case .newKey(let name, let key) = outcome {
+                s.stack.append(.reveal(RevealState(name: name, key: key)))
             } else {
-                s.toast = Toast(successMessage(mutation, data), .success)
+                s.toast = Toast(successMessage(mutation, outcome), .success)
             }
             var effects: [ConsoleEffect] = [.load(mode, pane)]
             if pane == .routes || pane == .clients { effects.append(.load(mode, pane == .routes ? .clients : .routes)) }
@@ -294,17 +294,17 @@ extension Console {
         }
     }
 
-    static func successMessage(_ mutation: ConsoleEffect.Mutation, _ data: JSONValue) -> String {
-        let name = data["name"]?.stringValue.map { " \($0)" } ?? ""
-        switch mutation {
-        case .create(let pane, _): return "Created \(pane.title.lowercased().dropLast())\(name)"
-        case .update(let pane, _, _): return "Saved \(pane.title.lowercased().dropLast())\(name)"
-        case .delete(let pane, _): return pane == .apiKeys ? "Revoked the key" : "Deleted"
-        case .setSecretValue: return "Stored the new value\(name) (version \(data["value_version"]?.intValue ?? 0))"
-        case .putRouteEnvironment: return "Saved the override for \(data["environment_name"]?.stringValue ?? "")"
-        case .assignClient: return "Assigned \(data["client_name"]?.stringValue ?? "the client")"
-        case .decideAuthorization(_, let approve):
+    static func successMessage(_ mutation: ConsoleEffect.Mutation, _ outcome: ChangeOutcome) -> String {
+        switch (mutation, outcome) {
+        case (.create(let pane, _), .saved(let name)): return "Created \(pane.title.lowercased().dropLast()) \(name)"
+        case (.update(let pane, _, _), .saved(let name)): return "Saved \(pane.title.lowercased().dropLast()) \(name)"
+        case (.delete(let pane, _), _): return pane == .apiKeys ? "Revoked the key" : "Deleted"
+        case (_, .valueStored(let secret, let version)): return "Stored the new value \(secret) (version \(version))"
+        case (_, .overrideSaved(let environment)): return "Saved the override for \(environment)"
+        case (_, .assigned(let client)): return "Assigned \(client ?? "the client")"
+        case (.decideAuthorization(_, let approve), _):
             return approve ? "Approved: the application receives its code" : "Denied the authorization request"
+        default: return "Done"
         }
     }
 

@@ -156,9 +156,40 @@ public enum ConsoleEvent: Sendable {
     case logRows(Mode, [RequestLogEntry])
     case stats(Mode, HeaderStats)
     case context(Mode, FormContext, routeNames: [String: String])
-    case mutated(Mode, ConsoleEffect.Mutation, Result<JSONValue, ConsoleFailure>)
+    case mutated(Mode, ConsoleEffect.Mutation, Result<ChangeOutcome, ConsoleFailure>)
     /// About ten times a second: toasts expire.
     case tick
+}
+
+/// What a change made, read from the handler's typed answer, for the toast (or the new key's dialog).
+public enum ChangeOutcome: Sendable, Equatable, CustomStringConvertible {
+    /// A resource created or saved, by its name.
+    case saved(name: String)
+    /// A new API key, with the one showing of its text.
+    case newKey(name: String, key: String)
+    /// Deleted, or revoked.
+    case removed
+    /// A secret's new value, by the secret's name and the value's version.
+    case valueStored(secret: String, version: Int)
+    /// An environment's override of a route.
+    case overrideSaved(environment: String)
+    /// A client assigned to a route (nil: its name could not be read back).
+    case assigned(client: String?)
+    /// An authorization request approved or denied.
+    case decided
+
+    /// Never the new key's text.
+    public var description: String {
+        switch self {
+        case .saved(let name): "saved(\(name))"
+        case .newKey(let name, _): "newKey(\(name))"
+        case .removed: "removed"
+        case .valueStored(let secret, let version): "valueStored(\(secret), \(version))"
+        case .overrideSaved(let environment): "overrideSaved(\(environment))"
+        case .assigned(let client): "assigned(\(client ?? "?"))"
+        case .decided: "decided"
+        }
+    }
 }
 
 /// An API error as the console shows it.

@@ -27,14 +27,36 @@ public struct RequestContext: Sendable {
     }
 }
 
-/// The answer to a mutation: its status and the `data` member of the response.
-public struct MutationResult: Sendable {
+/// The answer to a mutation as the wire shows it: its status and the `data` member of the response, kept in the
+/// idempotency store for a replay.
+public struct MutationAnswer: Sendable {
     public let status: Int
     public let data: JSONValue
     /// The request id of the response: the original one when replayed.
     public let requestId: String
     /// True when this is a stored response to an earlier request with the same idempotency key.
     public let replayed: Bool
+}
+
+/// What a mutation handler answers: the typed value it made (nil when the answer is a replay, which only the wire form
+/// of has been kept) and the wire answer.
+public struct MutationResult<Value: Sendable>: Sendable {
+    public let answer: MutationAnswer
+    /// What the change made or found (the route, the client, the new key…); nil for a replay.
+    public let value: Value?
+
+    public var status: Int { answer.status }
+    public var data: JSONValue { answer.data }
+    public var requestId: String { answer.requestId }
+    public var replayed: Bool { answer.replayed }
+}
+
+/// What a delete (or a revocation) answers.
+public enum Removal: Sendable, Equatable {
+    case deleted
+    case revoked
+
+    var wire: JSONValue { self == .deleted ? ["deleted": true] : ["revoked": true] }
 }
 
 /// What a handler sees inside a write transaction.
@@ -79,17 +101,19 @@ extension Engine {
     /// Runs one mutation: inside a single write transaction it checks the idempotency key, runs `body` (which
     /// validates, writes and audits), bumps the configuration version and stores the response for replay. After the
     /// commit the local snapshot is reloaded before returning, so the caller's next request sees its own write.
-    func mutate(
-        _ context: RequestContext, status: Int = 200,
-        _ body: @Sendable @escaping (inout Mutation) throws -> JSONValue
-    ) async throws -> MutationResult {
+    ///
+    /// `wire` gives the answer's `data` for the value `body` made (stored with the response for a replay).
+    func mutate<Value: Sendable>(
+        _ context: RequestContext, status: Int = 200, wire: @Sendable @escaping (Value) -> JSONValue,
+        _ body: @Sendable @escaping (inout Mutation) throws -> Value
+    ) async throws -> MutationResult<Value> {
         let now = clock.nowMillis()
         let mode = mode
         let tenantId = tenantId
         let sealer = sealer
         let limits = config.limits
         let ownListeners = ownListeners
-        let outcome: MutationResult
+        let outcome: MutationResult<Value>
         do {
             outcome = try await store.write { access in
                 if let key = context.idempotencyKey {
@@ -102,14 +126,17 @@ extension Engine {
                                 field: "X-Idempotency-Key")
                         }
                         return MutationResult(
-                            status: stored.status, data: (try? JSONValue.parse(stored.response)) ?? .null,
-                            requestId: stored.requestId, replayed: true)
+                            answer: MutationAnswer(
+                                status: stored.status, data: (try? JSONValue.parse(stored.response)) ?? .null,
+                                requestId: stored.requestId, replayed: true),
+                            value: nil)
                     }
                 }
                 var m = Mutation(
                     access: access, context: context, now: now, mode: mode, tenantId: tenantId, sealer: sealer,
                     limits: limits, ownListeners: ownListeners)
-                let data = try body(&m)
+                let value = try body(&m)
+                let data = wire(value)
                 // Every mutation writes an audit row; a handler that forgot is a bug, and nothing of it is kept.
                 guard m.audits > 0 else { throw ApiError(.internalError, "The change was not recorded and was undone") }
                 try access.bumpConfigVersion()
@@ -121,7 +148,9 @@ extension Engine {
                             requestId: context.requestId, createdAt: now),
                         expireBefore: now - 24 * 3600 * 1000)
                 }
-                return MutationResult(status: status, data: data, requestId: context.requestId, replayed: false)
+                return MutationResult(
+                    answer: MutationAnswer(status: status, data: data, requestId: context.requestId, replayed: false),
+                    value: value)
             }
         } catch is StoreBusy {
             throw ApiError(.dependencyUnavailable, "The database is busy; retry shortly", retryAfter: 1)

@@ -70,23 +70,23 @@ struct Keys: AsyncParsableCommand {
             }
             if requireDpop { body["require_dpop"] = true }
             if !redirectUris.isEmpty { body["redirect_uris"] = .array(redirectUris.map(JSONValue.string)) }
-            let result: MutationResult
+            let result: MutationResult<CreatedApiKey>
             do {
-                result = try await engine.createApiKey(.object(body), RequestContext(actor: .cli))
+                result = try await engine.createApiKey(.create(.object(body)), RequestContext(actor: .cli))
             } catch let error as ApiError {
                 throw Failure(error.message)
             }
+            guard let created = result.value else { throw Failure("The key was not made") }
             if json {
                 print(result.data.prettySerialized())
                 return
             }
-            let prefix = result.data["key_prefix"]?.stringValue ?? ""
-            let expires = result.data["expires_at"]?.stringValue ?? "never"
+            let expires = created.key.expiresAt.map { Timestamp.format(millis: $0) } ?? "never"
             FileHandle.standardError.write(
                 Data(
-                    "Created \(engine.mode.displayName) API key \"\(name)\" (\(prefix)_…), expires: \(expires).\nStore it now; it is not shown again:\n"
+                    "Created \(engine.mode.displayName) API key \"\(name)\" (\(created.key.keyPrefix)_…), expires: \(expires).\nStore it now; it is not shown again:\n"
                         .utf8))
-            print(result.data["api_key"]?.stringValue ?? "")
+            print(created.text)
         }
     }
 

@@ -47,4 +47,52 @@ import Testing
         case .name: ("production", "")
         }
     }
+
+    /// A resource's sort keys are stated once, beside its fields (`Client.sortKeys`): each names a stored field (its
+    /// column, which the store sorts by), and a list sorted by it comes back in that order.
+    @Test func everySortKeyIsAStoredFieldAndOrdersTheList() async throws {
+        let stored: [(String, [String], Set<String>)] = [
+            ("routes", Route.sortKeys, Set(Route.fields.filter(\.isStored).map(\.name))),
+            ("secrets", Secret.sortKeys, Set(Secret.fields.filter(\.isStored).map(\.name))),
+            ("clients", Client.sortKeys, Set(Client.fields.filter(\.isStored).map(\.name))),
+            ("api-keys", ApiKey.sortKeys, Set(ApiKey.fields.filter(\.isStored).map(\.name))),
+        ]
+        let api = try await APIFixture()
+        for (i, name) in ["Bravo", "alpha", "Charlie"].enumerated() {
+            let made = [
+                await api.call(
+                    "POST", "/v1/routes",
+                    body: #"{"name":"\#(name)","target_base_url":"https://example.com","enabled":\#(i != 1)}"#),
+                await api.call("POST", "/v1/secrets", body: #"{"name":"\#(name)","value":"v\#(i)"}"#),
+                await api.call(
+                    "POST", "/v1/clients",
+                    body:
+                        #"{"name":"\#(name)","ip_address":"198.51.100.\#(9 - i)","type":"\#(i == 0 ? "user" : "server")"}"#
+                ),
+                await api.call("POST", "/v1/api-keys", body: #"{"name":"\#(name)","never_expires":true}"#),
+            ]
+            #expect(made.allSatisfy { $0.status == 201 }, "\(made.map(\.json))")
+        }
+        for (path, keys, columns) in stored {
+            #expect(!keys.isEmpty)
+            for key in keys {
+                #expect(columns.contains(key), "\(path): sort key \(key) is not a stored field")
+                let listed = await api.call("GET", "/v1/\(path)?sort=\(key)&order=asc&per_page=100")
+                #expect(listed.status == 200, "\(path)?sort=\(key): \(listed.json)")
+                let values = listed.json["data"]?.arrayValue?.map { $0[key] ?? .null } ?? []
+                #expect(values.count >= 3, "\(path)")
+                let texts = values.map { v -> String in
+                    switch v {
+                    case .string(let s): s
+                    case .bool(let b): b ? "1" : "0"
+                    default: ""
+                    }
+                }
+                // The store compares as SQLite does: text byte by byte (BINARY), flags as 0 and 1, nulls first.
+                #expect(
+                    texts == texts.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) },
+                    "\(path)?sort=\(key): \(texts)")
+            }
+        }
+    }
 }

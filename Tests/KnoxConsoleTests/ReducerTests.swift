@@ -314,7 +314,7 @@ import Testing
         let effects = d.press(.ctrl("s"))
         guard case .mutate(.live, let mutation)? = effects.first else { Issue.record("\(effects)"); return }
         let key = "tk_live_0123456789abcdef0123456789abcdef"
-        d.send(.mutated(.live, mutation, .success(json(#"{"id":"k-9","name":"ci","api_key":"\#(key)"}"#))))
+        d.send(.mutated(.live, mutation, .success(.newKey(name: "ci", key: key))))
         #expect(d.screen().contains(key))
         #expect(d.screen().contains("shown only once"))
         #expect(d.press(.char("c")) == [.copy(key)])

@@ -47,6 +47,54 @@ import Testing
         }
     }
 
+    /// A mutation's typed value is what its wire answer shows, and a replay (only the wire answer was kept) has none.
+    @Test func typedAnswersAreWhatTheWireShows() async throws {
+        let (tenantId, mode) = (engine.tenantId, engine.mode)
+        let body = #"{"name":"R","target_base_url":"https://a.com"}"#
+        let route = try await engine.createRoute(json(body), ctx("k3", body))
+        let view = try #require(route.value)
+        #expect(Wire.route(view, tenantId: tenantId, mode: mode) == route.data)
+        #expect(view.route.name == "R" && view.baseConfig?.settings.targetBaseURL == "https://a.com")
+        let replay = try await engine.createRoute(json(body), ctx("k3", body))
+        #expect(replay.replayed && replay.value == nil && replay.data == route.data)
+
+        let secret = try await engine.createSecret(
+            ["name": "TOKEN", "value": "planted-typed-value"], EngineFixture.console())
+        #expect(secret.value.map(Wire.secret) == secret.data)
+        let stored = try await engine.setSecretValue(
+            "TOKEN", environment: nil, ["value": "planted-typed-value-2"], EngineFixture.console())
+        #expect(stored.value.map(Wire.secretValue) == stored.data)
+        #expect(stored.value?.valueVersion == 2 && stored.value?.secretName == "TOKEN")
+        #expect(!"\(stored.value as Any)".contains("planted-typed-value"))
+
+        let client = try await engine.createClient(
+            ["name": "C", "ip_address": "198.51.100.7"], EngineFixture.console())
+        #expect(client.value.map { Wire.client($0, tenantId: tenantId) } == client.data)
+        let assigned = try await engine.assignClient(
+            view.route.id, try #require(client.value?.id), nil, EngineFixture.console())
+        #expect(assigned.value??.client.name == "C")
+        #expect(assigned.value.map { $0.map(Wire.routeClient) ?? .null } == assigned.data)
+        let override = try await engine.putRouteEnvironment(
+            view.route.id, "production", ["upstream_timeout_sec": 7], EngineFixture.console())
+        #expect(override.value.map(Wire.routeEnvironment) == override.data)
+        #expect(
+            try await engine.deleteClient(try #require(client.value?.id), EngineFixture.console()).value == .deleted)
+    }
+
+    /// A new key's text is in its answer once, and in none of the typed value's descriptions.
+    @Test func aNewKeyNeverDescribesItsText() async throws {
+        let made = try await engine.createApiKey(["name": "ci", "never_expires": true], EngineFixture.console())
+        let created = try #require(made.value)
+        #expect(created.text.hasPrefix("tk_") && made.data["api_key"] == .string(created.text))
+        #expect(Wire.apiKey(created) == made.data)
+        var dumped = ""
+        dump(created, to: &dumped)
+        for shown in ["\(created)", String(reflecting: created), dumped] {
+            #expect(!shown.contains(created.text), "\(shown)")
+        }
+        #expect(try await engine.revokeApiKey(created.key.id, EngineFixture.console()).value == .revoked)
+    }
+
     @Test func failedMutationStoresNoReplay() async throws {
         let bad = #"{"name":"R"}"#
         await expectApiError(.validationError) { try await engine.createRoute(json(bad), self.ctx("k2", bad)) }

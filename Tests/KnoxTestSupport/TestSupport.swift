@@ -68,8 +68,8 @@ extension Engine {
         var body: JSONObject = ["name": .string(name), "role_ids": [.string(role.id)], "never_expires": true]
         for (k, v) in extra { body[k] = v }
         if extra["expires_in_days"] != nil || extra["expires_at"] != nil { body["never_expires"] = nil }
-        let result = try await createApiKey(.object(body), RequestContext(actor: .cli))
-        guard let key = result.data["api_key"]?.stringValue else { throw TestFailure("no api_key in answer") }
+        let result = try await createApiKey(.create(.object(body)), RequestContext(actor: .cli))
+        guard let key = result.value?.text else { throw TestFailure("no api_key in answer") }
         Capture.plantKey(key)
         return key
     }

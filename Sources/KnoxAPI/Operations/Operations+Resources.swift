@@ -12,7 +12,7 @@ extension Operations {
         Operation(
             "POST", "/v1/clients", id: "createClient", "Create a client", tag: "Clients", body: .required,
             request: "ClientCreate", response: "Client", kind: .single(status: 201)
-        ) { i in .mutation(try await i.engine.createClient(try i.requiredBody(), i.context)) },
+        ) { i in .mutation(try await i.engine.createClient(try i.requiredBody(), i.context).answer) },
         Operation(
             "GET", "/v1/clients/{id}", id: "getClient", "Get a client with its route assignments", tag: "Clients",
             response: "Client"
@@ -20,11 +20,12 @@ extension Operations {
         Operation(
             "PATCH", "/v1/clients/{id}", id: "updateClient", "Update a client", tag: "Clients", body: .required,
             request: "ClientUpdate", response: "Client"
-        ) { i in .mutation(try await i.engine.updateClient(i.parameter("id"), try i.requiredBody(), i.context)) },
+        ) { i in .mutation(try await i.engine.updateClient(i.parameter("id"), try i.requiredBody(), i.context).answer)
+        },
         Operation(
             "DELETE", "/v1/clients/{id}", id: "deleteClient", "Delete a client and its assignments", tag: "Clients",
             response: "Deleted"
-        ) { i in .mutation(try await i.engine.deleteClient(i.parameter("id"), i.context)) },
+        ) { i in .mutation(try await i.engine.deleteClient(i.parameter("id"), i.context).answer) },
     ]
 
     static let environments: [Operation] = [
@@ -35,7 +36,7 @@ extension Operations {
         Operation(
             "POST", "/v1/environments", id: "createEnvironment", "Create an environment", tag: "Environments",
             body: .required, request: "EnvironmentCreate", response: "Environment", kind: .single(status: 201)
-        ) { i in .mutation(try await i.engine.createEnvironment(try i.requiredBody(), i.context)) },
+        ) { i in .mutation(try await i.engine.createEnvironment(try i.requiredBody(), i.context).answer) },
         Operation(
             "GET", "/v1/environments/{id}", id: "getEnvironment", "Get an environment (by id or name)",
             tag: "Environments", response: "Environment"
@@ -43,11 +44,13 @@ extension Operations {
         Operation(
             "PATCH", "/v1/environments/{id}", id: "updateEnvironment", "Update an environment", tag: "Environments",
             body: .required, request: "EnvironmentUpdate", response: "Environment"
-        ) { i in .mutation(try await i.engine.updateEnvironment(i.parameter("id"), try i.requiredBody(), i.context)) },
+        ) { i in
+            .mutation(try await i.engine.updateEnvironment(i.parameter("id"), try i.requiredBody(), i.context).answer)
+        },
         Operation(
             "DELETE", "/v1/environments/{id}", id: "deleteEnvironment",
             "Delete an environment (never production; refused while in use)", tag: "Environments", response: "Deleted"
-        ) { i in .mutation(try await i.engine.deleteEnvironment(i.parameter("id"), i.context)) },
+        ) { i in .mutation(try await i.engine.deleteEnvironment(i.parameter("id"), i.context).answer) },
     ]
 
     static let apiKeys: [Operation] = [
@@ -59,13 +62,13 @@ extension Operations {
         Operation(
             "POST", "/v1/api-keys", id: "createApiKey", "Create an API key (shown once)", tag: "API keys",
             body: .required, request: "ApiKeyCreate", response: "ApiKeyCreated", kind: .single(status: 201)
-        ) { i in .mutation(try await i.engine.createApiKey(try i.requiredBody(), i.context)) },
+        ) { i in .mutation(try await i.engine.createApiKey(try i.requiredBody(), i.context).answer) },
         Operation(
             "GET", "/v1/api-keys/{id}", id: "getApiKey", "Get an API key (masked)", tag: "API keys", response: "ApiKey"
         ) { i in .single(try await i.engine.getApiKey(i.parameter("id"), actor: i.actor)) },
         Operation(
             "DELETE", "/v1/api-keys/{id}", id: "revokeApiKey", "Revoke an API key", tag: "API keys", response: "Revoked"
-        ) { i in .mutation(try await i.engine.revokeApiKey(i.parameter("id"), i.context)) },
+        ) { i in .mutation(try await i.engine.revokeApiKey(i.parameter("id"), i.context).answer) },
         Operation(
             "GET", "/v1/roles", id: "listRoles", "List the seeded key roles", tag: "API keys", query: Engine.roleQuery,
             response: "Role",

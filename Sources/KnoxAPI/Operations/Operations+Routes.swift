@@ -10,18 +10,18 @@ extension Operations {
         Operation(
             "POST", "/v1/routes", id: "createRoute", "Create a route", tag: "Routes", body: .required,
             request: "RouteCreate", response: "Route", kind: .single(status: 201)
-        ) { i in .mutation(try await i.engine.createRoute(try i.requiredBody(), i.context)) },
+        ) { i in .mutation(try await i.engine.createRoute(try i.requiredBody(), i.context).answer) },
         Operation(
             "GET", "/v1/routes/{id}", id: "getRoute", "Get a route (by id or slug)", tag: "Routes", response: "Route"
         ) { i in .single(try await i.engine.getRoute(i.parameter("id"), actor: i.actor)) },
         Operation(
             "PATCH", "/v1/routes/{id}", id: "updateRoute", "Update a route", tag: "Routes", body: .required,
             request: "RouteUpdate", response: "Route"
-        ) { i in .mutation(try await i.engine.updateRoute(i.parameter("id"), try i.requiredBody(), i.context)) },
+        ) { i in .mutation(try await i.engine.updateRoute(i.parameter("id"), try i.requiredBody(), i.context).answer) },
         Operation(
             "DELETE", "/v1/routes/{id}", id: "deleteRoute", "Delete a route, its overrides and assignments",
             tag: "Routes", response: "Deleted"
-        ) { i in .mutation(try await i.engine.deleteRoute(i.parameter("id"), i.context)) },
+        ) { i in .mutation(try await i.engine.deleteRoute(i.parameter("id"), i.context).answer) },
         Operation(
             "GET", "/v1/routes/{id}/logs", id: "listRouteLogs", "List a route's request log", tag: "Routes",
             query: Engine.routeLogQuery,
@@ -43,12 +43,15 @@ extension Operations {
         ) { i in
             .mutation(
                 try await i.engine.putRouteEnvironment(
-                    i.parameter("id"), i.parameter("env"), i.body ?? .object([:]), i.context))
+                    i.parameter("id"), i.parameter("env"), i.body, i.context
+                ).answer)
         },
         Operation(
             "DELETE", "/v1/routes/{id}/environments/{env}", id: "deleteRouteEnvironment",
             "Remove an environment override", tag: "Routes", response: "Deleted"
-        ) { i in .mutation(try await i.engine.deleteRouteEnvironment(i.parameter("id"), i.parameter("env"), i.context))
+        ) { i in
+            .mutation(
+                try await i.engine.deleteRouteEnvironment(i.parameter("id"), i.parameter("env"), i.context).answer)
         },
         Operation(
             "GET", "/v1/routes/{id}/clients", id: "listRouteClients", "List the clients assigned to a route",
@@ -59,7 +62,8 @@ extension Operations {
             "Assign a client to a route in one environment", tag: "Routes", body: .optional,
             request: "RouteClientInput", response: "RouteClient"
         ) { i in
-            .mutation(try await i.engine.assignClient(i.parameter("id"), i.parameter("client_id"), i.body, i.context))
+            .mutation(
+                try await i.engine.assignClient(i.parameter("id"), i.parameter("client_id"), i.body, i.context).answer)
         },
         Operation(
             "DELETE", "/v1/routes/{id}/clients/{client_id}", id: "unassignRouteClient",
@@ -69,8 +73,8 @@ extension Operations {
         ) { i in
             .mutation(
                 try await i.engine.unassignClient(
-                    i.parameter("id"), i.parameter("client_id"), environment: i.query["environment"], i.body, i.context)
-            )
+                    i.parameter("id"), i.parameter("client_id"), environment: i.query["environment"], i.body, i.context
+                ).answer)
         },
     ]
 }

@@ -1,4 +1,8 @@
 extension ApiKey {
+    /// What a list of API keys may be sorted by: names of its stored fields (so also their columns), in the
+    /// order the document lists them.
+    public static let sortKeys = ["created_at", "name", "last_used_at"]
+
     /// Every field of an API key as the store keeps it and the wire shows it. A create body is read by the handler
     /// (its rules tie fields together: the key type and its roles or scopes, the expiry fields, the rate-limit pair,
     /// and the caller's own privileges), and its schema is `ApiKeyCreate`. `key_hash` is stored and never shown.

@@ -1,4 +1,8 @@
 extension Client {
+    /// What a list of clients may be sorted by: names of its stored fields (so also their columns), in the
+    /// order the document lists them.
+    public static let sortKeys = ["created_at", "name", "type", "ip_address"]
+
     /// Every field of a client, in the order a body is checked. `ip_address` is read by the handler (its widest
     /// range comes from config.toml); `tenant_id`, the agent fields and `route_assignments` are the wire's.
     public static let fields: [ResourceField<Client>] = [

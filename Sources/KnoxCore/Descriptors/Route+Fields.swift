@@ -1,4 +1,8 @@
 extension Route {
+    /// What a list of routes may be sorted by: names of its stored fields (so also their columns), in the
+    /// order the document lists them.
+    public static let sortKeys = ["created_at", "name", "enabled"]
+
     /// A route's own fields (its per-environment settings are `RouteSettings.fields`), in the order a body is
     /// checked. `name`, `slug` and `base_environment` are read by the handlers: their rules need the store (a name
     /// or slug taken, an environment that exists).

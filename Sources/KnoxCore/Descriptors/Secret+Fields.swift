@@ -1,4 +1,8 @@
 extension Secret {
+    /// What a list of secrets may be sorted by: names of its stored fields (so also their columns), in the
+    /// order the document lists them.
+    public static let sortKeys = ["created_at", "name", "base_environment"]
+
     /// Every field of a secret, in the order a body is checked. A secret's value is never one of them: `value` (and
     /// `environment`, the environment the first value is for) are write-only, taken by a create body and read and
     /// sealed by the handler, with no wire, store or console use. `secret_type` is checked by the handler before

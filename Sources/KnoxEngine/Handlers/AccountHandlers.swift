@@ -1,21 +1,46 @@
 import KnoxCore
 import KnoxStore
 
+/// The self-hosted tenant, as `GET /v1/account` shows it.
+public struct Account: Sendable, Equatable {
+    public let id: String
+    public let slug: String
+    public let name: String
+    public let createdAt: Int64
+    public let mode: Mode
+}
+
+/// This month's proxied requests and resource counts against the configured quotas (`GET /v1/account/usage`).
+public struct AccountUsage: Sendable, Equatable {
+    /// The billing period: the calendar month (UTC), from its first millisecond to its last.
+    public let year: Int
+    public let month: Int
+    public let periodStart: Int64
+    public let periodEnd: Int64
+    /// Requests proxied since the month began.
+    public let calls: Int
+    public let routes: Quota
+    public let secrets: Quota
+    public let clients: Quota
+    public let environments: Quota
+
+    /// How many there are, and the limit (nil: none).
+    public struct Quota: Sendable, Equatable {
+        public let used: Int
+        public let limit: Int?
+    }
+}
+
 extension Engine {
     /// `GET /v1/account` (any valid key): the self-hosted tenant.
-    public func account() async throws -> JSONValue {
-        let created = try await createdAt()
-        return [
-            "id": .string(tenantId), "slug": .string(config.tenantSlug), "name": .string(config.tenantName),
-            "region": "self-hosted", "subscription_plan": "self-hosted", "subscription_status": "active",
-            "trial_start_at": nil, "trial_end_at": nil, "subscription_current_period_start": nil,
-            "subscription_current_period_end": nil, "subscription_cancel_at": nil, "created_at": Wire.time(created),
-            "sandbox": .bool(mode.isSandbox), "mode": .string(mode.rawValue),
-        ]
+    public func tenant() async throws -> Account {
+        Account(
+            id: tenantId, slug: config.tenantSlug, name: config.tenantName, createdAt: try await createdAt(), mode: mode
+        )
     }
 
     /// `GET /v1/account/usage`: this month's proxied requests and resource counts against the configured quotas.
-    public func accountUsage() async throws -> JSONValue {
+    public func usage() async throws -> AccountUsage {
         let now = clock.nowMillis()
         let (y, mo, _) = Timestamp.civil(fromDays: now / 86_400_000)
         let monthStart = Timestamp.days(fromCivil: y, mo, 1) * 86_400_000
@@ -28,19 +53,11 @@ extension Engine {
                 environments: try access.count(.environments)
             )
         }
-        func entry(_ used: Int, _ limit: Int?) -> JSONValue { ["used": .int(used), "limit": .int(limit)] }
-        return [
-            "billing_period": [
-                "year": .int(Int(y)), "month": .int(Int(mo)), "start": Wire.time(monthStart),
-                "end": Wire.time(nextMonth * 86_400_000 - 1),
-            ],
-            "api_calls": ["used": .int(counts.calls), "limit": nil, "percentage": 0],
-            "resources": [
-                "routes": entry(counts.routes, limits.routes), "secrets": entry(counts.secrets, limits.secrets),
-                "clients": entry(counts.clients, limits.clients),
-                "environments": entry(counts.environments, limits.environments),
-            ],
-            "plan": "self-hosted", "status": "active",
-        ]
+        return AccountUsage(
+            year: Int(y), month: Int(mo), periodStart: monthStart, periodEnd: nextMonth * 86_400_000 - 1,
+            calls: counts.calls, routes: .init(used: counts.routes, limit: limits.routes),
+            secrets: .init(used: counts.secrets, limit: limits.secrets),
+            clients: .init(used: counts.clients, limit: limits.clients),
+            environments: .init(used: counts.environments, limit: limits.environments))
     }
 }

@@ -11,11 +11,13 @@ extension Engine {
 
     /// `POST /v1/api-keys` (also `knoxcall keys create`, with the CLI as actor). The key text is in the answer once
     /// and nowhere else: only its hash is stored, and the audit row names only its public prefix.
-    public func createApiKey(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func createApiKey(_ change: Change<ApiKey>, _ ctx: RequestContext) async throws
+        -> MutationResult<CreatedApiKey>
+    {
         try require("api_keys:write", ctx.actor)
         let mode = mode
-        return try await mutate(ctx, status: 201) { m in
-            let r = try FieldReader(body: body, allowed: Engine.apiKeyCreateFields)
+        return try await mutate(ctx, status: 201, wire: Wire.apiKey) { m in
+            let r = change.body
             let name = try r.requiredString("name", maxLength: 200)
             let kind = try Engine.keyKind(r, mode: mode)
             let (requests, window) = (
@@ -62,17 +64,14 @@ extension Engine {
                     "name": .string(name), "key_prefix": .string(key.keyPrefix), "key_type": .string(kind.rawValue),
                     "role_ids": .array(key.roleIds.map(JSONValue.string)),
                 ])
-            guard case .object(var o) = Wire.apiKey(key) else { return .null }
-            o["api_key"] = .string(credential.text)
-            o["message"] = "Store this key now: it is shown only once and cannot be recovered."
-            return .object(o)
+            return CreatedApiKey(key: key, text: credential.text)
         }
     }
 
     /// `DELETE /v1/api-keys/:id`: the key stops working at once (the snapshot is swapped before the answer).
-    public func revokeApiKey(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+    public func revokeApiKey(_ id: String, _ ctx: RequestContext) async throws -> MutationResult<Removal> {
         try require("api_keys:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let key = try m.access.apiKey(idOrKeyId: id) else { throw ApiError.notFound("API key") }
             try m.access.revokeApiKey(id: key.id, at: m.now)
             try m.access.revokeOAuthTokens(apiKeyId: key.id, at: m.now)
@@ -82,14 +81,12 @@ extension Engine {
                     "name": .string(key.name), "key_prefix": .string(key.keyPrefix),
                     "already_revoked": .bool(!key.active),
                 ])
-            return ["revoked": true]
+            return .revoked
         }
     }
 
-    public static let apiKeySortKeys = ["created_at", "name", "last_used_at"]
-
     /// The query of `GET /v1/api-keys`.
-    public static let apiKeyQuery = QueryDescriptor.page(sort: apiKeySortKeys, default: "created_at", .desc)
+    public static let apiKeyQuery = QueryDescriptor.page(sort: ApiKey.sortKeys, default: "created_at", .desc)
 
     /// `GET /v1/api-keys`: the keys' records (their hashes are never shown; `Wire.apiKey` masks them).
     public func apiKeys(_ q: QueryRequest, actor: Actor) async throws -> Page<ApiKey> {
@@ -113,13 +110,12 @@ extension Engine {
         filters: [QueryParameter("subject_kind", .oneOf(["api_key", "user"]), "Audience")])
 
     /// `GET /v1/roles` (any valid key): the seeded key roles.
-    public func listRoles(_ query: [String: String]) throws -> Page<JSONValue> {
-        let q = try Engine.roleQuery.read(query)
+    public func roles(_ q: QueryRequest) -> Page<Role> {
         let (request, kind) = (q.page, q.text("subject_kind"))
         var roles = kind == "user" ? [] : Role.seeded
         roles.sort { request.order == .asc ? $0.name < $1.name : $0.name > $1.name }
         let slice = roles.dropFirst(request.offset).prefix(request.perPage)
-        return Page(items: slice.map(Wire.role), total: roles.count, request: request)
+        return Page(items: Array(slice), total: roles.count, request: request)
     }
 
     // MARK: - Helpers

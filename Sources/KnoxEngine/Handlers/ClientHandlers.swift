@@ -27,12 +27,12 @@ extension Engine {
     }
 
     /// `POST /v1/clients`.
-    public func createClient(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func createClient(_ change: Change<Client>, _ ctx: RequestContext) async throws -> MutationResult<Client> {
         try require("clients:write", ctx.actor)
         let tenantId = tenantId
         let config = config
-        return try await mutate(ctx, status: 201) { m in
-            let r = try FieldReader(body: body, allowed: Engine.clientFields)
+        return try await mutate(ctx, status: 201, wire: { Wire.client($0, tenantId: tenantId) }) { m in
+            let r = change.body
             var client = Client.blank(id: Identifier.uuid(), at: m.now)
             client.createdBy = m.context.actor.auditLabel
             var wide = false
@@ -51,19 +51,21 @@ extension Engine {
             var details: JSONObject = ["name": .string(client.name), "ip_address": .string(client.ipAddress)]
             if wide { details["allow_wide_range"] = true }
             try m.audit("client.created", "client", client.id, details)
-            return Wire.client(client, tenantId: tenantId)
+            return client
         }
     }
 
     /// `PATCH /v1/clients/:id`.
-    public func updateClient(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func updateClient(_ id: String, _ change: Change<Client>, _ ctx: RequestContext) async throws
+        -> MutationResult<Client>
+    {
         try require("clients:write", ctx.actor)
         let tenantId = tenantId
         let config = config
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: Engine.clientFields)
+        return try await mutate(ctx, wire: { Wire.client($0, tenantId: tenantId) }) { m in
+            let r = change.body
             guard var client = try m.access.client(id: id.lowercased()) else { throw ApiError.notFound("Client") }
-            guard !r.object.isEmpty else {
+            guard !change.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             var wide = false
@@ -81,31 +83,29 @@ extension Engine {
             }
             client.updatedAt = m.now
             try m.access.update(client)
-            var details: JSONObject = ["changed_fields": .array(r.object.keys.map(JSONValue.string))]
+            var details: JSONObject = ["changed_fields": .array(change.names.map(JSONValue.string))]
             if wide { details["ip_address"] = .string(client.ipAddress); details["allow_wide_range"] = true }
             try m.audit("client.updated", "client", client.id, details)
-            return Wire.client(client, tenantId: tenantId)
+            return client
         }
     }
 
     /// `DELETE /v1/clients/:id`: the client and all its route assignments.
-    public func deleteClient(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+    public func deleteClient(_ id: String, _ ctx: RequestContext) async throws -> MutationResult<Removal> {
         try require("clients:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let client = try m.access.client(id: id.lowercased()) else { throw ApiError.notFound("Client") }
             try m.access.deleteClient(id: client.id)
             try m.audit("client.deleted", "client", client.id, ["name": .string(client.name)])
-            return ["deleted": true]
+            return .deleted
         }
     }
 
     // MARK: - Reads
 
-    public static let clientSortKeys = ["created_at", "name", "type", "ip_address"]
-
     /// The query of `GET /v1/clients`.
     public static let clientQuery = QueryDescriptor.page(
-        sort: clientSortKeys, default: "created_at", .desc,
+        sort: Client.sortKeys, default: "created_at", .desc,
         filters: [QueryParameter("type", .oneOf(Client.Kind.allCases.map(\.rawValue)), "Client type")])
 
     /// `GET /v1/clients`.

@@ -7,11 +7,13 @@ extension Engine {
     static let environmentFields = Environment.fields.bodyNames(create: true)
 
     /// `POST /v1/environments`.
-    public func createEnvironment(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func createEnvironment(_ change: Change<Environment>, _ ctx: RequestContext) async throws
+        -> MutationResult<Environment>
+    {
         try require("environments:write", ctx.actor)
         let (tenantId, mode) = (tenantId, mode)
-        return try await mutate(ctx, status: 201) { m in
-            let r = try FieldReader(body: body, allowed: Engine.environmentFields)
+        return try await mutate(ctx, status: 201, wire: { Wire.environment($0, tenantId: tenantId, mode: mode) }) { m in
+            let r = change.body
             var env = Environment.blank(id: Identifier.uuid(), at: m.now)
             for field in Environment.fields { try field.read(r, isCreate: true, into: &env) }
             try m.checkLimit(.environments, m.limits.environments, "environment")
@@ -21,19 +23,20 @@ extension Engine {
             try m.access.insert(env)
             if env.isDefault { try m.access.setDefaultEnvironment(env.name) }
             try m.audit("environment.created", "environment", env.id, ["name": .string(env.name)])
-            return Wire.environment(env, tenantId: tenantId, mode: mode)
+            return env
         }
     }
 
     /// `PATCH /v1/environments/:id` (id or name). Names are permanent: secret values are sealed to them.
-    public func updateEnvironment(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult
+    public func updateEnvironment(_ id: String, _ change: Change<Environment>, _ ctx: RequestContext) async throws
+        -> MutationResult<Environment>
     {
         try require("environments:write", ctx.actor)
         let (tenantId, mode) = (tenantId, mode)
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: Engine.environmentFields)
+        return try await mutate(ctx, wire: { Wire.environment($0, tenantId: tenantId, mode: mode) }) { m in
+            let r = change.body
             guard var env = try m.access.environment(id) else { throw ApiError.notFound("Environment") }
-            guard !r.object.isEmpty else {
+            guard !change.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             let wasDefault = env.isDefault
@@ -46,15 +49,15 @@ extension Engine {
             if env.isDefault && !wasDefault { try m.access.setDefaultEnvironment(env.name) }
             try m.audit(
                 "environment.updated", "environment", env.id,
-                ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
-            return Wire.environment(env, tenantId: tenantId, mode: mode)
+                ["changed_fields": .array(change.names.map(JSONValue.string))])
+            return env
         }
     }
 
     /// `DELETE /v1/environments/:id`: never `production` or the default; `in_use` while anything refers to it.
-    public func deleteEnvironment(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+    public func deleteEnvironment(_ id: String, _ ctx: RequestContext) async throws -> MutationResult<Removal> {
         try require("environments:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let env = try m.access.environment(id) else { throw ApiError.notFound("Environment") }
             guard env.name != Environment.production else {
                 throw ApiError(.conflict, "production always exists and cannot be deleted", field: "id")
@@ -70,7 +73,7 @@ extension Engine {
             }
             try m.access.deleteEnvironment(id: env.id)
             try m.audit("environment.deleted", "environment", env.id, ["name": .string(env.name)])
-            return ["deleted": true]
+            return .deleted
         }
     }
 

@@ -2,12 +2,30 @@ import KnoxCore
 import KnoxStore
 
 /// A page of a keyset feed: rows oldest first and the cursor to continue from.
-public struct FeedPage: Sendable {
-    public let items: [JSONValue]
+public struct Feed<Item: Sendable>: Sendable {
+    public let items: [Item]
     /// Pass back verbatim; nil when the feed is drained for now.
     public let nextCursor: String?
     public let limit: Int
+
+    public init(items: [Item], nextCursor: String?, limit: Int) {
+        self.items = items
+        self.nextCursor = nextCursor
+        self.limit = limit
+    }
+
+    public func map<T>(_ transform: (Item) throws -> T) rethrows -> Feed<T> {
+        Feed<T>(items: try items.map(transform), nextCursor: nextCursor, limit: limit)
+    }
+
+    /// A feed of rows numbered by `seq`: its cursor is the last row's when the page is full (more may follow).
+    init(rows: [Item], limit: Int, seq: (Item) -> Int64) {
+        self.init(items: rows, nextCursor: rows.count == limit ? rows.last.map { String(seq($0)) } : nil, limit: limit)
+    }
 }
+
+/// The wire form of a feed's page.
+public typealias FeedPage = Feed<JSONValue>
 
 extension Engine {
     /// The filters of the audit log, as a page and as a feed.
@@ -42,38 +60,30 @@ extension Engine {
     }
 
     /// `GET /v1/audit-logs/events`: the keyset feed, oldest first.
-    public func auditEvents(_ query: [String: String], actor: Actor) async throws -> FeedPage {
+    public func auditEvents(_ q: QueryRequest, actor: Actor) async throws -> Feed<AuditEntry> {
         try require("audit_log:list", actor)
-        let q = try Engine.auditEventQuery.read(query)
         let (after, limit, filter) = (q.after, q.limit, Self.auditFilter(q))
         let rows = try await self.query { try $0.auditFeed(after: after, limit: limit, filter: filter) }
-        return FeedPage(
-            items: rows.map(Wire.auditEntry), nextCursor: rows.count == limit ? rows.last.map { String($0.seq) } : nil,
-            limit: limit)
+        return Feed(rows: rows, limit: limit, seq: \.seq)
     }
 
-    /// `GET /v1/logs`: the tenant-wide request log feed, oldest first, filters `route_id` and `status_code`.
-    public func requestLogFeed(_ query: [String: String], actor: Actor) async throws -> FeedPage {
+    /// `GET /v1/logs`: the tenant-wide request log feed, oldest first, filters `route_id` and `status_code`. Whether
+    /// a row's caller identity may be shown is the actor's `log:read_identity` (the wire's `includeIdentity`).
+    public func requestLogFeed(_ q: QueryRequest, actor: Actor) async throws -> Feed<RequestLogEntry> {
         try require("log:read", actor)
-        let q = try Engine.requestLogQuery.read(query)
         let (after, limit) = (q.after, q.limit)
         let filter = RequestLogFilter(routeId: q.text("route_id"), statusCode: q.int("status_code"))
         let rows = try await self.query { try $0.requestLogFeed(after: after, limit: limit, filter: filter) }
-        let identity = actor.permissions.allows("log:read_identity")
-        let (tenantId, mode) = (tenantId, mode)
-        return FeedPage(
-            items: rows.map { Wire.requestLog($0, tenantId: tenantId, mode: mode, includeIdentity: identity) },
-            nextCursor: rows.count == limit ? rows.last.map { String($0.seq) } : nil, limit: limit)
+        return Feed(rows: rows, limit: limit, seq: \.seq)
     }
 
     /// `GET /v1/logs/:request_id`.
-    public func requestLog(_ requestId: String, actor: Actor) async throws -> JSONValue {
+    public func requestLogEntry(_ requestId: String, actor: Actor) async throws -> RequestLogEntry {
         try require("log:read", actor)
         guard let row = try await query({ try $0.requestLog(requestId: requestId) }) else {
             throw ApiError.notFound("Request log entry")
         }
-        return Wire.requestLog(
-            row, tenantId: tenantId, mode: mode, includeIdentity: actor.permissions.allows("log:read_identity"))
+        return row
     }
 
     static func auditFilter(_ q: QueryRequest) -> AuditFilter {

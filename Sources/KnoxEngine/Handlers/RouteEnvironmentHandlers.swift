@@ -6,12 +6,12 @@ extension Engine {
     ///
     /// For an override environment the body replaces the whole override (fields left out inherit the base). For the
     /// route's base environment the body changes only the fields it carries, since the base must stay complete.
-    public func putRouteEnvironment(_ id: String, _ environment: String, _ body: JSONValue, _ ctx: RequestContext)
-        async throws -> MutationResult
-    {
+    public func putRouteEnvironment(
+        _ id: String, _ environment: String, _ change: Change<RouteSettings>, _ ctx: RequestContext
+    ) async throws -> MutationResult<RouteEnvironmentDetail> {
         try require("routes:write", ctx.actor)
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: RouteSettings.environmentBodyFieldNames)
+        return try await mutate(ctx, wire: Wire.routeEnvironment) { m in
+            let r = change.body
             guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
             // The environment is named by the path: one that does not exist is not found (not a bad field).
             guard let env = try m.access.environment(environment), env.name == environment else {
@@ -42,17 +42,17 @@ extension Engine {
             if let i = existing { configs[i] = config } else { configs.append(config) }
             try m.audit(
                 "route.environment_set", "route", route.id,
-                ["environment": .string(environment), "fields": .array(r.object.keys.map(JSONValue.string))])
-            return Wire.routeEnvironment(config, view: RouteView(route: route, configs: configs))
+                ["environment": .string(environment), "fields": .array(change.names.map(JSONValue.string))])
+            return RouteEnvironmentDetail(config: config, route: RouteView(route: route, configs: configs))
         }
     }
 
     /// `DELETE /v1/routes/:id/environments/:env`: the environment falls back to the base configuration.
     public func deleteRouteEnvironment(_ id: String, _ environment: String, _ ctx: RequestContext) async throws
-        -> MutationResult
+        -> MutationResult<Removal>
     {
         try require("routes:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
             guard environment != route.baseEnvironment else {
                 throw ApiError(
@@ -64,20 +64,19 @@ extension Engine {
             }
             try m.access.replaceSecretRefs(routeId: route.id, environment: environment, refs: [])
             try m.audit("route.environment_deleted", "route", route.id, ["environment": .string(environment)])
-            return ["deleted": true]
+            return .deleted
         }
     }
 
     /// `PUT /v1/routes/:id/clients/:client_id` with `{"environment": …}` (default: the route's base environment).
-    public func assignClient(_ routeId: String, _ clientId: String, _ body: JSONValue?, _ ctx: RequestContext)
-        async throws -> MutationResult
+    public func assignClient(_ routeId: String, _ clientId: String, _ input: AssignmentInput, _ ctx: RequestContext)
+        async throws -> MutationResult<AssignmentDetail?>
     {
         try require("routes:write", ctx.actor)
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body ?? .object(JSONObject()), allowed: ["environment"])
+        return try await mutate(ctx, wire: { $0.map(Wire.routeClient) ?? .null }) { m in
             guard let route = try m.access.route(idOrSlug: routeId) else { throw ApiError.notFound("Route") }
             guard let client = try m.access.client(id: clientId.lowercased()) else { throw ApiError.notFound("Client") }
-            let environment = try r.text("environment", maxLength: 63).value ?? route.baseEnvironment
+            let environment = input.environment ?? route.baseEnvironment
             _ = try m.existingEnvironment(environment, field: "environment")
             let assignment = ClientAssignment(
                 routeId: route.id, clientId: client.id, environmentName: environment, createdAt: m.now)
@@ -85,21 +84,19 @@ extension Engine {
             try m.audit(
                 "route.client_assigned", "route", route.id,
                 ["client_id": .string(client.id), "environment": .string(environment)])
-            let detail = try m.access.assignmentDetails(routeId: route.id, clientId: client.id)
+            return try m.access.assignmentDetails(routeId: route.id, clientId: client.id)
                 .first { $0.assignment.environmentName == environment }
-            return detail.map(Wire.routeClient) ?? .null
         }
     }
 
     /// `DELETE /v1/routes/:id/clients/:client_id` (environment from the body or `?environment=`, default base).
-    public func unassignClient(
-        _ routeId: String, _ clientId: String, environment: String?, _ body: JSONValue?, _ ctx: RequestContext
-    ) async throws -> MutationResult {
+    public func unassignClient(_ routeId: String, _ clientId: String, _ input: AssignmentInput, _ ctx: RequestContext)
+        async throws -> MutationResult<Removal>
+    {
         try require("routes:write", ctx.actor)
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body ?? .object(JSONObject()), allowed: ["environment"])
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let route = try m.access.route(idOrSlug: routeId) else { throw ApiError.notFound("Route") }
-            let env = try r.text("environment", maxLength: 63).value ?? environment ?? route.baseEnvironment
+            let env = input.environment ?? route.baseEnvironment
             guard try m.access.deleteAssignment(routeId: route.id, clientId: clientId.lowercased(), environment: env)
             else {
                 throw ApiError(.notFound, "Client is not assigned to this route in environment \(env)")
@@ -107,7 +104,7 @@ extension Engine {
             try m.audit(
                 "route.client_unassigned", "route", route.id,
                 ["client_id": .string(clientId.lowercased()), "environment": .string(env)])
-            return ["deleted": true]
+            return .deleted
         }
     }
 }

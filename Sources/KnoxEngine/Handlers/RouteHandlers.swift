@@ -6,11 +6,11 @@ extension Engine {
     static let routeFieldsOnUpdate = Route.fields.bodyNames(create: false)
 
     /// `POST /v1/routes`.
-    public func createRoute(_ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func createRoute(_ change: Change<Route>, _ ctx: RequestContext) async throws -> MutationResult<RouteView> {
         try require("routes:write", ctx.actor)
-        let mode = mode
-        return try await mutate(ctx, status: 201) { m in
-            let r = try FieldReader(body: body, allowed: Engine.routeFieldsOnCreate.union(RouteSettingsReader.fields))
+        let (tenantId, mode) = (tenantId, mode)
+        return try await mutate(ctx, status: 201, wire: { Wire.route($0, tenantId: tenantId, mode: mode) }) { m in
+            let r = change.body
             let name = try r.requiredString("name", maxLength: 200)
             guard r.has("target_base_url") else { throw ApiError.invalid("target_base_url", "is required") }
             let baseEnv = try r.text("base_environment", maxLength: 63).value ?? m.defaultEnvironmentName()
@@ -45,18 +45,20 @@ extension Engine {
             try m.access.save(config)
             try m.access.replaceSecretRefs(routeId: route.id, environment: baseEnv, refs: refs)
             try m.audit("route.created", "route", route.id, ["name": .string(name), "slug": .string(route.slug)])
-            return Wire.route(RouteView(route: route, configs: [config]), tenantId: m.tenantId, mode: mode)
+            return RouteView(route: route, configs: [config])
         }
     }
 
     /// `PATCH /v1/routes/:id` (id or slug).
-    public func updateRoute(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func updateRoute(_ id: String, _ change: Change<Route>, _ ctx: RequestContext) async throws
+        -> MutationResult<RouteView>
+    {
         try require("routes:write", ctx.actor)
-        let mode = mode
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: Engine.routeFieldsOnUpdate.union(RouteSettingsReader.fields))
+        let (tenantId, mode) = (tenantId, mode)
+        return try await mutate(ctx, wire: { Wire.route($0, tenantId: tenantId, mode: mode) }) { m in
+            let r = change.body
             guard var route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
-            guard !r.object.isEmpty else {
+            guard !change.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             switch try r.string("slug") {
@@ -95,19 +97,19 @@ extension Engine {
             try m.access.replaceSecretRefs(routeId: route.id, environment: route.baseEnvironment, refs: refs)
             if let i = baseIndex { configs[i] = base } else { configs.insert(base, at: 0) }
             try m.audit(
-                "route.updated", "route", route.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
-            return Wire.route(RouteView(route: route, configs: configs), tenantId: m.tenantId, mode: mode)
+                "route.updated", "route", route.id, ["changed_fields": .array(change.names.map(JSONValue.string))])
+            return RouteView(route: route, configs: configs)
         }
     }
 
     /// `DELETE /v1/routes/:id`: the route, its environment configs and its client assignments.
-    public func deleteRoute(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+    public func deleteRoute(_ id: String, _ ctx: RequestContext) async throws -> MutationResult<Removal> {
         try require("routes:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let route = try m.access.route(idOrSlug: id) else { throw ApiError.notFound("Route") }
             try m.access.deleteRoute(id: route.id)
             try m.audit("route.deleted", "route", route.id, ["name": .string(route.name), "slug": .string(route.slug)])
-            return ["deleted": true]
+            return .deleted
         }
     }
 

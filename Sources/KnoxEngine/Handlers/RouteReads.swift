@@ -3,11 +3,10 @@ import KnoxStore
 
 extension Engine {
     /// Sort keys of `GET /v1/routes`.
-    public static let routeSortKeys = ["created_at", "name", "enabled"]
 
     /// The query of `GET /v1/routes`.
     public static let routeQuery = QueryDescriptor.page(
-        sort: routeSortKeys, default: "created_at", .desc,
+        sort: Route.sortKeys, default: "created_at", .desc,
         filters: [QueryParameter("enabled", .boolean, "Only enabled or disabled routes")])
 
     /// `GET /v1/routes`.

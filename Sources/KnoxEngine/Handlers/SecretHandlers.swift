@@ -9,33 +9,15 @@ extension Engine {
     /// The SDK's names for a static value (`api_key`, `basic_auth`, `custom`) are stored as `string`.
     static let stringSecretAliases = Set(Secret.Kind.stringAliases)
 
-    /// `POST /v1/secrets` (and `/v1/secrets/oauth2`, `/v1/secrets/certificate` with `forcedType`).
-    public func createSecret(_ body: JSONValue, forcedType: Secret.Kind? = nil, _ ctx: RequestContext) async throws
-        -> MutationResult
+    /// `POST /v1/secrets` (and `/v1/secrets/oauth2`, `/v1/secrets/certificate`: `Change<Secret>.create(_:forcedType:)`
+    /// has checked the type).
+    public func createSecret(_ change: Change<Secret>, _ ctx: RequestContext) async throws
+        -> MutationResult<SecretSummary>
     {
         try require("secrets:write", ctx.actor)
-        // The type decides which fields are valid, so it is checked before anything else.
-        let requestedType = forcedType?.rawValue ?? body["secret_type"]?.stringValue ?? "string"
-        if let raw = body["secret_type"], raw.stringValue == nil, forcedType == nil, !raw.isNull {
-            throw ApiError.invalid("secret_type", "must be a string (got \(raw.typeName))")
-        }
-        switch requestedType {
-        case _ where Engine.stringSecretAliases.contains(requestedType): break
-        case "oauth2", "oauth2_token":
-            throw ApiError.invalid(
-                "secret_type",
-                "oauth2 secrets are not available in this version yet; create a string secret holding the token")
-        case "certificate":
-            throw ApiError.invalid("secret_type", "certificate secrets are not available in this version yet")
-        default:
-            throw ApiError.invalid(
-                "secret_type",
-                "must be string (or api_key, basic_auth, custom), oauth2 or certificate (got \"\(requestedType.prefix(32))\")"
-            )
-        }
         let sealer = sealer
-        return try await mutate(ctx, status: 201) { m in
-            let r = try FieldReader(body: body, allowed: Engine.secretCreateFields)
+        return try await mutate(ctx, status: 201, wire: Wire.secret) { m in
+            let r = change.body
             var secret = Secret.blank(id: Identifier.uuid(), at: m.now)
             var sent: SecretValue?
             var valueEnv: String?
@@ -55,7 +37,7 @@ extension Engine {
                     _ = try m.existingEnvironment(valueEnv ?? baseEnv, field: "environment")
                     secret.baseEnvironment = baseEnv
                 case "secret_type":
-                    // Checked above, before anything else: every type taken so far is stored as string.
+                    // Checked at the edge, before anything else: every type taken so far is stored as string.
                     secret.secretType = .string
                 default:
                     try field.read(r, isCreate: true, into: &secret)
@@ -76,17 +58,19 @@ extension Engine {
             try m.audit(
                 "secret.created", "secret", secret.id,
                 ["name": .string(secret.name), "environment": .string(environment)])
-            return Wire.secret(secret, environmentCount: 1)
+            return SecretSummary(secret: secret, environmentCount: 1)
         }
     }
 
     /// `PATCH /v1/secrets/:id`: metadata only; the value changes through `PUT /value`.
-    public func updateSecret(_ id: String, _ body: JSONValue, _ ctx: RequestContext) async throws -> MutationResult {
+    public func updateSecret(_ id: String, _ change: Change<Secret>, _ ctx: RequestContext) async throws
+        -> MutationResult<SecretSummary>
+    {
         try require("secrets:write", ctx.actor)
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: Engine.secretUpdateFields)
+        return try await mutate(ctx, wire: Wire.secret) { m in
+            let r = change.body
             guard var secret = try Engine.findSecret(id, m.access) else { throw ApiError.notFound("Secret") }
-            guard !r.object.isEmpty else {
+            guard !change.isEmpty else {
                 throw ApiError(.validationError, "No valid fields provided; send at least one field to change")
             }
             for field in Secret.fields {
@@ -109,33 +93,29 @@ extension Engine {
             secret.updatedAt = m.now
             try m.access.update(secret)
             try m.audit(
-                "secret.updated", "secret", secret.id, ["changed_fields": .array(r.object.keys.map(JSONValue.string))])
+                "secret.updated", "secret", secret.id, ["changed_fields": .array(change.names.map(JSONValue.string))])
             let count = try m.access.secretValues(secretId: secret.id).count
-            return Wire.secret(secret, environmentCount: count)
+            return SecretSummary(secret: secret, environmentCount: count)
         }
     }
 
     /// `PUT /v1/secrets/:id/value` with `{"value": …, "environment"?: …}` (or `?environment=`).
-    public func setSecretValue(_ id: String, environment queryEnv: String?, _ body: JSONValue, _ ctx: RequestContext)
-        async throws -> MutationResult
+    public func setSecretValue(_ id: String, _ input: SecretValueInput, _ ctx: RequestContext) async throws
+        -> MutationResult<StoredSecretValue>
     {
         try require("secrets:write", ctx.actor)
         let sealer = sealer
-        return try await mutate(ctx) { m in
-            let r = try FieldReader(body: body, allowed: ["value", "environment"])
+        return try await mutate(ctx, wire: Wire.secretValue) { m in
             guard let secret = try Engine.findSecret(id, m.access) else { throw ApiError.notFound("Secret") }
-            guard let value = try r.string("value").value else { throw ApiError.invalid("value", "is required") }
-            try Engine.checkSecretValue(value)
             guard secret.secretType == .string else {
                 throw ApiError(
                     .invalidType, "Only string secrets take a value; \(secret.name) is \(secret.secretType.rawValue)")
             }
-            let environment = try r.text("environment", maxLength: 63).value ?? queryEnv ?? secret.baseEnvironment
+            let environment = input.environment ?? secret.baseEnvironment
             _ = try m.existingEnvironment(environment, field: "environment")
             let previous = try m.access.secretValues(secretId: secret.id).first { $0.environmentName == environment }
             let version = (previous?.valueVersion ?? 0) + 1
-            let sealed = sealer.seal(
-                SecretValue(value), tenantId: m.tenantId, secretId: secret.id, environment: environment)
+            let sealed = sealer.seal(input.value, tenantId: m.tenantId, secretId: secret.id, environment: environment)
             try m.access.save(
                 SealedSecretValue(
                     secretId: secret.id, environmentName: environment, ciphertext: sealed, valueVersion: version,
@@ -143,17 +123,15 @@ extension Engine {
             try m.audit(
                 "secret.value_updated", "secret", secret.id,
                 ["name": .string(secret.name), "environment": .string(environment), "value_version": .int(version)])
-            return [
-                "id": .string(secret.id), "name": .string(secret.name), "environment": .string(environment),
-                "value_version": .int(version),
-            ]
+            return StoredSecretValue(
+                secretId: secret.id, secretName: secret.name, environment: environment, valueVersion: version)
         }
     }
 
     /// `DELETE /v1/secrets/:id`: refused with `in_use` while any route refers to it.
-    public func deleteSecret(_ id: String, _ ctx: RequestContext) async throws -> MutationResult {
+    public func deleteSecret(_ id: String, _ ctx: RequestContext) async throws -> MutationResult<Removal> {
         try require("secrets:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.removal) { m in
             guard let secret = try Engine.findSecret(id, m.access) else { throw ApiError.notFound("Secret") }
             let uses = try m.access.secretUses(secretId: secret.id)
             guard uses.isEmpty else {
@@ -163,16 +141,14 @@ extension Engine {
             }
             try m.access.deleteSecret(id: secret.id)
             try m.audit("secret.deleted", "secret", secret.id, ["name": .string(secret.name)])
-            return ["deleted": true]
+            return .deleted
         }
     }
 
     // MARK: - Reads
 
-    public static let secretSortKeys = ["created_at", "name", "base_environment"]
-
     /// The query of `GET /v1/secrets`.
-    public static let secretQuery = QueryDescriptor.page(sort: secretSortKeys, default: "name", .asc)
+    public static let secretQuery = QueryDescriptor.page(sort: Secret.sortKeys, default: "name", .asc)
 
     /// `GET /v1/secrets` (metadata only).
     public func secrets(_ q: QueryRequest, actor: Actor) async throws -> Page<SecretSummary> {

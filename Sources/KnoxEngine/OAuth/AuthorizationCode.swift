@@ -133,9 +133,11 @@ extension Engine {
     }
 
     /// The operator approves or denies a pending request (needs `api_keys:write`).
-    public func decideAuthorization(_ id: String, approve: Bool, _ ctx: RequestContext) async throws -> MutationResult {
+    public func decideAuthorization(_ id: String, approve: Bool, _ ctx: RequestContext) async throws
+        -> MutationResult<OAuthAuthorization>
+    {
         try require("api_keys:write", ctx.actor)
-        return try await mutate(ctx) { m in
+        return try await mutate(ctx, wire: Wire.authorizationDecision) { m in
             guard var record = try m.access.oauthAuthorization(id: id), record.status == .pending,
                 record.expiresAt > m.now
             else {
@@ -149,7 +151,7 @@ extension Engine {
                 approve ? "oauth_authorization.approved" : "oauth_authorization.denied", "oauth_authorization",
                 record.id,
                 ["api_key_id": .string(record.apiKeyId), "scope": .string(record.scope.joined(separator: " "))])
-            return ["id": .string(record.id), "status": .string(record.status.rawValue)]
+            return record
         }
     }
 
@@ -182,7 +184,7 @@ extension Engine {
         case .approved:
             let code = "kcc_" + Identifier.randomBase62(43)
             let lifetime = Self.authorizationCodeLifetimeMillis
-            _ = try await mutate(RequestContext(actor: .console)) { m in
+            _ = try await mutate(RequestContext(actor: .console), wire: { $0 }) { m -> JSONValue in
                 guard var current = try m.access.oauthAuthorization(id: id), current.status == .approved else {
                     throw AuthorizationPageError(
                         message: "This authorization request is complete; start again from the application.")

@@ -103,14 +103,8 @@ extension Engine {
     func mintResult<T: Sendable>(_ context: RequestContext, _ body: @Sendable @escaping (inout Mutation) throws -> T)
         async throws -> T
     {
-        let result = TransactionResult<T>()
-        _ = try await mutate(context) { m in
-            result.value.withLock { $0 = nil }
-            let value = try body(&m)
-            result.value.withLock { $0 = value }
-            return .null
-        }
-        guard let value = result.value.withLock({ $0 }) else {
+        // The stored answer is null: a replay (same idempotency key) gets no token.
+        guard let value = try await mutate(context, wire: { _ in .null }, body).value else {
             throw OAuthError(500, "server_error", "The token was not issued")
         }
         return value
@@ -233,7 +227,7 @@ extension Engine {
         guard let token = try await query({ try $0.oauthToken(hash: hash) }), token.revokedAt == nil,
             token.apiKeyId == caller.id || caller.permissions.allows("api_keys:write")
         else { return }
-        _ = try await mutate(context) { m in
+        _ = try await mutate(context, wire: { $0 }) { m -> JSONValue in
             if token.kind == .refresh {
                 let count = try m.access.revokeOAuthFamily(token.familyId, at: m.now)
                 try m.audit(
@@ -249,11 +243,6 @@ extension Engine {
             return .null
         }
     }
-}
-
-/// Carries a value out of a `@Sendable` transaction body (which may run more than once when the store retries).
-final class TransactionResult<T: Sendable>: Sendable {
-    let value = Mutex<T?>(nil)
 }
 
 /// What a token transaction decided: tokens, or a refusal that must still commit what it did (revoking a family

@@ -48,3 +48,34 @@ public struct PendingAuthorization: Sendable, Equatable {
     /// The prefix of the key that asked (empty when it was revoked since).
     public let keyPrefix: String
 }
+
+// MARK: - What the mutations answer
+
+/// One environment's configuration of a route, with the route it belongs to (what `PUT
+/// /v1/routes/:id/environments/:env` answers).
+public struct RouteEnvironmentDetail: Sendable, Equatable {
+    public let config: RouteEnvironmentConfig
+    public let route: RouteView
+}
+
+/// A secret's value just stored: which secret, in which environment, and its new version (never the value).
+public struct StoredSecretValue: Sendable, Equatable {
+    public let secretId: String
+    public let secretName: String
+    public let environment: String
+    public let valueVersion: Int
+}
+
+/// A key just made, with the one showing of its text. Its descriptions leave the text out, so a log line or a test's
+/// failure message that prints the value cannot show the key.
+public struct CreatedApiKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
+    public let key: ApiKey
+    /// The key itself (`tk_…`): shown once, stored only as a hash.
+    public let text: String
+
+    public var description: String { "CreatedApiKey(\(key.name), \(key.keyPrefix)_…)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["key": key]) }
+}

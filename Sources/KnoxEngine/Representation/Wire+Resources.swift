@@ -84,6 +84,57 @@ extension Wire {
     /// An API key as listed: masked, never the key itself.
     public static func apiKey(_ k: ApiKey) -> JSONValue { .object(ApiKey.fields.wire(k)) }
 
+    /// A new key's answer: the record, the key text (this once) and the reminder to keep it.
+    public static func apiKey(_ created: CreatedApiKey) -> JSONValue {
+        var o = ApiKey.fields.wire(created.key)
+        o["api_key"] = .string(created.text)
+        o["message"] = "Store this key now: it is shown only once and cannot be recovered."
+        return .object(o)
+    }
+
+    public static func secretValue(_ stored: StoredSecretValue) -> JSONValue {
+        [
+            "id": .string(stored.secretId), "name": .string(stored.secretName),
+            "environment": .string(stored.environment), "value_version": .int(stored.valueVersion),
+        ]
+    }
+
+    public static func routeEnvironment(_ detail: RouteEnvironmentDetail) -> JSONValue {
+        routeEnvironment(detail.config, view: detail.route)
+    }
+
+    public static func removal(_ removal: Removal) -> JSONValue { removal.wire }
+
+    public static func account(_ a: Account) -> JSONValue {
+        [
+            "id": .string(a.id), "slug": .string(a.slug), "name": .string(a.name),
+            "region": "self-hosted", "subscription_plan": "self-hosted", "subscription_status": "active",
+            "trial_start_at": nil, "trial_end_at": nil, "subscription_current_period_start": nil,
+            "subscription_current_period_end": nil, "subscription_cancel_at": nil, "created_at": time(a.createdAt),
+            "sandbox": .bool(a.mode.isSandbox), "mode": .string(a.mode.rawValue),
+        ]
+    }
+
+    public static func usage(_ u: AccountUsage) -> JSONValue {
+        func entry(_ q: AccountUsage.Quota) -> JSONValue { ["used": .int(q.used), "limit": .int(q.limit)] }
+        return [
+            "billing_period": [
+                "year": .int(u.year), "month": .int(u.month), "start": time(u.periodStart), "end": time(u.periodEnd),
+            ],
+            "api_calls": ["used": .int(u.calls), "limit": nil, "percentage": 0],
+            "resources": [
+                "routes": entry(u.routes), "secrets": entry(u.secrets), "clients": entry(u.clients),
+                "environments": entry(u.environments),
+            ],
+            "plan": "self-hosted", "status": "active",
+        ]
+    }
+
+    /// The operator's decision on an authorization request.
+    public static func authorizationDecision(_ record: OAuthAuthorization) -> JSONValue {
+        ["id": .string(record.id), "status": .string(record.status.rawValue)]
+    }
+
     public static func role(_ r: Role) -> JSONValue {
         [
             "id": .string(r.id), "name": .string(r.name), "slug": .string(r.slug),

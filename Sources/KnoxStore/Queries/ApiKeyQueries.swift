@@ -2,7 +2,7 @@ import GRDB
 import KnoxCore
 
 extension StoreAccess {
-    public static let apiKeySortColumns = ["created_at": "created_at", "name": "name", "last_used_at": "last_used_at"]
+    public static let apiKeySortColumns = sortColumns(ApiKey.sortKeys)
 
     public func apiKeys(_ request: PageRequest) throws -> Page<ApiKey> {
         try page(ApiKey.self, from: "api_keys", request: request, sortColumns: Self.apiKeySortColumns)

@@ -9,9 +9,7 @@ public struct AssignmentDetail: Sendable, Equatable {
 }
 
 extension StoreAccess {
-    public static let clientSortColumns = [
-        "created_at": "created_at", "name": "name", "type": "type", "ip_address": "ip_address",
-    ]
+    public static let clientSortColumns = sortColumns(Client.sortKeys)
 
     public func clients(_ request: PageRequest, type: Client.Kind?) throws -> Page<Client> {
         var conditions: [String] = []

@@ -2,6 +2,11 @@ import GRDB
 import KnoxCore
 
 extension StoreAccess {
+    /// The columns of a resource's sort keys: each key is the name of a stored field, which is its column.
+    static func sortColumns(_ keys: [String]) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: keys.map { ($0, $0) })
+    }
+
     /// Runs a page query: `SELECT * FROM <from> [WHERE …] ORDER BY <sort column> <order>, <tiebreak> LIMIT/OFFSET`,
     /// plus the count. `sortColumns` maps each API sort name to its SQL column; only whitelisted names reach SQL.
     func page<T: FetchableRecord & Sendable>(

@@ -25,7 +25,7 @@ public struct SecretUse: Sendable, Equatable {
 }
 
 extension StoreAccess {
-    public static let routeSortColumns = ["created_at": "created_at", "name": "name", "enabled": "enabled"]
+    public static let routeSortColumns = sortColumns(Route.sortKeys)
 
     public func routes(_ request: PageRequest, enabled: Bool?) throws -> Page<Route> {
         var conditions: [String] = []

@@ -2,9 +2,7 @@ import GRDB
 import KnoxCore
 
 extension StoreAccess {
-    public static let secretSortColumns = [
-        "created_at": "created_at", "name": "name", "base_environment": "base_environment",
-    ]
+    public static let secretSortColumns = sortColumns(Secret.sortKeys)
 
     public func secrets(_ request: PageRequest) throws -> Page<Secret> {
         try page(Secret.self, from: "secrets", request: request, sortColumns: Self.secretSortColumns)
