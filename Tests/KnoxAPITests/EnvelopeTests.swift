@@ -71,6 +71,25 @@ import Testing
         #expect(await api.call("GET", "/v1/openapi.json", key: "").status == 200)
     }
 
+    /// Every operation that needs a key refuses a request without one (401 `authentication_required`) or with an
+    /// unknown one (401 `invalid_api_key`) before anything else, and lets the run's key past authentication (whatever
+    /// it then answers about the path or body). schemathesis' auth warning is a heuristic over its own runs; this
+    /// checks every operation every time.
+    @Test func everyOperationAuthenticatesFirst() async throws {
+        let api = try await APIFixture()
+        for op in Operations.all where op.requiresAuth {
+            let path = op.path.replacingOccurrences(
+                of: #"\{[a-z_]+\}"#, with: "00000000-0000-4000-8000-000000000000", options: .regularExpression)
+            let body = op.method == "GET" || op.method == "DELETE" ? nil : "{}"
+            let none = await api.call(op.method, path, body: body, key: "")
+            #expect(none.status == 401 && none.json["error"]?["type"] == "authentication_required", "\(op.operationId)")
+            let unknown = await api.call(op.method, path, body: body, key: "tk_live_nope_nope")
+            #expect(unknown.status == 401 && unknown.json["error"]?["type"] == "invalid_api_key", "\(op.operationId)")
+            let keyed = await api.call(op.method, path, body: body)
+            #expect(![401, 403].contains(keyed.status), "\(op.operationId): \(keyed.json)")
+        }
+    }
+
     @Test func bodyErrors() async throws {
         let api = try await APIFixture()
         let invalid = await api.call("POST", "/v1/routes", body: #"{"name": "x","#)
